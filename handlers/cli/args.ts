@@ -1,0 +1,59 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ValidationError } from "../../src/shared/errors.ts";
+
+export type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** Strict parsing: an unknown flag or a missing value is a ValidationError naming it. */
+export function parse(usage: string, args: string[], options: Options): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...options, json: { type: "boolean" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Parsed["values"], positionals };
+  } catch (error) {
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    throw new ValidationError(`${message}\nusage: ${usage}`);
+  }
+}
+
+export function parseId(value: string | undefined, what = "task"): number {
+  const text = (value ?? "").trim().replace(/^#/, "");
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new ValidationError(
+      value === undefined ? `give the ${what} id, e.g. 42` : `"${value}" is not a ${what} id: use a number such as 42`,
+    );
+  }
+  return Number(text);
+}
+
+export function parseIdList(value: string): number[] {
+  const parts = value.split(",").map((s) => s.trim()).filter(Boolean);
+  return parts.map((p) => parseId(p));
+}
+
+export function parseInteger(value: string, flag: string): number {
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
+    throw new ValidationError(`${flag} takes a whole number, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ValidationError(`${flag} must be one of ${allowed.join(", ")}, got "${value}"`);
+  }
+  return value as T;
+}
+
+export function str(values: Parsed["values"], key: string): string | undefined {
+  const v = values[key];
+  return typeof v === "string" ? v : undefined;
+}

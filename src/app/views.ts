@@ -1,0 +1,155 @@
+import { join } from "node:path";
+import { ALL_STATUSES, OPEN_STATUSES, type TaskStatus } from "../domain/task/task.ts";
+import { ValidationError } from "../shared/errors.ts";
+import type { AppContext } from "./context.ts";
+import { loadTask } from "./tasks.ts";
+
+// Read models shared by every adapter: the CLI prints them, chat renders them, HTTP returns them.
+
+export interface TaskListItem {
+  id: number;
+  title: string;
+  type: string;
+  agent: string;
+  status: TaskStatus;
+  attempt: number;
+  priority: number;
+  area: string | null;
+  blockedBy: number[];
+  /** Why a queued task cannot go on until a person acts: a blocker that ended badly. */
+  held: string | null;
+}
+
+const BAD_ENDINGS: readonly TaskStatus[] = ["discarded", "cancelled", "failed"];
+
+/**
+ * `status` is a status, a comma list of them, `open` or `all` (the default). SQLite packs the rows
+ * into one JSON string: turning 10,000 rows into client row objects costs more than the query.
+ */
+export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskListItem[]> {
+  const statuses = parseStatusFilter(status);
+  const filter = statuses ? `WHERE status IN (${statuses.map(() => "?").join(",")})` : "";
+  const [list, bad] = await ctx.db.snapshot([
+    {
+      sql: `SELECT json_group_array(json_array(id, title, type, agent, status, attempt, priority, area,
+              (SELECT group_concat(blocker_id) FROM task_blockers WHERE task_id = t.id))) AS list
+            FROM (SELECT * FROM tasks ${filter} ORDER BY id) t`,
+      args: statuses ?? [],
+    },
+    `SELECT b.task_id, b.blocker_id, t.status FROM task_blockers b JOIN tasks t ON t.id = b.blocker_id
+      WHERE t.status IN ('discarded', 'cancelled', 'failed') ORDER BY b.task_id, b.blocker_id`,
+  ]);
+  const badBlockers = new Map<number, { id: number; status: TaskStatus }[]>();
+  for (const row of bad!.rows) {
+    const id = Number(row.task_id);
+    badBlockers.set(id, [...(badBlockers.get(id) ?? []), { id: Number(row.blocker_id), status: row.status as TaskStatus }]);
+  }
+  const packed = JSON.parse(String(list!.rows[0]?.list ?? "[]")) as [
+    number, string, string, string, TaskStatus, number, number, string | null, string | null,
+  ][];
+  return packed.map(([id, title, type, agent, status, attempt, priority, area, after]) => ({
+    id,
+    title,
+    type,
+    agent,
+    status,
+    attempt,
+    priority,
+    area,
+    blockedBy: after ? after.split(",").map(Number).sort((a, b) => a - b) : [],
+    held: status === "queued" ? heldReason(badBlockers.get(id) ?? []) : null,
+  }));
+}
+
+export function heldReason(blockers: { id: number; status: TaskStatus }[]): string | null {
+  const bad = blockers.filter((b) => BAD_ENDINGS.includes(b.status));
+  if (!bad.length) return null;
+  return `blocker ${bad.map((b) => `#${b.id} ${b.status}`).join(", ")}: cancel this task or change its blockers (cos task edit)`;
+}
+
+function parseStatusFilter(status: string): TaskStatus[] | null {
+  if (status === "all") return null;
+  if (status === "open") return [...OPEN_STATUSES];
+  const parts = status.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bad = parts.filter((p) => !ALL_STATUSES.includes(p as TaskStatus));
+  if (bad.length || !parts.length) {
+    throw new ValidationError(`unknown status "${bad.join(",") || status}": use open, all, or one of ${ALL_STATUSES.join(", ")}`);
+  }
+  return parts as TaskStatus[];
+}
+
+export async function showTask(ctx: AppContext, id: number) {
+  const { state: t } = await loadTask(ctx, id);
+  const [blockerRows, goalRows, initiativeRows] = await ctx.db.snapshot([
+    {
+      sql: `SELECT id, status, title FROM tasks WHERE id IN (SELECT blocker_id FROM task_blockers WHERE task_id = ?) ORDER BY id`,
+      args: [id],
+    },
+    { sql: "SELECT id, title, success FROM goals WHERE id = ?", args: [t.goalId] },
+    { sql: "SELECT id, title, success FROM initiatives WHERE id = ?", args: [t.initiativeId] },
+  ]);
+  const blockers = blockerRows!.rows.map((r) => ({ id: Number(r.id), status: r.status as TaskStatus, title: String(r.title) }));
+  const goal = goalRows!.rows[0];
+  const initiative = initiativeRows!.rows[0];
+  const isolation = t.isolation ?? (t.type === "code" ? "worktree" : null);
+  return {
+    id: t.id,
+    title: t.title,
+    description: t.description,
+    type: t.type,
+    agent: t.agent,
+    project: t.project,
+    status: t.status,
+    tier: t.tier ?? t.tierPin,
+    tierPin: t.tierPin,
+    attempt: t.attempt,
+    priority: t.priority,
+    blockedBy: t.blockedBy,
+    blockers,
+    held: t.status === "queued" ? heldReason(blockers) : null,
+    area: t.area,
+    isolation,
+    goal: goal ? { id: Number(goal.id), title: String(goal.title), success: (goal.success as string | null) ?? null } : null,
+    initiative: initiative
+      ? { id: Number(initiative.id), title: String(initiative.title), success: (initiative.success as string | null) ?? null }
+      : null,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    activity: t.activity,
+    result: t.result
+      ? {
+          summary: t.result.summary,
+          handoff: t.result.handoff,
+          whatWorked: t.result.whatWorked,
+          reusablePattern: t.result.reusablePattern,
+          exitCode: t.result.exitCode,
+          attempt: t.result.attempt,
+          at: t.result.at,
+          diffStat: t.result.diffStat,
+        }
+      : null,
+    feedback: t.feedback ? { notes: t.feedback.notes, attempt: t.feedback.attempt } : null,
+    verdicts: t.verdicts,
+    failure: t.failure,
+    worktree:
+      isolation === "worktree" && t.dispatchedAt
+        ? { path: join(ctx.config.worktreeRoot, String(t.id)), branch: `cos/task-${t.id}` }
+        : null,
+  };
+}
+
+export type TaskView = Awaited<ReturnType<typeof showTask>>;
+
+export async function listGoals(ctx: AppContext) {
+  const rows = await ctx.db.query<{ id: number; title: string; success: string | null; project: string | null }>(
+    "SELECT id, title, success, project FROM goals ORDER BY id",
+  );
+  return rows.map((r) => ({ id: Number(r.id), title: r.title, success: r.success, project: r.project }));
+}
+
+export async function listInitiatives(ctx: AppContext) {
+  const rows = await ctx.db.query<{ id: number; goal_id: number; title: string; success: string | null }>(
+    "SELECT id, goal_id, title, success FROM initiatives ORDER BY id",
+  );
+  return rows.map((r) => ({ id: Number(r.id), goalId: Number(r.goal_id), title: r.title, success: r.success }));
+}

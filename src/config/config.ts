@@ -1,0 +1,107 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { ValidationError } from "../shared/errors.ts";
+import { z } from "./zod.ts";
+
+const tierSchema = z.enum(["auto", "quick", "gate"]);
+const name = z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,39}$/i, "use letters, digits, '-' or '_' (at most 40)"));
+const positive = () => z.number().check(z.positive());
+
+const projectSchema = z.strictObject({
+  repo: z.string().check(z.minLength(1)),
+  mainBranch: z._default(z.string().check(z.minLength(1)), "main"),
+});
+
+const agentSchema = z.strictObject({
+  command: z.array(z.string()).check(z.minLength(1, 'give the agent\'s argv, e.g. ["claude", "-p", "{prompt}"]')),
+  timeoutMinutes: z._default(positive(), 60),
+  env: z._default(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"))), []),
+  skills: z._default(z.array(z.string()), []),
+  defaultIsolation: z.optional(z.enum(["worktree", "direct"])),
+});
+
+export const configSchema = z.strictObject({
+  projects: z._default(z.record(name, projectSchema), {}),
+  agents: z._default(z.record(name, agentSchema), {}),
+  worktreeRoot: z._default(z.string().check(z.minLength(1)), "./data/worktrees"),
+  review: z.prefault(
+    z.strictObject({
+      defaults: z._default(z.record(name, tierSchema), { code: "gate", research: "auto", content: "quick" }),
+      autoApproveHours: z.prefault(
+        z.strictObject({ auto: z._default(positive(), 18), quick: z._default(positive(), 32) }),
+        {},
+      ),
+    }),
+    {},
+  ),
+  resolver: z.prefault(
+    z.strictObject({
+      maxConcurrent: z._default(z.number().check(z.int(), z.positive()), 3),
+      cooldownMinutes: z.prefault(
+        z.strictObject({
+          sprint: z._default(z.number().check(z.gte(0)), 10),
+          idle: z._default(z.number().check(z.gte(0)), 60),
+        }),
+        {},
+      ),
+      maxAttempts: z._default(z.number().check(z.int(), z.positive()), 2),
+      claimTimeoutMinutes: z._default(positive(), 2),
+    }),
+    {},
+  ),
+  digest: z.prefault(
+    z.strictObject({ cron: z._default(z.string(), "30 7 * * *"), timezone: z._default(z.string(), "UTC") }),
+    {},
+  ),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type Tier = z.infer<typeof tierSchema>;
+
+export const BUILTIN_TYPES = ["code", "research", "content"] as const;
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, or null when none exists and the defaults apply. */
+  path: string | null;
+}
+
+/**
+ * Reads `COS_CONFIG` or `./cos.config.json`. A missing default file means defaults; a missing named
+ * file, bad JSON or a bad field stops start-up with the file and the path of the field.
+ */
+export function loadConfig(configPath: string | undefined, cwd = process.cwd()): LoadedConfig {
+  const path = resolve(cwd, configPath ?? "cos.config.json");
+  if (!existsSync(path)) {
+    if (configPath) throw new ValidationError(`config file ${path} (COS_CONFIG) does not exist`);
+    return { config: resolvePaths(configSchema.parse({}), cwd), path: null };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new ValidationError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.length ? issue.path.join(".") : "(top level)";
+    throw new ValidationError(`config file ${path}: field "${field}": ${issue.message}`);
+  }
+  return { config: resolvePaths(result.data, dirname(path)), path };
+}
+
+function resolvePaths(config: Config, base: string): Config {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  return {
+    ...config,
+    worktreeRoot: abs(config.worktreeRoot),
+    projects: Object.fromEntries(
+      Object.entries(config.projects).map(([key, project]) => [key, { ...project, repo: abs(project.repo) }]),
+    ),
+  };
+}
+
+export function knownTypes(config: Config): string[] {
+  return [...new Set([...BUILTIN_TYPES, ...Object.keys(config.review.defaults)])];
+}

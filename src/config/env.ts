@@ -1,0 +1,53 @@
+import { z } from "./zod.ts";
+import { ValidationError } from "../shared/errors.ts";
+
+// Every variable of DESIGN §8. This module is the only reader of process.env; everything else gets
+// the parsed `Env` handed in.
+const text = () => z.string().check(z.trim(), z.minLength(1));
+const optional = z.catch(z.optional(text()), undefined);
+const idList = z.pipe(
+  z.optional(z.string()),
+  z.transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)),
+);
+
+export const envSchema = z.object({
+  COS_DB_URL: z._default(text(), "file:./data/cos.db"),
+  COS_DB_AUTH_TOKEN: optional,
+  COS_CONFIG: optional,
+  COS_HOST: z._default(text(), "127.0.0.1"),
+  COS_PORT: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(65535)), 8787),
+  COS_PUBLIC_URL: optional,
+  COS_RUNNER_TOKEN: optional,
+  COS_NOW: optional,
+  TELEGRAM_BOT_TOKEN: optional,
+  TELEGRAM_WEBHOOK_SECRET: optional,
+  TELEGRAM_ALLOWED_USER_IDS: idList,
+  TELEGRAM_CHAT_ID: optional,
+  TELEGRAM_API_ROOT: optional,
+  SLACK_BOT_TOKEN: optional,
+  SLACK_SIGNING_SECRET: optional,
+  SLACK_ALLOWED_USER_IDS: idList,
+  SLACK_CHANNEL_ID: optional,
+  SLACK_API_URL: optional,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Names of variables that hold secrets: they never reach an agent (DESIGN §7). */
+export const SECRET_ENV_NAMES = [
+  "COS_DB_AUTH_TOKEN",
+  "COS_RUNNER_TOKEN",
+  "TELEGRAM_BOT_TOKEN",
+  "TELEGRAM_WEBHOOK_SECRET",
+  "SLACK_BOT_TOKEN",
+  "SLACK_SIGNING_SECRET",
+] as const;
+
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ValidationError(`environment variable ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return result.data;
+}

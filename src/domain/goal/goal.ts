@@ -1,0 +1,55 @@
+import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
+import { assertNever, type EventEnvelope, type NewEvent } from "../events.ts";
+
+export interface GoalState {
+  id: number;
+  title: string;
+  success: string | null;
+  project: string | null;
+  createdAt: string;
+}
+
+export type GoalEvent = EventEnvelope<
+  "GoalCreated",
+  { goalId: number; title: string; success: string | null; project: string | null }
+>;
+
+export type GoalCommand = { type: "CreateGoal"; data: GoalEvent["data"] };
+
+export function goalStream(id: number): string {
+  return `goal-${id}`;
+}
+
+export function decideGoal(command: GoalCommand, state: GoalState | null): NewEvent<GoalEvent["type"], GoalEvent["data"]>[] {
+  switch (command.type) {
+    case "CreateGoal":
+      if (state) throw new IllegalStateError(`goal ${state.id} already exists`);
+      checkTitleAndSuccess("goal", command.data.title, command.data.success);
+      return [{ type: "GoalCreated", data: command.data }];
+    default:
+      return assertNever(command.type);
+  }
+}
+
+export function evolveGoal(_state: GoalState | null, event: GoalEvent): GoalState {
+  switch (event.type) {
+    case "GoalCreated": {
+      const { goalId, title, success, project } = event.data;
+      return { id: goalId, title, success, project, createdAt: event.at };
+    }
+    default:
+      return assertNever(event.type);
+  }
+}
+
+/** Shared by goals and initiatives: a title, and a success description that is one line. */
+export function checkTitleAndSuccess(what: string, title: string, success: string | null): void {
+  if (!title.trim()) throw new ValidationError(`a ${what} needs a title`);
+  if (title.length > 200) throw new ValidationError(`the ${what} title is longer than 200 characters`);
+  if (success !== null && /[\r\n]/.test(success)) {
+    throw new ValidationError(`the ${what}'s success description must be one line`);
+  }
+  if (success !== null && success.length > 500) {
+    throw new ValidationError(`the ${what}'s success description is longer than 500 characters`);
+  }
+}

@@ -1,0 +1,191 @@
+import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
+import { assertNever, type CommandMeta, type NewEvent } from "../events.ts";
+import { checkBlockers, type BlockerGraph } from "./dependencies.ts";
+import {
+  OPEN_STATUSES,
+  type DiffStat,
+  type FailureReason,
+  type Isolation,
+  type ResultSections,
+  type TaskDefinition,
+  type TaskEdit,
+  type TaskEvent,
+  type TaskState,
+  type Tier,
+  type Verdict,
+} from "./task.ts";
+
+export type TaskCommand =
+  | { type: "QueueTask"; data: TaskDefinition; graph: BlockerGraph }
+  | { type: "EditTask"; data: TaskEdit; graph: BlockerGraph }
+  | { type: "CancelTask"; data: { reason: string | null } }
+  | {
+      type: "DispatchTask";
+      data: { runner: string | null; leaseUntil: string; tier: Tier; isolation: Isolation; promptHash: string };
+    }
+  | { type: "StartTask"; data: { attempt: number; runner: string } }
+  | {
+      type: "ReportResult";
+      data: {
+        attempt: number | null;
+        exitCode: number;
+        durationMs: number | null;
+        sections: ResultSections;
+        diffStat: DiffStat | null;
+        maxAttempts: number;
+      };
+    }
+  | {
+      type: "ReportFailure";
+      data: { attempt: number; reason: FailureReason; detail: string; maxAttempts: number; retryAt: string | null };
+    }
+  | { type: "RecordVerdict"; data: { verdict: Verdict; notes: string | null; attempt: number | null } }
+  | { type: "AutoApprove"; data: { attempt: number; tier: Tier; spotCheck: boolean } }
+  | { type: "NoteActivity"; data: { text: string } };
+
+type Emitted = NewEvent<TaskEvent["type"], TaskEvent["data"]>;
+
+const MAX_TITLE = 200;
+const MAX_TEXT = 100_000;
+
+/** The rules of a task's life. Pure: time and actor come in `meta`, cross-task facts in `graph`. */
+export function decideTask(command: TaskCommand, state: TaskState | null, meta: CommandMeta): Emitted[] {
+  if (command.type === "QueueTask") {
+    if (state) throw new IllegalStateError(`task #${state.id} already exists`);
+    const task = command.data;
+    validateDefinition(task);
+    checkBlockers(task.taskId, task.blockedBy, command.graph);
+    return [{ type: "TaskQueued", data: { ...task, blockedBy: [...new Set(task.blockedBy)] } }];
+  }
+  if (!state) throw new IllegalStateError("no such task");
+  const ref = `task #${state.id}`;
+
+  switch (command.type) {
+    case "EditTask": {
+      const changes = command.data;
+      if (!OPEN_STATUSES.includes(state.status)) {
+        throw new IllegalStateError(`${ref} is ${state.status}; only an open task can be edited`);
+      }
+      const onlyWhileQueued = (["blockedBy", "area", "agent", "tier"] as const).filter((k) => changes[k] !== undefined);
+      if (onlyWhileQueued.length && state.status !== "queued") {
+        throw new IllegalStateError(
+          `${ref} is ${state.status}: its ${onlyWhileQueued.join(", ")} can change only while it is queued ` +
+            `(cancel it and queue a new one instead)`,
+        );
+      }
+      if (changes.blockedBy) checkBlockers(state.id, changes.blockedBy, command.graph);
+      if (changes.priority !== undefined) checkPriority(changes.priority);
+      const effective = Object.fromEntries(
+        Object.entries(changes).filter(([key, value]) => value !== undefined && !same(value, state[fieldOf(key)])),
+      ) as TaskEdit;
+      if (effective.blockedBy) effective.blockedBy = [...new Set(effective.blockedBy)];
+      if (Object.keys(effective).length === 0) return [];
+      return [{ type: "TaskEdited", data: { changes: effective } }];
+    }
+    case "CancelTask":
+      if (!OPEN_STATUSES.includes(state.status)) {
+        throw new IllegalStateError(`${ref} is already ${state.status}; there is nothing to cancel`);
+      }
+      return [{ type: "TaskCancelled", data: { reason: command.data.reason, by: meta.actor } }];
+    case "DispatchTask":
+      if (state.status !== "queued") {
+        throw new IllegalStateError(`${ref} is ${state.status}; only a queued task can be dispatched`);
+      }
+      return [{ type: "TaskDispatched", data: { attempt: state.attempt, ...command.data } }];
+    case "StartTask":
+      requireCurrentAttempt(state, command.data.attempt);
+      if (state.status !== "dispatched") {
+        throw new IllegalStateError(`${ref} is ${state.status}; only a dispatched task can start`);
+      }
+      return [{ type: "TaskStarted", data: command.data }];
+    case "ReportResult": {
+      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts } = command.data;
+      if (state.status !== "dispatched" && state.status !== "running") {
+        throw new IllegalStateError(
+          state.dispatchedAt === null
+            ? `${ref} is ${state.status} and was never dispatched; a result can be recorded only for a dispatched or running task`
+            : `${ref} is ${state.status}, not dispatched or running; a result can be recorded only while it runs`,
+        );
+      }
+      const current = attempt ?? state.attempt;
+      requireCurrentAttempt(state, current);
+      if (exitCode !== 0) {
+        return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null)];
+      }
+      return [{ type: "TaskResultReported", data: { attempt: current, exitCode, durationMs, ...sections, diffStat } }];
+    }
+    case "ReportFailure": {
+      const { attempt, reason, detail, maxAttempts, retryAt } = command.data;
+      if (state.status !== "dispatched" && state.status !== "running") {
+        throw new IllegalStateError(`${ref} is ${state.status}; only a dispatched or running task can fail`);
+      }
+      requireCurrentAttempt(state, attempt);
+      return [failure(state, attempt, reason, detail, maxAttempts, retryAt)];
+    }
+    case "RecordVerdict": {
+      const { verdict, notes, attempt } = command.data;
+      if (state.status !== "review") {
+        const hint =
+          state.status === "approved" || state.status === "discarded" ? "it was already decided" : "wait for its result";
+        throw new IllegalStateError(`${ref} is ${state.status}, not in review; ${hint}`);
+      }
+      if (attempt !== null && attempt !== state.attempt) {
+        throw new IllegalStateError(`${ref}: that card is for attempt ${attempt}, the task is on attempt ${state.attempt}; already decided`);
+      }
+      if (notes !== null && notes.length > MAX_TEXT) throw new ValidationError(`notes are longer than ${MAX_TEXT} characters`);
+      return [{ type: "VerdictRecorded", data: { verdict, notes, by: meta.actor, attempt: state.attempt } }];
+    }
+    case "AutoApprove":
+      if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}, not in review`);
+      requireCurrentAttempt(state, command.data.attempt);
+      return [{ type: "TaskAutoApproved", data: command.data }];
+    case "NoteActivity": {
+      const text = command.data.text.trim();
+      if (!text) throw new ValidationError("an activity note needs some text");
+      return [{ type: "ActivityNoted", data: { text } }];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+function failure(
+  state: TaskState,
+  attempt: number,
+  reason: FailureReason,
+  detail: string,
+  maxAttempts: number,
+  retryAt: string | null,
+): Emitted {
+  // A usage limit is the provider's doing, not the agent's: it waits for the reset, attempt unspent.
+  const attemptSpent = reason !== "usage_limit";
+  const final = attemptSpent && attempt >= maxAttempts;
+  return { type: "TaskFailed", data: { attempt, reason, detail, final, retryAt, attemptSpent } };
+}
+
+function requireCurrentAttempt(state: TaskState, attempt: number): void {
+  if (attempt !== state.attempt) {
+    throw new IllegalStateError(
+      `task #${state.id}: report for attempt ${attempt} refused; the task is on attempt ${state.attempt}`,
+    );
+  }
+}
+
+function validateDefinition(task: TaskDefinition): void {
+  if (!task.title.trim()) throw new ValidationError("a task needs a title");
+  if (task.title.length > MAX_TITLE) throw new ValidationError(`the title is longer than ${MAX_TITLE} characters`);
+  if (task.description.length > MAX_TEXT) throw new ValidationError(`the description is longer than ${MAX_TEXT} characters`);
+  checkPriority(task.priority);
+}
+
+function checkPriority(priority: number): void {
+  if (!Number.isSafeInteger(priority)) throw new ValidationError(`priority must be a whole number, got ${priority}`);
+}
+
+function fieldOf(key: string): keyof TaskState {
+  return (key === "tier" ? "tierPin" : key) as keyof TaskState;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,254 @@
+import { assertNever, type EventEnvelope } from "../events.ts";
+
+export type TaskStatus =
+  | "queued"
+  | "dispatched"
+  | "running"
+  | "review"
+  | "approved"
+  | "discarded"
+  | "cancelled"
+  | "failed";
+
+export const OPEN_STATUSES: readonly TaskStatus[] = ["queued", "dispatched", "running", "review"];
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ["approved", "discarded", "cancelled", "failed"];
+export const ALL_STATUSES: readonly TaskStatus[] = [...OPEN_STATUSES, ...TERMINAL_STATUSES];
+
+export type Tier = "auto" | "quick" | "gate";
+export type Isolation = "worktree" | "direct";
+export type Verdict = "approved" | "sent_back" | "discarded";
+export type FailureReason = "exit_code" | "timeout" | "lease_lost" | "usage_limit" | "claim_timeout";
+
+export interface ResultSections {
+  summary: string;
+  handoff: string | null;
+  whatWorked: string | null;
+  reusablePattern: string | null;
+}
+
+export interface DiffStat {
+  files: number;
+  insertions: number;
+  deletions: number;
+}
+
+export interface TaskResult extends ResultSections {
+  attempt: number;
+  exitCode: number;
+  durationMs: number | null;
+  diffStat: DiffStat | null;
+  at: string;
+}
+
+export interface TaskDefinition {
+  taskId: number;
+  title: string;
+  description: string;
+  type: string;
+  agent: string;
+  project: string | null;
+  goalId: number | null;
+  initiativeId: number | null;
+  blockedBy: number[];
+  area: string | null;
+  isolation: Isolation | null;
+  tier: Tier | null;
+  priority: number;
+}
+
+export type TaskEdit = Partial<Pick<TaskDefinition, "blockedBy" | "priority" | "area" | "agent" | "tier">>;
+
+export type TaskEvent =
+  | EventEnvelope<"TaskQueued", TaskDefinition>
+  | EventEnvelope<"TaskEdited", { changes: TaskEdit }>
+  | EventEnvelope<"TaskCancelled", { reason: string | null; by: string }>
+  | EventEnvelope<
+      "TaskDispatched",
+      { attempt: number; runner: string | null; leaseUntil: string; tier: Tier; isolation: Isolation; promptHash: string }
+    >
+  | EventEnvelope<"TaskStarted", { attempt: number; runner: string }>
+  | EventEnvelope<"TaskResultReported", Omit<TaskResult, "at">>
+  | EventEnvelope<
+      "TaskFailed",
+      { attempt: number; reason: FailureReason; detail: string; final: boolean; retryAt: string | null; attemptSpent: boolean }
+    >
+  | EventEnvelope<"VerdictRecorded", { verdict: Verdict; notes: string | null; by: string; attempt: number }>
+  | EventEnvelope<"TaskAutoApproved", { attempt: number; tier: Tier; spotCheck: boolean }>
+  | EventEnvelope<"ActivityNoted", { text: string }>;
+
+export interface VerdictEntry {
+  verdict: Verdict;
+  notes: string | null;
+  by: string;
+  attempt: number;
+  at: string;
+}
+
+export interface TaskState extends Omit<TaskDefinition, "taskId" | "tier"> {
+  id: number;
+  status: TaskStatus;
+  attempt: number;
+  /** The person's pin for this task (`--tier`), if any. */
+  tierPin: Tier | null;
+  /** The tier fixed at the last dispatch. */
+  tier: Tier | null;
+  createdAt: string;
+  updatedAt: string;
+  dispatchedAt: string | null;
+  runner: string | null;
+  leaseUntil: string | null;
+  promptHash: string | null;
+  /** When the last result was reported: the start of review timers and goal cooldowns. */
+  finishedAt: string | null;
+  /** Not to be dispatched before this time (usage-limit re-queue). */
+  notBefore: string | null;
+  result: TaskResult | null;
+  /** The result and notes of the attempt that was sent back, for the next attempt's prompt. */
+  feedback: { notes: string | null; attempt: number; result: TaskResult | null } | null;
+  verdicts: VerdictEntry[];
+  autoApproved: { tier: Tier; spotCheck: boolean; at: string } | null;
+  cancelReason: string | null;
+  failure: { reason: FailureReason; detail: string; attempt: number } | null;
+  activity: { at: string; text: string }[];
+}
+
+export function taskStream(id: number): string {
+  return `task-${id}`;
+}
+
+export function describeVerdict(verdict: Verdict): string {
+  return verdict === "sent_back" ? "sent back" : verdict;
+}
+
+/** Folds one event into the state. Pure; the activity lines are part of the derived state. */
+export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState {
+  if (event.type === "TaskQueued") {
+    const { taskId, tier, ...definition } = event.data;
+    return {
+      ...definition,
+      id: taskId,
+      status: "queued",
+      attempt: 1,
+      tierPin: tier,
+      tier: null,
+      createdAt: event.at,
+      updatedAt: event.at,
+      dispatchedAt: null,
+      runner: null,
+      leaseUntil: null,
+      promptHash: null,
+      finishedAt: null,
+      notBefore: null,
+      result: null,
+      feedback: null,
+      verdicts: [],
+      autoApproved: null,
+      cancelReason: null,
+      failure: null,
+      activity: [{ at: event.at, text: "queued" }],
+    };
+  }
+  if (!state) throw new Error(`${event.type} before TaskQueued`);
+  const next: TaskState = { ...state, updatedAt: event.at };
+  const note = (text: string) => {
+    next.activity = [...state.activity, { at: event.at, text }];
+  };
+  switch (event.type) {
+    case "TaskEdited": {
+      const { tier, ...rest } = event.data.changes;
+      Object.assign(next, rest);
+      if (tier !== undefined) next.tierPin = tier;
+      note(`edited: ${describeEdit(event.data.changes)}`);
+      return next;
+    }
+    case "TaskCancelled":
+      next.status = "cancelled";
+      next.cancelReason = event.data.reason;
+      next.leaseUntil = null;
+      note(`cancelled by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ""}`);
+      return next;
+    case "TaskDispatched":
+      next.status = "dispatched";
+      next.attempt = event.data.attempt;
+      next.tier = event.data.tier;
+      next.isolation = event.data.isolation;
+      next.runner = event.data.runner;
+      next.leaseUntil = event.data.leaseUntil;
+      next.promptHash = event.data.promptHash;
+      next.dispatchedAt = event.at;
+      next.notBefore = null;
+      note(`dispatched: attempt ${event.data.attempt}, tier ${event.data.tier}, ${event.data.isolation}`);
+      return next;
+    case "TaskStarted":
+      next.status = "running";
+      next.runner = event.data.runner;
+      note(`started on ${event.data.runner}`);
+      return next;
+    case "TaskResultReported":
+      next.status = "review";
+      next.result = { ...event.data, at: event.at };
+      next.finishedAt = event.at;
+      next.leaseUntil = null;
+      next.failure = null;
+      note(`result reported (attempt ${event.data.attempt}, exit ${event.data.exitCode})`);
+      return next;
+    case "TaskFailed": {
+      const { attempt, reason, detail, final, retryAt, attemptSpent } = event.data;
+      next.failure = { reason, detail, attempt };
+      next.leaseUntil = null;
+      next.runner = null;
+      if (final) {
+        next.status = "failed";
+        note(`failed (attempt ${attempt}): ${detail}; no attempts left`);
+      } else {
+        next.status = "queued";
+        next.attempt = attemptSpent ? attempt + 1 : attempt;
+        next.notBefore = retryAt;
+        note(
+          `failed (attempt ${attempt}): ${detail}; queued again for attempt ${next.attempt}` +
+            (retryAt ? ` after ${retryAt}` : ""),
+        );
+      }
+      return next;
+    }
+    case "VerdictRecorded": {
+      const { verdict, notes, by, attempt } = event.data;
+      next.verdicts = [...state.verdicts, { verdict, notes, by, attempt, at: event.at }];
+      if (verdict === "approved") next.status = "approved";
+      else if (verdict === "discarded") next.status = "discarded";
+      else {
+        next.status = "queued";
+        next.attempt = attempt + 1;
+        next.feedback = { notes, attempt, result: state.result };
+      }
+      note(`${describeVerdict(verdict)} by ${by}${notes ? `: ${notes}` : ""}`);
+      return next;
+    }
+    case "TaskAutoApproved":
+      next.status = "approved";
+      next.autoApproved = { tier: event.data.tier, spotCheck: event.data.spotCheck, at: event.at };
+      note(`auto-approved (tier ${event.data.tier})${event.data.spotCheck ? ", flagged for spot-check" : ""}`);
+      return next;
+    case "ActivityNoted":
+      note(event.data.text);
+      return next;
+    default:
+      return assertNever(event);
+  }
+}
+
+function describeEdit(changes: TaskEdit): string {
+  const parts: string[] = [];
+  if (changes.blockedBy) parts.push(`after ${changes.blockedBy.length ? changes.blockedBy.map((id) => `#${id}`).join(", ") : "nothing"}`);
+  if (changes.priority !== undefined) parts.push(`priority ${changes.priority}`);
+  if (changes.area !== undefined) parts.push(`area ${changes.area ?? "none"}`);
+  if (changes.agent !== undefined) parts.push(`agent ${changes.agent}`);
+  if (changes.tier !== undefined) parts.push(`tier pin ${changes.tier ?? "none"}`);
+  return parts.join(", ");
+}
+
+export function foldTask(events: TaskEvent[]): TaskState | null {
+  let state: TaskState | null = null;
+  for (const event of events) state = evolveTask(state, event);
+  return state;
+}

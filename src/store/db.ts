@@ -1,0 +1,156 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Client, InArgs, InStatement, ResultSet, Row, Transaction } from "@libsql/client";
+import { CosError } from "../shared/errors.ts";
+
+/** Applied to every connection this process opens (embedded files; a remote server keeps its own). */
+const PRAGMAS = ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 1000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"];
+const BUSY_TIMEOUT_MS = 1000;
+/** How long a write keeps retrying a busy store before it gives up with a message. */
+const MAX_BUSY_WAIT_MS = 120_000;
+
+export type Tx = Pick<Transaction, "execute" | "batch">;
+
+export interface DatabaseOptions {
+  url: string;
+  authToken?: string | undefined;
+  /** The folder relative `file:` paths are resolved against. */
+  cwd?: string;
+}
+
+/**
+ * A store connection for one process: one writer connection behind a queue, so that this process
+ * never competes with itself for the write lock, and one reader connection. Both are single-connection
+ * clients, so the pragmas set on open hold for every statement. SQLITE_BUSY from other processes is
+ * waited out here and never reaches a caller.
+ */
+export class Database {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private writerClient: Promise<Client> | null;
+
+  private constructor(
+    private readonly connect: () => Promise<Client>,
+    private readonly reader: Client,
+    readonly url: string,
+    readonly embedded: boolean,
+  ) {
+    // Embedded: the writer connection opens on the first write, so read-only commands start faster.
+    this.writerClient = embedded ? null : Promise.resolve(reader);
+  }
+
+  private writer(): Promise<Client> {
+    this.writerClient ??= this.connect();
+    return this.writerClient;
+  }
+
+  static async open(options: DatabaseOptions): Promise<Database> {
+    const url = normaliseUrl(options.url, options.cwd ?? process.cwd());
+    const embedded = url.startsWith("file:");
+    const connect = async (): Promise<Client> => {
+      const { createClient } = embedded
+        ? await import("@libsql/client/sqlite3")
+        : await import("@libsql/client");
+      const client = createClient({ url, authToken: options.authToken, concurrency: 1, timeout: BUSY_TIMEOUT_MS });
+      if (embedded) await applyPragmas(client);
+      return client;
+    };
+    return new Database(connect, await connect(), url, embedded);
+  }
+
+  /** Runs `work` in one write transaction (BEGIN IMMEDIATE), after every earlier write of this process. */
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.writeWithRetry(work));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeWithRetry<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new CosError("internal", "the store is closed");
+      let tx: Transaction | null = null;
+      try {
+        tx = await (await this.writer()).transaction("write");
+        const result = await work(tx);
+        await tx.commit();
+        return result;
+      } catch (error) {
+        if (tx && !tx.closed) {
+          try {
+            await tx.rollback();
+          } catch {
+            // the connection is gone; the client opens a new one, which gets the pragmas below
+          }
+        }
+        if (!isBusy(error)) throw error;
+        if (Date.now() - started > MAX_BUSY_WAIT_MS) {
+          throw new CosError("conflict", "the store stayed busy for two minutes (another process holds the write lock); try again");
+        }
+        if (this.embedded) await applyPragmas(await this.writer());
+        await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  async query<T = Row>(sql: string, args: InArgs = []): Promise<T[]> {
+    const result = await this.readWithRetry(() => this.reader.execute({ sql, args }));
+    return result.rows as unknown as T[];
+  }
+
+  async execute(sql: string, args: InArgs = []): Promise<ResultSet> {
+    return this.readWithRetry(() => this.reader.execute({ sql, args }));
+  }
+
+  /** Several reads from one snapshot. */
+  async snapshot(statements: InStatement[]): Promise<ResultSet[]> {
+    return this.readWithRetry(() => this.reader.batch(statements, "read"));
+  }
+
+  private async readWithRetry<T>(read: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() - started > MAX_BUSY_WAIT_MS) throw error;
+        await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    const writer = this.writerClient ? await this.writerClient : null;
+    if (writer && writer !== this.reader) writer.close();
+    this.reader.close();
+  }
+}
+
+async function applyPragmas(client: Client): Promise<void> {
+  for (const pragma of PRAGMAS) await client.execute(pragma);
+}
+
+export function isBusy(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code ?? "";
+  const message = error instanceof Error ? error.message : "";
+  return code.startsWith("SQLITE_BUSY") || code === "SQLITE_LOCKED" || /database is locked|SQLITE_BUSY/i.test(message);
+}
+
+/** `file:./data/cos.db` → an absolute file URL, creating the folder so a fresh machine just works. */
+function normaliseUrl(url: string, cwd: string): string {
+  if (!url.startsWith("file:")) return url;
+  const rest = url.slice("file:".length);
+  if (rest === ":memory:" || rest.startsWith(":memory:")) return url;
+  const [pathPart, query] = rest.split("?", 2) as [string, string | undefined];
+  const path = resolve(cwd, decodeURIComponent(pathPart.replace(/^\/\/(localhost)?(?=\/)/, "")));
+  mkdirSync(dirname(path), { recursive: true });
+  return `file:${path}${query ? `?${query}` : ""}`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}

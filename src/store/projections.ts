@@ -1,0 +1,96 @@
+import type { InValue } from "@libsql/client";
+import type { EventEnvelope } from "../domain/events.ts";
+import { evolveGoal, type GoalEvent, type GoalState } from "../domain/goal/goal.ts";
+import { evolveInitiative, type InitiativeEvent, type InitiativeState } from "../domain/initiative/initiative.ts";
+import { evolveTask, type TaskEvent, type TaskState } from "../domain/task/task.ts";
+
+/**
+ * Projections are rows derived from one aggregate's state, and that state from its stream alone.
+ * The inline path (after each append) and `cos rebuild` both go state → `rows`, so the two cannot
+ * drift apart: a stream's rows are deleted by key and written anew from the folded state.
+ */
+export interface TableSpec {
+  name: string;
+  key: string;
+  columns: string[];
+}
+
+export interface AggregateProjection<S = unknown> {
+  category: string;
+  evolve(state: S | null, event: EventEnvelope): S;
+  tables: TableSpec[];
+  key(state: S): InValue;
+  rows(state: S): Record<string, InValue[][]>;
+}
+
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+const taskProjection: AggregateProjection<TaskState> = {
+  category: "task",
+  evolve: (state, event) => evolveTask(state, event as TaskEvent),
+  tables: [
+    {
+      name: "tasks",
+      key: "id",
+      columns: [
+        "id", "title", "description", "type", "agent", "project", "goal_id", "initiative_id", "area", "isolation",
+        "tier_pin", "tier", "priority", "attempt", "status", "created_at", "updated_at", "dispatched_at", "runner",
+        "lease_until", "prompt_hash", "finished_at", "not_before", "cancel_reason", "result", "feedback",
+        "auto_approved", "failure",
+      ],
+    },
+    { name: "task_blockers", key: "task_id", columns: ["task_id", "blocker_id"] },
+    { name: "task_activity", key: "task_id", columns: ["task_id", "seq", "at", "text"] },
+    {
+      name: "verdicts",
+      key: "task_id",
+      columns: ["task_id", "seq", "agent", "type", "verdict", "notes", "by", "attempt", "at"],
+    },
+  ],
+  key: (t) => t.id,
+  rows: (t) => ({
+    tasks: [
+      [
+        t.id, t.title, t.description, t.type, t.agent, t.project, t.goalId, t.initiativeId, t.area, t.isolation,
+        t.tierPin, t.tier, t.priority, t.attempt, t.status, t.createdAt, t.updatedAt, t.dispatchedAt, t.runner,
+        t.leaseUntil, t.promptHash, t.finishedAt, t.notBefore, t.cancelReason, json(t.result), json(t.feedback),
+        json(t.autoApproved), json(t.failure),
+      ],
+    ],
+    task_blockers: t.blockedBy.map((blocker) => [t.id, blocker]),
+    task_activity: t.activity.map((a, seq) => [t.id, seq + 1, a.at, a.text]),
+    // The agent and type are the task's at the time of the verdict; both are fixed once it runs.
+    verdicts: t.verdicts.map((v, seq) => [t.id, seq + 1, t.agent, t.type, v.verdict, v.notes, v.by, v.attempt, v.at]),
+  }),
+};
+
+const goalProjection: AggregateProjection<GoalState> = {
+  category: "goal",
+  evolve: (state, event) => evolveGoal(state, event as GoalEvent),
+  tables: [{ name: "goals", key: "id", columns: ["id", "title", "success", "project", "created_at"] }],
+  key: (g) => g.id,
+  rows: (g) => ({ goals: [[g.id, g.title, g.success, g.project, g.createdAt]] }),
+};
+
+const initiativeProjection: AggregateProjection<InitiativeState> = {
+  category: "initiative",
+  evolve: (state, event) => evolveInitiative(state, event as InitiativeEvent),
+  tables: [{ name: "initiatives", key: "id", columns: ["id", "goal_id", "title", "success", "created_at"] }],
+  key: (i) => i.id,
+  rows: (i) => ({ initiatives: [[i.id, i.goalId, i.title, i.success, i.createdAt]] }),
+};
+
+export const PROJECTIONS: AggregateProjection<any>[] = [taskProjection, goalProjection, initiativeProjection];
+
+const byCategory = new Map(PROJECTIONS.map((p) => [p.category, p]));
+
+export function categoryOf(stream: string): string {
+  const dash = stream.indexOf("-");
+  return dash === -1 ? stream : stream.slice(0, dash);
+}
+
+export function projectionFor(stream: string): AggregateProjection | undefined {
+  return byCategory.get(categoryOf(stream));
+}
+
+export const PROJECTION_TABLES: string[] = PROJECTIONS.flatMap((p) => p.tables.map((t) => t.name));

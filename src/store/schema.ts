@@ -1,0 +1,109 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// The log. Everything else in this file is a projection: derived from the log, rebuilt by `cos rebuild`.
+export const events = sqliteTable(
+  "events",
+  {
+    position: integer("position").primaryKey({ autoIncrement: true }),
+    eventId: text("event_id").notNull(),
+    stream: text("stream").notNull(),
+    version: integer("version").notNull(),
+    type: text("type").notNull(),
+    data: text("data").notNull(),
+    meta: text("meta").notNull(),
+  },
+  (t) => [uniqueIndex("events_event_id").on(t.eventId), uniqueIndex("events_stream_version").on(t.stream, t.version)],
+);
+
+export const goals = sqliteTable("goals", {
+  id: integer("id").primaryKey(),
+  title: text("title").notNull(),
+  success: text("success"),
+  project: text("project"),
+  createdAt: text("created_at").notNull(),
+});
+
+export const initiatives = sqliteTable(
+  "initiatives",
+  {
+    id: integer("id").primaryKey(),
+    goalId: integer("goal_id").notNull(),
+    title: text("title").notNull(),
+    success: text("success"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("initiatives_goal").on(t.goalId)],
+);
+
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: integer("id").primaryKey(),
+    title: text("title").notNull(),
+    description: text("description").notNull(),
+    type: text("type").notNull(),
+    agent: text("agent").notNull(),
+    project: text("project"),
+    goalId: integer("goal_id"),
+    initiativeId: integer("initiative_id"),
+    area: text("area"),
+    isolation: text("isolation"),
+    tierPin: text("tier_pin"),
+    tier: text("tier"),
+    priority: integer("priority").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    dispatchedAt: text("dispatched_at"),
+    runner: text("runner"),
+    leaseUntil: text("lease_until"),
+    promptHash: text("prompt_hash"),
+    finishedAt: text("finished_at"),
+    notBefore: text("not_before"),
+    cancelReason: text("cancel_reason"),
+    /** JSON: the last result, the sent-back feedback, the auto-approval and the last failure. */
+    result: text("result"),
+    feedback: text("feedback"),
+    autoApproved: text("auto_approved"),
+    failure: text("failure"),
+  },
+  (t) => [index("tasks_status").on(t.status), index("tasks_initiative").on(t.initiativeId)],
+);
+
+export const taskBlockers = sqliteTable(
+  "task_blockers",
+  {
+    taskId: integer("task_id").notNull(),
+    blockerId: integer("blocker_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.blockerId] }), index("task_blockers_blocker").on(t.blockerId)],
+);
+
+export const taskActivity = sqliteTable(
+  "task_activity",
+  {
+    taskId: integer("task_id").notNull(),
+    seq: integer("seq").notNull(),
+    at: text("at").notNull(),
+    text: text("text").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.seq] })],
+);
+
+/** Human verdicts with the agent and type they judged: the evidence trust is computed from. */
+export const verdicts = sqliteTable(
+  "verdicts",
+  {
+    taskId: integer("task_id").notNull(),
+    seq: integer("seq").notNull(),
+    agent: text("agent").notNull(),
+    type: text("type").notNull(),
+    verdict: text("verdict").notNull(),
+    notes: text("notes"),
+    by: text("by").notNull(),
+    attempt: integer("attempt").notNull(),
+    at: text("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.seq] }), index("verdicts_agent_type").on(t.agent, t.type, t.at)],
+);
