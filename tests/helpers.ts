@@ -1,0 +1,114 @@
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { AppContext } from "../src/app/context.ts";
+import { openApp } from "../src/app/open.ts";
+import { parseEnv } from "../src/config/env.ts";
+import { fixedClock, type Clock } from "../src/shared/clock.ts";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export const COS_BIN = join(ROOT, "bin", "cos.js");
+
+export const DEFAULT_TEST_CONFIG = {
+  agents: {
+    builder: { command: ["node", join(ROOT, "tests", "fixtures", "agent.js")] },
+    writer: { command: ["node", join(ROOT, "tests", "fixtures", "agent.js")] },
+    researcher: { command: ["node", join(ROOT, "tests", "fixtures", "agent.js")] },
+  },
+};
+
+export interface TempWorkspace {
+  dir: string;
+  dbUrl: string;
+  configPath: string;
+  env: Record<string, string>;
+  cleanup(): void;
+}
+
+/** A temp folder with a cos.config.json and a store URL; nothing is opened yet. */
+export function tempWorkspace(config: object = DEFAULT_TEST_CONFIG): TempWorkspace {
+  const dir = mkdtempSync(join(tmpdir(), "cos-test-"));
+  const configPath = join(dir, "cos.config.json");
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const dbUrl = `file:${join(dir, "cos.db")}`;
+  return {
+    dir,
+    dbUrl,
+    configPath,
+    env: { COS_DB_URL: dbUrl, COS_CONFIG: configPath },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** An opened app on a fresh store in a temp folder, with a clock the test can move. */
+export async function tempApp(
+  config: object = DEFAULT_TEST_CONFIG,
+  start = "2026-11-23T22:00:00.000Z",
+): Promise<{ ctx: AppContext; ws: TempWorkspace; clock: MovableClock; close(): Promise<void> }> {
+  const ws = tempWorkspace(config);
+  const clock = movableClock(start);
+  const ctx = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, clock: clock.now });
+  return {
+    ctx,
+    ws,
+    clock,
+    close: async () => {
+      await ctx.db.close();
+      ws.cleanup();
+    },
+  };
+}
+
+export interface MovableClock {
+  now: Clock;
+  set(iso: string): void;
+  advance(ms: number): void;
+  iso(): string;
+}
+
+export function movableClock(start: string): MovableClock {
+  let at = new Date(start).getTime();
+  return {
+    now: () => new Date(at),
+    set: (iso) => {
+      at = new Date(iso).getTime();
+    },
+    advance: (ms) => {
+      at += ms;
+    },
+    iso: () => new Date(at).toISOString(),
+  };
+}
+
+export { fixedClock };
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `cos` bin in a child process. */
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [COS_BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    if (options.stdin !== undefined) child.stdin.end(options.stdin);
+    else child.stdin.end();
+  });
+}
+
+export { execFile };
