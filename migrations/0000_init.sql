@@ -27,6 +27,21 @@ CREATE TABLE `initiatives` (
 );
 --> statement-breakpoint
 CREATE INDEX `initiatives_goal` ON `initiatives` (`goal_id`);--> statement-breakpoint
+CREATE TABLE `leases` (
+	`task_id` integer PRIMARY KEY NOT NULL,
+	`attempt` integer NOT NULL,
+	`runner` text NOT NULL,
+	`lease_until` text NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE `settings` (
+	`stream` text PRIMARY KEY NOT NULL,
+	`mode` text NOT NULL,
+	`paused` integer NOT NULL,
+	`paused_reason` text,
+	`updated_at` text
+);
+--> statement-breakpoint
 CREATE TABLE `task_activity` (
 	`task_id` integer NOT NULL,
 	`seq` integer NOT NULL,
@@ -42,6 +57,21 @@ CREATE TABLE `task_blockers` (
 );
 --> statement-breakpoint
 CREATE INDEX `task_blockers_blocker` ON `task_blockers` (`blocker_id`);--> statement-breakpoint
+CREATE TABLE `task_runs` (
+	`task_id` integer NOT NULL,
+	`attempt` integer NOT NULL,
+	`seq` integer NOT NULL,
+	`dispatched_at` text NOT NULL,
+	`runner` text,
+	`tier` text NOT NULL,
+	`started_at` text,
+	`finished_at` text,
+	`outcome` text,
+	`cost_usd` real,
+	PRIMARY KEY(`task_id`, `seq`)
+);
+--> statement-breakpoint
+CREATE INDEX `task_runs_dispatched` ON `task_runs` (`dispatched_at`);--> statement-breakpoint
 CREATE TABLE `tasks` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`title` text NOT NULL,
@@ -75,9 +105,20 @@ CREATE TABLE `tasks` (
 --> statement-breakpoint
 CREATE INDEX `tasks_status` ON `tasks` (`status`);--> statement-breakpoint
 CREATE INDEX `tasks_initiative` ON `tasks` (`initiative_id`);--> statement-breakpoint
+CREATE TABLE `trust` (
+	`stream` text PRIMARY KEY NOT NULL,
+	`agent` text NOT NULL,
+	`type` text NOT NULL,
+	`pin` text,
+	`trust_tier` text NOT NULL,
+	`updated_at` text NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `trust_agent_type` ON `trust` (`agent`,`type`);--> statement-breakpoint
 CREATE TABLE `verdicts` (
 	`task_id` integer NOT NULL,
 	`seq` integer NOT NULL,
+	`position` integer NOT NULL,
 	`agent` text NOT NULL,
 	`type` text NOT NULL,
 	`verdict` text NOT NULL,
@@ -88,4 +129,4 @@ CREATE TABLE `verdicts` (
 	PRIMARY KEY(`task_id`, `seq`)
 );
 --> statement-breakpoint
-CREATE INDEX `verdicts_agent_type` ON `verdicts` (`agent`,`type`,`at`);
+CREATE INDEX `verdicts_agent_type` ON `verdicts` (`agent`,`type`,`position`);

@@ -11,7 +11,7 @@ import { CosError, ValidationError, toCosError } from "../../src/shared/errors.t
 import { rebuildProjections } from "../../src/store/event-store.ts";
 import { oneOf, parse, parseId, parseIdList, parseInteger, str, type Options } from "./args.ts";
 import { processIo, type CliIo } from "./io.ts";
-import { renderEvents, renderTask, renderTaskList } from "./render.ts";
+import { renderEvents, renderPass, renderTask, renderTaskList, renderTrust } from "./render.ts";
 
 const ACTOR = "cli";
 const TIERS = ["auto", "quick", "gate"] as const;
@@ -215,6 +215,97 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     run: (ctx) => rebuildProjections(ctx.db),
     text: (r) => `rebuilt the projections from ${r.events} events in ${r.streams} streams in ${r.ms} ms`,
+  },
+  tick: {
+    usage: "cos tick   (one resolver pass: dispatches what is ready, for a runner to claim)",
+    options: {},
+    run: async (ctx) => {
+      const { runPass } = await import("../../resolver/pass.ts");
+      return runPass(ctx);
+    },
+    text: renderPass,
+  },
+  why: {
+    usage: "cos why ID",
+    options: {},
+    run: async (ctx, { positionals }) => {
+      const { explain } = await import("../../resolver/why.ts");
+      return explain(ctx, parseId(onePositional(positionals, "cos why ID")));
+    },
+    text: (v) => v.text,
+  },
+  prompt: {
+    usage: "cos prompt ID   (the prompt the task would get now)",
+    options: {},
+    run: async (ctx, { positionals }) => {
+      const { loadTask } = await import("../../src/app/tasks.ts");
+      const { buildDispatchPrompt } = await import("../../src/prompt/build.ts");
+      const { loadPromptInput } = await import("../../src/prompt/load.ts");
+      const { state } = await loadTask(ctx, parseId(onePositional(positionals, "cos prompt ID")));
+      return buildDispatchPrompt(await loadPromptInput(ctx.db, ctx.config, state), ctx.config.prompt.budgetTokens);
+    },
+    text: (v) => v.text,
+  },
+  trust: {
+    usage: "cos trust",
+    options: {},
+    run: async (ctx) => (await import("../../src/app/trust.ts")).trustTable(ctx),
+    text: renderTrust,
+  },
+  "tier set": {
+    usage: "cos tier set AGENT TYPE auto|quick|gate",
+    options: {},
+    run: async (ctx, { positionals }) => {
+      if (positionals.length !== 3) throw new ValidationError("usage: cos tier set AGENT TYPE auto|quick|gate");
+      const [agent, type, tier] = positionals as [string, string, string];
+      const { pinTier } = await import("../../src/app/trust.ts");
+      const { changed } = await pinTier(ctx, agent, type, oneOf(tier, TIERS, "the tier"), ACTOR);
+      return { agent, type, pin: tier, changed };
+    },
+    text: (v) => `${v.agent} ${v.type}: pinned at ${v.pin}${v.changed ? "" : " (already)"}`,
+  },
+  "tier clear": {
+    usage: "cos tier clear AGENT TYPE",
+    options: {},
+    run: async (ctx, { positionals }) => {
+      if (positionals.length !== 2) throw new ValidationError("usage: cos tier clear AGENT TYPE");
+      const [agent, type] = positionals as [string, string];
+      const { clearPin } = await import("../../src/app/trust.ts");
+      const { changed } = await clearPin(ctx, agent, type, ACTOR);
+      return { agent, type, changed };
+    },
+    text: (v) => `${v.agent} ${v.type}: ${v.changed ? "pin cleared; trust decides again" : "had no pin"}`,
+  },
+  mode: {
+    usage: "cos mode sprint|idle",
+    options: {},
+    run: async (ctx, { positionals }) => {
+      const mode = oneOf(onePositional(positionals, "cos mode sprint|idle") ?? "", ["sprint", "idle"] as const, "the mode");
+      const { changeMode } = await import("../../src/app/settings.ts");
+      const { state, changed } = await changeMode(ctx, mode, ACTOR);
+      return { mode: state.mode, changed };
+    },
+    text: (v) => `mode: ${v.mode}${v.changed ? "" : " (already)"}`,
+  },
+  pause: {
+    usage: "cos pause [--reason TEXT]",
+    options: { reason: { type: "string" } },
+    run: async (ctx, { values }) => {
+      const { pauseResolver } = await import("../../src/app/settings.ts");
+      await pauseResolver(ctx, str(values, "reason") ?? null, ACTOR);
+      return { paused: true };
+    },
+    text: () => "paused: nothing new is dispatched until cos resume",
+  },
+  resume: {
+    usage: "cos resume",
+    options: {},
+    run: async (ctx) => {
+      const { resumeResolver } = await import("../../src/app/settings.ts");
+      await resumeResolver(ctx, ACTOR);
+      return { paused: false };
+    },
+    text: () => "resumed",
   },
   serve: {
     usage: "cos serve",

@@ -1,5 +1,7 @@
 import type { StoredEvent } from "../../src/store/event-store.ts";
 import type { TaskListItem, TaskView } from "../../src/app/views.ts";
+import type { TrustRow } from "../../src/app/trust.ts";
+import type { PassReport } from "../../resolver/pass.ts";
 
 export function renderTaskList(items: TaskListItem[]): string {
   if (!items.length) return "no tasks";
@@ -50,4 +52,27 @@ function indent(text: string): string {
     .split("\n")
     .map((l) => `  ${l}`)
     .join("\n");
+}
+
+export function renderPass(report: PassReport): string {
+  const lines: string[] = [];
+  for (const d of report.dispatched) {
+    lines.push(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})${d.note ? `: ${d.note}` : ""}`);
+  }
+  for (const a of report.autoApproved) lines.push(`auto-approved #${a.taskId} (tier ${a.tier})${a.spotCheck ? ", flagged for spot-check" : ""}`);
+  for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${e.claimed ? "lease lost" : "never claimed"}, back in the queue or failed`);
+  lines.push(`${report.holds.length} task${report.holds.length === 1 ? "" : "s"} held (cos why ID says why)`);
+  return lines.join("\n");
+}
+
+const pct = (rate: number) => `${Math.round(rate * 100)}%`;
+
+export function renderTrust(rows: TrustRow[]): string {
+  if (!rows.length) return "no agents have tasks yet";
+  const header = ["agent", "type", "default", "effective", "pin", "n", "approval", "send-back", "next"];
+  const body = rows.map((r) => [
+    r.agent, r.type, r.defaultTier, r.effective, r.pin ?? "-", String(r.n), pct(r.approvalRate), pct(r.sendBackRate), r.next,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  return [header, ...body].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
 }

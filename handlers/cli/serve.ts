@@ -1,11 +1,22 @@
 import type { AppContext } from "../../src/app/context.ts";
+import { ResolverLoop } from "../../resolver/loop.ts";
+import { toCosError } from "../../src/shared/errors.ts";
 import { startHttp } from "../http/serve.ts";
 import type { CliIo } from "./io.ts";
 
-/** `cos serve`: the long-running entry point. Shuts down cleanly on SIGINT or SIGTERM. */
+/** `cos serve`: HTTP and the resolver loop. Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const server = await startHttp(ctx);
+  const loop = new ResolverLoop(ctx, {
+    onPass: (report) => {
+      for (const d of report.dispatched) io.out(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier})`);
+      for (const a of report.autoApproved) io.out(`auto-approved #${a.taskId}`);
+      for (const e of report.expired) io.out(`#${e.taskId}: ${e.claimed ? "lease lost" : "not claimed in time"}`);
+    },
+    onError: (error) => io.err(`resolver: ${toCosError(error).message}`),
+  });
   io.out(`cos serve: listening on http://${ctx.env.COS_HOST}:${server.port} (store ${ctx.db.url})`);
+  await loop.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       io.out(`cos serve: ${signal}, shutting down`);
@@ -18,5 +29,6 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
   });
+  await loop.stop();
   await server.close();
 }

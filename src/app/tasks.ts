@@ -7,9 +7,11 @@ import type { BlockerGraph } from "../domain/task/dependencies.ts";
 import { parseResultSections } from "../domain/task/result.ts";
 import { evolveTask, foldTask, taskStream, type Isolation, type TaskEdit, type TaskEvent, type TaskState, type Tier, type Verdict } from "../domain/task/task.ts";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
-import type { StoredEvent, StreamExpectation } from "../store/event-store.ts";
+import type { Tx } from "../store/db.ts";
+import { readStreamIn, type StoredEvent, type StreamExpectation } from "../store/event-store.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
+import { trustAppend } from "./trust.ts";
 import { maxId, unknownProject } from "./goals.ts";
 
 export interface TaskInput {
@@ -28,14 +30,21 @@ export interface TaskInput {
 }
 
 export async function loadTask(ctx: AppContext, id: number): Promise<{ state: TaskState; version: number }> {
-  const events = await ctx.store.readStream(taskStream(id));
+  return taskFrom(id, await ctx.store.readStream(taskStream(id)));
+}
+
+export async function loadTaskIn(tx: Tx, id: number): Promise<{ state: TaskState; version: number }> {
+  return taskFrom(id, await readStreamIn(tx, taskStream(id)));
+}
+
+function taskFrom(id: number, events: StoredEvent[]): { state: TaskState; version: number } {
   const state = foldTask(events.map(toEnvelope));
   if (!state) throw new NotFoundError(`task #${id} does not exist (see "cos task list")`);
   return { state, version: events.length };
 }
 
-function toEnvelope(e: StoredEvent): TaskEvent {
-  return { type: e.type, data: e.data, at: e.meta.at } as TaskEvent;
+export function toEnvelope(e: StoredEvent): TaskEvent {
+  return { type: e.type, data: e.data, at: e.meta.at, position: e.position } as TaskEvent;
 }
 
 /** Queues a task after checking it against the configuration and the goals, initiatives and tasks it names. */
@@ -156,18 +165,28 @@ export function recordResult(ctx: AppContext, id: number, input: ResultInput, ac
   }));
 }
 
-export function recordVerdict(
+/**
+ * A human verdict, and in the same append the (agent, type)'s TierChanged when this verdict moves
+ * its trust-derived tier (DESIGN §5).
+ */
+export async function recordVerdict(
   ctx: AppContext,
   id: number,
   verdict: Verdict,
   notes: string | null,
   actor: string,
   attempt: number | null = null,
-) {
-  return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({
-    type: "RecordVerdict",
-    data: { verdict, notes: notes?.trim() || null, attempt },
-  }));
+): Promise<{ state: TaskState; events: StoredEvent[] }> {
+  const meta = metaOf(ctx, actor);
+  const { value, events } = await runDecision(ctx, meta, async () => {
+    const { state, version } = await loadTask(ctx, id);
+    const emitted = decideTask({ type: "RecordVerdict", data: { verdict, notes: notes?.trim() || null, attempt } }, state, meta);
+    const trust = await trustAppend(ctx, state.agent, state.type, (standing) => ({ type: "ObserveTrust", standing }), [verdict]);
+    return { decision: { appends: [append(taskStream(id), version, emitted), trust] }, value: state };
+  });
+  let state = value;
+  for (const event of events) if (event.stream === taskStream(id)) state = evolveTask(state, toEnvelope(event));
+  return { state, events };
 }
 
 export function noteActivity(ctx: AppContext, id: number, text: string, actor: string) {

@@ -46,9 +46,20 @@ export const configSchema = z.strictObject({
       ),
       maxAttempts: z._default(z.number().check(z.int(), z.positive()), 2),
       claimTimeoutMinutes: z._default(positive(), 2),
+      leaseSeconds: z._default(z.number().check(z.int(), z.gte(10)), 120),
+      /** The nightly budget: dispatches and/or reported cost since the night began. */
+      budget: z.optional(
+        z.strictObject({
+          maxDispatches: z.optional(z.number().check(z.int(), z.positive())),
+          maxCostUsd: z.optional(positive()),
+          nightStartsAt: z._default(z.string().check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time such as 18:00")), "18:00"),
+        }),
+      ),
     }),
     {},
   ),
+  prompt: z.prefault(z.strictObject({ budgetTokens: z._default(z.number().check(z.int(), z.gte(500)), 6000) }), {}),
+  skillsDir: z._default(z.string().check(z.minLength(1)), "./skills"),
   digest: z.prefault(
     z.strictObject({ cron: z._default(z.string(), "30 7 * * *"), timezone: z._default(z.string(), "UTC") }),
     {},
@@ -84,8 +95,14 @@ export function loadConfig(configPath: string | undefined, cwd = process.cwd()):
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const field = issue.path.length ? issue.path.join(".") : "(top level)";
+    let issue = result.error.issues[0]!;
+    const path0 = [...issue.path];
+    // A bad record key comes wrapped; the rule's own message says what a good name looks like.
+    while (issue.code === "invalid_key" && issue.issues[0]) {
+      issue = issue.issues[0] as typeof issue;
+      path0.push(...issue.path);
+    }
+    const field = path0.length ? path0.join(".") : "(top level)";
     throw new ValidationError(`config file ${path}: field "${field}": ${issue.message}`);
   }
   return { config: resolvePaths(result.data, dirname(path)), path };
@@ -96,6 +113,7 @@ function resolvePaths(config: Config, base: string): Config {
   return {
     ...config,
     worktreeRoot: abs(config.worktreeRoot),
+    skillsDir: abs(config.skillsDir),
     projects: Object.fromEntries(
       Object.entries(config.projects).map(([key, project]) => [key, { ...project, repo: abs(project.repo) }]),
     ),

@@ -15,7 +15,11 @@ export const envSchema = z.object({
   COS_DB_AUTH_TOKEN: optional,
   COS_CONFIG: optional,
   COS_HOST: z._default(text(), "127.0.0.1"),
-  COS_PORT: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(65535)), 8787),
+  // A blank COS_PORT (a bare `COS_PORT=` line) means the default, not port 0.
+  COS_PORT: z.pipe(
+    z.transform((v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v)),
+    z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(65535)), 8787),
+  ),
   COS_PUBLIC_URL: optional,
   COS_RUNNER_TOKEN: optional,
   COS_NOW: optional,

@@ -3,6 +3,8 @@ export interface EventEnvelope<T extends string = string, D = unknown> {
   type: T;
   data: D;
   at: string;
+  /** The global log position, where the event is stored already (orders verdicts within one instant). */
+  position?: number;
 }
 
 /** What `decide` returns: events without their metadata, which the command layer adds. */

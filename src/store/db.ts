@@ -99,8 +99,10 @@ export class Database {
     return result.rows as unknown as T[];
   }
 
-  async execute(sql: string, args: InArgs = []): Promise<ResultSet> {
-    return this.readWithRetry(() => this.reader.execute({ sql, args }));
+  /** A read on the reader connection; takes a statement too, so a Database can stand where a Tx does. */
+  async execute(statement: InStatement | string, args: InArgs = []): Promise<ResultSet> {
+    const stmt = typeof statement === "string" ? { sql: statement, args } : statement;
+    return this.readWithRetry(() => this.reader.execute(stmt));
   }
 
   /** Several reads from one snapshot. */

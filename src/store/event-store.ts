@@ -61,63 +61,76 @@ export class EventStore {
    * events in one statement, and rewrites the projections of the streams it touched before commit.
    */
   append(appends: StreamAppend[], meta: EventMeta, expectations: StreamExpectation[] = []): Promise<AppendResult> {
+    return this.db.write((tx) => this.appendIn(tx, appends, meta, expectations));
+  }
+
+  /**
+   * Read, decide and append in one write transaction, for decisions that span many streams (a
+   * resolver pass): nothing another process appends can slip in between the reads and the writes.
+   */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.write(work);
+  }
+
+  /** The append itself, inside a transaction the caller holds. */
+  async appendIn(
+    tx: Tx,
+    appends: StreamAppend[],
+    meta: EventMeta,
+    expectations: StreamExpectation[] = [],
+  ): Promise<AppendResult> {
     const prepared = appends.map((a) => ({
       ...a,
       eventIds: a.eventIds ?? a.events.map(() => randomUUID()),
     }));
     const metaJson = JSON.stringify({ at: meta.at, actor: meta.actor, causation: meta.causation ?? null });
-    return this.db.write(async (tx) => {
-      const ids = prepared.flatMap((a) => a.eventIds);
-      if (ids.length && appends.some((a) => a.eventIds)) {
-        const existing = await storedEventsById(tx, ids);
-        if (existing.length === ids.length) return { events: existing, duplicate: true };
-        if (existing.length > 0) {
-          throw new ConflictError(`event ids ${existing.map((e) => e.eventId).join(", ")} are stored already`);
-        }
+    const ids = prepared.flatMap((a) => a.eventIds);
+    if (ids.length && appends.some((a) => a.eventIds)) {
+      const existing = await storedEventsById(tx, ids);
+      if (existing.length === ids.length) return { events: existing, duplicate: true };
+      if (existing.length > 0) {
+        throw new ConflictError(`event ids ${existing.map((e) => e.eventId).join(", ")} are stored already`);
       }
-      const checks = [
-        ...prepared.map((a) => ({ stream: a.stream, version: a.expectedVersion })),
-        ...expectations,
-      ];
-      const versions = await streamVersions(tx, checks.map((c) => c.stream));
-      for (const check of checks) {
-        const actual = versions.get(check.stream) ?? 0;
-        if (actual !== check.version) {
-          throw new ConflictError(`stream ${check.stream} is at version ${actual}, expected ${check.version}`);
-        }
+    }
+    const checks = [...prepared.map((a) => ({ stream: a.stream, version: a.expectedVersion })), ...expectations];
+    const versions = await streamVersions(tx, checks.map((c) => c.stream));
+    for (const check of checks) {
+      const actual = versions.get(check.stream) ?? 0;
+      if (actual !== check.version) {
+        throw new ConflictError(`stream ${check.stream} is at version ${actual}, expected ${check.version}`);
       }
+    }
 
-      const rows: InValue[][] = [];
-      for (const a of prepared) {
-        a.events.forEach((event, i) => {
-          rows.push([a.eventIds[i]!, a.stream, a.expectedVersion + i + 1, event.type, JSON.stringify(event.data), metaJson]);
+    const rows: InValue[][] = [];
+    for (const a of prepared) {
+      a.events.forEach((event, i) => {
+        rows.push([a.eventIds[i]!, a.stream, a.expectedVersion + i + 1, event.type, JSON.stringify(event.data), metaJson]);
+      });
+    }
+    const stored: StoredEvent[] = [];
+    for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+      const chunk = rows.slice(start, start + INSERT_CHUNK);
+      const result = await tx.execute({
+        sql: `INSERT INTO events (event_id, stream, version, type, data, meta) VALUES ${chunk.map(() => "(?,?,?,?,?,?)").join(",")} RETURNING position`,
+        args: chunk.flat(),
+      });
+      chunk.forEach((row, i) => {
+        stored.push({
+          position: Number(result.rows[i]!.position),
+          eventId: row[0] as string,
+          stream: row[1] as string,
+          version: row[2] as number,
+          type: row[3] as string,
+          data: JSON.parse(row[4] as string),
+          meta: JSON.parse(metaJson),
         });
-      }
-      const stored: StoredEvent[] = [];
-      for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-        const chunk = rows.slice(start, start + INSERT_CHUNK);
-        const result = await tx.execute({
-          sql: `INSERT INTO events (event_id, stream, version, type, data, meta) VALUES ${chunk.map(() => "(?,?,?,?,?,?)").join(",")} RETURNING position`,
-          args: chunk.flat(),
-        });
-        chunk.forEach((row, i) => {
-          stored.push({
-            position: Number(result.rows[i]!.position),
-            eventId: row[0] as string,
-            stream: row[1] as string,
-            version: row[2] as number,
-            type: row[3] as string,
-            data: JSON.parse(row[4] as string),
-            meta: JSON.parse(metaJson),
-          });
-        });
-      }
-      for (const stream of new Set(prepared.filter((a) => a.events.length).map((a) => a.stream))) {
-        await projectStream(tx, stream);
-      }
-      for (const hook of this.afterAppend) await hook(tx, stored);
-      return { events: stored, duplicate: false };
-    });
+      });
+    }
+    for (const stream of new Set(prepared.filter((a) => a.events.length).map((a) => a.stream))) {
+      await projectStream(tx, stream);
+    }
+    for (const hook of this.afterAppend) await hook(tx, stored);
+    return { events: stored, duplicate: false };
   }
 
   async readStream(stream: string): Promise<StoredEvent[]> {
@@ -146,6 +159,15 @@ export class EventStore {
     const rows = await this.db.query<{ last: number | null }>("SELECT MAX(position) AS last FROM events");
     return Number(rows[0]?.last ?? 0);
   }
+}
+
+/** A stream's events as seen inside a transaction the caller holds. */
+export async function readStreamIn(tx: Tx, stream: string): Promise<StoredEvent[]> {
+  const result = await tx.execute({
+    sql: "SELECT position, event_id, stream, version, type, data, meta FROM events WHERE stream = ? ORDER BY version",
+    args: [stream],
+  });
+  return (result.rows as unknown as RawEvent[]).map(toStored);
 }
 
 interface RawEvent {
@@ -195,12 +217,12 @@ async function projectStream(tx: Tx, stream: string): Promise<void> {
   const projection = projectionFor(stream);
   if (!projection) return;
   const result = await tx.execute({
-    sql: "SELECT type, data, meta FROM events WHERE stream = ? ORDER BY version",
+    sql: "SELECT position, type, data, meta FROM events WHERE stream = ? ORDER BY version",
     args: [stream],
   });
   let state: unknown = null;
   for (const row of result.rows) {
-    state = projection.evolve(state, envelope(String(row.type), String(row.data), String(row.meta)));
+    state = projection.evolve(state, envelope(Number(row.position), String(row.type), String(row.data), String(row.meta)));
   }
   if (state === null) return;
   const key = projection.key(state);
@@ -209,8 +231,8 @@ async function projectStream(tx: Tx, stream: string): Promise<void> {
   for (const statement of statements) await tx.execute(statement);
 }
 
-function envelope(type: string, data: string, meta: string): EventEnvelope {
-  return { type, data: JSON.parse(data), at: (JSON.parse(meta) as EventMeta).at };
+function envelope(position: number, type: string, data: string, meta: string): EventEnvelope {
+  return { type, data: JSON.parse(data), at: (JSON.parse(meta) as EventMeta).at, position };
 }
 
 function insertStatements(projection: AggregateProjection, states: unknown[]): InStatement[] {
@@ -261,7 +283,10 @@ export async function rebuildProjections(db: Database, pageSize = 50_000): Promi
           entry = { projection, state: null };
           states.set(stream, entry);
         }
-        entry.state = entry.projection.evolve(entry.state, envelope(row.type as string, row.data as string, row.meta as string));
+        entry.state = entry.projection.evolve(
+          entry.state,
+          envelope(Number(row.position), row.type as string, row.data as string, row.meta as string),
+        );
       }
       count += page.rows.length;
       if (page.rows.length < pageSize) break;

@@ -2,7 +2,9 @@ import type { InValue } from "@libsql/client";
 import type { EventEnvelope } from "../domain/events.ts";
 import { evolveGoal, type GoalEvent, type GoalState } from "../domain/goal/goal.ts";
 import { evolveInitiative, type InitiativeEvent, type InitiativeState } from "../domain/initiative/initiative.ts";
+import { evolveSettings, type SettingsEvent, type SettingsState } from "../domain/settings/settings.ts";
 import { evolveTask, type TaskEvent, type TaskState } from "../domain/task/task.ts";
+import { evolveTrust, trustStream, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
 
 /**
  * Projections are rows derived from one aggregate's state, and that state from its stream alone.
@@ -44,7 +46,12 @@ const taskProjection: AggregateProjection<TaskState> = {
     {
       name: "verdicts",
       key: "task_id",
-      columns: ["task_id", "seq", "agent", "type", "verdict", "notes", "by", "attempt", "at"],
+      columns: ["task_id", "seq", "position", "agent", "type", "verdict", "notes", "by", "attempt", "at"],
+    },
+    {
+      name: "task_runs",
+      key: "task_id",
+      columns: ["task_id", "attempt", "seq", "dispatched_at", "runner", "tier", "started_at", "finished_at", "outcome", "cost_usd"],
     },
   ],
   key: (t) => t.id,
@@ -60,7 +67,10 @@ const taskProjection: AggregateProjection<TaskState> = {
     task_blockers: t.blockedBy.map((blocker) => [t.id, blocker]),
     task_activity: t.activity.map((a, seq) => [t.id, seq + 1, a.at, a.text]),
     // The agent and type are the task's at the time of the verdict; both are fixed once it runs.
-    verdicts: t.verdicts.map((v, seq) => [t.id, seq + 1, t.agent, t.type, v.verdict, v.notes, v.by, v.attempt, v.at]),
+    verdicts: t.verdicts.map((v, seq) => [t.id, seq + 1, v.position, t.agent, t.type, v.verdict, v.notes, v.by, v.attempt, v.at]),
+    task_runs: t.runs.map((r, seq) => [
+      t.id, r.attempt, seq + 1, r.dispatchedAt, r.runner, r.tier, r.startedAt, r.finishedAt, r.outcome, r.costUsd,
+    ]),
   }),
 };
 
@@ -80,7 +90,29 @@ const initiativeProjection: AggregateProjection<InitiativeState> = {
   rows: (i) => ({ initiatives: [[i.id, i.goalId, i.title, i.success, i.createdAt]] }),
 };
 
-export const PROJECTIONS: AggregateProjection<any>[] = [taskProjection, goalProjection, initiativeProjection];
+const settingsProjection: AggregateProjection<SettingsState> = {
+  category: "settings",
+  evolve: (state, event) => evolveSettings(state, event as SettingsEvent),
+  tables: [{ name: "settings", key: "stream", columns: ["stream", "mode", "paused", "paused_reason", "updated_at"] }],
+  key: () => "settings",
+  rows: (s) => ({ settings: [["settings", s.mode, s.paused ? 1 : 0, s.pausedReason, s.updatedAt]] }),
+};
+
+const trustProjection: AggregateProjection<TrustState> = {
+  category: "trust",
+  evolve: (state, event) => evolveTrust(state, event as TrustEvent),
+  tables: [{ name: "trust", key: "stream", columns: ["stream", "agent", "type", "pin", "trust_tier", "updated_at"] }],
+  key: (t) => trustStream(t.agent, t.type),
+  rows: (t) => ({ trust: [[trustStream(t.agent, t.type), t.agent, t.type, t.pin, t.trustTier, t.updatedAt]] }),
+};
+
+export const PROJECTIONS: AggregateProjection<any>[] = [
+  taskProjection,
+  goalProjection,
+  initiativeProjection,
+  settingsProjection,
+  trustProjection,
+];
 
 const byCategory = new Map(PROJECTIONS.map((p) => [p.category, p]));
 

@@ -1,4 +1,4 @@
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // The log. Everything else in this file is a projection: derived from the log, rebuilt by `cos rebuild`.
 export const events = sqliteTable(
@@ -97,6 +97,7 @@ export const verdicts = sqliteTable(
   {
     taskId: integer("task_id").notNull(),
     seq: integer("seq").notNull(),
+    position: integer("position").notNull(),
     agent: text("agent").notNull(),
     type: text("type").notNull(),
     verdict: text("verdict").notNull(),
@@ -105,5 +106,57 @@ export const verdicts = sqliteTable(
     attempt: integer("attempt").notNull(),
     at: text("at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.taskId, t.seq] }), index("verdicts_agent_type").on(t.agent, t.type, t.at)],
+  (t) => [primaryKey({ columns: [t.taskId, t.seq] }), index("verdicts_agent_type").on(t.agent, t.type, t.position)],
 );
+
+/** One row per dispatch: the run history, and what the nightly budget counts. */
+export const taskRuns = sqliteTable(
+  "task_runs",
+  {
+    taskId: integer("task_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    seq: integer("seq").notNull(),
+    dispatchedAt: text("dispatched_at").notNull(),
+    runner: text("runner"),
+    tier: text("tier").notNull(),
+    startedAt: text("started_at"),
+    finishedAt: text("finished_at"),
+    outcome: text("outcome"),
+    costUsd: real("cost_usd"),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.seq] }), index("task_runs_dispatched").on(t.dispatchedAt)],
+);
+
+export const settings = sqliteTable("settings", {
+  stream: text("stream").primaryKey(),
+  mode: text("mode").notNull(),
+  paused: integer("paused").notNull(),
+  pausedReason: text("paused_reason"),
+  updatedAt: text("updated_at"),
+});
+
+/** Per (agent, type): the person's pin and the tier trust last gave it. */
+export const trust = sqliteTable(
+  "trust",
+  {
+    stream: text("stream").primaryKey(),
+    agent: text("agent").notNull(),
+    type: text("type").notNull(),
+    pin: text("pin"),
+    trustTier: text("trust_tier").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("trust_agent_type").on(t.agent, t.type)],
+);
+
+/**
+ * Lease renewals. Not a projection: heartbeats are kept out of the log (DESIGN §2), so this table is
+ * operational state like the outbox, and `cos rebuild` leaves it alone. A renewal counts only for
+ * the attempt it names, which fences out a runner that lost its lease.
+ */
+export const leases = sqliteTable("leases", {
+  taskId: integer("task_id").primaryKey(),
+  attempt: integer("attempt").notNull(),
+  runner: text("runner").notNull(),
+  leaseUntil: text("lease_until").notNull(),
+});

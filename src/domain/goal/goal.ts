@@ -44,7 +44,7 @@ export function evolveGoal(_state: GoalState | null, event: GoalEvent): GoalStat
 
 /** Shared by goals and initiatives: a title, and a success description that is one line. */
 export function checkTitleAndSuccess(what: string, title: string, success: string | null): void {
-  if (!title.trim()) throw new ValidationError(`a ${what} needs a title`);
+  if (!title.trim()) throw new ValidationError(`${/^[aeiou]/.test(what) ? "an" : "a"} ${what} needs a title`);
   if (title.length > 200) throw new ValidationError(`the ${what} title is longer than 200 characters`);
   if (success !== null && /[\r\n]/.test(success)) {
     throw new ValidationError(`the ${what}'s success description must be one line`);

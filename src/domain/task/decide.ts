@@ -75,10 +75,10 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       }
       if (changes.blockedBy) checkBlockers(state.id, changes.blockedBy, command.graph);
       if (changes.priority !== undefined) checkPriority(changes.priority);
+      const normalised = changes.blockedBy ? { ...changes, blockedBy: [...new Set(changes.blockedBy)] } : changes;
       const effective = Object.fromEntries(
-        Object.entries(changes).filter(([key, value]) => value !== undefined && !same(value, state[fieldOf(key)])),
+        Object.entries(normalised).filter(([key, value]) => value !== undefined && !same(value, state[fieldOf(key)])),
       ) as TaskEdit;
-      if (effective.blockedBy) effective.blockedBy = [...new Set(effective.blockedBy)];
       if (Object.keys(effective).length === 0) return [];
       return [{ type: "TaskEdited", data: { changes: effective } }];
     }
@@ -157,8 +157,8 @@ function failure(
   maxAttempts: number,
   retryAt: string | null,
 ): Emitted {
-  // A usage limit is the provider's doing, not the agent's: it waits for the reset, attempt unspent.
-  const attemptSpent = reason !== "usage_limit";
+  // A usage limit is the provider's doing and an unclaimed dispatch never ran: neither spends an attempt.
+  const attemptSpent = reason !== "usage_limit" && reason !== "claim_timeout";
   const final = attemptSpent && attempt >= maxAttempts;
   return { type: "TaskFailed", data: { attempt, reason, detail, final, retryAt, attemptSpent } };
 }

@@ -32,12 +32,32 @@ export interface DiffStat {
   deletions: number;
 }
 
+/** What an agent CLI reported it spent, where it reports it. */
+export interface Usage {
+  costUsd: number | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+}
+
 export interface TaskResult extends ResultSections {
   attempt: number;
   exitCode: number;
   durationMs: number | null;
   diffStat: DiffStat | null;
+  usage?: Usage | null;
   at: string;
+}
+
+/** One dispatch and what came of it: the budget and the run history read these. */
+export interface TaskRun {
+  attempt: number;
+  dispatchedAt: string;
+  runner: string | null;
+  tier: Tier;
+  startedAt: string | null;
+  finishedAt: string | null;
+  outcome: "result" | "failed" | "cancelled" | null;
+  costUsd: number | null;
 }
 
 export interface TaskDefinition {
@@ -77,6 +97,8 @@ export type TaskEvent =
   | EventEnvelope<"ActivityNoted", { text: string }>;
 
 export interface VerdictEntry {
+  /** The log position of the verdict: "the last 20" is by this order. */
+  position: number;
   verdict: Verdict;
   notes: string | null;
   by: string;
@@ -110,6 +132,7 @@ export interface TaskState extends Omit<TaskDefinition, "taskId" | "tier"> {
   cancelReason: string | null;
   failure: { reason: FailureReason; detail: string; attempt: number } | null;
   activity: { at: string; text: string }[];
+  runs: TaskRun[];
 }
 
 export function taskStream(id: number): string {
@@ -146,12 +169,18 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       cancelReason: null,
       failure: null,
       activity: [{ at: event.at, text: "queued" }],
+      runs: [],
     };
   }
   if (!state) throw new Error(`${event.type} before TaskQueued`);
   const next: TaskState = { ...state, updatedAt: event.at };
   const note = (text: string) => {
     next.activity = [...state.activity, { at: event.at, text }];
+  };
+  const endRun = (outcome: TaskRun["outcome"], costUsd: number | null = null) => {
+    const last = state.runs.at(-1);
+    if (!last || last.finishedAt) return;
+    next.runs = [...state.runs.slice(0, -1), { ...last, finishedAt: event.at, outcome, costUsd }];
   };
   switch (event.type) {
     case "TaskEdited": {
@@ -165,6 +194,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       next.status = "cancelled";
       next.cancelReason = event.data.reason;
       next.leaseUntil = null;
+      endRun("cancelled");
       note(`cancelled by ${event.data.by}${event.data.reason ? `: ${event.data.reason}` : ""}`);
       return next;
     case "TaskDispatched":
@@ -177,11 +207,27 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       next.promptHash = event.data.promptHash;
       next.dispatchedAt = event.at;
       next.notBefore = null;
+      next.runs = [
+        ...state.runs,
+        {
+          attempt: event.data.attempt,
+          dispatchedAt: event.at,
+          runner: event.data.runner,
+          tier: event.data.tier,
+          startedAt: null,
+          finishedAt: null,
+          outcome: null,
+          costUsd: null,
+        },
+      ];
       note(`dispatched: attempt ${event.data.attempt}, tier ${event.data.tier}, ${event.data.isolation}`);
       return next;
     case "TaskStarted":
       next.status = "running";
       next.runner = event.data.runner;
+      next.runs = state.runs.map((run, i) =>
+        i === state.runs.length - 1 ? { ...run, runner: event.data.runner, startedAt: event.at } : run,
+      );
       note(`started on ${event.data.runner}`);
       return next;
     case "TaskResultReported":
@@ -190,6 +236,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       next.finishedAt = event.at;
       next.leaseUntil = null;
       next.failure = null;
+      endRun("result", event.data.usage?.costUsd ?? null);
       note(`result reported (attempt ${event.data.attempt}, exit ${event.data.exitCode})`);
       return next;
     case "TaskFailed": {
@@ -197,6 +244,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       next.failure = { reason, detail, attempt };
       next.leaseUntil = null;
       next.runner = null;
+      endRun("failed");
       if (final) {
         next.status = "failed";
         note(`failed (attempt ${attempt}): ${detail}; no attempts left`);
@@ -213,7 +261,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
     }
     case "VerdictRecorded": {
       const { verdict, notes, by, attempt } = event.data;
-      next.verdicts = [...state.verdicts, { verdict, notes, by, attempt, at: event.at }];
+      next.verdicts = [...state.verdicts, { position: event.position ?? 0, verdict, notes, by, attempt, at: event.at }];
       if (verdict === "approved") next.status = "approved";
       else if (verdict === "discarded") next.status = "discarded";
       else {

@@ -1,0 +1,101 @@
+import cron from "node-cron";
+import type { AppContext } from "../src/app/context.ts";
+import { runPass, type PassReport } from "./pass.ts";
+
+/** Events after which a waiting task may be able to go: a pass follows within a second. */
+const UNBLOCKING = new Set([
+  "TaskQueued",
+  "TaskEdited",
+  "TaskCancelled",
+  "TaskResultReported",
+  "TaskFailed",
+  "VerdictRecorded",
+  "TaskAutoApproved",
+  "ModeChanged",
+  "ResolverResumed",
+  "TierChanged",
+]);
+
+export interface LoopOptions {
+  /** How often the log's position is checked for events from any process. */
+  pollMs?: number;
+  runnerSlots?: () => number | null;
+  onPass?: (report: PassReport) => void;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The resolver inside `cos serve`: a pass every minute (node-cron) and one within a second of any
+ * unblocking event appended by any process, noticed by the log's global position. Passes never
+ * overlap in this process; across processes the pass's write transaction serialises them.
+ */
+export class ResolverLoop {
+  private lastPosition = 0;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private cronTask: { stop(): void } | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly options: LoopOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.lastPosition = await this.ctx.store.lastPosition();
+    this.cronTask = cron.schedule("* * * * *", () => void this.trigger());
+    const poll = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(async () => {
+        await this.checkLog();
+        poll();
+      }, this.options.pollMs ?? 200);
+    };
+    poll();
+    await this.trigger();
+  }
+
+  private async checkLog(): Promise<void> {
+    try {
+      const rows = await this.ctx.db.query<{ position: number; type: string }>(
+        "SELECT position, type FROM events WHERE position > ? ORDER BY position LIMIT 5000",
+        [this.lastPosition],
+      );
+      if (!rows.length) return;
+      this.lastPosition = Number(rows[rows.length - 1]!.position);
+      if (rows.some((r) => UNBLOCKING.has(r.type))) await this.trigger();
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+
+  /** Runs a pass now, or right after the one under way. */
+  trigger(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots?.() ?? null });
+          this.options.onPass?.(report);
+        } catch (error) {
+          this.options.onError?.(error);
+        }
+      } while (this.again && !this.stopped);
+      this.running = null;
+    })();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cronTask?.stop();
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,97 @@
+import type { AppContext } from "../src/app/context.ts";
+import { loadTaskIn } from "../src/app/tasks.ts";
+import { decideTask, type TaskCommand } from "../src/domain/task/decide.ts";
+import { taskStream, type Isolation, type Tier } from "../src/domain/task/task.ts";
+import { buildDispatchPrompt } from "../src/prompt/build.ts";
+import { loadPromptInput } from "../src/prompt/load.ts";
+import type { Tx } from "../src/store/db.ts";
+import type { EventMeta } from "../src/store/event-store.ts";
+import { plan, type Decision } from "./plan.ts";
+import { loadPlanInput } from "./state.ts";
+
+export interface PassReport {
+  at: string;
+  dispatched: { taskId: number; attempt: number; tier: Tier; isolation: Isolation; note: string | null }[];
+  autoApproved: { taskId: number; tier: Tier; spotCheck: boolean }[];
+  expired: { taskId: number; attempt: number; claimed: boolean }[];
+  holds: Extract<Decision, { kind: "hold" }>[];
+}
+
+export interface PassOptions {
+  /** Free runner slots, when a runner is known; null lets `cos tick` dispatch for runners to claim. */
+  runnerSlots?: number | null;
+}
+
+/**
+ * One resolver pass: plan and apply in a single write transaction, so two passes in two processes
+ * serialise and a ready task is dispatched exactly once. Holds are returned, never appended.
+ */
+export async function runPass(ctx: AppContext, options: PassOptions = {}): Promise<PassReport> {
+  const now = ctx.clock();
+  const meta: EventMeta = { at: now.toISOString(), actor: "resolver" };
+  return ctx.store.transaction(async (tx) => {
+    const input = await loadPlanInput(tx, ctx.config, now, options.runnerSlots ?? null);
+    const decisions = plan(input);
+    const report: PassReport = { at: meta.at, dispatched: [], autoApproved: [], expired: [], holds: [] };
+    for (const decision of decisions) {
+      switch (decision.kind) {
+        case "hold":
+          report.holds.push(decision);
+          break;
+        case "lease_expired": {
+          const detail = decision.claimed
+            ? "lease lost: the runner stopped sending heartbeats"
+            : `no runner claimed it within ${ctx.config.resolver.claimTimeoutMinutes} min`;
+          await applyTask(ctx, tx, decision.taskId, meta, {
+            type: "ReportFailure",
+            data: {
+              attempt: decision.attempt,
+              reason: decision.claimed ? "lease_lost" : "claim_timeout",
+              detail,
+              maxAttempts: ctx.config.resolver.maxAttempts,
+              retryAt: null,
+            },
+          });
+          report.expired.push({ taskId: decision.taskId, attempt: decision.attempt, claimed: decision.claimed });
+          break;
+        }
+        case "auto_approve":
+          await applyTask(ctx, tx, decision.taskId, meta, {
+            type: "AutoApprove",
+            data: { attempt: decision.attempt, tier: decision.tier, spotCheck: decision.spotCheck },
+          });
+          report.autoApproved.push({ taskId: decision.taskId, tier: decision.tier, spotCheck: decision.spotCheck });
+          break;
+        case "dispatch": {
+          const { state } = await loadTaskIn(tx, decision.taskId);
+          const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state), ctx.config.prompt.budgetTokens);
+          const leaseUntil = new Date(now.getTime() + ctx.config.resolver.claimTimeoutMinutes * 60_000).toISOString();
+          await applyTask(ctx, tx, decision.taskId, meta, {
+            type: "DispatchTask",
+            data: { runner: null, leaseUntil, tier: decision.tier, isolation: decision.isolation, promptHash: prompt.hash },
+          }, decision.note);
+          report.dispatched.push({
+            taskId: decision.taskId,
+            attempt: decision.attempt,
+            tier: decision.tier,
+            isolation: decision.isolation,
+            note: decision.note,
+          });
+          break;
+        }
+        default: {
+          const never: never = decision;
+          throw new Error(`unhandled decision ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    return report;
+  });
+}
+
+async function applyTask(ctx: AppContext, tx: Tx, id: number, meta: EventMeta, command: TaskCommand, note: string | null = null) {
+  const { state, version } = await loadTaskIn(tx, id);
+  const events = decideTask(command, state, meta);
+  if (note) events.push(...decideTask({ type: "NoteActivity", data: { text: note } }, state, meta));
+  await ctx.store.appendIn(tx, [{ stream: taskStream(id), expectedVersion: version, events }], meta);
+}

@@ -1,0 +1,168 @@
+import type { InStatement, ResultSet } from "@libsql/client";
+import type { Config } from "../src/config/config.ts";
+import type { Mode } from "../src/domain/settings/settings.ts";
+import type { TaskStatus, Tier, Verdict } from "../src/domain/task/task.ts";
+import { key, type PlanInput, type PlanTask } from "./plan.ts";
+
+/** A write transaction or the reader: the pass reads inside its transaction, `cos why` outside. */
+export interface Executor {
+  execute(statement: InStatement): Promise<ResultSet>;
+}
+
+type PackedTask = [
+  number, string, string, string, string | null, number | null, number, string, string | null, number,
+  string | null, string | null, string | null, string | null, string | null, string | null,
+];
+
+/**
+ * Reads what one pass needs from the projections only, never the log: the open tasks with their
+ * blockers packed by SQLite into one JSON string (client row objects for 10,000 rows cost more than
+ * the query), blocker statuses, recent finishes for cooldowns, settings, pins, verdict windows.
+ */
+export async function loadPlanInput(
+  db: Executor,
+  config: Config,
+  now: Date,
+  runnerSlots: number | null,
+): Promise<PlanInput> {
+  const cooldownWindow = Math.max(config.resolver.cooldownMinutes.sprint, config.resolver.cooldownMinutes.idle);
+  const since = new Date(now.getTime() - cooldownWindow * 60_000).toISOString();
+
+  const tasksResult = await db.execute(
+    `SELECT json_group_array(json_array(t.id, t.status, t.agent, t.type, t.area, t.goal_id, t.priority, t.created_at,
+        (SELECT group_concat(blocker_id) FROM task_blockers WHERE task_id = t.id), t.attempt, t.tier_pin, t.isolation,
+        t.tier, t.not_before,
+        CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END,
+        t.finished_at)) AS list
+     FROM tasks t LEFT JOIN leases l ON l.task_id = t.id
+     WHERE t.status IN ('queued', 'dispatched', 'running', 'review')`,
+  );
+  const packed = JSON.parse(String(tasksResult.rows[0]?.list ?? "[]")) as PackedTask[];
+  const tasks: PlanTask[] = packed.map((r) => ({
+    id: r[0],
+    status: r[1] as TaskStatus,
+    agent: r[2],
+    type: r[3],
+    area: r[4],
+    goalId: r[5],
+    priority: r[6],
+    createdAt: r[7],
+    blockedBy: r[8] ? r[8].split(",").map(Number) : [],
+    attempt: r[9],
+    tierPin: r[10] as Tier | null,
+    isolation: r[11] as PlanTask["isolation"],
+    tier: r[12] as Tier | null,
+    notBefore: r[13],
+    leaseUntil: r[14],
+    finishedAt: r[15],
+  }));
+
+  const [statusResult, finishedResult, settingsResult, trustResult, spentResult] = await Promise.all([
+    db.execute(
+      `SELECT json_group_array(json_array(id, status)) AS list FROM tasks
+       WHERE id IN (SELECT blocker_id FROM task_blockers b JOIN tasks o ON o.id = b.task_id WHERE o.status = 'queued')`,
+    ),
+    db.execute({
+      sql: `SELECT agent, goal_id, id, MAX(finished_at) AS at FROM tasks
+            WHERE goal_id IS NOT NULL AND finished_at IS NOT NULL AND finished_at >= ? GROUP BY agent, goal_id`,
+      args: [since],
+    }),
+    db.execute("SELECT mode, paused FROM settings WHERE stream = 'settings'"),
+    db.execute("SELECT agent, type, pin FROM trust"),
+    db.execute({
+      sql: "SELECT COUNT(*) AS dispatches, COALESCE(SUM(cost_usd), 0) AS cost FROM task_runs WHERE dispatched_at >= ?",
+      args: [config.resolver.budget ? nightStart(now, config.resolver.budget.nightStartsAt, config.digest.timezone) : now.toISOString()],
+    }),
+  ]);
+
+  const statusOf = new Map<number, TaskStatus>(
+    (JSON.parse(String(statusResult.rows[0]?.list ?? "[]")) as [number, TaskStatus][]).map(([id, s]) => [id, s]),
+  );
+  const lastFinished = new Map<string, { taskId: number; at: string }>();
+  for (const row of finishedResult.rows) {
+    lastFinished.set(key(String(row.agent), Number(row.goal_id)), { taskId: Number(row.id), at: String(row.at) });
+  }
+  const settings = settingsResult.rows[0];
+
+  const pins = new Map<string, Tier | null>();
+  for (const row of trustResult.rows) pins.set(key(String(row.agent), String(row.type)), (row.pin as Tier | null) ?? null);
+  const pairs = new Map<string, [string, string]>();
+  for (const t of tasks) if (t.status === "queued") pairs.set(key(t.agent, t.type), [t.agent, t.type]);
+  const trust = new Map<string, { pin: Tier | null; verdicts: Verdict[] }>();
+  await Promise.all(
+    [...pairs].map(async ([k, [agent, type]]) => {
+      trust.set(k, { pin: pins.get(k) ?? null, verdicts: await verdictWindow(db, agent, type) });
+    }),
+  );
+
+  return {
+    now,
+    tasks,
+    statusOf,
+    lastFinished,
+    mode: ((settings?.mode as Mode | undefined) ?? "sprint"),
+    paused: Number(settings?.paused ?? 0) === 1,
+    limits: limitsOf(config),
+    budgetSpent: { dispatches: Number(spentResult.rows[0]?.dispatches ?? 0), costUsd: Number(spentResult.rows[0]?.cost ?? 0) },
+    runnerSlots,
+    trust,
+  };
+}
+
+export function limitsOf(config: Config): PlanInput["limits"] {
+  return {
+    maxConcurrent: config.resolver.maxConcurrent,
+    cooldownMinutes: config.resolver.cooldownMinutes,
+    autoApproveHours: config.review.autoApproveHours,
+    typeDefaults: config.review.defaults,
+    agentIsolation: Object.fromEntries(Object.entries(config.agents).map(([name, a]) => [name, a.defaultIsolation])),
+    budget: config.resolver.budget ?? null,
+  };
+}
+
+/** The last 20 human verdicts of an (agent, type), newest first, by log position. */
+export async function verdictWindow(db: Executor, agent: string, type: string): Promise<Verdict[]> {
+  const result = await db.execute({
+    sql: "SELECT verdict FROM verdicts WHERE agent = ? AND type = ? ORDER BY position DESC LIMIT 20",
+    args: [agent, type],
+  });
+  return result.rows.map((r) => r.verdict as Verdict);
+}
+
+/** The latest instant ≤ now at which the local clock in `timeZone` read `hh:mm`, as ISO-8601 UTC. */
+export function nightStart(now: Date, hhmm: string, timeZone: string): string {
+  const [hh, mm] = hhmm.split(":").map(Number) as [number, number];
+  const local = localParts(now, timeZone);
+  let candidate = fromLocal(local.year, local.month, local.day, hh, mm, timeZone);
+  if (candidate > now.getTime()) {
+    const yesterday = localParts(new Date(candidate - 24 * 3600_000), timeZone);
+    candidate = fromLocal(yesterday.year, yesterday.month, yesterday.day, hh, mm, timeZone);
+  }
+  return new Date(candidate).toISOString();
+}
+
+function localParts(at: Date, timeZone: string) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).formatToParts(at);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute") };
+}
+
+/** A local wall-clock time in `timeZone` → epoch ms (two rounds of offset correction cover DST). */
+function fromLocal(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
+  const wanted = Date.UTC(year, month - 1, day, hour, minute);
+  let guess = wanted;
+  for (let i = 0; i < 2; i++) {
+    const p = localParts(new Date(guess), timeZone);
+    const shown = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
+    guess += wanted - shown;
+  }
+  return guess;
+}

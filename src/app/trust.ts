@@ -1,0 +1,103 @@
+import { evolveTrust, decideTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
+import { nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
+import type { Tier, Verdict } from "../domain/task/task.ts";
+import { ValidationError } from "../shared/errors.ts";
+import { verdictWindow } from "../../resolver/state.ts";
+import { defaultTierOf } from "../../resolver/plan.ts";
+import { knownTypes } from "../config/config.ts";
+import type { AppContext } from "./context.ts";
+import { append, metaOf, runDecision } from "./execute.ts";
+import type { StreamAppend } from "../store/event-store.ts";
+
+export async function loadTrust(ctx: AppContext, agent: string, type: string): Promise<{ state: TrustState | null; version: number }> {
+  const events = await ctx.store.readStream(trustStream(agent, type));
+  let state: TrustState | null = null;
+  for (const e of events) state = evolveTrust(state, { type: e.type, data: e.data, at: e.meta.at } as TrustEvent);
+  return { state, version: events.length };
+}
+
+export async function standingOf(ctx: AppContext, agent: string, type: string, extra: Verdict[] = []): Promise<TrustStanding> {
+  const history = [...extra, ...(await verdictWindow(ctx.db, agent, type))];
+  return trustStanding(history, defaultTierOf(type, ctx.config.review.defaults));
+}
+
+/** The trust stream's share of a decision: a TierChanged when the command moves the tier, else nothing. */
+export async function trustAppend(
+  ctx: AppContext,
+  agent: string,
+  type: string,
+  command: (standing: TrustStanding) => TrustCommand,
+  extra: Verdict[] = [],
+): Promise<StreamAppend> {
+  const [standing, { state, version }] = await Promise.all([standingOf(ctx, agent, type, extra), loadTrust(ctx, agent, type)]);
+  return append(trustStream(agent, type), version, decideTrust(command(standing), state, agent, type));
+}
+
+function checkPair(ctx: AppContext, agent: string, type: string): void {
+  if (!ctx.config.agents[agent]) {
+    throw new ValidationError(`unknown agent "${agent}": configured agents are ${Object.keys(ctx.config.agents).join(", ") || "none"}`);
+  }
+  if (!knownTypes(ctx.config).includes(type)) {
+    throw new ValidationError(`unknown type "${type}": use one of ${knownTypes(ctx.config).join(", ")}`);
+  }
+}
+
+export async function pinTier(ctx: AppContext, agent: string, type: string, tier: Tier, actor: string) {
+  checkPair(ctx, agent, type);
+  const meta = metaOf(ctx, actor);
+  const { events } = await runDecision(ctx, meta, async () => ({
+    decision: { appends: [await trustAppend(ctx, agent, type, (standing) => ({ type: "PinTier", tier, standing }))] },
+    value: null,
+  }));
+  return { changed: events.length > 0 };
+}
+
+export async function clearPin(ctx: AppContext, agent: string, type: string, actor: string) {
+  checkPair(ctx, agent, type);
+  const meta = metaOf(ctx, actor);
+  const { events } = await runDecision(ctx, meta, async () => ({
+    decision: { appends: [await trustAppend(ctx, agent, type, (standing) => ({ type: "ClearPin", standing }))] },
+    value: null,
+  }));
+  return { changed: events.length > 0 };
+}
+
+export interface TrustRow {
+  agent: string;
+  type: string;
+  defaultTier: Tier;
+  effective: Tier;
+  pin: Tier | null;
+  tierUsed: Tier;
+  n: number;
+  approvalRate: number;
+  sendBackRate: number;
+  next: string;
+}
+
+/** One row per (agent, type) that has tasks or a pin. */
+export async function trustTable(ctx: AppContext): Promise<TrustRow[]> {
+  const pairs = await ctx.db.query<{ agent: string; type: string; pin: Tier | null }>(
+    `SELECT p.agent, p.type, t.pin FROM (SELECT agent, type FROM tasks UNION SELECT agent, type FROM trust) p
+     LEFT JOIN trust t ON t.agent = p.agent AND t.type = p.type ORDER BY p.agent, p.type`,
+  );
+  return Promise.all(
+    pairs.map(async ({ agent, type, pin }) => {
+      const history = await verdictWindow(ctx.db, agent, type);
+      const defaultTier = defaultTierOf(type, ctx.config.review.defaults);
+      const standing = trustStanding(history, defaultTier);
+      return {
+        agent,
+        type,
+        defaultTier,
+        effective: standing.effective,
+        pin: pin ?? null,
+        tierUsed: pin ?? standing.effective,
+        n: standing.n,
+        approvalRate: standing.approvalRate,
+        sendBackRate: standing.sendBackRate,
+        next: nextMove(history, defaultTier),
+      };
+    }),
+  );
+}

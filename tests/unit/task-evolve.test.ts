@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import { evolveTask, foldTask, describeVerdict, taskStream, type TaskEvent } from "../../src/domain/task/task.ts";
+import {
+  T0,
+  cancelled,
+  dispatched,
+  failed,
+  historyIn,
+  minutesAfterStart,
+  queued,
+  resultReported,
+  started,
+  verdict,
+} from "./given.ts";
+
+const lastActivity = (events: TaskEvent[]) => foldTask(events)!.activity.at(-1);
+const at = minutesAfterStart(99);
+
+describe("activity lines", () => {
+  it("starts with 'queued' at the time the task was queued", () => {
+    expect(foldTask([queued()])!.activity).toEqual([{ at: T0, text: "queued" }]);
+  });
+
+  it.each<[string, TaskEvent, string]>([
+    [
+      "every edited field",
+      { type: "TaskEdited", data: { changes: { blockedBy: [1, 2], priority: 5, area: "blog", agent: "writer", tier: "gate" } }, at },
+      "edited: after #1, #2, priority 5, area blog, agent writer, tier pin gate",
+    ],
+    ["blockers cleared", { type: "TaskEdited", data: { changes: { blockedBy: [] } }, at }, "edited: after nothing"],
+    ["area and pin cleared", { type: "TaskEdited", data: { changes: { area: null, tier: null } }, at }, "edited: area none, tier pin none"],
+    ["a cancel with a reason", cancelled("duplicate of #3", "user:telegram:1", at), "cancelled by user:telegram:1: duplicate of #3"],
+    ["a cancel without a reason", cancelled(null, "cli", at), "cancelled by cli"],
+    ["a dispatch", dispatched(1, at, "quick"), "dispatched: attempt 1, tier quick, worktree"],
+    ["a note", { type: "ActivityNoted", data: { text: "Trust-based tier gate → quick (approval: 93%, sendBack: 0%, n=15)" }, at }, "Trust-based tier gate → quick (approval: 93%, sendBack: 0%, n=15)"],
+  ])("describes %s", (_, event, text) => {
+    expect(lastActivity([queued(), event])).toEqual({ at, text });
+  });
+
+  it.each<[string, TaskEvent[], string]>([
+    ["a start", [queued(), dispatched(1), started(1, "runner-a")], "started on runner-a"],
+    ["a result", historyIn.review(), "result reported (attempt 1, exit 0)"],
+    [
+      "a failure with attempts left",
+      [queued(), dispatched(1), failed(1, { detail: "exit code 3" })],
+      "failed (attempt 1): exit code 3; queued again for attempt 2",
+    ],
+    [
+      "a usage limit with its reset time",
+      [queued(), dispatched(1), failed(1, { reason: "usage_limit", detail: "usage limit", retryAt: "2026-11-24T03:40:00.000Z" })],
+      "failed (attempt 1): usage limit; queued again for attempt 1 after 2026-11-24T03:40:00.000Z",
+    ],
+    [
+      "a final failure",
+      [queued(), dispatched(1), failed(1, { detail: "timeout after 60 min", final: true })],
+      "failed (attempt 1): timeout after 60 min; no attempts left",
+    ],
+    ["an approval", [...historyIn.review(), verdict("approved", 1, null, "cli")], "approved by cli"],
+    ["a send-back with notes", [...historyIn.review(), verdict("sent_back", 1, "add tests", "user:slack:U1")], "sent back by user:slack:U1: add tests"],
+    ["a discard", [...historyIn.review(), verdict("discarded", 1, "not needed")], "discarded by user:telegram:1: not needed"],
+    [
+      "an auto-approval flagged for spot-check",
+      [...historyIn.review(), { type: "TaskAutoApproved", data: { attempt: 1, tier: "quick", spotCheck: true }, at }],
+      "auto-approved (tier quick), flagged for spot-check",
+    ],
+    [
+      "an auto-approval without spot-check",
+      [...historyIn.review(), { type: "TaskAutoApproved", data: { attempt: 1, tier: "auto", spotCheck: false }, at }],
+      "auto-approved (tier auto)",
+    ],
+  ])("describes %s", (_, events, text) => {
+    expect(lastActivity(events)?.text).toBe(text);
+  });
+
+  it("keeps one line per event, in order", () => {
+    const state = foldTask([...historyIn.review(), verdict("approved", 1)])!;
+    expect(state.activity.map((a) => a.text)).toEqual([
+      "queued",
+      "dispatched: attempt 1, tier gate, worktree",
+      "started on local",
+      "result reported (attempt 1, exit 0)",
+      "approved by user:telegram:1",
+    ]);
+  });
+});
+
+describe("evolving the state", () => {
+  it("moves updatedAt with every event and keeps createdAt", () => {
+    const state = foldTask([queued(), dispatched(1, minutesAfterStart(10)), started(1, "local", minutesAfterStart(11))])!;
+    expect(state).toMatchObject({ createdAt: T0, updatedAt: minutesAfterStart(11), dispatchedAt: minutesAfterStart(10) });
+  });
+
+  it("does not change the state it was given", () => {
+    const before = foldTask(historyIn.review())!;
+    const snapshot = structuredClone(before);
+    evolveTask(before, verdict("sent_back", 1, "again"));
+    expect(before).toEqual(snapshot);
+  });
+
+  it("clears the failure once a later attempt reports a result", () => {
+    const state = foldTask([queued(), dispatched(1), failed(1), dispatched(2), resultReported(2)])!;
+    expect(state).toMatchObject({ status: "review", attempt: 2, failure: null });
+  });
+
+  it("refuses an event before the task was queued", () => {
+    expect(() => evolveTask(null, started(1))).toThrow("TaskStarted before TaskQueued");
+  });
+
+  it("folds no events into no task", () => {
+    expect(foldTask([])).toBeNull();
+  });
+});
+
+describe("the run history", () => {
+  it("records each dispatch as a run, with when it started and how it ended", () => {
+    const state = foldTask([queued(), dispatched(1), started(1, "runner-a"), failed(1), dispatched(2), started(2, "runner-b"), resultReported(2)])!;
+    expect(state.runs).toEqual([
+      { attempt: 1, dispatchedAt: minutesAfterStart(10), runner: "runner-a", tier: "gate", startedAt: minutesAfterStart(11), finishedAt: minutesAfterStart(13), outcome: "failed", costUsd: null },
+      { attempt: 2, dispatchedAt: minutesAfterStart(20), runner: "runner-b", tier: "gate", startedAt: minutesAfterStart(21), finishedAt: minutesAfterStart(22), outcome: "result", costUsd: null },
+    ]);
+  });
+
+  it("ends an open run as cancelled when the task is cancelled while it runs", () => {
+    const state = foldTask([queued(), dispatched(1), started(1), cancelled(null, "cli", at)])!;
+    expect(state.runs.map((r) => [r.outcome, r.finishedAt])).toEqual([["cancelled", at]]);
+  });
+
+  it("leaves a finished run alone when a queued task is cancelled", () => {
+    const state = foldTask([queued(), dispatched(1), failed(1), cancelled(null, "cli", at)])!;
+    expect(state.runs.map((r) => r.outcome)).toEqual(["failed"]);
+  });
+});
+
+describe("names", () => {
+  it("names a task's stream by its id", () => {
+    expect(taskStream(42)).toBe("task-42");
+  });
+
+  it("describes a send-back in words", () => {
+    expect([describeVerdict("approved"), describeVerdict("sent_back"), describeVerdict("discarded")]).toEqual(["approved", "sent back", "discarded"]);
+  });
+});
