@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
 
 /** What a CLI run talks to; tests pass their own. */
 export interface CliIo {
@@ -10,9 +12,16 @@ export interface CliIo {
   readStdin(): Promise<string | null>;
 }
 
+/** The process environment over a `.env` file in the working folder: a variable already set wins. */
+export function environment(cwd = process.cwd()): Record<string, string | undefined> {
+  const file = join(cwd, ".env");
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, "utf8")) : {};
+  return { ...fromFile, ...process.env };
+}
+
 export function processIo(): CliIo {
   return {
-    env: process.env,
+    env: environment(),
     cwd: process.cwd(),
     out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),

@@ -52,7 +52,14 @@ export class Database {
       const { createClient } = embedded
         ? await import("@libsql/client/sqlite3")
         : await import("@libsql/client");
-      const client = createClient({ url, authToken: options.authToken, concurrency: 1, timeout: BUSY_TIMEOUT_MS });
+      // Embedded: one connection per client, so the pragmas below hold for all of it. Remote: the
+      // client multiplexes streams over HTTP and the server keeps its own settings.
+      const client = createClient({
+        url,
+        authToken: options.authToken,
+        concurrency: embedded ? 1 : undefined,
+        timeout: BUSY_TIMEOUT_MS,
+      });
       if (embedded) await applyPragmas(client);
       return client;
     };
