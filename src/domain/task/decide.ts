@@ -12,6 +12,7 @@ import {
   type TaskEvent,
   type TaskState,
   type Tier,
+  type Usage,
   type Verdict,
 } from "./task.ts";
 
@@ -23,7 +24,7 @@ export type TaskCommand =
       type: "DispatchTask";
       data: { runner: string | null; leaseUntil: string; tier: Tier; isolation: Isolation; promptHash: string };
     }
-  | { type: "StartTask"; data: { attempt: number; runner: string } }
+  | { type: "StartTask"; data: { attempt: number; runner: string; leaseUntil?: string; promptHash?: string } }
   | {
       type: "ReportResult";
       data: {
@@ -32,6 +33,7 @@ export type TaskCommand =
         durationMs: number | null;
         sections: ResultSections;
         diffStat: DiffStat | null;
+        usage?: Usage | null;
         maxAttempts: number;
       };
     }
@@ -99,7 +101,9 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       }
       return [{ type: "TaskStarted", data: command.data }];
     case "ReportResult": {
-      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts } = command.data;
+      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage } = command.data;
+      // A report from an earlier attempt is stale whatever the task does now: say so first.
+      if (attempt !== null && attempt < state.attempt) requireCurrentAttempt(state, attempt);
       if (state.status !== "dispatched" && state.status !== "running") {
         throw new IllegalStateError(
           state.dispatchedAt === null
@@ -112,10 +116,13 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       if (exitCode !== 0) {
         return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null)];
       }
-      return [{ type: "TaskResultReported", data: { attempt: current, exitCode, durationMs, ...sections, diffStat } }];
+      return [
+        { type: "TaskResultReported", data: { attempt: current, exitCode, durationMs, ...sections, diffStat, ...(usage ? { usage } : {}) } },
+      ];
     }
     case "ReportFailure": {
       const { attempt, reason, detail, maxAttempts, retryAt } = command.data;
+      if (attempt < state.attempt) requireCurrentAttempt(state, attempt);
       if (state.status !== "dispatched" && state.status !== "running") {
         throw new IllegalStateError(`${ref} is ${state.status}; only a dispatched or running task can fail`);
       }

@@ -86,7 +86,7 @@ export type TaskEvent =
       "TaskDispatched",
       { attempt: number; runner: string | null; leaseUntil: string; tier: Tier; isolation: Isolation; promptHash: string }
     >
-  | EventEnvelope<"TaskStarted", { attempt: number; runner: string }>
+  | EventEnvelope<"TaskStarted", { attempt: number; runner: string; leaseUntil?: string; promptHash?: string }>
   | EventEnvelope<"TaskResultReported", Omit<TaskResult, "at">>
   | EventEnvelope<
       "TaskFailed",
@@ -225,6 +225,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
     case "TaskStarted":
       next.status = "running";
       next.runner = event.data.runner;
+      next.leaseUntil = event.data.leaseUntil ?? state.leaseUntil;
       next.runs = state.runs.map((run, i) =>
         i === state.runs.length - 1 ? { ...run, runner: event.data.runner, startedAt: event.at } : run,
       );

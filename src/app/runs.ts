@@ -1,0 +1,159 @@
+import { decideTask, type TaskCommand } from "../domain/task/decide.ts";
+import { taskStream, type DiffStat, type FailureReason, type Isolation, type Tier, type Usage } from "../domain/task/task.ts";
+import { parseResultSections } from "../domain/task/result.ts";
+import { buildDispatchPrompt } from "../prompt/build.ts";
+import { loadPromptInput } from "../prompt/load.ts";
+import { IllegalStateError, ValidationError } from "../shared/errors.ts";
+import type { Tx } from "../store/db.ts";
+import type { EventMeta } from "../store/event-store.ts";
+import type { AppContext } from "./context.ts";
+import { metaOf } from "./execute.ts";
+import { loadTaskIn, runTaskCommand } from "./tasks.ts";
+
+// The narrow port between the resolver and runners (DESIGN §4, §7): claim, heartbeat, report.
+// The local runner calls it in-process; remote runners reach it through the HTTP API.
+
+export interface ClaimedRun {
+  taskId: number;
+  /** The fencing number: every heartbeat and report names it, and a stale one is refused. */
+  attempt: number;
+  title: string;
+  agent: string;
+  type: string;
+  project: string | null;
+  isolation: Isolation;
+  tier: Tier;
+  prompt: string;
+  promptHash: string;
+  leaseUntil: string;
+}
+
+export interface ClaimRequest {
+  runner: string;
+  slots: number;
+  /** Only tasks for these agents (a runner that has only some CLIs installed). */
+  agents?: string[] | null;
+}
+
+/** Claims up to `slots` dispatched tasks, oldest dispatch first, in one write transaction. */
+export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise<ClaimedRun[]> {
+  if (!/^[\w.:@-]{1,80}$/.test(request.runner)) throw new ValidationError(`runner id "${request.runner}" must be 1-80 letters, digits, or . : @ - _`);
+  if (!Number.isInteger(request.slots) || request.slots < 0) throw new ValidationError("slots must be a whole number ≥ 0");
+  if (request.slots === 0) return [];
+  const now = ctx.clock();
+  const meta: EventMeta = { at: now.toISOString(), actor: `runner:${request.runner}` };
+  const leaseUntil = new Date(now.getTime() + ctx.config.resolver.leaseSeconds * 1000).toISOString();
+  return ctx.store.transaction(async (tx) => {
+    const agents = request.agents?.length ? request.agents : null;
+    const rows = await tx.execute({
+      sql: `SELECT id FROM tasks WHERE status = 'dispatched' AND (lease_until IS NULL OR lease_until > ?)
+            ${agents ? `AND agent IN (${agents.map(() => "?").join(",")})` : ""}
+            ORDER BY dispatched_at, id LIMIT ?`,
+      args: [meta.at, ...(agents ?? []), request.slots],
+    });
+    const claimed: ClaimedRun[] = [];
+    for (const row of rows.rows) {
+      const { state, version } = await loadTaskIn(tx, Number(row.id));
+      const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state), ctx.config.prompt.budgetTokens);
+      const events = decideTask(
+        { type: "StartTask", data: { attempt: state.attempt, runner: request.runner, leaseUntil, promptHash: prompt.hash } },
+        state,
+        meta,
+      );
+      await ctx.store.appendIn(tx, [{ stream: taskStream(state.id), expectedVersion: version, events }], meta);
+      await tx.execute({
+        sql: "INSERT OR REPLACE INTO leases (task_id, attempt, runner, lease_until) VALUES (?, ?, ?, ?)",
+        args: [state.id, state.attempt, request.runner, leaseUntil],
+      });
+      claimed.push({
+        taskId: state.id,
+        attempt: state.attempt,
+        title: state.title,
+        agent: state.agent,
+        type: state.type,
+        project: state.project,
+        isolation: state.isolation ?? "direct",
+        tier: state.tier ?? "gate",
+        prompt: prompt.text,
+        promptHash: prompt.hash,
+        leaseUntil,
+      });
+    }
+    return claimed;
+  });
+}
+
+/**
+ * Renews the lease of a running attempt. Heartbeats stay out of the log (DESIGN §2): they write the
+ * `leases` table only. A heartbeat for an attempt that is no longer running is refused, which tells
+ * the runner to stop the agent.
+ */
+export async function heartbeat(ctx: AppContext, taskId: number, attempt: number, runner: string): Promise<{ leaseUntil: string }> {
+  const now = ctx.clock();
+  const leaseUntil = new Date(now.getTime() + ctx.config.resolver.leaseSeconds * 1000).toISOString();
+  return ctx.store.transaction(async (tx) => {
+    await requireLease(tx, taskId, attempt, runner, now.toISOString());
+    await tx.execute({
+      sql: "UPDATE leases SET lease_until = ? WHERE task_id = ? AND attempt = ? AND runner = ?",
+      args: [leaseUntil, taskId, attempt, runner],
+    });
+    return { leaseUntil };
+  });
+}
+
+async function requireLease(tx: Tx, taskId: number, attempt: number, runner: string, now: string): Promise<void> {
+  const { state } = await loadTaskIn(tx, taskId);
+  const lease = (await tx.execute({ sql: "SELECT attempt, runner, lease_until FROM leases WHERE task_id = ?", args: [taskId] })).rows[0];
+  const live =
+    state.status === "running" &&
+    state.attempt === attempt &&
+    state.runner === runner &&
+    lease !== undefined &&
+    Number(lease.attempt) === attempt &&
+    String(lease.runner) === runner &&
+    String(lease.lease_until) > now;
+  if (!live) {
+    throw new IllegalStateError(
+      `task #${taskId} attempt ${attempt} on ${runner}: lease lost (the task is ${state.status}, attempt ${state.attempt}); stop the run`,
+    );
+  }
+}
+
+export type RunOutcome =
+  | {
+      kind: "result";
+      markdown: string;
+      exitCode: number;
+      durationMs: number | null;
+      diffStat: DiffStat | null;
+      usage: Usage | null;
+    }
+  | { kind: "failure"; reason: FailureReason; detail: string; retryAt: string | null };
+
+/** A run's end. Refused for a stale attempt or a runner that no longer holds the lease. */
+export async function reportRun(ctx: AppContext, taskId: number, attempt: number, runner: string, outcome: RunOutcome) {
+  const meta = metaOf(ctx, `runner:${runner}`);
+  return runTaskCommand(ctx, taskId, meta, (state): TaskCommand => {
+    if (state.status === "running" && state.runner !== runner) {
+      throw new IllegalStateError(`task #${taskId} is running on ${state.runner}, not ${runner}; report refused`);
+    }
+    if (outcome.kind === "failure") {
+      return {
+        type: "ReportFailure",
+        data: { attempt, reason: outcome.reason, detail: outcome.detail, maxAttempts: ctx.config.resolver.maxAttempts, retryAt: outcome.retryAt },
+      };
+    }
+    return {
+      type: "ReportResult",
+      data: {
+        attempt,
+        exitCode: outcome.exitCode,
+        durationMs: outcome.durationMs,
+        sections: parseResultSections(outcome.markdown),
+        diffStat: outcome.diffStat,
+        usage: outcome.usage,
+        maxAttempts: ctx.config.resolver.maxAttempts,
+      },
+    };
+  });
+}
