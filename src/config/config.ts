@@ -12,8 +12,13 @@ const projectSchema = z.strictObject({
   mainBranch: z._default(z.string().check(z.minLength(1)), "main"),
 });
 
+export const PRESET_NAMES = ["claude-code", "codex", "aider", "gemini"] as const;
+
 const agentSchema = z.strictObject({
-  command: z.array(z.string()).check(z.minLength(1, 'give the agent\'s argv, e.g. ["claude", "-p", "{prompt}"]')),
+  /** A preset fills in the argv and teaches the runner how that CLI reports cost and usage limits. */
+  preset: z.optional(z.enum(PRESET_NAMES)),
+  command: z.optional(z.array(z.string()).check(z.minLength(1, 'give the agent\'s argv, e.g. ["claude", "-p", "{prompt}"]'))),
+  labels: z._default(z.array(z.string()), []),
   timeoutMinutes: z._default(positive(), 60),
   env: z._default(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"))), []),
   skills: z._default(z.array(z.string()), []),
@@ -94,6 +99,14 @@ export function loadConfig(configPath: string | undefined, cwd = process.cwd()):
     throw new ValidationError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
   }
   const result = configSchema.safeParse(raw);
+  if (result.success) {
+    const missing = Object.entries(result.data.agents).find(([, agent]) => !agent.command && !agent.preset);
+    if (missing) {
+      throw new ValidationError(
+        `config file ${path}: field "agents.${missing[0]}.command": give the agent's argv, or a "preset" (${PRESET_NAMES.join(", ")})`,
+      );
+    }
+  }
   if (!result.success) {
     let issue = result.error.issues[0]!;
     const path0 = [...issue.path];

@@ -58,7 +58,7 @@ describe("defaults", () => {
     writeConfig({ projects: { site: { repo: "/srv/site" } }, agents: { builder: { command: ["claude", "-p", "{prompt}"] } } });
     const { config } = loadConfig(undefined, dir);
     expect(config.projects.site).toEqual({ repo: "/srv/site", mainBranch: "main" });
-    expect(config.agents.builder).toEqual({ command: ["claude", "-p", "{prompt}"], timeoutMinutes: 60, env: [], skills: [] });
+    expect(config.agents.builder).toEqual({ command: ["claude", "-p", "{prompt}"], timeoutMinutes: 60, env: [], skills: [], labels: [] });
   });
 
   it("fills the rest of a section that is given in part", () => {
