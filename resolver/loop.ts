@@ -19,7 +19,7 @@ const UNBLOCKING = new Set([
 export interface LoopOptions {
   /** How often the log's position is checked for events from any process. */
   pollMs?: number;
-  runnerSlots?: () => number | null;
+  runnerSlots?: "count" | null;
   onPass?: (report: PassReport) => void;
   onError?: (error: unknown) => void;
 }
@@ -81,7 +81,7 @@ export class ResolverLoop {
       do {
         this.again = false;
         try {
-          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots?.() ?? null });
+          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots ?? null });
           this.options.onPass?.(report);
         } catch (error) {
           this.options.onError?.(error);

@@ -1,4 +1,5 @@
 import type { AppContext } from "../src/app/context.ts";
+import { freeRunnerSlots } from "../src/app/runs.ts";
 import { loadTaskIn } from "../src/app/tasks.ts";
 import { decideTask, type TaskCommand } from "../src/domain/task/decide.ts";
 import { taskStream, type Isolation, type Tier } from "../src/domain/task/task.ts";
@@ -18,8 +19,11 @@ export interface PassReport {
 }
 
 export interface PassOptions {
-  /** Free runner slots, when a runner is known; null lets `cos tick` dispatch for runners to claim. */
-  runnerSlots?: number | null;
+  /**
+   * "count": free slots of the runners seen lately (`cos serve`); null: no limit, dispatched tasks
+   * wait for a runner to claim them (`cos tick`); a number: exactly that many.
+   */
+  runnerSlots?: number | null | "count";
 }
 
 /**
@@ -30,7 +34,8 @@ export async function runPass(ctx: AppContext, options: PassOptions = {}): Promi
   const now = ctx.clock();
   const meta: EventMeta = { at: now.toISOString(), actor: "resolver" };
   return ctx.store.transaction(async (tx) => {
-    const input = await loadPlanInput(tx, ctx.config, now, options.runnerSlots ?? null);
+    const slots = options.runnerSlots === "count" ? await freeRunnerSlots(tx, now) : (options.runnerSlots ?? null);
+    const input = await loadPlanInput(tx, ctx.config, now, slots);
     const decisions = plan(input);
     const report: PassReport = { at: meta.at, dispatched: [], autoApproved: [], expired: [], holds: [] };
     for (const decision of decisions) {

@@ -135,8 +135,9 @@ export function nightStart(now: Date, hhmm: string, timeZone: string): string {
   const local = localParts(now, timeZone);
   let candidate = fromLocal(local.year, local.month, local.day, hh, mm, timeZone);
   if (candidate > now.getTime()) {
-    const yesterday = localParts(new Date(candidate - 24 * 3600_000), timeZone);
-    candidate = fromLocal(yesterday.year, yesterday.month, yesterday.day, hh, mm, timeZone);
+    // Yesterday by the calendar, not 24 hours back: days with a clock change are 23 or 25 hours long.
+    const yesterday = new Date(Date.UTC(local.year, local.month - 1, local.day - 1));
+    candidate = fromLocal(yesterday.getUTCFullYear(), yesterday.getUTCMonth() + 1, yesterday.getUTCDate(), hh, mm, timeZone);
   }
   return new Date(candidate).toISOString();
 }

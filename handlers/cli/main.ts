@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import { createGoal, createInitiative } from "../../src/app/goals.ts";
 import { openApp } from "../../src/app/open.ts";
-import { cancelTask, editTask, queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
+import { cancelTask, editTask, queueTask, recordResult } from "../../src/app/tasks.ts";
 import { listGoals, listInitiatives, listTasks, showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import type { TaskEdit, Tier, Verdict } from "../../src/domain/task/task.ts";
@@ -19,9 +19,11 @@ const TIERS = ["auto", "quick", "gate"] as const;
 interface Command {
   usage: string;
   options: Options;
+  /** Runs without opening the store (a remote runner talks to the server instead). */
+  standalone?: (args: { values: Record<string, string | boolean | undefined>; positionals: string[] }, io: CliIo) => Promise<number>;
   run(ctx: AppContext, args: { values: Record<string, string | boolean | undefined>; positionals: string[] }, io: CliIo): Promise<unknown>;
   /** Printed when --json is not given. */
-  text?(value: any): string;
+  text?(value: any): string | Promise<string>;
   /** Commands that manage their own store (serve). */
   raw?: boolean;
 }
@@ -191,7 +193,8 @@ const COMMANDS: Record<string, Command> = {
       const verdicts: Record<string, Verdict> = { approve: "approved", "send-back": "sent_back", discard: "discarded" };
       const verdict = verdicts[positionals[1]!];
       if (!verdict) throw new ValidationError(`the verdict must be approve, send-back or discard, got "${positionals[1]}"`);
-      const { state } = await recordVerdict(ctx, id, verdict, str(values, "note") ?? null, ACTOR);
+      const { decideReview } = await import("../../src/app/review.ts");
+      const { state } = await decideReview(ctx, id, verdict, str(values, "note") ?? null, ACTOR);
       return { id, verdict, status: state.status, attempt: state.attempt };
     },
     text: (v) => `#${v.id} ${v.status}${v.status === "queued" ? ` again for attempt ${v.attempt}` : ""}`,
@@ -217,13 +220,59 @@ const COMMANDS: Record<string, Command> = {
     text: (r) => `rebuilt the projections from ${r.events} events in ${r.streams} streams in ${r.ms} ms`,
   },
   tick: {
-    usage: "cos tick   (one resolver pass: dispatches what is ready, for a runner to claim)",
-    options: {},
-    run: async (ctx) => {
+    usage: "cos tick [--wait]   (one resolver pass; --wait also runs what it dispatched, here, until the results are in)",
+    options: { wait: { type: "boolean" } },
+    run: async (ctx, { values }, io) => {
       const { runPass } = await import("../../resolver/pass.ts");
-      return runPass(ctx);
+      const report = await runPass(ctx);
+      if (!values.wait || report.dispatched.length === 0) return report;
+      const { runDispatched } = await import("./local-runner.ts");
+      const results = await runDispatched(ctx, io, report.dispatched.map((d) => d.taskId));
+      return { ...report, results };
     },
     text: renderPass,
+  },
+  digest: {
+    usage: "cos digest [--since ISO-TIME]   (default: the last 24 hours)",
+    options: { since: { type: "string" } },
+    run: async (ctx, { values }) => {
+      const { buildDigest } = await import("../../src/app/digest.ts");
+      const since = str(values, "since");
+      if (since !== undefined && Number.isNaN(Date.parse(since))) throw new ValidationError(`--since must be an ISO time, got "${since}"`);
+      return buildDigest(ctx, since ?? new Date(ctx.clock().getTime() - 24 * 3600_000).toISOString());
+    },
+    text: async (d) => (await import("../../src/app/digest.ts")).digestText(d),
+  },
+  demo: {
+    usage: "cos demo [--keep]   (a scripted night on a scratch repo, start to finish; --keep leaves its folder)",
+    options: { keep: { type: "boolean" } },
+    run: async () => null,
+    standalone: async ({ values }, io) => (await import("./demo.ts")).runDemo(io, values.keep === true),
+  },
+  runner: {
+    usage: "cos runner --server URL --token T [--slots N] [--labels a,b] [--id NAME]",
+    options: { server: { type: "string" }, token: { type: "string" }, slots: { type: "string" }, labels: { type: "string" }, id: { type: "string" } },
+    run: async () => null,
+    standalone: async ({ values }, io) => {
+      const { runRemote } = await import("./remote-runner.ts");
+      return runRemote(values, io);
+    },
+  },
+  gc: {
+    usage: "cos gc [--dry-run]   (report and free worktrees and branches no open task needs)",
+    options: { "dry-run": { type: "boolean" } },
+    run: async (ctx, { values }) => {
+      const { garbageCollect } = await import("./local-runner.ts");
+      return garbageCollect(ctx, values["dry-run"] === true);
+    },
+    text: (r: { removed: { path: string; reason: string }[]; kept: { path: string; reason: string }[]; dryRun: boolean }) =>
+      [
+        ...r.removed.map((x) => `${r.dryRun ? "would remove" : "removed"} ${x.path} (${x.reason})`),
+        ...r.kept.map((x) => `kept ${x.path} (${x.reason})`),
+        r.removed.length || r.kept.length ? "" : "nothing to free",
+      ]
+        .filter(Boolean)
+        .join("\n"),
   },
   why: {
     usage: "cos why ID",
@@ -337,10 +386,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     const [name, command] = findCommand(argv);
     const args = parse(command.usage, argv.slice(name.split(" ").length), command.options);
+    if (command.standalone) return await command.standalone(args, io);
     ctx = await openApp({ env: parseEnv(io.env), cwd: io.cwd });
     const value = await command.run(ctx, args, io);
     if (command.raw) return 0;
-    io.out(json || !command.text ? JSON.stringify(value, null, 2) : command.text(value));
+    io.out(json || !command.text ? JSON.stringify(value, null, 2) : await command.text(value));
     return 0;
   } catch (error) {
     const cos = toCosError(error);

@@ -3,11 +3,14 @@ import { ResolverLoop } from "../../resolver/loop.ts";
 import { toCosError } from "../../src/shared/errors.ts";
 import { startHttp } from "../http/serve.ts";
 import type { CliIo } from "./io.ts";
+import { hostname } from "node:os";
+import { localRunner } from "./local-runner.ts";
 
 /** `cos serve`: HTTP and the resolver loop. Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const server = await startHttp(ctx);
   const loop = new ResolverLoop(ctx, {
+    runnerSlots: "count",
     onPass: (report) => {
       for (const d of report.dispatched) io.out(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier})`);
       for (const a of report.autoApproved) io.out(`auto-approved #${a.taskId}`);
@@ -16,6 +19,8 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     onError: (error) => io.err(`resolver: ${toCosError(error).message}`),
   });
   io.out(`cos serve: listening on http://${ctx.env.COS_HOST}:${server.port} (store ${ctx.db.url})`);
+  const runner = ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots) : null;
+  runner?.start();
   await loop.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -30,5 +35,6 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGTERM", onTerm);
   });
   await loop.stop();
+  await runner?.stop();
   await server.close();
 }

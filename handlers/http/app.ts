@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { CosError, toCosError } from "../../src/shared/errors.ts";
+import { mountApi } from "./api.ts";
 
 const STATUS: Record<CosError["code"], 400 | 401 | 404 | 409 | 422 | 500> = {
   validation: 400,
@@ -21,5 +22,6 @@ export function createHttpApp(ctx: AppContext): Hono {
     const position = await ctx.store.lastPosition();
     return c.json({ ok: true, position });
   });
+  mountApi(app, ctx);
   return app;
 }

@@ -30,26 +30,45 @@ export interface ClaimedRun {
 
 export interface ClaimRequest {
   runner: string;
+  /** Free slots now: at most this many runs are handed out. */
   slots: number;
+  /** All the runner's slots, free or busy: what the resolver counts as capacity. */
+  totalSlots?: number;
   /** Only tasks for these agents (a runner that has only some CLIs installed). */
   agents?: string[] | null;
+  /** The runner's labels: a task whose agent asks for labels goes only to a runner that has them all. */
+  labels?: string[];
+  /** Only these tasks (`cos tick --wait` runs what its own pass dispatched). */
+  taskIds?: number[] | null;
 }
+
+/** A runner that claimed within this window counts as present when the resolver counts slots. */
+export const RUNNER_FRESH_MS = 30_000;
 
 /** Claims up to `slots` dispatched tasks, oldest dispatch first, in one write transaction. */
 export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise<ClaimedRun[]> {
   if (!/^[\w.:@-]{1,80}$/.test(request.runner)) throw new ValidationError(`runner id "${request.runner}" must be 1-80 letters, digits, or . : @ - _`);
   if (!Number.isInteger(request.slots) || request.slots < 0) throw new ValidationError("slots must be a whole number ≥ 0");
-  if (request.slots === 0) return [];
   const now = ctx.clock();
   const meta: EventMeta = { at: now.toISOString(), actor: `runner:${request.runner}` };
   const leaseUntil = new Date(now.getTime() + ctx.config.resolver.leaseSeconds * 1000).toISOString();
+  const labels = new Set(request.labels ?? []);
+  const eligible = Object.entries(ctx.config.agents)
+    .filter(([name, agent]) => (!request.agents?.length || request.agents.includes(name)) && agent.labels.every((l) => labels.has(l)))
+    .map(([name]) => name);
   return ctx.store.transaction(async (tx) => {
-    const agents = request.agents?.length ? request.agents : null;
+    await tx.execute({
+      sql: "INSERT OR REPLACE INTO runners (id, slots, labels, last_seen) VALUES (?, ?, ?, ?)",
+      args: [request.runner, request.totalSlots ?? request.slots, JSON.stringify([...labels]), meta.at],
+    });
+    if (!eligible.length || request.slots === 0) return [];
+    const ids = request.taskIds?.length ? request.taskIds : null;
     const rows = await tx.execute({
       sql: `SELECT id FROM tasks WHERE status = 'dispatched' AND (lease_until IS NULL OR lease_until > ?)
-            ${agents ? `AND agent IN (${agents.map(() => "?").join(",")})` : ""}
+            AND agent IN (${eligible.map(() => "?").join(",")})
+            ${ids ? `AND id IN (${ids.map(() => "?").join(",")})` : ""}
             ORDER BY dispatched_at, id LIMIT ?`,
-      args: [meta.at, ...(agents ?? []), request.slots],
+      args: [meta.at, ...eligible, ...(ids ?? []), request.slots],
     });
     const claimed: ClaimedRun[] = [];
     for (const row of rows.rows) {
@@ -156,4 +175,21 @@ export async function reportRun(ctx: AppContext, taskId: number, attempt: number
       },
     };
   });
+}
+
+/**
+ * Free runner slots for the resolver: the slots of runners seen within RUNNER_FRESH_MS, less the
+ * tasks they run and the dispatches no runner has claimed yet.
+ */
+export async function freeRunnerSlots(db: { execute(s: { sql: string; args: (string | number)[] }): Promise<{ rows: Record<string, unknown>[] }> }, now: Date): Promise<number> {
+  const since = new Date(now.getTime() - RUNNER_FRESH_MS).toISOString();
+  const result = await db.execute({
+    sql: `SELECT
+            (SELECT COALESCE(SUM(slots), 0) FROM runners WHERE last_seen >= ?) AS slots,
+            (SELECT COUNT(*) FROM tasks WHERE status = 'running' AND runner IN (SELECT id FROM runners WHERE last_seen >= ?)) AS running,
+            (SELECT COUNT(*) FROM tasks WHERE status = 'dispatched') AS waiting`,
+    args: [since, since],
+  });
+  const row = result.rows[0] ?? {};
+  return Math.max(0, Number(row.slots ?? 0) - Number(row.running ?? 0) - Number(row.waiting ?? 0));
 }

@@ -63,6 +63,14 @@ export const configSchema = z.strictObject({
     }),
     {},
   ),
+  runner: z.prefault(
+    z.strictObject({
+      /** Slots of the runner inside `cos serve` and `cos tick --wait`; 0 turns the local runner off. */
+      slots: z._default(z.number().check(z.int(), z.gte(0), z.lte(64)), 3),
+      labels: z._default(z.array(z.string()), []),
+    }),
+    {},
+  ),
   prompt: z.prefault(z.strictObject({ budgetTokens: z._default(z.number().check(z.int(), z.gte(500)), 6000) }), {}),
   skillsDir: z._default(z.string().check(z.minLength(1)), "./skills"),
   digest: z.prefault(

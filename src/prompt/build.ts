@@ -133,9 +133,10 @@ function render(
   return out.join("\n").trimEnd() + "\n";
 }
 
+/** The reviewer's words exactly as written, only trailing blank lines dropped. */
 function quote(text: string): string {
   return text
-    .trim()
+    .replace(/\s+$/, "")
     .split("\n")
     .map((l) => `> ${l}`)
     .join("\n");

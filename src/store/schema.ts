@@ -160,3 +160,14 @@ export const leases = sqliteTable("leases", {
   runner: text("runner").notNull(),
   leaseUntil: text("lease_until").notNull(),
 });
+
+/**
+ * Runners seen recently, with their slots: what "a runner has a free slot" (DESIGN §4) is computed
+ * from. Operational state like `leases`; not a projection.
+ */
+export const runners = sqliteTable("runners", {
+  id: text("id").primaryKey(),
+  slots: integer("slots").notNull(),
+  labels: text("labels").notNull(),
+  lastSeen: text("last_seen").notNull(),
+});

@@ -43,7 +43,10 @@ export type TaskCommand =
     }
   | { type: "RecordVerdict"; data: { verdict: Verdict; notes: string | null; attempt: number | null } }
   | { type: "AutoApprove"; data: { attempt: number; tier: Tier; spotCheck: boolean } }
-  | { type: "NoteActivity"; data: { text: string } };
+  | { type: "NoteActivity"; data: { text: string } }
+  | { type: "RecordMerge"; data: { branch: string; into: string; commit: string } }
+  | { type: "RecordMergeConflict"; data: { branch: string; into: string; files: string[]; message: string } }
+  | { type: "RecordWorktreeRemoved"; data: { path: string; keptRef: string | null } };
 
 type Emitted = NewEvent<TaskEvent["type"], TaskEvent["data"]>;
 
@@ -146,6 +149,14 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}, not in review`);
       requireCurrentAttempt(state, command.data.attempt);
       return [{ type: "TaskAutoApproved", data: command.data }];
+    case "RecordMerge":
+      if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}; only a task in review is merged`);
+      return [{ type: "TaskMerged", data: command.data }];
+    case "RecordMergeConflict":
+      return [{ type: "MergeConflicted", data: command.data }];
+    case "RecordWorktreeRemoved":
+      if (state.worktreeRemoved) return [];
+      return [{ type: "WorktreeRemoved", data: command.data }];
     case "NoteActivity": {
       const text = command.data.text.trim();
       if (!text) throw new ValidationError("an activity note needs some text");

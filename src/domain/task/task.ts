@@ -94,7 +94,10 @@ export type TaskEvent =
     >
   | EventEnvelope<"VerdictRecorded", { verdict: Verdict; notes: string | null; by: string; attempt: number }>
   | EventEnvelope<"TaskAutoApproved", { attempt: number; tier: Tier; spotCheck: boolean }>
-  | EventEnvelope<"ActivityNoted", { text: string }>;
+  | EventEnvelope<"ActivityNoted", { text: string }>
+  | EventEnvelope<"TaskMerged", { branch: string; into: string; commit: string }>
+  | EventEnvelope<"MergeConflicted", { branch: string; into: string; files: string[]; message: string }>
+  | EventEnvelope<"WorktreeRemoved", { path: string; keptRef: string | null }>;
 
 export interface VerdictEntry {
   /** The log position of the verdict: "the last 20" is by this order. */
@@ -133,6 +136,8 @@ export interface TaskState extends Omit<TaskDefinition, "taskId" | "tier"> {
   failure: { reason: FailureReason; detail: string; attempt: number } | null;
   activity: { at: string; text: string }[];
   runs: TaskRun[];
+  merge: { commit: string; into: string; at: string } | null;
+  worktreeRemoved: boolean;
 }
 
 export function taskStream(id: number): string {
@@ -170,6 +175,8 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       failure: null,
       activity: [{ at: event.at, text: "queued" }],
       runs: [],
+      merge: null,
+      worktreeRemoved: false,
     };
   }
   if (!state) throw new Error(`${event.type} before TaskQueued`);
@@ -280,6 +287,17 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       return next;
     case "ActivityNoted":
       note(event.data.text);
+      return next;
+    case "TaskMerged":
+      next.merge = { commit: event.data.commit, into: event.data.into, at: event.at };
+      note(`merged ${event.data.branch} into ${event.data.into} (${event.data.commit.slice(0, 10)})`);
+      return next;
+    case "MergeConflicted":
+      note(`merge of ${event.data.branch} into ${event.data.into} refused: ${event.data.files.length ? `conflicts in ${event.data.files.join(", ")}` : event.data.message}`);
+      return next;
+    case "WorktreeRemoved":
+      next.worktreeRemoved = true;
+      note(`worktree ${event.data.path} removed${event.data.keptRef ? `; commits kept at ${event.data.keptRef}` : ""}`);
       return next;
     default:
       return assertNever(event);

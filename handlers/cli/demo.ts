@@ -1,0 +1,119 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildDigest, digestText } from "../../src/app/digest.ts";
+import { createGoal, createInitiative } from "../../src/app/goals.ts";
+import { openApp } from "../../src/app/open.ts";
+import { decideReview } from "../../src/app/review.ts";
+import { queueTask } from "../../src/app/tasks.ts";
+import { trustTable } from "../../src/app/trust.ts";
+import { showTask } from "../../src/app/views.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import { packageRoot } from "../../src/shared/paths.ts";
+import { runPass } from "../../resolver/pass.ts";
+import type { CliIo } from "./io.ts";
+import { localRunner } from "./local-runner.ts";
+import { renderTrust } from "./render.ts";
+
+const NIGHT_STARTS = "2026-11-23T22:00:00.000Z";
+
+/**
+ * `cos demo`: a scripted night on a scratch git repository, with the deterministic demo agent that
+ * ships in runner/: four dependent tasks run in worktrees, one is sent back with notes and redone,
+ * approvals merge into main, and the trust table and the morning digest close the night.
+ */
+export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "cos-demo-"));
+  const repo = join(dir, "site");
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...gitEnv(), PATH: io.env.PATH ?? "" } }).trim();
+  execFileSync("git", ["init", "-q", "-b", "main", repo]);
+  writeFileSync(join(repo, "README.md"), "# site\n");
+  git("add", "-A");
+  git("commit", "-q", "-m", "Initial commit");
+
+  const agent = { command: [process.execPath, join(packageRoot(), "runner", "demo-agent.mjs")], timeoutMinutes: 5 };
+  writeFileSync(
+    join(dir, "cos.config.json"),
+    JSON.stringify(
+      {
+        projects: { site: { repo: "./site", mainBranch: "main" } },
+        agents: { builder: agent, designer: agent, writer: agent },
+        worktreeRoot: "./data/worktrees",
+        runner: { slots: 3 },
+      },
+      null,
+      2,
+    ),
+  );
+  let now = Date.parse(NIGHT_STARTS);
+  const ctx = await openApp({
+    env: parseEnv({ PATH: io.env.PATH, COS_DB_URL: `file:${join(dir, "data", "cos.db")}`, COS_CONFIG: join(dir, "cos.config.json") }),
+    cwd: dir,
+    clock: () => new Date(now),
+  });
+  const say = (text: string) => io.out(`${new Date(now).toISOString().slice(11, 16)}  ${text}`);
+  try {
+    io.out(`cos demo: a night on a scratch repo in ${dir}\n`);
+    const goal = await createGoal(ctx, { title: "Launch the blog", success: "the first post is live" }, "cli");
+    const initiative = await createInitiative(ctx, { title: "Site v1", goalId: goal, success: "a styled site with a blog" }, "cli");
+    const add = (title: string, agentName: string, type: string, after: number[], area: string) =>
+      queueTask(ctx, { title, type, agent: agentName, goalId: goal, initiativeId: initiative, blockedBy: after, area, project: "site" }, "cli");
+    const scaffold = await add("Scaffold the site", "builder", "code", [], "site");
+    const design = await add("Design system", "designer", "code", [scaffold], "styles");
+    const engine = await add("Blog engine", "builder", "code", [scaffold], "blog");
+    const post = await add("First post", "writer", "content", [design, engine], "posts");
+    say(`queued #${scaffold} scaffold → #${design} design system, #${engine} blog engine → #${post} first post`);
+
+    const runner = localRunner(ctx, { ...io, out: () => {}, err: () => {} }, "demo", 3);
+    for (let round = 0; round < 12; round++) {
+      const pass = await runPass(ctx);
+      for (const d of pass.dispatched) say(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})`);
+      if (pass.dispatched.length) {
+        await runner.poll(pass.dispatched.map((d) => d.taskId));
+        await runner.idle();
+      }
+      const inReview = (await ctx.db.query<{ id: number }>("SELECT id FROM tasks WHERE status = 'review' ORDER BY id")).map((r) => Number(r.id));
+      for (const id of inReview) {
+        const task = await showTask(ctx, id);
+        say(`#${id} ${task.title}: ${task.result?.summary}`);
+        now += 5 * 60_000;
+        if (id === design && task.attempt === 1) {
+          const notes = "Use rem units instead of px, and add a dark theme.";
+          await decideReview(ctx, id, "sent_back", notes, "user:demo");
+          say(`  sent back: "${notes}"`);
+        } else {
+          await decideReview(ctx, id, "approved", null, "user:demo");
+          say(`  approved${task.isolation === "worktree" ? `, merged cos/task-${id} into main` : ""}`);
+        }
+      }
+      const open = await ctx.db.query("SELECT id FROM tasks WHERE status IN ('queued', 'dispatched', 'running', 'review')");
+      if (!open.length) break;
+      now += 15 * 60_000; // past the sprint cooldown
+    }
+    await runner.stop();
+
+    io.out("\nmain after the night:");
+    io.out(git("log", "--oneline", "--first-parent", "main").replace(/^/gm, "  "));
+    io.out("\nTrust:");
+    io.out(renderTrust(await trustTable(ctx)).replace(/^/gm, "  "));
+    now = Date.parse("2026-11-24T07:30:00.000Z");
+    io.out("");
+    io.out(digestText(await buildDigest(ctx, NIGHT_STARTS)));
+    return 0;
+  } finally {
+    await ctx.db.close();
+    if (keep) io.out(`\nkept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function gitEnv(): Record<string, string> {
+  return {
+    GIT_AUTHOR_NAME: "ChiefOfStaff demo",
+    GIT_AUTHOR_EMAIL: "demo@localhost",
+    GIT_COMMITTER_NAME: "ChiefOfStaff demo",
+    GIT_COMMITTER_EMAIL: "demo@localhost",
+    GIT_TERMINAL_PROMPT: "0",
+  };
+}

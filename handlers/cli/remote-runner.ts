@@ -1,0 +1,45 @@
+import { hostname } from "node:os";
+import { dirname } from "node:path";
+import { loadConfig } from "../../src/config/config.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import { fixedClock, systemClock } from "../../src/shared/clock.ts";
+import { ValidationError } from "../../src/shared/errors.ts";
+import { Runner } from "../../runner/runner.ts";
+import { httpPort } from "../../runner/port.ts";
+import { parseInteger } from "./args.ts";
+import type { CliIo } from "./io.ts";
+
+/**
+ * `cos runner --server URL --token T`: a runner on another machine. It needs no store, only the
+ * server's HTTP API and its own cos.config.json for the agents and project paths on this machine.
+ */
+export async function runRemote(values: Record<string, string | boolean | undefined>, io: CliIo): Promise<number> {
+  const env = parseEnv(io.env);
+  const server = typeof values.server === "string" ? values.server : undefined;
+  const token = typeof values.token === "string" ? values.token : env.COS_RUNNER_TOKEN;
+  if (!server || !/^https?:\/\//.test(server)) throw new ValidationError("give the server with --server http(s)://host:port");
+  if (!token) throw new ValidationError("give the runner token with --token T (or COS_RUNNER_TOKEN)");
+  const { config } = loadConfig(env.COS_CONFIG, io.cwd);
+  const slots = typeof values.slots === "string" ? parseInteger(values.slots, "--slots") : config.runner.slots;
+  if (slots < 1 || slots > 64) throw new ValidationError("--slots must be from 1 to 64");
+  const labels = typeof values.labels === "string" ? values.labels.split(",").map((l) => l.trim()).filter(Boolean) : config.runner.labels;
+  const id = typeof values.id === "string" ? values.id : `${hostname()}-${process.pid}`;
+  const runner = new Runner(httpPort(server, token), {
+    id,
+    slots,
+    labels,
+    config,
+    dataDir: dirname(config.worktreeRoot),
+    sourceEnv: io.env,
+    clock: env.COS_NOW ? fixedClock(env.COS_NOW) : systemClock,
+    log: (line) => io.err(line),
+  });
+  io.out(`cos runner ${id}: ${slots} slot${slots === 1 ? "" : "s"}${labels.length ? `, labels ${labels.join(",")}` : ""}, serving ${server}`);
+  runner.start();
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  await runner.stop();
+  return 0;
+}

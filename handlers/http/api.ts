@@ -1,0 +1,126 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Context, Hono, Next } from "hono";
+import type { AppContext } from "../../src/app/context.ts";
+import { claimRuns, heartbeat, reportRun, type RunOutcome } from "../../src/app/runs.ts";
+import { queueTask } from "../../src/app/tasks.ts";
+import { listTasks, showTask } from "../../src/app/views.ts";
+import { decideReview } from "../../src/app/review.ts";
+import { z } from "../../src/config/zod.ts";
+import { UnauthorizedError, ValidationError } from "../../src/shared/errors.ts";
+import { runPass } from "../../resolver/pass.ts";
+
+const id = z.number().check(z.int(), z.positive());
+const runnerId = z.string().check(z.regex(/^[\w.:@-]{1,80}$/, "1-80 letters, digits, or . : @ - _"));
+
+const claimBody = z.object({
+  runner: runnerId,
+  slots: z.number().check(z.int(), z.gte(0), z.lte(64)),
+  totalSlots: z.optional(z.number().check(z.int(), z.gte(0), z.lte(64))),
+  agents: z.optional(z.nullable(z.array(z.string()))),
+  labels: z.optional(z.array(z.string())),
+  taskIds: z.optional(z.nullable(z.array(id))),
+});
+const heartbeatBody = z.object({ taskId: id, attempt: id, runner: runnerId });
+const usage = z.nullable(
+  z.object({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
+);
+const reportBody = z.object({
+  taskId: id,
+  attempt: id,
+  runner: runnerId,
+  outcome: z.discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("result"),
+      markdown: z.string().check(z.maxLength(1_000_000)),
+      exitCode: z.number().check(z.int()),
+      durationMs: z.nullable(z.number()),
+      diffStat: z.nullable(z.object({ files: z.number(), insertions: z.number(), deletions: z.number() })),
+      usage,
+    }),
+    z.object({
+      kind: z.literal("failure"),
+      reason: z.enum(["exit_code", "timeout", "lease_lost", "usage_limit", "claim_timeout"]),
+      detail: z.string().check(z.maxLength(10_000)),
+      retryAt: z.nullable(z.string()),
+    }),
+  ]),
+});
+const taskBody = z.object({
+  title: z.string(),
+  type: z.string(),
+  agent: z.string(),
+  description: z.optional(z.string()),
+  project: z.optional(z.nullable(z.string())),
+  goalId: z.optional(z.nullable(id)),
+  initiativeId: z.optional(z.nullable(id)),
+  blockedBy: z.optional(z.array(id)),
+  area: z.optional(z.nullable(z.string())),
+  isolation: z.optional(z.nullable(z.enum(["worktree", "direct"]))),
+  tier: z.optional(z.nullable(z.enum(["auto", "quick", "gate"]))),
+  priority: z.optional(z.number().check(z.int())),
+});
+const verdictBody = z.object({
+  verdict: z.enum(["approved", "sent_back", "discarded"]),
+  notes: z.optional(z.nullable(z.string())),
+  attempt: z.optional(z.nullable(id)),
+});
+
+async function body<T>(c: Context, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new ValidationError("the body must be JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ValidationError(`${issue.path.map(String).join(".") || "body"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Bearer COS_RUNNER_TOKEN on every API route; without a configured token the API is closed. */
+function bearer(token: string | undefined) {
+  return async (c: Context, next: Next) => {
+    if (!token) throw new UnauthorizedError("the API is closed: set COS_RUNNER_TOKEN on the server to open it");
+    const given = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
+    const a = Buffer.from(given);
+    const b = Buffer.from(token);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new UnauthorizedError("missing or wrong bearer token");
+    await next();
+  };
+}
+
+/** The JSON API, the runner protocol and the scheduler's tick: DESIGN §11. */
+export function mountApi(app: Hono, ctx: AppContext): void {
+  const auth = bearer(ctx.env.COS_RUNNER_TOKEN);
+  for (const path of ["/runner/*", "/api/*", "/cron/*"]) app.use(path, auth);
+
+  app.post("/runner/claim", async (c) => c.json({ runs: await claimRuns(ctx, await body(c, claimBody)) }));
+  app.post("/runner/heartbeat", async (c) => {
+    const b = await body(c, heartbeatBody);
+    return c.json(await heartbeat(ctx, b.taskId, b.attempt, b.runner));
+  });
+  app.post("/runner/report", async (c) => {
+    const b = await body(c, reportBody);
+    const { state } = await reportRun(ctx, b.taskId, b.attempt, b.runner, b.outcome as RunOutcome);
+    return c.json({ taskId: state.id, status: state.status, attempt: state.attempt });
+  });
+
+  app.post("/cron/tick", async (c) => c.json(await runPass(ctx, { runnerSlots: "count" })));
+
+  app.get("/api/tasks", async (c) => c.json(await listTasks(ctx, c.req.query("status") ?? "all")));
+  app.get("/api/tasks/:id", async (c) => c.json(await showTask(ctx, pathId(c.req.param("id")))));
+  app.post("/api/tasks", async (c) => c.json({ id: await queueTask(ctx, await body(c, taskBody), "api") }, 201));
+  app.post("/api/tasks/:id/verdict", async (c) => {
+    const b = await body(c, verdictBody);
+    const { state } = await decideReview(ctx, pathId(c.req.param("id")), b.verdict, b.notes ?? null, "api", b.attempt ?? null);
+    return c.json({ taskId: state.id, status: state.status, attempt: state.attempt });
+  });
+}
+
+function pathId(value: string): number {
+  if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new ValidationError(`"${value}" is not a task id`);
+  return Number(value);
+}

@@ -1,0 +1,75 @@
+import { join } from "node:path";
+import { discardTask, mergeTask, taskBranch, worktreePath, type ProjectRef } from "../../runner/workspace.ts";
+import type { TaskState, Verdict } from "../domain/task/task.ts";
+import { IllegalStateError } from "../shared/errors.ts";
+import type { AppContext } from "./context.ts";
+import { metaOf } from "./execute.ts";
+import { loadTask, recordVerdict, runTaskCommand } from "./tasks.ts";
+
+/**
+ * A person's verdict with its git consequences (DESIGN §7): approve merges the task's branch into the
+ * project's main branch first, and a conflict refuses the approval, names the files and leaves the
+ * task in review; discard keeps the commits under refs/cos/discarded/<id> and removes the worktree.
+ * Every adapter (CLI, chat, HTTP) decides through here.
+ */
+export async function decideReview(
+  ctx: AppContext,
+  id: number,
+  verdict: Verdict,
+  notes: string | null,
+  actor: string,
+  attempt: number | null = null,
+): Promise<{ state: TaskState }> {
+  const { state } = await loadTask(ctx, id);
+  const project = worktreeProject(ctx, state);
+  if (!project || state.status !== "review") return recordVerdict(ctx, id, verdict, notes, actor, attempt);
+  if (attempt !== null && attempt !== state.attempt) return recordVerdict(ctx, id, verdict, notes, actor, attempt);
+
+  const meta = () => metaOf(ctx, actor);
+  if (verdict === "approved") {
+    const merge = await mergeTask(project, id, ctx.config.worktreeRoot);
+    if (!merge.merged) {
+      await runTaskCommand(ctx, id, meta(), () => ({
+        type: "RecordMergeConflict",
+        data: { branch: taskBranch(id), into: project.mainBranch, files: merge.conflicts, message: merge.message },
+      }));
+      throw new IllegalStateError(
+        merge.conflicts.length
+          ? `cannot approve #${id}: merging ${taskBranch(id)} into ${project.mainBranch} conflicts in ${merge.conflicts.join(", ")}; ` +
+              `send it back so the agent rebases onto ${project.mainBranch}`
+          : `cannot approve #${id}: ${merge.message}`,
+      );
+    }
+    await runTaskCommand(ctx, id, meta(), () => ({
+      type: "RecordMerge",
+      data: { branch: taskBranch(id), into: project.mainBranch, commit: merge.commit },
+    }));
+    const decided = await recordVerdict(ctx, id, verdict, notes, actor, attempt);
+    await runTaskCommand(ctx, id, meta(), () => ({
+      type: "RecordWorktreeRemoved",
+      data: { path: worktreePath(ctx.config.worktreeRoot, id), keptRef: null },
+    }));
+    return { state: (await loadTask(ctx, id)).state ?? decided.state };
+  }
+  const decided = await recordVerdict(ctx, id, verdict, notes, actor, attempt);
+  if (verdict === "discarded") {
+    const { keptRef } = await discardTask(project, id, ctx.config.worktreeRoot);
+    await runTaskCommand(ctx, id, meta(), () => ({
+      type: "RecordWorktreeRemoved",
+      data: { path: worktreePath(ctx.config.worktreeRoot, id), keptRef },
+    }));
+    return { state: (await loadTask(ctx, id)).state };
+  }
+  return decided;
+}
+
+/** The project whose worktree holds this task's work, when it ran in one. */
+export function worktreeProject(ctx: AppContext, state: TaskState): ProjectRef | null {
+  if (state.isolation !== "worktree" || !state.project || state.dispatchedAt === null) return null;
+  const project = ctx.config.projects[state.project];
+  return project ? { name: state.project, repo: project.repo, mainBranch: project.mainBranch } : null;
+}
+
+export function scratchRoot(ctx: AppContext): string {
+  return join(ctx.config.worktreeRoot, "..", "scratch");
+}
