@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { openApp } from "../../src/app/open.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import { showTask } from "../../src/app/views.ts";
+import { runPass } from "../../resolver/pass.ts";
+import { startHttp, type Server } from "../../handlers/http/serve.ts";
+import { httpPort } from "../../runner/port.ts";
+import type { AppContext } from "../../src/app/context.ts";
+import { tempWorkspace } from "../helpers.ts";
+
+const TOKEN = "runner-secret-token";
+
+describe("the HTTP API on loopback", () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function serve(token: string | null = TOKEN): Promise<{ ctx: AppContext; base: string; server: Server }> {
+    const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
+    cleanups.push(ws.cleanup);
+    const env = { ...ws.env, COS_PORT: "0", ...(token ? { COS_RUNNER_TOKEN: token } : {}) };
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    cleanups.push(() => ctx.db.close());
+    const server = await startHttp(ctx);
+    cleanups.push(() => server.close());
+    return { ctx, base: `http://127.0.0.1:${server.port}`, server };
+  }
+
+  const post = (base: string, path: string, body: unknown, token: string | null = TOKEN) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  it("answers /healthz without a token", async () => {
+    const { base } = await serve();
+    const response = await fetch(`${base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, position: 0 });
+  });
+
+  it("refuses the API without the bearer token, with a wrong one, and entirely when no token is configured", async () => {
+    const { base } = await serve();
+    expect((await post(base, "/api/tasks", {}, null)).status).toBe(401);
+    expect((await post(base, "/api/tasks", {}, "wrong")).status).toBe(401);
+    expect((await fetch(`${base}/api/tasks`)).status).toBe(401);
+    const closed = await serve(null);
+    const response = await post(closed.base, "/runner/claim", { runner: "r", slots: 1 });
+    expect(response.status).toBe(401);
+    expect((await response.json()).error.message).toMatch(/COS_RUNNER_TOKEN/);
+  });
+
+  it("queues, lists and shows tasks, and says what is wrong with a bad body", async () => {
+    const { base } = await serve();
+    const created = await post(base, "/api/tasks", { title: "Find sources", type: "research", agent: "scout" });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toEqual({ id: 1 });
+    const bad = await post(base, "/api/tasks", { title: "x", type: "research", agent: "scout", priority: "high" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toMatch(/^priority: /);
+    const unknown = await post(base, "/api/tasks", { title: "x", type: "research", agent: "nobody" });
+    expect(unknown.status).toBe(400);
+    const list = await fetch(`${base}/api/tasks`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect((await list.json()).map((t: { id: number }) => t.id)).toEqual([1]);
+    const missing = await fetch(`${base}/api/tasks/99`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(missing.status).toBe(404);
+  });
+
+  it("runs the runner protocol end to end: claim, heartbeat, report, and a verdict", async () => {
+    const { ctx, base } = await serve();
+    const queued = await post(base, "/api/tasks", { title: "Find sources", type: "research", agent: "scout" });
+    const { id } = await queued.json();
+    await runPass(ctx);
+    const port = httpPort(base, TOKEN);
+    const [run] = await port.claim({ runner: "remote-1", slots: 1, labels: [] });
+    expect(run).toMatchObject({ taskId: id, attempt: 1, agent: "scout" });
+    expect((await port.heartbeat(id, 1, "remote-1")).leaseUntil).toMatch(/^\d{4}-/);
+    await expect(port.heartbeat(id, 1, "someone-else")).rejects.toThrow(/lease lost/);
+    await port.report(id, 1, "remote-1", { kind: "result", markdown: "## Summary\nFound three.", exitCode: 0, durationMs: 10, diffStat: null, usage: null });
+    await expect(
+      port.report(id, 1, "remote-1", { kind: "result", markdown: "again", exitCode: 0, durationMs: 10, diffStat: null, usage: null }),
+    ).rejects.toThrow(/review/);
+    const verdict = await post(base, `/api/tasks/${id}/verdict`, { verdict: "approved" });
+    expect(verdict.status).toBe(200);
+    expect((await showTask(ctx, id)).status).toBe("approved");
+    const again = await post(base, `/api/tasks/${id}/verdict`, { verdict: "approved" });
+    expect(again.status).toBe(409);
+  });
+});
