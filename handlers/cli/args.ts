@@ -20,7 +20,7 @@ export function parse(usage: string, args: string[], options: Options): Parsed {
     return { values: values as Parsed["values"], positionals };
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
-    throw new ValidationError(`${message}\nusage: ${usage}`);
+    throw new ValidationError(`${message} (usage: ${usage})`);
   }
 }
 

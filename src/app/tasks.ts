@@ -11,7 +11,7 @@ import type { Tx } from "../store/db.ts";
 import { readStreamIn, type StoredEvent, type StreamExpectation } from "../store/event-store.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
-import { trustAppend } from "./trust.ts";
+import { trustAppendIn } from "./trust.ts";
 import { maxId, unknownProject } from "./goals.ts";
 
 export interface TaskInput {
@@ -178,15 +178,15 @@ export async function recordVerdict(
   attempt: number | null = null,
 ): Promise<{ state: TaskState; events: StoredEvent[] }> {
   const meta = metaOf(ctx, actor);
-  const { value, events } = await runDecision(ctx, meta, async () => {
-    const { state, version } = await loadTask(ctx, id);
+  return ctx.store.transaction(async (tx) => {
+    const { state, version } = await loadTaskIn(tx, id);
     const emitted = decideTask({ type: "RecordVerdict", data: { verdict, notes: notes?.trim() || null, attempt } }, state, meta);
-    const trust = await trustAppend(ctx, state.agent, state.type, (standing) => ({ type: "ObserveTrust", standing }), [verdict]);
-    return { decision: { appends: [append(taskStream(id), version, emitted), trust] }, value: state };
+    const trust = await trustAppendIn(tx, ctx, state.agent, state.type, (standing) => ({ type: "ObserveTrust", standing }), [verdict]);
+    const { events } = await ctx.store.appendIn(tx, [append(taskStream(id), version, emitted), trust], meta);
+    let next = state;
+    for (const event of events) if (event.stream === taskStream(id)) next = evolveTask(next, toEnvelope(event));
+    return { state: next, events };
   });
-  let state = value;
-  for (const event of events) if (event.stream === taskStream(id)) state = evolveTask(state, toEnvelope(event));
-  return { state, events };
 }
 
 export function noteActivity(ctx: AppContext, id: number, text: string, actor: string) {

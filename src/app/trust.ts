@@ -6,30 +6,33 @@ import { verdictWindow } from "../../resolver/state.ts";
 import { defaultTierOf } from "../../resolver/plan.ts";
 import { knownTypes } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
-import { append, metaOf, runDecision } from "./execute.ts";
-import type { StreamAppend } from "../store/event-store.ts";
+import { append, metaOf } from "./execute.ts";
+import { readStreamIn, type StreamAppend } from "../store/event-store.ts";
+import type { Tx } from "../store/db.ts";
 
-export async function loadTrust(ctx: AppContext, agent: string, type: string): Promise<{ state: TrustState | null; version: number }> {
-  const events = await ctx.store.readStream(trustStream(agent, type));
+export async function loadTrust(tx: Tx, agent: string, type: string): Promise<{ state: TrustState | null; version: number }> {
+  const events = await readStreamIn(tx, trustStream(agent, type));
   let state: TrustState | null = null;
   for (const e of events) state = evolveTrust(state, { type: e.type, data: e.data, at: e.meta.at } as TrustEvent);
   return { state, version: events.length };
 }
 
-export async function standingOf(ctx: AppContext, agent: string, type: string, extra: Verdict[] = []): Promise<TrustStanding> {
-  const history = [...extra, ...(await verdictWindow(ctx.db, agent, type))];
-  return trustStanding(history, defaultTierOf(type, ctx.config.review.defaults));
-}
-
-/** The trust stream's share of a decision: a TierChanged when the command moves the tier, else nothing. */
-export async function trustAppend(
+/**
+ * The trust stream's share of a decision: a TierChanged when the command moves the tier, else nothing.
+ * Read inside the caller's write transaction: two verdicts at once on one (agent, type) must each
+ * see the other, or a tier change both together cause would be missed.
+ */
+export async function trustAppendIn(
+  tx: Tx,
   ctx: AppContext,
   agent: string,
   type: string,
   command: (standing: TrustStanding) => TrustCommand,
   extra: Verdict[] = [],
 ): Promise<StreamAppend> {
-  const [standing, { state, version }] = await Promise.all([standingOf(ctx, agent, type, extra), loadTrust(ctx, agent, type)]);
+  const history = [...extra, ...(await verdictWindow(tx, agent, type))];
+  const standing = trustStanding(history, defaultTierOf(type, ctx.config.review.defaults));
+  const { state, version } = await loadTrust(tx, agent, type);
   return append(trustStream(agent, type), version, decideTrust(command(standing), state, agent, type));
 }
 
@@ -42,25 +45,22 @@ function checkPair(ctx: AppContext, agent: string, type: string): void {
   }
 }
 
-export async function pinTier(ctx: AppContext, agent: string, type: string, tier: Tier, actor: string) {
+async function runTrust(ctx: AppContext, agent: string, type: string, command: (standing: TrustStanding) => TrustCommand, actor: string) {
   checkPair(ctx, agent, type);
   const meta = metaOf(ctx, actor);
-  const { events } = await runDecision(ctx, meta, async () => ({
-    decision: { appends: [await trustAppend(ctx, agent, type, (standing) => ({ type: "PinTier", tier, standing }))] },
-    value: null,
-  }));
-  return { changed: events.length > 0 };
+  return ctx.store.transaction(async (tx) => {
+    const trust = await trustAppendIn(tx, ctx, agent, type, command);
+    if (!trust.events.length) return { changed: false };
+    await ctx.store.appendIn(tx, [trust], meta);
+    return { changed: true };
+  });
 }
 
-export async function clearPin(ctx: AppContext, agent: string, type: string, actor: string) {
-  checkPair(ctx, agent, type);
-  const meta = metaOf(ctx, actor);
-  const { events } = await runDecision(ctx, meta, async () => ({
-    decision: { appends: [await trustAppend(ctx, agent, type, (standing) => ({ type: "ClearPin", standing }))] },
-    value: null,
-  }));
-  return { changed: events.length > 0 };
-}
+export const pinTier = (ctx: AppContext, agent: string, type: string, tier: Tier, actor: string) =>
+  runTrust(ctx, agent, type, (standing) => ({ type: "PinTier", tier, standing }), actor);
+
+export const clearPin = (ctx: AppContext, agent: string, type: string, actor: string) =>
+  runTrust(ctx, agent, type, (standing) => ({ type: "ClearPin", standing }), actor);
 
 export interface TrustRow {
   agent: string;

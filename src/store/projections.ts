@@ -66,8 +66,7 @@ const taskProjection: AggregateProjection<TaskState> = {
     ],
     task_blockers: t.blockedBy.map((blocker) => [t.id, blocker]),
     task_activity: t.activity.map((a, seq) => [t.id, seq + 1, a.at, a.text]),
-    // The agent and type are the task's at the time of the verdict; both are fixed once it runs.
-    verdicts: t.verdicts.map((v, seq) => [t.id, seq + 1, v.position, t.agent, t.type, v.verdict, v.notes, v.by, v.attempt, v.at]),
+    verdicts: t.verdicts.map((v, seq) => [t.id, seq + 1, v.position, v.agent, v.type, v.verdict, v.notes, v.by, v.attempt, v.at]),
     task_runs: t.runs.map((r, seq) => [
       t.id, r.attempt, seq + 1, r.dispatchedAt, r.runner, r.tier, r.startedAt, r.finishedAt, r.outcome, r.costUsd,
     ]),

@@ -125,6 +125,21 @@ describe("event store: expected versions", () => {
     expect(await dumpStore(ctx.db)).toEqual(before);
   });
 
+  it("rolls back the events and their projections when a write in the same transaction fails", async () => {
+    const { ctx } = await seeded();
+    const before = await dumpStore(ctx.db);
+    let calls = 0;
+    ctx.store.onAppend(async (tx) => {
+      calls++;
+      await tx.execute("INSERT INTO no_such_table VALUES (1)");
+    });
+    await expect(ctx.store.append([{ stream: "task-1", expectedVersion: 2, events: [note("with a failing outbox")] }], META)).rejects.toThrow(
+      /no_such_table/,
+    );
+    expect(calls).toBe(1);
+    expect(await dumpStore(ctx.db)).toEqual(before);
+  });
+
   it("refuses an append when a stream it only read has moved", async () => {
     const { ctx } = await seeded();
     const before = await dumpStore(ctx.db);

@@ -4,42 +4,53 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
-import type { AppContext } from "../../src/app/context.ts";
-import { runTaskCommand } from "../../src/app/tasks.ts";
-import type { CommandMeta } from "../../src/domain/events.ts";
-import type { TaskDefinition } from "../../src/domain/task/task.ts";
 import { Database } from "../../src/store/db.ts";
 import { rebuildProjections } from "../../src/store/event-store.ts";
 import { PROJECTION_TABLES } from "../../src/store/projections.ts";
 import { ROOT } from "../helpers.ts";
 
+export { dispatch, seededRandom, taskDefinition } from "../fixtures/store-kit.ts";
+
 // Shared by the store-*.test.ts files: exact dumps of tables, the log's shape, child processes.
 
+const dumpQueries = new WeakMap<Database, Map<string, string>>();
+
 /**
- * Every row of a table as SQL literals (`quote()`), ordered by its primary key: two dumps are equal
- * only if every value has the same type and bytes, so `1` vs `'1'` or `1.0` is a difference.
+ * A query for every row of a table as SQL literals (`quote()`), ordered by its primary key: two dumps
+ * are equal only if every value has the same type and bytes, so `1` vs `'1'` or `1.0` is a difference.
  */
-export async function dumpTable(db: Database, table: string): Promise<string[]> {
+async function dumpQuery(db: Database, table: string): Promise<string> {
+  let cache = dumpQueries.get(db);
+  if (!cache) dumpQueries.set(db, (cache = new Map()));
+  const known = cache.get(table);
+  if (known) return known;
   const info = await db.query<{ name: string; pk: number }>(`SELECT name, pk FROM pragma_table_info('${table}')`);
   if (!info.length) throw new Error(`no table ${table}`);
   const columns = info.map((c) => String(c.name));
   const keys = info.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk)).map((c) => String(c.name));
   const order = (keys.length ? keys : columns).map((c) => `"${c}"`).join(", ");
-  const rows = await db.query<{ row: string }>(
-    `SELECT ${columns.map((c) => `quote("${c}")`).join(" || '|' || ")} AS row FROM ${table} ORDER BY ${order}`,
-  );
-  return rows.map((r) => String(r.row));
+  const sql = `SELECT ${columns.map((c) => `quote("${c}")`).join(" || '|' || ")} AS row FROM ${table} ORDER BY ${order}`;
+  cache.set(table, sql);
+  return sql;
+}
+
+/** Several tables dumped from one read snapshot. */
+export async function dumpTables(db: Database, tables: string[]): Promise<Record<string, string[]>> {
+  const results = await db.snapshot(await Promise.all(tables.map((t) => dumpQuery(db, t))));
+  return Object.fromEntries(tables.map((t, i) => [t, results[i]!.rows.map((r) => String(r.row))]));
+}
+
+export async function dumpTable(db: Database, table: string): Promise<string[]> {
+  return (await dumpTables(db, [table]))[table]!;
 }
 
 export async function dumpProjections(db: Database): Promise<Record<string, string[]>> {
-  const dump: Record<string, string[]> = {};
-  for (const table of PROJECTION_TABLES) dump[table] = await dumpTable(db, table);
-  return dump;
+  return dumpTables(db, PROJECTION_TABLES);
 }
 
 /** The log and every projection table: what "the store did not change" compares. */
 export async function dumpStore(db: Database): Promise<Record<string, string[]>> {
-  return { events: await dumpTable(db, "events"), ...(await dumpProjections(db)) };
+  return dumpTables(db, ["events", ...PROJECTION_TABLES]);
 }
 
 /** The live projection tables, then the same tables after `rebuildProjections` replayed the log. */
@@ -95,57 +106,6 @@ export function logShapeProblems(log: LogRow[]): string[] {
 
 export async function openDb(dbUrl: string): Promise<Database> {
   return Database.open({ url: dbUrl });
-}
-
-/** Puts a queued task in `dispatched` through the domain's DispatchTask command. */
-export function dispatch(ctx: AppContext, id: number, meta: CommandMeta = { at: ctx.clock().toISOString(), actor: "resolver" }) {
-  return runTaskCommand(ctx, id, meta, (state) => ({
-    type: "DispatchTask",
-    data: {
-      runner: "local",
-      leaseUntil: new Date(Date.parse(meta.at) + 10 * 60_000).toISOString(),
-      tier: "gate",
-      isolation: state.type === "code" ? "worktree" : "direct",
-      promptHash: `hash-${id}-${state.attempt}`,
-    },
-  }));
-}
-
-export function taskDefinition(id: number, overrides: Partial<TaskDefinition> = {}): TaskDefinition {
-  return {
-    taskId: id,
-    title: `Task ${id}`,
-    description: "",
-    type: "research",
-    agent: "builder",
-    project: null,
-    goalId: null,
-    initiativeId: null,
-    blockedBy: [],
-    area: null,
-    isolation: null,
-    tier: null,
-    priority: 0,
-    ...overrides,
-  };
-}
-
-/** mulberry32: a small seeded PRNG, so every random choice of a test can be replayed. */
-export function seededRandom(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-    chance: (p: number) => next() < p,
-  };
 }
 
 /**

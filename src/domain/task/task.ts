@@ -102,6 +102,9 @@ export type TaskEvent =
 export interface VerdictEntry {
   /** The log position of the verdict: "the last 20" is by this order. */
   position: number;
+  /** The agent and type judged: trust is per (agent, type) as they were when the verdict fell. */
+  agent: string;
+  type: string;
   verdict: Verdict;
   notes: string | null;
   by: string;
@@ -269,7 +272,10 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
     }
     case "VerdictRecorded": {
       const { verdict, notes, by, attempt } = event.data;
-      next.verdicts = [...state.verdicts, { position: event.position ?? 0, verdict, notes, by, attempt, at: event.at }];
+      next.verdicts = [
+        ...state.verdicts,
+        { position: event.position ?? 0, agent: state.agent, type: state.type, verdict, notes, by, attempt, at: event.at },
+      ];
       if (verdict === "approved") next.status = "approved";
       else if (verdict === "discarded") next.status = "discarded";
       else {

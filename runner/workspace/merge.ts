@@ -1,0 +1,121 @@
+import { ConflictError, IllegalStateError } from "../../src/shared/errors.ts";
+import { committingGit, GitCommandError, isAncestor, nulFields, openGit, readStatus, resolveCommit, type Git } from "./git.ts";
+import { taskBranch, taskBranchRef, worktreePath } from "./names.ts";
+import { listWorktrees, mainCommit, openRepo, removeTaskWorktrees, type OpenRepo, type ProjectRef } from "./project.ts";
+import { withRepoLock } from "./repo-lock.ts";
+
+export type MergeOutcome = { merged: true; commit: string } | { merged: false; conflicts: string[]; message: string };
+
+interface MergeJob {
+  repo: OpenRepo;
+  taskId: number;
+  branchRef: string;
+  main: string;
+  tip: string;
+  message: string;
+}
+
+/**
+ * Merges `cos/task-<id>` into the main branch with a merge commit, then removes the task's worktree and
+ * branch. The main checkout's files change only by that merge; a conflict or a dirty checkout refuses.
+ */
+export async function mergeTask(project: ProjectRef, taskId: number, worktreeRoot: string): Promise<MergeOutcome> {
+  const path = worktreePath(worktreeRoot, taskId);
+  const branch = taskBranch(taskId);
+  const branchRef = taskBranchRef(taskId);
+  const repo = await openRepo(project);
+
+  return withRepoLock(repo.key, async () => {
+    const tip = await resolveCommit(repo.git, branchRef);
+    if (!tip) throw new IllegalStateError(`task #${taskId} has no branch ${branch} in ${repo.dir}; there is nothing to merge`);
+    const main = await mainCommit(repo);
+    if (!main) throw new IllegalStateError(`project ${project.name} has no branch ${project.mainBranch} to merge into`);
+
+    let outcome: MergeOutcome;
+    if (await isAncestor(repo.git, tip, main)) {
+      outcome = { merged: true, commit: main }; // nothing beyond main: merged already, or never changed
+    } else {
+      const job: MergeJob = { repo, taskId, branchRef, main, tip, message: `Merge task #${taskId} (${branch})` };
+      const checkout = (await listWorktrees(repo.git)).find((w) => w.branch === repo.mainRef && !w.bare && !w.prunable);
+      outcome = checkout ? await mergeInCheckout(job, openGit(checkout.path)) : await mergeWithoutCheckout(job);
+    }
+    if (outcome.merged) {
+      await removeTaskWorktrees(repo, path, branchRef);
+      await repo.git.run(["branch", "--delete", "--force", branch]);
+    }
+    return outcome;
+  });
+}
+
+/** The main branch is checked out: merge there, so the checkout's files follow the branch. */
+async function mergeInCheckout(job: MergeJob, checkout: Git): Promise<MergeOutcome> {
+  const { project } = job.repo;
+  if (await resolveCommit(checkout, "MERGE_HEAD")) {
+    return refused(`a merge is already in progress in ${checkout.dir}; finish or abort it, then approve again`);
+  }
+  const dirty = (await readStatus(checkout, "no")).changed;
+  if (dirty.length > 0) {
+    return refused(
+      `the ${project.mainBranch} checkout at ${checkout.dir} has uncommitted changes to ${list(dirty)}; commit or stash them, then approve again`,
+    );
+  }
+  // Conflicts are found without writing a conflicted file into the checkout.
+  const preview = await mergeTree(job);
+  if (!preview.clean) return conflicted(job, preview.conflicts);
+
+  const merger = await committingGit(checkout);
+  const merge = await merger.attempt(["merge", "--no-ff", "--no-edit", "-m", job.message, job.branchRef]);
+  if (merge.exitCode === 0) return { merged: true, commit: (await checkout.run(["rev-parse", "HEAD"])).trim() };
+
+  if (await resolveCommit(checkout, "MERGE_HEAD")) {
+    const conflicts = nulFields(await checkout.run(["diff", "--name-only", "--diff-filter=U", "-z"]));
+    await checkout.run(["merge", "--abort"]);
+    if (conflicts.length > 0) return conflicted(job, conflicts);
+  }
+  // Refused before it began, e.g. untracked files in the checkout that the merge would overwrite.
+  const said = `${merge.stdout}\n${merge.stderr}`.trim();
+  return refused(`git refused to merge ${job.branchRef.slice("refs/heads/".length)} into ${project.mainBranch} at ${checkout.dir}: ${said}`);
+}
+
+/** The main branch is not checked out anywhere: build the merge commit and move the ref, touching no files. */
+async function mergeWithoutCheckout(job: MergeJob): Promise<MergeOutcome> {
+  const { git, mainRef, project } = job.repo;
+  const { tree, clean, conflicts } = await mergeTree(job);
+  if (!clean) return conflicted(job, conflicts);
+  const committer = await committingGit(git);
+  const commit = (await committer.run(["commit-tree", tree, "-p", job.main, "-p", job.tip, "-m", job.message])).trim();
+  const moved = await git.attempt(["update-ref", "-m", job.message, mainRef, commit, job.main]);
+  if (moved.exitCode !== 0) {
+    throw new ConflictError(`${project.mainBranch} moved while task #${job.taskId} was being merged; approve again`);
+  }
+  return { merged: true, commit };
+}
+
+async function mergeTree(job: MergeJob): Promise<{ tree: string; clean: boolean; conflicts: string[] }> {
+  const args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", job.main, job.tip];
+  const outcome = await job.repo.git.attempt(args);
+  if (outcome.exitCode !== 0 && outcome.exitCode !== 1) {
+    throw new GitCommandError(args, outcome.exitCode, outcome.stdout, outcome.stderr);
+  }
+  const [tree = "", ...files] = nulFields(outcome.stdout);
+  return { tree, clean: outcome.exitCode === 0, conflicts: [...new Set(files)] };
+}
+
+function conflicted(job: MergeJob, conflicts: string[]): MergeOutcome {
+  const main = job.repo.project.mainBranch;
+  const where = conflicts.length > 0 ? ` in ${list(conflicts)}` : "";
+  return {
+    merged: false,
+    conflicts,
+    message: `task #${job.taskId} conflicts with ${main}${where}; send it back to rebase on ${main}`,
+  };
+}
+
+function refused(message: string): MergeOutcome {
+  return { merged: false, conflicts: [], message };
+}
+
+function list(files: string[]): string {
+  const shown = files.slice(0, 10).join(", ");
+  return files.length > 10 ? `${shown} and ${files.length - 10} more` : shown;
+}
