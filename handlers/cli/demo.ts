@@ -57,8 +57,13 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
     io.out(`cos demo: a night on a scratch repo in ${dir}\n`);
     const goal = await createGoal(ctx, { title: "Launch the blog", success: "the first post is live" }, "cli");
     const initiative = await createInitiative(ctx, { title: "Site v1", goalId: goal, success: "a styled site with a blog" }, "cli");
+    // Every task works in its own worktree, so each result reaches main only by an approval's merge.
     const add = (title: string, agentName: string, type: string, after: number[], area: string) =>
-      queueTask(ctx, { title, type, agent: agentName, goalId: goal, initiativeId: initiative, blockedBy: after, area, project: "site" }, "cli");
+      queueTask(
+        ctx,
+        { title, type, agent: agentName, goalId: goal, initiativeId: initiative, blockedBy: after, area, project: "site", isolation: "worktree" },
+        "cli",
+      );
     const scaffold = await add("Scaffold the site", "builder", "code", [], "site");
     const design = await add("Design system", "designer", "code", [scaffold], "styles");
     const engine = await add("Blog engine", "builder", "code", [scaffold], "blog");
@@ -95,6 +100,7 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
 
     io.out("\nmain after the night:");
     io.out(git("log", "--oneline", "--first-parent", "main").replace(/^/gm, "  "));
+    io.out(`  files: ${git("ls-tree", "-r", "--name-only", "main").split("\n").join(", ")}`);
     io.out("\nTrust:");
     io.out(renderTrust(await trustTable(ctx)).replace(/^/gm, "  "));
     now = Date.parse("2026-11-24T07:30:00.000Z");
