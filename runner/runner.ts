@@ -163,6 +163,8 @@ export class Runner {
           envAllow: agent.env,
           sourceEnv: this.options.sourceEnv,
           timeoutMs: agent.timeoutMinutes * 60_000,
+          // Claude Code and Gemini print their result inside one JSON document: keep all of it.
+          maxCaptureBytes: agent.preset === "claude-code" || agent.preset === "gemini" ? 8 * 1024 * 1024 : undefined,
         },
         {
           signal: abort.signal,
