@@ -14,6 +14,7 @@ const UNBLOCKING = new Set([
   "ModeChanged",
   "ResolverResumed",
   "TierChanged",
+  "TaskRetried",
 ]);
 
 export interface LoopOptions {

@@ -5,6 +5,7 @@ import { Database } from "../store/db.ts";
 import { EventStore } from "../store/event-store.ts";
 import { migrate } from "../store/migrate.ts";
 import type { AppContext } from "./context.ts";
+import { installOutbox } from "../outbox/outbox.ts";
 
 export interface OpenOptions {
   env: Env;
@@ -22,7 +23,7 @@ export async function openApp({ env, cwd = process.cwd(), clock }: OpenOptions):
     await db.close();
     throw error;
   }
-  return {
+  const ctx: AppContext = {
     db,
     store: new EventStore(db),
     config,
@@ -30,4 +31,7 @@ export async function openApp({ env, cwd = process.cwd(), clock }: OpenOptions):
     env,
     clock: clock ?? (env.COS_NOW ? fixedClock(env.COS_NOW) : systemClock),
   };
+  // Every process that appends writes the notifications its events cause, in the same transaction.
+  installOutbox(ctx);
+  return ctx;
 }

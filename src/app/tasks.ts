@@ -189,6 +189,10 @@ export async function recordVerdict(
   });
 }
 
+export function retryTask(ctx: AppContext, id: number, actor: string) {
+  return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "RetryTask" }));
+}
+
 export function noteActivity(ctx: AppContext, id: number, text: string, actor: string) {
   return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "NoteActivity", data: { text } }));
 }

@@ -171,3 +171,70 @@ export const runners = sqliteTable("runners", {
   labels: text("labels").notNull(),
   lastSeen: text("last_seen").notNull(),
 });
+
+/**
+ * Notifications to deliver (DESIGN §1): written in the transaction of the events that caused them,
+ * delivered by a worker with retries. Operational, not a projection: a rebuild must not resend.
+ */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    platform: text("platform").notNull(),
+    kind: text("kind").notNull(),
+    payload: text("payload").notNull(),
+    dedupeKey: text("dedupe_key").notNull(),
+    taskId: integer("task_id"),
+    attempt: integer("attempt"),
+    createdAt: text("created_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: text("next_attempt_at").notNull(),
+    claimedUntil: text("claimed_until"),
+    deliveredAt: text("delivered_at"),
+    failedAt: text("failed_at"),
+    lastError: text("last_error"),
+  },
+  (t) => [uniqueIndex("outbox_dedupe").on(t.dedupeKey), index("outbox_due").on(t.deliveredAt, t.nextAttemptAt)],
+);
+
+/** Where each review card was posted, so a verdict can edit it in place. */
+export const chatMessages = sqliteTable(
+  "chat_messages",
+  {
+    platform: text("platform").notNull(),
+    taskId: integer("task_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    ref: text("ref").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.taskId, t.attempt] })],
+);
+
+/**
+ * The chat inbox: every incoming update (Telegram update_id, Slack event id) is stored once, acknowledged,
+ * then handled; a retry of the same update finds its row and does nothing, and rows left unhandled by
+ * a crash are handled on the next start.
+ */
+export const chatUpdates = sqliteTable(
+  "chat_updates",
+  {
+    platform: text("platform").notNull(),
+    updateId: text("update_id").notNull(),
+    payload: text("payload").notNull(),
+    receivedAt: text("received_at").notNull(),
+    handledAt: text("handled_at"),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.updateId] }), index("chat_updates_pending").on(t.handledAt)],
+);
+
+/** Questions waiting for an answer: a force-reply (or modal) asking for send-back notes. */
+export const chatPrompts = sqliteTable(
+  "chat_prompts",
+  {
+    platform: text("platform").notNull(),
+    ref: text("ref").notNull(),
+    taskId: integer("task_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.ref] })],
+);

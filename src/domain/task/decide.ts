@@ -44,6 +44,7 @@ export type TaskCommand =
   | { type: "RecordVerdict"; data: { verdict: Verdict; notes: string | null; attempt: number | null } }
   | { type: "AutoApprove"; data: { attempt: number; tier: Tier; spotCheck: boolean } }
   | { type: "NoteActivity"; data: { text: string } }
+  | { type: "RetryTask" }
   | { type: "RecordMerge"; data: { branch: string; into: string; commit: string } }
   | { type: "RecordMergeConflict"; data: { branch: string; into: string; files: string[]; message: string } }
   | { type: "RecordWorktreeRemoved"; data: { path: string; keptRef: string | null } };
@@ -149,6 +150,12 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}, not in review`);
       requireCurrentAttempt(state, command.data.attempt);
       return [{ type: "TaskAutoApproved", data: command.data }];
+    case "RetryTask":
+      // A person may give a failed or cancelled task another go; approved and discarded are decided.
+      if (state.status !== "failed" && state.status !== "cancelled") {
+        throw new IllegalStateError(`${ref} is ${state.status}; only a failed or cancelled task can be retried`);
+      }
+      return [{ type: "TaskRetried", data: { attempt: state.attempt + 1, by: meta.actor } }];
     case "RecordMerge":
       if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}; only a task in review is merged`);
       return [{ type: "TaskMerged", data: command.data }];

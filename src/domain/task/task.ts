@@ -97,7 +97,8 @@ export type TaskEvent =
   | EventEnvelope<"ActivityNoted", { text: string }>
   | EventEnvelope<"TaskMerged", { branch: string; into: string; commit: string }>
   | EventEnvelope<"MergeConflicted", { branch: string; into: string; files: string[]; message: string }>
-  | EventEnvelope<"WorktreeRemoved", { path: string; keptRef: string | null }>;
+  | EventEnvelope<"WorktreeRemoved", { path: string; keptRef: string | null }>
+  | EventEnvelope<"TaskRetried", { attempt: number; by: string }>;
 
 export interface VerdictEntry {
   /** The log position of the verdict: "the last 20" is by this order. */
@@ -300,6 +301,13 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       return next;
     case "MergeConflicted":
       note(`merge of ${event.data.branch} into ${event.data.into} refused: ${event.data.files.length ? `conflicts in ${event.data.files.join(", ")}` : event.data.message}`);
+      return next;
+    case "TaskRetried":
+      next.status = "queued";
+      next.attempt = event.data.attempt;
+      next.failure = null;
+      next.cancelReason = null;
+      note(`queued again by ${event.data.by} for attempt ${event.data.attempt}`);
       return next;
     case "WorktreeRemoved":
       next.worktreeRemoved = true;

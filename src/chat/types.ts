@@ -1,0 +1,65 @@
+import type { Tier, Verdict } from "../domain/task/task.ts";
+
+// The chat core's contract with every platform adapter (Telegram, Slack). Adapters parse nothing
+// and decide nothing: they turn an incoming message or tap into `ChatInput`, hand it to
+// `handleChat`, and render the `ChatReply` view models in their own markup.
+
+export type Platform = "telegram" | "slack";
+
+/** Who is acting, as the adapter saw it. `allowed` comes from the platform's allowlist. */
+export interface ChatActor {
+  platform: Platform;
+  userId: string;
+  /** `user:telegram:123`, recorded as the actor of every event. */
+  actor: string;
+}
+
+/** What arrived: a command message, a button tap, or a reply carrying send-back notes. */
+export type ChatInput =
+  | { kind: "message"; text: string }
+  | { kind: "tap"; action: "approve" | "send_back" | "discard"; taskId: number; attempt: number }
+  | { kind: "notes"; taskId: number; attempt: number; text: string };
+
+/** A review card (DESIGN §10): one per result, edited in place once decided. */
+export interface ReviewCard {
+  taskId: number;
+  attempt: number;
+  title: string;
+  agent: string;
+  type: string;
+  tier: Tier;
+  summary: string;
+  diffStat: { files: number; insertions: number; deletions: number } | null;
+  /** When an `auto` or `quick` item is approved on its own; null for gate. */
+  autoApproveAt: string | null;
+  /** Set once decided: the card shows it and loses its buttons. */
+  decided: { verdict: Verdict | "auto_approved"; by: string; notes: string | null } | null;
+  /** A link to the diff when COS_PUBLIC_URL is set. */
+  diffUrl: string | null;
+}
+
+/** Plain text made of lines; a renderer escapes and formats it for its platform. */
+export interface TextBlock {
+  title: string | null;
+  lines: string[];
+}
+
+export type ChatReply =
+  | { kind: "text"; block: TextBlock }
+  | { kind: "cards"; intro: TextBlock | null; cards: ReviewCard[] }
+  /** Ask for send-back notes (Telegram: force-reply; Slack: a modal). */
+  | { kind: "ask_notes"; taskId: number; attempt: number; prompt: string }
+  /** A tap was answered: a short toast, and the card to show now (edited in place). */
+  | { kind: "tap_answer"; toast: string; card: ReviewCard | null }
+  /** A file to send (`/diff 42`). */
+  | { kind: "file"; name: string; content: string; caption: string }
+  | { kind: "refused"; text: string };
+
+/** What the outbox delivers (DESIGN §1): written in the transaction of the events that caused it. */
+export type Notification =
+  | { kind: "review_card"; card: ReviewCard }
+  | { kind: "card_update"; card: ReviewCard }
+  | { kind: "trust_change"; block: TextBlock }
+  | { kind: "failure"; block: TextBlock }
+  | { kind: "held"; block: TextBlock }
+  | { kind: "digest"; blocks: TextBlock[]; cards: ReviewCard[] };

@@ -1,0 +1,175 @@
+import type { AppContext } from "../app/context.ts";
+import type { Notification, Platform } from "../chat/types.ts";
+import { toCosError } from "../shared/errors.ts";
+import type { Tx } from "../store/db.ts";
+import { enabledPlatforms, notificationsFor } from "./notifications.ts";
+
+/** A platform's way to deliver one notification; `ref` is where its card was posted, for edits. */
+export interface Transport {
+  platform: Platform;
+  deliver(notification: Notification, ref: string | null): Promise<{ ref: string | null }>;
+}
+
+/** A failed delivery: `retryAfterMs` when the platform said how long to wait (429), `permanent` when retrying is useless. */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | null = null,
+    readonly permanent = false,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_ATTEMPTS = 12;
+const CLAIM_MS = 60_000;
+
+/** Writes outbox rows for every enabled platform in the transaction that appends the events. */
+export function installOutbox(ctx: AppContext): void {
+  const platforms = enabledPlatforms(ctx.env);
+  if (!platforms.length) return;
+  ctx.store.onAppend(async (tx, events) => {
+    const pending = await notificationsFor(ctx, tx, events);
+    const at = ctx.clock().toISOString();
+    for (const platform of platforms) {
+      for (const p of pending) {
+        await tx.execute({
+          sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, task_id, attempt, created_at, next_attempt_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          args: [platform, p.notification.kind, JSON.stringify(p.notification), `${platform}:${p.key}`, p.taskId, p.attempt, at, at],
+        });
+      }
+    }
+  });
+}
+
+/** Enqueues a notification that no event causes (the scheduled digest). */
+export async function enqueue(ctx: AppContext, platform: Platform, notification: Notification, key: string): Promise<void> {
+  const at = ctx.clock().toISOString();
+  await ctx.store.transaction(async (tx) => {
+    await tx.execute({
+      sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      args: [platform, notification.kind, JSON.stringify(notification), `${platform}:${key}`, at, at],
+    });
+  });
+}
+
+interface Row {
+  id: number;
+  platform: Platform;
+  payload: string;
+  task_id: number | null;
+  attempt: number | null;
+  attempts: number;
+}
+
+/**
+ * Delivers due rows, oldest first per platform. A row is claimed for a minute in a write
+ * transaction before it is sent, so two workers never send it both, and marked delivered right
+ * after; one left claimed by a killed process is sent again once its claim runs out.
+ */
+export class OutboxWorker {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly transports: Transport[],
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  start(intervalMs = 500): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(async () => {
+        await this.deliverDue();
+        loop();
+      }, intervalMs);
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  deliverDue(): Promise<number> {
+    this.running ??= this.deliverBatch().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async deliverBatch(): Promise<number> {
+    let delivered = 0;
+    for (const transport of this.transports) {
+      const rows = await this.claim(transport.platform);
+      for (const row of rows) {
+        // Later rows of a platform wait while an earlier one is being retried: cards keep their order.
+        if (!(await this.deliverOne(transport, row))) break;
+        delivered++;
+      }
+    }
+    return delivered;
+  }
+
+  private claim(platform: Platform): Promise<Row[]> {
+    const now = this.ctx.clock();
+    const until = new Date(now.getTime() + CLAIM_MS).toISOString();
+    return this.ctx.store.transaction(async (tx) => {
+      const due = await tx.execute({
+        sql: `SELECT id, platform, payload, task_id, attempt, attempts FROM outbox
+              WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+                AND (claimed_until IS NULL OR claimed_until <= ?)
+              ORDER BY id LIMIT 20`,
+        args: [platform, now.toISOString(), now.toISOString()],
+      });
+      for (const row of due.rows) {
+        await tx.execute({ sql: "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1 WHERE id = ?", args: [until, Number(row.id)] });
+      }
+      return due.rows as unknown as Row[];
+    });
+  }
+
+  private async deliverOne(transport: Transport, row: Row): Promise<boolean> {
+    const notification = JSON.parse(row.payload) as Notification;
+    const ref = row.task_id !== null && row.attempt !== null ? await this.cardRef(transport.platform, row.task_id, row.attempt) : null;
+    try {
+      const result = await transport.deliver(notification, ref);
+      await this.ctx.store.transaction(async (tx) => {
+        await tx.execute({ sql: "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?", args: [this.ctx.clock().toISOString(), row.id] });
+        if (notification.kind === "review_card" && result.ref) await saveCardRef(tx, transport.platform, notification.card.taskId, notification.card.attempt, result.ref);
+      });
+      return true;
+    } catch (error) {
+      const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : null;
+      const permanent = (error instanceof DeliveryError && error.permanent) || Number(row.attempts) + 1 >= MAX_ATTEMPTS;
+      const wait = retryAfter ?? Math.min(5 * 60_000, 1000 * 2 ** Number(row.attempts));
+      const now = this.ctx.clock();
+      await this.ctx.store.transaction(async (tx) => {
+        await tx.execute({
+          sql: `UPDATE outbox SET claimed_until = NULL, last_error = ?, next_attempt_at = ?, failed_at = ? WHERE id = ?`,
+          args: [toCosError(error).message.slice(0, 1000), new Date(now.getTime() + wait).toISOString(), permanent ? now.toISOString() : null, row.id],
+        });
+      });
+      this.log(`outbox: ${transport.platform} #${row.id}: ${toCosError(error).message}${permanent ? " (given up)" : `; retry in ${Math.round(wait / 1000)} s`}`);
+      return permanent;
+    }
+  }
+
+  private async cardRef(platform: Platform, taskId: number, attempt: number): Promise<string | null> {
+    const rows = await this.ctx.db.query<{ ref: string }>(
+      "SELECT ref FROM chat_messages WHERE platform = ? AND task_id = ? AND attempt = ?",
+      [platform, taskId, attempt],
+    );
+    return rows[0]?.ref ?? null;
+  }
+}
+
+export async function saveCardRef(tx: Tx, platform: Platform, taskId: number, attempt: number, ref: string): Promise<void> {
+  await tx.execute({
+    sql: "INSERT OR REPLACE INTO chat_messages (platform, task_id, attempt, ref) VALUES (?, ?, ?, ?)",
+    args: [platform, taskId, attempt, ref],
+  });
+}
