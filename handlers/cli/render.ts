@@ -31,7 +31,13 @@ export function renderTask(t: TaskView): string {
   if (t.description) lines.push("", t.description);
   if (t.feedback?.notes) lines.push("", `feedback on attempt ${t.feedback.attempt}: ${t.feedback.notes}`);
   if (t.result) {
-    lines.push("", `result (attempt ${t.result.attempt}, exit ${t.result.exitCode}):`, indent(t.result.summary));
+    const facts = [`attempt ${t.result.attempt}`, `exit ${t.result.exitCode}`];
+    if (t.result.durationMs !== null) facts.push(`${Math.round(t.result.durationMs / 1000)} s`);
+    if (t.result.diffStat) facts.push(`${t.result.diffStat.files} files +${t.result.diffStat.insertions} -${t.result.diffStat.deletions}`);
+    const usage = t.result.usage;
+    if (usage?.costUsd != null) facts.push(`cost $${usage.costUsd.toFixed(4)}`);
+    if (usage?.inputTokens != null || usage?.outputTokens != null) facts.push(`tokens ${usage.inputTokens ?? "?"} in / ${usage.outputTokens ?? "?"} out`);
+    lines.push("", `result (${facts.join(", ")}):`, indent(t.result.summary));
     if (t.result.handoff) lines.push("handoff:", indent(t.result.handoff));
     if (t.result.whatWorked) lines.push("what worked:", indent(t.result.whatWorked));
     if (t.result.reusablePattern) lines.push("reusable pattern:", indent(t.result.reusablePattern));

@@ -126,6 +126,8 @@ export async function showTask(ctx: AppContext, id: number) {
           attempt: t.result.attempt,
           at: t.result.at,
           diffStat: t.result.diffStat,
+          durationMs: t.result.durationMs,
+          usage: t.result.usage ?? null,
         }
       : null,
     feedback: t.feedback ? { notes: t.feedback.notes, attempt: t.feedback.attempt } : null,
