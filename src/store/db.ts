@@ -3,9 +3,19 @@ import { dirname, resolve } from "node:path";
 import type { Client, InArgs, InStatement, ResultSet, Row, Transaction } from "@libsql/client";
 import { CosError } from "../shared/errors.ts";
 
+/**
+ * SQLite's busy handler sleeps on the calling thread, which for us is the event loop: a long one
+ * would freeze this process, including the very transaction that holds the lock when two
+ * connections of one process meet. So it is short, and the rest of the waiting is async, below.
+ */
+const BUSY_TIMEOUT_MS = 50;
 /** Applied to every connection this process opens (embedded files; a remote server keeps its own). */
-const PRAGMAS = ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 1000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"];
-const BUSY_TIMEOUT_MS = 1000;
+const PRAGMAS = [
+  "PRAGMA journal_mode = WAL",
+  `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`,
+  "PRAGMA foreign_keys = ON",
+  "PRAGMA synchronous = NORMAL",
+];
 /** How long a write keeps retrying a busy store before it gives up with a message. */
 const MAX_BUSY_WAIT_MS = 120_000;
 
@@ -84,21 +94,28 @@ export class Database {
         await tx.commit();
         return result;
       } catch (error) {
-        if (tx && !tx.closed) {
-          try {
-            await tx.rollback();
-          } catch {
-            // the connection is gone; the client opens a new one, which gets the pragmas below
-          }
+        // close() rolls back what is still open and always hands the connection back to the client's
+        // pool; a transaction SQLite already ended must be handed back too, or the next write waits forever.
+        try {
+          tx?.close();
+        } catch {
+          // the connection is gone; the client opens a new one (with the busy timeout of its config)
         }
         if (!isBusy(error)) throw error;
+        // A stale snapshot pinned on the writer connection never clears by waiting: start a new connection.
+        if ((error as { extendedCode?: string }).extendedCode === "SQLITE_BUSY_SNAPSHOT" && this.embedded) await this.reopenWriter();
         if (Date.now() - started > MAX_BUSY_WAIT_MS) {
           throw new CosError("conflict", "the store stayed busy for two minutes (another process holds the write lock); try again");
         }
-        if (this.embedded) await applyPragmas(await this.writer());
         await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
       }
     }
+  }
+
+  private async reopenWriter(): Promise<void> {
+    const old = this.writerClient;
+    this.writerClient = null;
+    if (old) (await old).close();
   }
 
   async query<T = Row>(sql: string, args: InArgs = []): Promise<T[]> {

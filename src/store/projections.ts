@@ -3,6 +3,7 @@ import type { EventEnvelope } from "../domain/events.ts";
 import { evolveGoal, type GoalEvent, type GoalState } from "../domain/goal/goal.ts";
 import { evolveInitiative, type InitiativeEvent, type InitiativeState } from "../domain/initiative/initiative.ts";
 import { evolveSettings, type SettingsEvent, type SettingsState } from "../domain/settings/settings.ts";
+import { evolveContent, type ContentEvent, type ContentItemState } from "../domain/content/content.ts";
 import { evolveTask, type TaskEvent, type TaskState } from "../domain/task/task.ts";
 import { evolveTrust, trustStream, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
 
@@ -15,6 +16,8 @@ export interface TableSpec {
   name: string;
   key: string;
   columns: string[];
+  /** Exactly one row per aggregate, with `key` as its primary key. */
+  singleRow?: boolean;
 }
 
 export interface AggregateProjection<S = unknown> {
@@ -34,6 +37,7 @@ const taskProjection: AggregateProjection<TaskState> = {
     {
       name: "tasks",
       key: "id",
+      singleRow: true,
       columns: [
         "id", "title", "description", "type", "agent", "project", "goal_id", "initiative_id", "area", "isolation",
         "tier_pin", "tier", "priority", "attempt", "status", "created_at", "updated_at", "dispatched_at", "runner",
@@ -53,6 +57,10 @@ const taskProjection: AggregateProjection<TaskState> = {
       key: "task_id",
       columns: ["task_id", "attempt", "seq", "dispatched_at", "runner", "tier", "started_at", "finished_at", "outcome", "cost_usd"],
     },
+    { name: "task_skills", key: "task_id", columns: ["task_id", "skill"] },
+    { name: "task_origins", key: "task_id", columns: ["task_id", "parent_task_id", "parent_attempt", "generation", "created_at"] },
+    // FTS5: one row per task keyed by rowid, which deletes by key without scanning the index.
+    { name: "memory_fts", key: "rowid", columns: ["rowid", "project", "title", "summary", "handoff", "learnings", "notes"] },
   ],
   key: (t) => t.id,
   rows: (t) => ({
@@ -70,13 +78,42 @@ const taskProjection: AggregateProjection<TaskState> = {
     task_runs: t.runs.map((r, seq) => [
       t.id, r.attempt, seq + 1, r.dispatchedAt, r.runner, r.tier, r.startedAt, r.finishedAt, r.outcome, r.costUsd,
     ]),
+    task_skills: [...new Set(t.skills ?? [])].map((skill) => [t.id, skill]),
+    task_origins: t.createdBy ? [[t.id, t.createdBy.taskId, t.createdBy.attempt, t.createdBy.generation, t.createdAt]] : [],
+    memory_fts: memoryRows(t),
+  }),
+};
+
+/** What a task leaves for later tasks to find: its result's sections and the notes on it. */
+function memoryRows(t: TaskState): InValue[][] {
+  const learnings = [t.result?.whatWorked, t.result?.reusablePattern].filter(Boolean).join("\n");
+  const notes = [...(t.notes ?? []), ...t.verdicts.map((v) => v.notes)].filter(Boolean).join("\n");
+  if (!t.result && !notes) return [];
+  return [[t.id, t.project, t.title, t.result?.summary ?? "", t.result?.handoff ?? "", learnings, notes]];
+}
+
+const contentProjection: AggregateProjection<ContentItemState> = {
+  category: "content",
+  evolve: (state, event) => evolveContent(state, event as ContentEvent),
+  tables: [
+    {
+      name: "content_items",
+      key: "id",
+      columns: ["id", "project", "title", "channel", "status", "url", "body", "created_by_task", "created_at", "updated_at"],
+    },
+    { name: "content_signals", key: "item_id", columns: ["item_id", "seq", "metric", "value", "at", "reported_at", "task_id"] },
+  ],
+  key: (c) => c.id,
+  rows: (c) => ({
+    content_items: [[c.id, c.project, c.title, c.channel, c.status, c.url, c.body, c.createdByTask, c.createdAt, c.updatedAt]],
+    content_signals: c.signals.map((s, seq) => [c.id, seq + 1, s.metric, s.value, s.at, s.reportedAt, s.taskId]),
   }),
 };
 
 const goalProjection: AggregateProjection<GoalState> = {
   category: "goal",
   evolve: (state, event) => evolveGoal(state, event as GoalEvent),
-  tables: [{ name: "goals", key: "id", columns: ["id", "title", "success", "project", "created_at"] }],
+  tables: [{ name: "goals", key: "id", singleRow: true, columns: ["id", "title", "success", "project", "created_at"] }],
   key: (g) => g.id,
   rows: (g) => ({ goals: [[g.id, g.title, g.success, g.project, g.createdAt]] }),
 };
@@ -84,7 +121,7 @@ const goalProjection: AggregateProjection<GoalState> = {
 const initiativeProjection: AggregateProjection<InitiativeState> = {
   category: "initiative",
   evolve: (state, event) => evolveInitiative(state, event as InitiativeEvent),
-  tables: [{ name: "initiatives", key: "id", columns: ["id", "goal_id", "title", "success", "created_at"] }],
+  tables: [{ name: "initiatives", key: "id", singleRow: true, columns: ["id", "goal_id", "title", "success", "created_at"] }],
   key: (i) => i.id,
   rows: (i) => ({ initiatives: [[i.id, i.goalId, i.title, i.success, i.createdAt]] }),
 };
@@ -92,7 +129,7 @@ const initiativeProjection: AggregateProjection<InitiativeState> = {
 const settingsProjection: AggregateProjection<SettingsState> = {
   category: "settings",
   evolve: (state, event) => evolveSettings(state, event as SettingsEvent),
-  tables: [{ name: "settings", key: "stream", columns: ["stream", "mode", "paused", "paused_reason", "updated_at"] }],
+  tables: [{ name: "settings", key: "stream", singleRow: true, columns: ["stream", "mode", "paused", "paused_reason", "updated_at"] }],
   key: () => "settings",
   rows: (s) => ({ settings: [["settings", s.mode, s.paused ? 1 : 0, s.pausedReason, s.updatedAt]] }),
 };
@@ -100,7 +137,7 @@ const settingsProjection: AggregateProjection<SettingsState> = {
 const trustProjection: AggregateProjection<TrustState> = {
   category: "trust",
   evolve: (state, event) => evolveTrust(state, event as TrustEvent),
-  tables: [{ name: "trust", key: "stream", columns: ["stream", "agent", "type", "pin", "trust_tier", "updated_at"] }],
+  tables: [{ name: "trust", key: "stream", singleRow: true, columns: ["stream", "agent", "type", "pin", "trust_tier", "updated_at"] }],
   key: (t) => trustStream(t.agent, t.type),
   rows: (t) => ({ trust: [[trustStream(t.agent, t.type), t.agent, t.type, t.pin, t.trustTier, t.updatedAt]] }),
 };
@@ -111,6 +148,7 @@ export const PROJECTIONS: AggregateProjection<any>[] = [
   initiativeProjection,
   settingsProjection,
   trustProjection,
+  contentProjection,
 ];
 
 const byCategory = new Map(PROJECTIONS.map((p) => [p.category, p]));
