@@ -1,8 +1,10 @@
 // Runs rebuildProjections on one store in a process of its own, so that its peak RSS is the rebuild's
 // (plus Node's baseline), and prints one JSON line: the timing, the memory and the projected counts.
-// Usage: node --import tsx bench/rebuild-worker.ts /path/to/store.db
+// bench/store.ts bundles it first (bench/bundle.ts), so it runs the code as `cos rebuild` does.
+// Usage: node rebuild-worker.mjs /path/to/store.db
 import { Database } from "../src/store/db.ts";
 import { rebuildProjections } from "../src/store/event-store.ts";
+import { PROJECTION_TABLES } from "../src/store/projections.ts";
 
 const file = process.argv[2];
 if (!file) throw new Error("usage: rebuild-worker.ts STORE_FILE");
@@ -14,7 +16,7 @@ const report = await rebuildProjections(db);
 const wallMs = performance.now() - started;
 const peakRssMb = process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
 const counts: Record<string, number> = {};
-for (const table of ["tasks", "task_blockers", "task_activity", "verdicts", "goals", "initiatives"]) {
+for (const table of PROJECTION_TABLES) {
   const rows = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`);
   counts[table] = Number(rows[0]!.n);
 }

@@ -2,13 +2,22 @@
 // its own temp folder, its metrics are printed with their targets and merged into bench/results.json
 // (keys of groups that did not run are kept). To add a group: write a BenchGroup in bench/<name>.ts and
 // register it below; name its metrics `<group>.<metric>`.
+// BENCH_KEEP=1 keeps the temp folders (to profile against their stores); BENCH_CPU_PROF=DIR writes CPU
+// profiles of the rebuilds and of the `cos task list` runs into DIR.
+import { availableParallelism, loadavg } from "node:os";
 import { cliGroup } from "./cli.ts";
 import { RESULTS_PATH, mergeResults, printTable, tempDir, verdictOf, type BenchGroup, type Metric } from "./lib.ts";
+import { memoryGroup } from "./memory.ts";
+import { resolverGroup } from "./resolver.ts";
 import { storeGroup } from "./store.ts";
+import { telegramGroup } from "./telegram.ts";
 
 const GROUPS: Record<string, BenchGroup> = {
   store: storeGroup,
   cli: cliGroup,
+  resolver: resolverGroup,
+  telegram: telegramGroup,
+  memory: memoryGroup,
 };
 
 function usage(): string {
@@ -29,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   const names = argv.length ? [...new Set(argv)] : Object.keys(GROUPS);
   const all: Metric[] = [];
   const started = performance.now();
+  const loadAtStart = loadavg()[0]!;
   for (const name of names) {
     const group = GROUPS[name]!;
     const { dir, cleanup } = tempDir(name);
@@ -40,7 +50,8 @@ async function main(argv: string[]): Promise<number> {
       // Written after each group, so a later group's failure does not lose these figures.
       mergeResults(metrics);
     } finally {
-      cleanup();
+      if (process.env.BENCH_KEEP) console.log(`   kept ${dir} (BENCH_KEEP)`);
+      else cleanup();
     }
     console.log(`   (${((performance.now() - groupStarted) / 1000).toFixed(1)} s)\n`);
   }
@@ -50,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
     `\n${all.length} metrics in ${((performance.now() - started) / 1000).toFixed(1)} s, written to ${RESULTS_PATH}` +
       (missed.length ? `; ${missed.length} missed their target: ${missed.map((m) => m.name).join(", ")}` : ""),
   );
+  // Other processes on the machine skew every figure; say so rather than let a busy run pass for a slow store.
+  const cpus = availableParallelism();
+  const load = `load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, ${cpus} CPUs`;
+  console.log(Math.max(loadAtStart, loadavg()[0]!) > cpus * 0.75 ? `warning: the machine was busy (${load}); the figures are pessimistic` : `(${load})`);
   // A missed target is a finding to report, not a crash: the exit code stays 0.
   return 0;
 }

@@ -42,6 +42,7 @@ export async function runPass(ctx: AppContext, options: PassOptions = {}): Promi
       switch (decision.kind) {
         case "hold":
           report.holds.push(decision);
+          if (decision.code === "missing_skill") await noteOnce(ctx, tx, decision.taskId, meta, decision.note);
           break;
         case "lease_expired": {
           const detail = decision.claimed
@@ -69,7 +70,7 @@ export async function runPass(ctx: AppContext, options: PassOptions = {}): Promi
           break;
         case "dispatch": {
           const { state } = await loadTaskIn(tx, decision.taskId);
-          const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state), ctx.config.prompt.budgetTokens);
+          const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state, now), ctx.config.prompt.budgetTokens);
           const leaseUntil = new Date(now.getTime() + ctx.config.resolver.claimTimeoutMinutes * 60_000).toISOString();
           await applyTask(ctx, tx, decision.taskId, meta, {
             type: "DispatchTask",
@@ -99,4 +100,11 @@ async function applyTask(ctx: AppContext, tx: Tx, id: number, meta: EventMeta, c
   const events = decideTask(command, state, meta);
   if (note) events.push(...decideTask({ type: "NoteActivity", data: { text: note } }, state, meta));
   await ctx.store.appendIn(tx, [{ stream: taskStream(id), expectedVersion: version, events }], meta);
+}
+
+/** Holds are not appended (DESIGN §4), but a person must hear of a missing skill: one note, not one per pass. */
+async function noteOnce(ctx: AppContext, tx: Tx, id: number, meta: EventMeta, text: string) {
+  const { state } = await loadTaskIn(tx, id);
+  if (state.activity.at(-1)?.text === text) return;
+  await applyTask(ctx, tx, id, meta, { type: "NoteActivity", data: { text } });
 }

@@ -23,6 +23,8 @@ export interface PlanTask {
   notBefore: string | null;
   leaseUntil: string | null;
   finishedAt: string | null;
+  /** Skills the task or its agent names that have no SKILL.md, with the note that says so (read by the loader). */
+  missingSkills?: { names: string[]; note: string } | null;
 }
 
 export interface PlanLimits {
@@ -56,6 +58,7 @@ export type Hold =
   | { code: "usage_limit"; until: string }
   | { code: "blocked"; waitingFor: { id: number; status: TaskStatus }[] }
   | { code: "blocker_ended"; ended: { id: number; status: TaskStatus }[] }
+  | { code: "missing_skill"; skills: string[]; note: string }
   | { code: "agent_busy"; agent: string; busyWith: number }
   | { code: "area"; area: string; heldBy: number }
   | { code: "cooldown"; agent: string; finishedTask: number; finishedAt: string; mode: Mode; until: string }
@@ -109,7 +112,8 @@ export function plan(input: PlanInput): Decision[] {
 
   const queued = input.tasks
     .filter((t) => t.status === "queued")
-    .sort((a, b) => b.priority - a.priority || a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
+    // ISO-8601 UTC strings order as text; `<` is many times cheaper than localeCompare on 10,000 tasks.
+    .sort((a, b) => b.priority - a.priority || (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0) || a.id - b.id);
   let slots = input.runnerSlots;
   let dispatches = input.budgetSpent.dispatches;
   const budget = input.limits.budget;
@@ -120,15 +124,22 @@ export function plan(input: PlanInput): Decision[] {
       hold({ code: "usage_limit", until: task.notBefore });
       continue;
     }
-    const blockers = task.blockedBy.map((id) => ({ id, status: input.statusOf.get(id) ?? ("cancelled" as TaskStatus) }));
-    const ended = blockers.filter((b) => ENDED_BADLY.includes(b.status));
-    if (ended.length) {
-      hold({ code: "blocker_ended", ended });
-      continue;
+    if (task.blockedBy.length) {
+      const blockers = task.blockedBy.map((id) => ({ id, status: input.statusOf.get(id) ?? ("cancelled" as TaskStatus) }));
+      const ended = blockers.filter((b) => ENDED_BADLY.includes(b.status));
+      if (ended.length) {
+        hold({ code: "blocker_ended", ended });
+        continue;
+      }
+      const waiting = blockers.filter((b) => b.status !== "approved");
+      if (waiting.length) {
+        hold({ code: "blocked", waitingFor: waiting });
+        continue;
+      }
     }
-    const waiting = blockers.filter((b) => b.status !== "approved");
-    if (waiting.length) {
-      hold({ code: "blocked", waitingFor: waiting });
+    // Never a prompt without a skill it was promised: held until the SKILL.md exists.
+    if (task.missingSkills?.names.length) {
+      hold({ code: "missing_skill", skills: task.missingSkills.names, note: task.missingSkills.note });
       continue;
     }
     const busyWith = busyAgents.get(task.agent);

@@ -2,6 +2,7 @@ import type { InStatement, ResultSet } from "@libsql/client";
 import type { Config } from "../src/config/config.ts";
 import type { Mode } from "../src/domain/settings/settings.ts";
 import type { TaskStatus, Tier, Verdict } from "../src/domain/task/task.ts";
+import { describeMissingSkills, missingSkills } from "../src/prompt/skills.ts";
 import { key, type PlanInput, type PlanTask } from "./plan.ts";
 
 /** A write transaction or the reader: the pass reads inside its transaction, `cos why` outside. */
@@ -11,7 +12,7 @@ export interface Executor {
 
 type PackedTask = [
   number, string, string, string, string | null, number | null, number, string, string | null, number,
-  string | null, string | null, string | null, string | null, string | null, string | null,
+  string | null, string | null, string | null, string | null, string | null, string | null, string | null,
 ];
 
 /**
@@ -33,11 +34,18 @@ export async function loadPlanInput(
         (SELECT group_concat(blocker_id) FROM task_blockers WHERE task_id = t.id), t.attempt, t.tier_pin, t.isolation,
         t.tier, t.not_before,
         CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END,
-        t.finished_at)) AS list
+        t.finished_at, (SELECT group_concat(skill) FROM task_skills WHERE task_id = t.id))) AS list
      FROM tasks t LEFT JOIN leases l ON l.task_id = t.id
      WHERE t.status IN ('queued', 'dispatched', 'running', 'review')`,
   );
   const packed = JSON.parse(String(tasksResult.rows[0]?.list ?? "[]")) as PackedTask[];
+  const skillFiles = new Map<string, boolean>();
+  const skillProblem = (status: string, agent: string, skills: string | null): PlanTask["missingSkills"] => {
+    if (status !== "queued") return null;
+    const task = { agent, skills: skills ? skills.split(",") : [] };
+    const names = missingSkills(config, task, skillFiles);
+    return names.length ? { names, note: describeMissingSkills(config, task, names) } : null;
+  };
   const tasks: PlanTask[] = packed.map((r) => ({
     id: r[0],
     status: r[1] as TaskStatus,
@@ -55,13 +63,19 @@ export async function loadPlanInput(
     notBefore: r[13],
     leaseUntil: r[14],
     finishedAt: r[15],
+    missingSkills: skillProblem(r[1], r[2], r[16]),
   }));
 
+  // Blocker statuses: open blockers are in the list already; only the rest (approved or ended) are
+  // looked up, by id, so the pass does not grow with the history of finished tasks.
+  const statusOf = new Map<number, TaskStatus>(tasks.map((t) => [t.id, t.status]));
+  const missing = new Set<number>();
+  for (const t of tasks) if (t.status === "queued") for (const b of t.blockedBy) if (!statusOf.has(b)) missing.add(b);
   const [statusResult, finishedResult, settingsResult, trustResult, spentResult] = await Promise.all([
-    db.execute(
-      `SELECT json_group_array(json_array(id, status)) AS list FROM tasks
-       WHERE id IN (SELECT blocker_id FROM task_blockers b JOIN tasks o ON o.id = b.task_id WHERE o.status = 'queued')`,
-    ),
+    db.execute({
+      sql: `SELECT json_group_array(json_array(id, status)) AS list FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
+      args: [JSON.stringify([...missing])],
+    }),
     db.execute({
       sql: `SELECT agent, goal_id, id, MAX(finished_at) AS at FROM tasks
             WHERE goal_id IS NOT NULL AND finished_at IS NOT NULL AND finished_at >= ? GROUP BY agent, goal_id`,
@@ -75,9 +89,7 @@ export async function loadPlanInput(
     }),
   ]);
 
-  const statusOf = new Map<number, TaskStatus>(
-    (JSON.parse(String(statusResult.rows[0]?.list ?? "[]")) as [number, TaskStatus][]).map(([id, s]) => [id, s]),
-  );
+  for (const [id, s] of JSON.parse(String(statusResult.rows[0]?.list ?? "[]")) as [number, TaskStatus][]) statusOf.set(id, s);
   const lastFinished = new Map<string, { taskId: number; at: string }>();
   for (const row of finishedResult.rows) {
     lastFinished.set(key(String(row.agent), Number(row.goal_id)), { taskId: Number(row.id), at: String(row.at) });

@@ -31,6 +31,8 @@ export function describeHold(hold: Hold, timeZone: string): string {
         `held: ${hold.ended.map((b) => `#${b.id} was ${STATUS_WORDS[b.status]}`).join(", ")}; ` +
         `cancel this task or change its blockers (cos task edit ID --after …)`
       );
+    case "missing_skill":
+      return hold.note;
     case "agent_busy":
       return `${hold.agent} is busy with #${hold.busyWith}`;
     case "area":

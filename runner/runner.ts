@@ -7,6 +7,7 @@ import { toCosError } from "../src/shared/errors.ts";
 import { packageRoot } from "../src/shared/paths.ts";
 import { killProcessGroup, processGroupAlive, runAgent } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
+import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS, resultText } from "./presets.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
 
@@ -22,6 +23,8 @@ export interface RunnerOptions {
   clock: Clock;
   pollMs?: number;
   log?: (line: string) => void;
+  /** The MCP endpoint agents reach (cos serve's /mcp), passed as COS_MCP_URL; null or absent: none. */
+  mcpUrl?: string | null;
 }
 
 interface ActiveRun {
@@ -151,17 +154,21 @@ export class Runner {
         worktreeRoot: config.worktreeRoot,
         scratchRoot: join(this.options.dataDir, "scratch"),
       });
-      const argv = agentCommand(agent);
+      const runDir = join(this.options.dataDir, "runs", `${run.taskId}-${run.attempt}`);
+      const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
+      const wiring = wireMcp(agent.preset, agentCommand(agent), endpoint, runDir);
+      writeWiringFiles(wiring, runDir);
       const result = await runAgent(
         {
-          argv: [process.execPath, join(packageRoot(), "runner", "supervise.mjs"), String(process.pid), ...argv],
+          argv: [process.execPath, join(packageRoot(), "runner", "supervise.mjs"), String(process.pid), ...wiring.argv],
           prompt: run.prompt,
           taskId: run.taskId,
           attempt: run.attempt,
           workdir: workspace.dir,
-          runDir: join(this.options.dataDir, "runs", `${run.taskId}-${run.attempt}`),
+          runDir,
           envAllow: agent.env,
           sourceEnv: this.options.sourceEnv,
+          extraEnv: wiring.env,
           timeoutMs: agent.timeoutMinutes * 60_000,
           // Claude Code and Gemini print their result inside one JSON document: keep all of it.
           maxCaptureBytes: agent.preset === "claude-code" || agent.preset === "gemini" ? 8 * 1024 * 1024 : undefined,

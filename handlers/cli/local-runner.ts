@@ -12,7 +12,7 @@ export function dataDirOf(ctx: Pick<AppContext, "config">): string {
   return dirname(ctx.config.worktreeRoot);
 }
 
-export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number): Runner {
+export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number, mcpUrl: string | null = null): Runner {
   return new Runner(localPort(ctx), {
     id,
     slots,
@@ -22,6 +22,7 @@ export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: numbe
     sourceEnv: io.env,
     clock: ctx.clock,
     log: (line) => io.err(line),
+    mcpUrl,
   });
 }
 

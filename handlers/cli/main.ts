@@ -67,8 +67,9 @@ const COMMANDS: Record<string, Command> = {
   },
   "task add": {
     usage:
-      'cos task add "<title>" --type T --agent A [--project P] [--goal ID] [--initiative ID] [--after ID,ID] [--area AREA] [--isolation worktree|direct] [--tier auto|quick|gate] [--priority N] [--description TEXT]',
+      'cos task add "<title>" --type T --agent A [--project P] [--goal ID] [--initiative ID] [--after ID,ID] [--area AREA] [--isolation worktree|direct] [--tier auto|quick|gate] [--priority N] [--description TEXT] [--skill NAME,NAME]',
     options: {
+      skill: { type: "string" },
       type: { type: "string" },
       agent: { type: "string" },
       project: { type: "string" },
@@ -107,6 +108,7 @@ const COMMANDS: Record<string, Command> = {
           isolation: isolation === undefined ? null : oneOf(isolation, ["worktree", "direct"] as const, "--isolation"),
           tier: tier === undefined ? null : oneOf(tier, TIERS, "--tier"),
           priority: priority === undefined ? 0 : parseInteger(priority, "--priority"),
+          skills: (str(values, "skill") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
         },
         ACTOR,
       );
@@ -291,7 +293,7 @@ const COMMANDS: Record<string, Command> = {
       const { buildDispatchPrompt } = await import("../../src/prompt/build.ts");
       const { loadPromptInput } = await import("../../src/prompt/load.ts");
       const { state } = await loadTask(ctx, parseId(onePositional(positionals, "cos prompt ID")));
-      return buildDispatchPrompt(await loadPromptInput(ctx.db, ctx.config, state), ctx.config.prompt.budgetTokens);
+      return buildDispatchPrompt(await loadPromptInput(ctx.db, ctx.config, state, ctx.clock()), ctx.config.prompt.budgetTokens);
     },
     text: (v) => v.text,
   },
@@ -355,6 +357,27 @@ const COMMANDS: Record<string, Command> = {
       return { paused: false };
     },
     text: () => "resumed",
+  },
+  skills: {
+    usage: "cos skills   (the skills in the skills folder, who uses them, and the ones agents name that are missing)",
+    options: {},
+    run: async () => null,
+    // Reads the configuration and the skills folder only: no store is opened (or created).
+    standalone: async ({ values }, io) => {
+      const [{ loadConfig }, { listSkills, renderSkills }] = await Promise.all([
+        import("../../src/config/config.ts"),
+        import("../../src/app/skills.ts"),
+      ]);
+      const listing = listSkills(loadConfig(parseEnv(io.env).COS_CONFIG, io.cwd).config);
+      io.out(values.json ? JSON.stringify(listing, null, 2) : renderSkills(listing));
+      return 0;
+    },
+  },
+  mcp: {
+    usage: "cos mcp   (the MCP server over stdio for an agent's run: COS_MCP_TOKEN, and COS_MCP_URL to relay to cos serve)",
+    options: {},
+    run: async () => null,
+    standalone: async (_args, io) => (await import("./mcp.ts")).serveMcpStdio(io),
   },
   serve: {
     usage: "cos serve",

@@ -33,6 +33,7 @@ export async function runRemote(values: Record<string, string | boolean | undefi
     sourceEnv: io.env,
     clock: env.COS_NOW ? fixedClock(env.COS_NOW) : systemClock,
     log: (line) => io.err(line),
+    mcpUrl: `${server.replace(/\/+$/, "")}/mcp`,
   });
   io.out(`cos runner ${id}: ${slots} slot${slots === 1 ? "" : "s"}${labels.length ? `, labels ${labels.join(",")}` : ""}, serving ${server}`);
   runner.start();

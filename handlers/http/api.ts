@@ -58,6 +58,7 @@ const taskBody = z.object({
   isolation: z.optional(z.nullable(z.enum(["worktree", "direct"]))),
   tier: z.optional(z.nullable(z.enum(["auto", "quick", "gate"]))),
   priority: z.optional(z.number().check(z.int())),
+  skills: z.optional(z.array(z.string())),
 });
 const verdictBody = z.object({
   verdict: z.enum(["approved", "sent_back", "discarded"]),

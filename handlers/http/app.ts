@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { CosError, toCosError } from "../../src/shared/errors.ts";
 import { mountApi } from "./api.ts";
+import { mountDiff } from "./diff.ts";
+import { mountMcp } from "./mcp.ts";
 
 const STATUS: Record<CosError["code"], 400 | 401 | 404 | 409 | 422 | 500> = {
   validation: 400,
@@ -23,5 +25,7 @@ export function createHttpApp(ctx: AppContext): Hono {
     return c.json({ ok: true, position });
   });
   mountApi(app, ctx);
+  mountDiff(app, ctx);
+  mountMcp(app, ctx);
   return app;
 }

@@ -1,4 +1,5 @@
 import { serve as serveNode, type ServerType } from "@hono/node-server";
+import type { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { createHttpApp } from "./app.ts";
 
@@ -7,9 +8,8 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Serves the HTTP app on COS_HOST:COS_PORT and resolves once it listens. */
-export function startHttp(ctx: AppContext): Promise<Server> {
-  const app = createHttpApp(ctx);
+/** Serves the HTTP app (adapters such as Telegram may have added routes to it) on COS_HOST:COS_PORT and resolves once it listens. */
+export function startHttp(ctx: AppContext, app: Hono = createHttpApp(ctx)): Promise<Server> {
   return new Promise((resolve, reject) => {
     let server: ServerType;
     try {

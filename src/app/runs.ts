@@ -3,11 +3,13 @@ import { taskStream, type DiffStat, type FailureReason, type Isolation, type Tie
 import { parseResultSections } from "../domain/task/result.ts";
 import { buildDispatchPrompt } from "../prompt/build.ts";
 import { loadPromptInput } from "../prompt/load.ts";
+import { missingSkills } from "../prompt/skills.ts";
 import { IllegalStateError, ValidationError } from "../shared/errors.ts";
 import type { Tx } from "../store/db.ts";
 import type { EventMeta } from "../store/event-store.ts";
 import type { AppContext } from "./context.ts";
 import { metaOf } from "./execute.ts";
+import { mintRunToken } from "./run-tokens.ts";
 import { loadTaskIn, runTaskCommand } from "./tasks.ts";
 
 // The narrow port between the resolver and runners (DESIGN §4, §7): claim, heartbeat, report.
@@ -26,6 +28,8 @@ export interface ClaimedRun {
   prompt: string;
   promptHash: string;
   leaseUntil: string;
+  /** The run's MCP token (COS_MCP_TOKEN): valid while this attempt's lease lives. */
+  mcpToken?: string;
 }
 
 export interface ClaimRequest {
@@ -73,7 +77,10 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
     const claimed: ClaimedRun[] = [];
     for (const row of rows.rows) {
       const { state, version } = await loadTaskIn(tx, Number(row.id));
-      const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state), ctx.config.prompt.budgetTokens);
+      // A skill that vanished since dispatch: leave the task unclaimed; the claim timeout queues it again,
+      // without spending an attempt, and the resolver holds it with a note until the skill is back.
+      if (missingSkills(ctx.config, state).length) continue;
+      const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state, now), ctx.config.prompt.budgetTokens);
       const events = decideTask(
         { type: "StartTask", data: { attempt: state.attempt, runner: request.runner, leaseUntil, promptHash: prompt.hash } },
         state,
@@ -84,6 +91,7 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
         sql: "INSERT OR REPLACE INTO leases (task_id, attempt, runner, lease_until) VALUES (?, ?, ?, ?)",
         args: [state.id, state.attempt, request.runner, leaseUntil],
       });
+      const mcpToken = await mintRunToken(tx, { taskId: state.id, attempt: state.attempt, project: state.project }, meta.at);
       claimed.push({
         taskId: state.id,
         attempt: state.attempt,
@@ -96,6 +104,7 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
         prompt: prompt.text,
         promptHash: prompt.hash,
         leaseUntil,
+        mcpToken,
       });
     }
     return claimed;

@@ -2,10 +2,11 @@ import { knownTypes } from "../config/config.ts";
 import type { CommandMeta } from "../domain/events.ts";
 import { goalStream } from "../domain/goal/goal.ts";
 import { initiativeStream } from "../domain/initiative/initiative.ts";
-import { decideTask, type TaskCommand } from "../domain/task/decide.ts";
+import { decideTask, SKILL_NAME, type TaskCommand } from "../domain/task/decide.ts";
 import type { BlockerGraph } from "../domain/task/dependencies.ts";
 import { parseResultSections } from "../domain/task/result.ts";
-import { evolveTask, foldTask, taskStream, type Isolation, type TaskEdit, type TaskEvent, type TaskState, type Tier, type Verdict } from "../domain/task/task.ts";
+import { evolveTask, foldTask, taskStream, type Isolation, type TaskEdit, type TaskEvent, type TaskOrigin, type TaskState, type Tier, type Verdict } from "../domain/task/task.ts";
+import { skillExists, skillPath } from "../prompt/skills.ts";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
 import type { Tx } from "../store/db.ts";
 import { readStreamIn, type StoredEvent, type StreamExpectation } from "../store/event-store.ts";
@@ -27,6 +28,17 @@ export interface TaskInput {
   isolation?: Isolation | null;
   tier?: Tier | null;
   priority?: number;
+  /** Skills beyond the agent's; each must have a SKILL.md when the task is queued. */
+  skills?: string[];
+  /** The run of an agent that queued it (through the MCP server). */
+  createdBy?: TaskOrigin;
+}
+
+export interface QueueOptions {
+  /** Runs inside each decision attempt, so a check on counts cannot race a concurrent queue. */
+  guard?: () => Promise<void>;
+  /** Keep `project` as given, null included, instead of defaulting to the only configured project. */
+  exactProject?: boolean;
 }
 
 export async function loadTask(ctx: AppContext, id: number): Promise<{ state: TaskState; version: number }> {
@@ -48,7 +60,7 @@ export function toEnvelope(e: StoredEvent): TaskEvent {
 }
 
 /** Queues a task after checking it against the configuration and the goals, initiatives and tasks it names. */
-export async function queueTask(ctx: AppContext, input: TaskInput, actor: string): Promise<number> {
+export async function queueTask(ctx: AppContext, input: TaskInput, actor: string, options: QueueOptions = {}): Promise<number> {
   const meta = metaOf(ctx, actor);
   const type = input.type;
   if (!knownTypes(ctx.config).includes(type)) {
@@ -57,9 +69,16 @@ export async function queueTask(ctx: AppContext, input: TaskInput, actor: string
     );
   }
   checkAgent(ctx, input.agent);
-  const project = defaultProject(ctx, input.project ?? null, type);
+  const project = options.exactProject ? exactProject(ctx, input.project ?? null, type) : defaultProject(ctx, input.project ?? null, type);
   const area = normaliseArea(input.area ?? null);
+  const skills = [...new Set(input.skills ?? [])];
+  for (const skill of skills) {
+    if (SKILL_NAME.test(skill) && !skillExists(ctx.config.skillsDir, skill)) {
+      throw new ValidationError(`skill "${skill}" has no ${skillPath(ctx.config.skillsDir, skill)} (cos skills lists the skills there are)`);
+    }
+  }
   const { value } = await runDecision(ctx, meta, async () => {
+    await options.guard?.();
     const expectations: StreamExpectation[] = [];
     let goalId = input.goalId ?? null;
     const initiativeId = input.initiativeId ?? null;
@@ -99,6 +118,8 @@ export async function queueTask(ctx: AppContext, input: TaskInput, actor: string
           isolation: input.isolation ?? null,
           tier: input.tier ?? null,
           priority: input.priority ?? 0,
+          ...(skills.length ? { skills } : {}),
+          ...(input.createdBy ? { createdBy: input.createdBy } : {}),
         },
       },
       null,
@@ -223,6 +244,13 @@ function defaultProject(ctx: AppContext, project: string | null, type: string): 
     );
   }
   return null;
+}
+
+/** An agent's follow-up stays in its creator's project, "no project" included. */
+function exactProject(ctx: AppContext, project: string | null, type: string): string | null {
+  if (project !== null && !ctx.config.projects[project]) throw unknownProject(ctx, project);
+  if (project === null && type === "code") throw new ValidationError("a code task needs a project, and this one has none");
+  return project;
 }
 
 function normaliseArea(area: string | null): string | null {

@@ -109,6 +109,9 @@ export async function showTask(ctx: AppContext, id: number) {
     held: t.status === "queued" ? heldReason(blockers) : null,
     area: t.area,
     isolation,
+    skills: t.skills ?? [],
+    /** The run that queued it, when an agent did (through the MCP server's create_task). */
+    createdBy: t.createdBy ?? null,
     goal: goal ? { id: Number(goal.id), title: String(goal.title), success: (goal.success as string | null) ?? null } : null,
     initiative: initiative
       ? { id: Number(initiative.id), title: String(initiative.title), success: (initiative.success as string | null) ?? null }

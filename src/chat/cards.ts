@@ -1,5 +1,6 @@
 import type { TaskState, Tier } from "../domain/task/task.ts";
 import type { AppContext } from "../app/context.ts";
+import { diffLink } from "./diff-link.ts";
 import type { ReviewCard } from "./types.ts";
 
 /** The review card of a task's current (or last) result. */
@@ -13,7 +14,6 @@ export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
   if (decidedNow && t.autoApproved && t.status === "approved") decided = { verdict: "auto_approved", by: "timer", notes: null };
   else if (decidedNow && last && last.attempt === t.result.attempt) decided = { verdict: last.verdict, by: last.by, notes: last.notes };
   else if (decidedNow) decided = { verdict: t.status === "approved" ? "approved" : "discarded", by: "?", notes: null };
-  const publicUrl = ctx.env.COS_PUBLIC_URL?.replace(/\/+$/, "");
   return {
     taskId: t.id,
     attempt: t.result.attempt,
@@ -25,6 +25,6 @@ export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
     diffStat: t.result.diffStat,
     autoApproveAt: hours === null || !t.finishedAt ? null : new Date(Date.parse(t.finishedAt) + hours * 3600_000).toISOString(),
     decided,
-    diffUrl: publicUrl && t.isolation === "worktree" ? `${publicUrl}/diff/${t.id}` : null,
+    diffUrl: t.isolation === "worktree" ? diffLink(ctx.env, t.id) : null,
   };
 }

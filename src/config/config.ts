@@ -73,6 +73,14 @@ export const configSchema = z.strictObject({
   ),
   prompt: z.prefault(z.strictObject({ budgetTokens: z._default(z.number().check(z.int(), z.gte(500)), 6000) }), {}),
   skillsDir: z._default(z.string().check(z.minLength(1)), "./skills"),
+  /** The MCP tools agents call during a run: how many follow-up tasks they may queue. */
+  mcp: z.prefault(
+    z.strictObject({
+      maxTasksPerRun: z._default(z.number().check(z.int(), z.gte(0)), 3),
+      maxTasksPerNight: z._default(z.number().check(z.int(), z.gte(0)), 20),
+    }),
+    {},
+  ),
   digest: z.prefault(
     z.strictObject({ cron: z._default(z.string(), "30 7 * * *"), timezone: z._default(z.string(), "UTC") }),
     {},

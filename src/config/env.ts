@@ -23,6 +23,9 @@ export const envSchema = z.object({
   COS_PUBLIC_URL: optional,
   COS_RUNNER_TOKEN: optional,
   COS_NOW: optional,
+  /** Set by the runner for an agent's run: `cos mcp` relays to this URL when set, else serves from the store. */
+  COS_MCP_URL: optional,
+  COS_MCP_TOKEN: optional,
   TELEGRAM_BOT_TOKEN: optional,
   TELEGRAM_WEBHOOK_SECRET: optional,
   TELEGRAM_ALLOWED_USER_IDS: idList,

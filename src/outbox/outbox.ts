@@ -21,7 +21,9 @@ export class DeliveryError extends Error {
   }
 }
 
-const MAX_ATTEMPTS = 12;
+/** A transient failure is retried until the row has been tried this often and is this old: an outage of hours loses nothing. */
+const MIN_ATTEMPTS_BEFORE_GIVING_UP = 12;
+const GIVE_UP_AFTER_MS = 24 * 3600_000;
 const CLAIM_MS = 60_000;
 
 /** Writes outbox rows for every enabled platform in the transaction that appends the events. */
@@ -61,6 +63,7 @@ interface Row {
   task_id: number | null;
   attempt: number | null;
   attempts: number;
+  created_at: string;
 }
 
 /**
@@ -105,25 +108,36 @@ export class OutboxWorker {
     let delivered = 0;
     for (const transport of this.transports) {
       const rows = await this.claim(transport.platform);
-      for (const row of rows) {
-        // Later rows of a platform wait while an earlier one is being retried: cards keep their order.
-        if (!(await this.deliverOne(transport, row))) break;
-        delivered++;
+      for (const [i, row] of rows.entries()) {
+        const outcome = await this.deliverOne(transport, row);
+        if (outcome === "delivered") delivered++;
+        if (outcome === "retry") {
+          // Later rows of a platform wait while an earlier one is being retried: cards keep their order
+          // (a verdict's card update never overtakes the card). They are released, not left claimed.
+          await this.release(rows.slice(i + 1));
+          break;
+        }
       }
     }
     return delivered;
   }
 
+  /**
+   * Claims the due rows that come before any row still waiting for its retry (or claimed by another
+   * worker), so that a platform's notifications go out in the order they were written.
+   */
   private claim(platform: Platform): Promise<Row[]> {
     const now = this.ctx.clock();
     const until = new Date(now.getTime() + CLAIM_MS).toISOString();
     return this.ctx.store.transaction(async (tx) => {
       const due = await tx.execute({
-        sql: `SELECT id, platform, payload, task_id, attempt, attempts FROM outbox
+        sql: `SELECT id, platform, payload, task_id, attempt, attempts, created_at FROM outbox
               WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
                 AND (claimed_until IS NULL OR claimed_until <= ?)
+                AND id < COALESCE((SELECT min(id) FROM outbox WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL
+                                     AND (next_attempt_at > ? OR claimed_until > ?)), 9223372036854775807)
               ORDER BY id LIMIT 20`,
-        args: [platform, now.toISOString(), now.toISOString()],
+        args: [platform, now.toISOString(), now.toISOString(), platform, now.toISOString(), now.toISOString()],
       });
       for (const row of due.rows) {
         await tx.execute({ sql: "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1 WHERE id = ?", args: [until, Number(row.id)] });
@@ -132,7 +146,16 @@ export class OutboxWorker {
     });
   }
 
-  private async deliverOne(transport: Transport, row: Row): Promise<boolean> {
+  private async release(rows: Row[]): Promise<void> {
+    if (!rows.length) return;
+    await this.ctx.store.transaction(async (tx) => {
+      for (const row of rows) {
+        await tx.execute({ sql: "UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND delivered_at IS NULL", args: [row.id] });
+      }
+    });
+  }
+
+  private async deliverOne(transport: Transport, row: Row): Promise<"delivered" | "retry" | "failed"> {
     const notification = JSON.parse(row.payload) as Notification;
     const ref = row.task_id !== null && row.attempt !== null ? await this.cardRef(transport.platform, row.task_id, row.attempt) : null;
     try {
@@ -141,12 +164,13 @@ export class OutboxWorker {
         await tx.execute({ sql: "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?", args: [this.ctx.clock().toISOString(), row.id] });
         if (notification.kind === "review_card" && result.ref) await saveCardRef(tx, transport.platform, notification.card.taskId, notification.card.attempt, result.ref);
       });
-      return true;
+      return "delivered";
     } catch (error) {
-      const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : null;
-      const permanent = (error instanceof DeliveryError && error.permanent) || Number(row.attempts) + 1 >= MAX_ATTEMPTS;
-      const wait = retryAfter ?? Math.min(5 * 60_000, 1000 * 2 ** Number(row.attempts));
       const now = this.ctx.clock();
+      const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : null;
+      const tooOld = Number(row.attempts) + 1 >= MIN_ATTEMPTS_BEFORE_GIVING_UP && now.getTime() - Date.parse(row.created_at) >= GIVE_UP_AFTER_MS;
+      const permanent = (error instanceof DeliveryError && error.permanent) || tooOld;
+      const wait = retryAfter ?? Math.min(5 * 60_000, 1000 * 2 ** Number(row.attempts));
       await this.ctx.store.transaction(async (tx) => {
         await tx.execute({
           sql: `UPDATE outbox SET claimed_until = NULL, last_error = ?, next_attempt_at = ?, failed_at = ? WHERE id = ?`,
@@ -154,7 +178,7 @@ export class OutboxWorker {
         });
       });
       this.log(`outbox: ${transport.platform} #${row.id}: ${toCosError(error).message}${permanent ? " (given up)" : `; retry in ${Math.round(wait / 1000)} s`}`);
-      return permanent;
+      return permanent ? "failed" : "retry";
     }
   }
 

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Config } from "../config/config.ts";
+import { SIGNAL_WINDOW_DAYS, summariseSignals, type SignalRow } from "../domain/content/signals.ts";
 import type { TaskResult, TaskState } from "../domain/task/task.ts";
 import type { PromptInput } from "./build.ts";
+import { readSkill, skillsOf } from "./skills.ts";
 
 interface Executor {
   execute(statement: { sql: string; args: (string | number | null)[] }): Promise<{ rows: Record<string, unknown>[] }>;
@@ -13,7 +13,7 @@ interface Executor {
  * learnings of approved tasks in its initiative. Nothing from other initiatives, no other agents'
  * task lists, no git history.
  */
-export async function loadPromptInput(db: Executor, config: Config, task: TaskState): Promise<PromptInput> {
+export async function loadPromptInput(db: Executor, config: Config, task: TaskState, now?: Date): Promise<PromptInput> {
   const goal = task.goalId === null ? null : (await db.execute({ sql: "SELECT title, success FROM goals WHERE id = ?", args: [task.goalId] })).rows[0];
   const initiative =
     task.initiativeId === null
@@ -48,7 +48,6 @@ export async function loadPromptInput(db: Executor, config: Config, task: TaskSt
           const result = r.result ? (JSON.parse(String(r.result)) as TaskResult) : null;
           return { id: Number(r.id), title: String(r.title), whatWorked: result?.whatWorked ?? null, reusablePattern: result?.reusablePattern ?? null };
         });
-  const skillNames = config.agents[task.agent]?.skills ?? [];
   return {
     task: {
       id: task.id,
@@ -66,18 +65,38 @@ export async function loadPromptInput(db: Executor, config: Config, task: TaskSt
     initiative: initiative ? { title: String(initiative.title), success: (initiative.success as string | null) ?? null } : null,
     prerequisites,
     siblings,
-    skills: skillNames.map((name) => loadSkill(config.skillsDir, name)),
-    signals: [],
+    skills: skillsOf(config, task).map((name) => {
+      const skill = readSkill(config.skillsDir, name);
+      return { name: skill.name, text: skill.text };
+    }),
+    // Content tasks only, and only with a "now" to count the 30 days from (every caller that dispatches has one).
+    signals: task.type === "content" && now ? await loadSignals(db, task.project, now) : [],
   };
+}
+
+/** The last 30 days of signals on content items of the task's project (or of no project, for a task with none). */
+async function loadSignals(db: Executor, project: string | null, now: Date): Promise<string[]> {
+  const since = new Date(now.getTime() - SIGNAL_WINDOW_DAYS * 24 * 3600_000).toISOString();
+  const result = await db.execute({
+    sql: `SELECT s.item_id, i.title, i.channel, i.status, s.metric, s.value, s.at
+          FROM content_signals s JOIN content_items i ON i.id = s.item_id
+          WHERE i.project IS ? AND s.at >= ? AND s.at <= ? ORDER BY s.at DESC, s.item_id, s.seq`,
+    args: [project, since, now.toISOString()],
+  });
+  const rows: SignalRow[] = result.rows.map((r) => ({
+    itemId: Number(r.item_id),
+    title: String(r.title),
+    channel: String(r.channel),
+    status: String(r.status),
+    metric: String(r.metric),
+    value: Number(r.value),
+    at: String(r.at),
+  }));
+  return summariseSignals(rows);
 }
 
 function resultText(result: TaskResult): string {
   const parts = [result.summary];
   if (result.handoff) parts.push(`Handoff: ${result.handoff}`);
   return parts.join("\n\n");
-}
-
-function loadSkill(dir: string, name: string): { name: string; text: string } {
-  const path = join(dir, name, "SKILL.md");
-  return { name, text: existsSync(path) ? readFileSync(path, "utf8") : `(skill "${name}" has no ${path})` };
 }

@@ -334,45 +334,80 @@ export async function rebuildProjections(db: Database, pageSize = 20_000): Promi
   const started = performance.now();
   return db.write(async (tx) => {
     for (const table of PROJECTION_TABLES) await tx.execute(`DELETE FROM ${table}`);
-    const states = new Map<string, { projection: AggregateProjection; state: unknown }>();
-    let after = 0;
+    const writer = new RowWriter(tx);
     let count = 0;
+    let streams = 0;
+    // Stream by stream (the (stream, version) index gives that order), so only one aggregate is
+    // held at a time and memory stays flat however long the log is.
+    let current = null as { stream: string; projection: AggregateProjection | undefined; state: unknown } | null;
+    const finish = async () => {
+      if (current?.projection && current.state !== null) {
+        streams++;
+        await writer.add(current.projection, current.projection.rows(current.state));
+      }
+    };
+    let cursor: [string, number] = ["", 0];
     for (;;) {
       // One JSON string a page: SQLite packs it faster than the client builds row objects.
       const page = await tx.execute({
-        sql: `SELECT json_group_array(json_array(position, stream, type, json(data), json_extract(meta, '$.at'))) AS events
-              FROM (SELECT position, stream, type, data, meta FROM events WHERE position > ? ORDER BY position LIMIT ?)`,
-        args: [after, pageSize],
+        sql: `SELECT json_group_array(json_array(stream, version, position, type, json(data), json_extract(meta, '$.at'))) AS events
+              FROM (SELECT stream, version, position, type, data, meta FROM events
+                    WHERE (stream, version) > (?, ?) ORDER BY stream, version LIMIT ?)`,
+        args: [cursor[0], cursor[1], pageSize],
       });
-      const events = JSON.parse(String(page.rows[0]?.events ?? "[]")) as [number, string, string, unknown, string][];
-      for (const [position, stream, type, data, at] of events) {
-        let entry = states.get(stream);
-        if (!entry) {
-          const projection = projectionFor(stream);
-          if (!projection) continue;
-          entry = { projection, state: null };
-          states.set(stream, entry);
+      const events = JSON.parse(String(page.rows[0]?.events ?? "[]")) as [string, number, number, string, unknown, string][];
+      for (const [stream, , position, type, data, at] of events) {
+        if (current?.stream !== stream) {
+          await finish();
+          current = { stream, projection: projectionFor(stream), state: null };
         }
-        entry.state = entry.projection.evolve(entry.state, { type, data, at, position });
+        if (current.projection) current.state = current.projection.evolve(current.state, { type, data, at, position });
       }
       count += events.length;
       if (events.length < pageSize) break;
-      after = events[events.length - 1]![0];
+      const last = events[events.length - 1]!;
+      cursor = [last[0], last[1]];
     }
-    for (const projection of PROJECTIONS) {
-      const rowsByTable = new Map<string, InValue[][]>(projection.tables.map((t) => [t.name, []]));
-      for (const entry of states.values()) {
-        if (entry.projection !== projection) continue;
-        const rows = projection.rows(entry.state);
-        for (const table of projection.tables) {
-          const target = rowsByTable.get(table.name)!;
-          for (const row of rows[table.name] ?? []) target.push(row);
-        }
-      }
-      for (const table of projection.tables) {
-        for (const statement of insertRows(table, rowsByTable.get(table.name)!)) await tx.execute(statement);
-      }
-    }
-    return { events: count, streams: states.size, ms: Math.round(performance.now() - started) };
+    await finish();
+    await writer.flush();
+    return { events: count, streams, ms: Math.round(performance.now() - started) };
   });
+}
+
+/** Buffers projection rows per table and writes them in large batches. */
+class RowWriter {
+  private readonly buffers = new Map<TableSpec, InValue[][]>();
+
+  constructor(private readonly tx: Tx) {}
+
+  async add(projection: AggregateProjection, rows: Record<string, InValue[][]>): Promise<void> {
+    for (const table of projection.tables) {
+      const incoming = rows[table.name];
+      if (!incoming?.length) continue;
+      let buffer = this.buffers.get(table);
+      if (!buffer) this.buffers.set(table, (buffer = []));
+      for (const row of incoming) buffer.push(row);
+      if (buffer.length >= 5_000) await this.write(table, buffer.splice(0));
+    }
+  }
+
+  async flush(): Promise<void> {
+    for (const [table, buffer] of this.buffers) await this.write(table, buffer.splice(0));
+  }
+
+  /**
+   * Narrow tables go in as one JSON parameter unpacked by SQLite: preparing a statement with tens of
+   * thousands of placeholders costs more than the insert. Wide ones keep VALUES lists.
+   */
+  private async write(table: TableSpec, rows: InValue[][]): Promise<void> {
+    if (!rows.length) return;
+    if (table.columns.length <= 12) {
+      await this.tx.execute({
+        sql: `INSERT INTO ${table.name} (${table.columns.join(",")}) SELECT ${table.columns.map((_, i) => `value->>${i}`).join(", ")} FROM json_each(?)`,
+        args: [JSON.stringify(rows)],
+      });
+      return;
+    }
+    for (const statement of insertRows(table, rows)) await this.tx.execute(statement);
+  }
 }

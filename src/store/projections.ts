@@ -68,7 +68,7 @@ const taskProjection: AggregateProjection<TaskState> = {
       [
         t.id, t.title, t.description, t.type, t.agent, t.project, t.goalId, t.initiativeId, t.area, t.isolation,
         t.tierPin, t.tier, t.priority, t.attempt, t.status, t.createdAt, t.updatedAt, t.dispatchedAt, t.runner,
-        t.leaseUntil, t.promptHash, t.finishedAt, t.notBefore, t.cancelReason, json(t.result), json(t.feedback),
+        t.leaseUntil, t.promptHash, t.finishedAt, t.notBefore, t.cancelReason, json(t.result), json(t.feedback && { notes: t.feedback.notes, attempt: t.feedback.attempt }),
         json(t.autoApproved), json(t.failure),
       ],
     ],
@@ -99,6 +99,7 @@ const contentProjection: AggregateProjection<ContentItemState> = {
     {
       name: "content_items",
       key: "id",
+      singleRow: true,
       columns: ["id", "project", "title", "channel", "status", "url", "body", "created_by_task", "created_at", "updated_at"],
     },
     { name: "content_signals", key: "item_id", columns: ["item_id", "seq", "metric", "value", "at", "reported_at", "task_id"] },

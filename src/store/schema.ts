@@ -238,3 +238,73 @@ export const chatPrompts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.platform, t.ref] })],
 );
+
+/** Skills a task names beyond its agent's (the resolver holds a task whose skill is missing). */
+export const taskSkills = sqliteTable(
+  "task_skills",
+  {
+    taskId: integer("task_id").notNull(),
+    skill: text("skill").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.skill] })],
+);
+
+/** Tasks an agent queued through the MCP server: the run that did it, and the chain's depth. */
+export const taskOrigins = sqliteTable(
+  "task_origins",
+  {
+    taskId: integer("task_id").primaryKey(),
+    parentTaskId: integer("parent_task_id").notNull(),
+    parentAttempt: integer("parent_attempt").notNull(),
+    generation: integer("generation").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("task_origins_parent").on(t.parentTaskId, t.parentAttempt), index("task_origins_created").on(t.createdAt)],
+);
+
+export const contentItems = sqliteTable(
+  "content_items",
+  {
+    id: integer("id").primaryKey(),
+    project: text("project"),
+    title: text("title").notNull(),
+    channel: text("channel").notNull(),
+    status: text("status").notNull(),
+    url: text("url"),
+    body: text("body").notNull(),
+    createdByTask: integer("created_by_task"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("content_items_project").on(t.project)],
+);
+
+/** Engagement signals, one row per SignalReported: what a content task's prompt summarises. */
+export const contentSignals = sqliteTable(
+  "content_signals",
+  {
+    itemId: integer("item_id").notNull(),
+    seq: integer("seq").notNull(),
+    metric: text("metric").notNull(),
+    value: real("value").notNull(),
+    at: text("at").notNull(),
+    reportedAt: text("reported_at").notNull(),
+    taskId: integer("task_id"),
+  },
+  (t) => [primaryKey({ columns: [t.itemId, t.seq] }), index("content_signals_at").on(t.at)],
+);
+
+/**
+ * The MCP token of each run, by its hash: valid only while the lease of that (task, attempt) lives.
+ * Operational state like `leases`; not a projection. A new attempt's token replaces the old one.
+ */
+export const runTokens = sqliteTable("run_tokens", {
+  taskId: integer("task_id").primaryKey(),
+  tokenHash: text("token_hash").notNull().unique(),
+  attempt: integer("attempt").notNull(),
+  project: text("project"),
+  createdAt: text("created_at").notNull(),
+});
+
+// `memory_fts`, the full-text index `search_memory` reads (an FTS5 virtual table drizzle cannot
+// describe), is created by hand at the end of migration 0003_content_memory.sql.

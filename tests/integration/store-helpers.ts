@@ -26,8 +26,12 @@ async function dumpQuery(db: Database, table: string): Promise<string> {
   if (known) return known;
   const info = await db.query<{ name: string; pk: number }>(`SELECT name, pk FROM pragma_table_info('${table}')`);
   if (!info.length) throw new Error(`no table ${table}`);
-  const columns = info.map((c) => String(c.name));
-  const keys = info.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk)).map((c) => String(c.name));
+  // A virtual (FTS5) table has no declared key: its rowid is the key, and part of what must match.
+  const virtual = (await db.query(`SELECT 1 FROM sqlite_master WHERE name = ? AND sql LIKE 'CREATE VIRTUAL TABLE%'`, [table])).length > 0;
+  const columns = [...(virtual ? ["rowid"] : []), ...info.map((c) => String(c.name))];
+  const keys = virtual
+    ? ["rowid"]
+    : info.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk)).map((c) => String(c.name));
   const order = (keys.length ? keys : columns).map((c) => `"${c}"`).join(", ");
   const sql = `SELECT ${columns.map((c) => `quote("${c}")`).join(" || '|' || ")} AS row FROM ${table} ORDER BY ${order}`;
   cache.set(table, sql);

@@ -53,6 +53,10 @@ type Emitted = NewEvent<TaskEvent["type"], TaskEvent["data"]>;
 
 const MAX_TITLE = 200;
 const MAX_TEXT = 100_000;
+/** A skill is a folder name under the skills folder: no path separators, nothing hidden. */
+export const SKILL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** An agent-created task may itself create tasks, but no chain goes deeper than this. */
+export const MAX_AGENT_GENERATIONS = 2;
 
 /** The rules of a task's life. Pure: time and actor come in `meta`, cross-task facts in `graph`. */
 export function decideTask(command: TaskCommand, state: TaskState | null, meta: CommandMeta): Emitted[] {
@@ -201,6 +205,26 @@ function validateDefinition(task: TaskDefinition): void {
   if (task.title.length > MAX_TITLE) throw new ValidationError(`the title is longer than ${MAX_TITLE} characters`);
   if (task.description.length > MAX_TEXT) throw new ValidationError(`the description is longer than ${MAX_TEXT} characters`);
   checkPriority(task.priority);
+  for (const skill of task.skills ?? []) {
+    if (!SKILL_NAME.test(skill)) {
+      throw new ValidationError(`skill "${skill}" is not a skill name: use the folder name under the skills folder (letters, digits, '.', '_', '-')`);
+    }
+  }
+  if (task.createdBy) checkAgentCreated(task);
+}
+
+/** An agent's follow-up: reviewed by a person (tier gate), never prioritised by the agent, and no endless chains. */
+function checkAgentCreated(task: TaskDefinition): void {
+  const origin = task.createdBy!;
+  if (!Number.isInteger(origin.generation) || origin.generation < 1) throw new ValidationError("an agent-created task has generation 1 or more");
+  if (origin.generation > MAX_AGENT_GENERATIONS) {
+    throw new ValidationError(
+      `refused: task #${origin.taskId} was itself created by an agent ${origin.generation - 1 === 1 ? "once" : `${origin.generation - 1} times over`}; ` +
+        `chains deeper than ${MAX_AGENT_GENERATIONS} agent-created generations are not allowed. Describe the follow-up in your result's Handoff instead`,
+    );
+  }
+  if (task.tier !== "gate") throw new ValidationError("an agent-created task is always reviewed at tier gate");
+  if (task.priority !== 0) throw new ValidationError("an agent cannot set a task's priority");
 }
 
 function checkPriority(priority: number): void {

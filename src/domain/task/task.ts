@@ -74,6 +74,17 @@ export interface TaskDefinition {
   isolation: Isolation | null;
   tier: Tier | null;
   priority: number;
+  /** Skills (`<skillsDir>/<name>/SKILL.md`) this task needs beyond its agent's; absent on older events. */
+  skills?: string[];
+  /** Set when an agent queued this task through the MCP server; absent for a person's task. */
+  createdBy?: TaskOrigin;
+}
+
+/** The run that queued an agent-created task, and how deep its chain is (its creator's generation + 1). */
+export interface TaskOrigin {
+  taskId: number;
+  attempt: number;
+  generation: number;
 }
 
 export type TaskEdit = Partial<Pick<TaskDefinition, "blockedBy" | "priority" | "area" | "agent" | "tier">>;
@@ -142,6 +153,8 @@ export interface TaskState extends Omit<TaskDefinition, "taskId" | "tier"> {
   runs: TaskRun[];
   merge: { commit: string; into: string; at: string } | null;
   worktreeRemoved: boolean;
+  /** The texts of ActivityNoted events (agents' and people's notes), for the memory index. */
+  notes?: string[];
 }
 
 export function taskStream(id: number): string {
@@ -155,13 +168,25 @@ export function describeVerdict(verdict: Verdict): string {
 /** Folds one event into the state. Pure; the activity lines are part of the derived state. */
 export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState {
   if (event.type === "TaskQueued") {
-    const { taskId, tier, ...definition } = event.data;
-    return {
-      ...definition,
-      id: taskId,
+    // Fields written out, not spread from a rest object: V8 keeps such objects on its fast path, and
+    // every later event copies this state (a rebuild of a million events feels the difference).
+    const d = event.data;
+    const state: TaskState = {
+      title: d.title,
+      description: d.description,
+      type: d.type,
+      agent: d.agent,
+      project: d.project,
+      goalId: d.goalId,
+      initiativeId: d.initiativeId,
+      blockedBy: d.blockedBy,
+      area: d.area,
+      isolation: d.isolation,
+      priority: d.priority,
+      id: d.taskId,
       status: "queued",
       attempt: 1,
-      tierPin: tier,
+      tierPin: d.tier,
       tier: null,
       createdAt: event.at,
       updatedAt: event.at,
@@ -182,6 +207,11 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       merge: null,
       worktreeRemoved: false,
     };
+    // Fields later versions of TaskQueued carry, kept as they are.
+    for (const key of Object.keys(d)) {
+      if (!(key in state) && key !== "taskId" && key !== "tier") (state as unknown as Record<string, unknown>)[key] = (d as unknown as Record<string, unknown>)[key];
+    }
+    return state;
   }
   if (!state) throw new Error(`${event.type} before TaskQueued`);
   const next: TaskState = { ...state, updatedAt: event.at };
@@ -294,6 +324,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       return next;
     case "ActivityNoted":
       note(event.data.text);
+      next.notes = [...(state.notes ?? []), event.data.text];
       return next;
     case "TaskMerged":
       next.merge = { commit: event.data.commit, into: event.data.into, at: event.at };

@@ -1,0 +1,98 @@
+import { GrammyError, InputFile, type Context } from "grammy";
+import type { ChatReply } from "../../src/chat/types.ts";
+import type { BotDeps } from "./bot.ts";
+import { cardMessage, escapeHtml, replyMessages, type OutMessage } from "./render.ts";
+
+// A ChatReply as Telegram calls: messages in the chat a command came from, a toast and an edited
+// card for a tap, a force-reply question, a document. Rendering is render.ts's; nothing is decided here.
+
+const sendOptions = (m: OutMessage) => ({
+  parse_mode: "HTML" as const,
+  link_preview_options: { is_disabled: true },
+  ...(m.keyboard ? { reply_markup: m.keyboard } : {}),
+});
+
+/** Sends a reply to a message in the chat it came from. */
+export async function respond(deps: BotDeps, c: Context, reply: ChatReply): Promise<void> {
+  const chatId = c.chat!.id;
+  switch (reply.kind) {
+    case "text":
+    case "cards":
+    case "refused":
+      for (const m of replyMessages(reply, deps.render)) await c.api.sendMessage(chatId, m.html, sendOptions(m));
+      return;
+    case "tap_answer":
+      await c.api.sendMessage(chatId, escapeHtml(reply.toast), { parse_mode: "HTML" });
+      return;
+    case "ask_notes":
+      await askNotes(deps, c, reply);
+      return;
+    case "file":
+      await c.api.sendDocument(chatId, new InputFile(Buffer.from(reply.content, "utf8"), reply.name), { caption: reply.caption.slice(0, 1024) });
+      return;
+    default: {
+      const never: never = reply;
+      return never;
+    }
+  }
+}
+
+/** Answers a button tap: a toast, and the tapped card edited to show where it stands now. */
+export async function answerTap(deps: BotDeps, c: Context, reply: ChatReply): Promise<void> {
+  const message = c.callbackQuery?.message;
+  switch (reply.kind) {
+    case "tap_answer": {
+      await c.answerCallbackQuery({ text: reply.toast });
+      if (!message) return;
+      if (reply.card) {
+        const card = cardMessage(reply.card, deps.render);
+        await ignoreUnchanged(
+          c.api.editMessageText(message.chat.id, message.message_id, card.html, {
+            parse_mode: "HTML",
+            link_preview_options: { is_disabled: true },
+            reply_markup: card.keyboard ?? { inline_keyboard: [] },
+          }),
+        );
+      } else {
+        // A card of an earlier attempt: it can decide nothing any more, so it loses its buttons.
+        await ignoreUnchanged(c.api.editMessageReplyMarkup(message.chat.id, message.message_id, { reply_markup: { inline_keyboard: [] } }));
+      }
+      return;
+    }
+    case "ask_notes":
+      await c.answerCallbackQuery({ text: "Reply to the question with your notes" });
+      await askNotes(deps, c, reply);
+      return;
+    default: {
+      // A refusal (e.g. a merge conflict): the toast shows its start, the chat gets all of it.
+      const messages = reply.kind === "text" || reply.kind === "cards" || reply.kind === "refused" ? replyMessages(reply, deps.render) : [];
+      const first = reply.kind === "text" ? [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ") : "Done";
+      await c.answerCallbackQuery({ text: first.slice(0, 190), show_alert: true });
+      if (message) for (const m of messages) await c.api.sendMessage(message.chat.id, m.html, sendOptions(m));
+    }
+  }
+}
+
+/** Asks for send-back notes with a force-reply, remembering which card the answer belongs to. */
+async function askNotes(deps: BotDeps, c: Context, reply: Extract<ChatReply, { kind: "ask_notes" }>): Promise<void> {
+  const chatId = c.chat!.id;
+  const sent = await c.api.sendMessage(chatId, escapeHtml(reply.prompt), {
+    parse_mode: "HTML",
+    reply_markup: { force_reply: true, input_field_placeholder: "What should the agent change?" },
+  });
+  await deps.ctx.db.write((tx) =>
+    tx.execute({
+      sql: "INSERT OR REPLACE INTO chat_prompts (platform, ref, task_id, attempt, created_at) VALUES ('telegram', ?, ?, ?, ?)",
+      args: [`${chatId}:${sent.message_id}`, reply.taskId, reply.attempt, deps.ctx.clock().toISOString()],
+    }),
+  );
+}
+
+async function ignoreUnchanged(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof GrammyError && /message is not modified|message to edit not found|message can't be edited/i.test(error.description)) return;
+    throw error;
+  }
+}

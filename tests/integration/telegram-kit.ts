@@ -1,0 +1,184 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Hono } from "hono";
+import type { AppContext } from "../../src/app/context.ts";
+import { openApp } from "../../src/app/open.ts";
+import { queueTask, recordResult } from "../../src/app/tasks.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import { runPass } from "../../resolver/pass.ts";
+import { createHttpApp } from "../../handlers/http/app.ts";
+import { startHttp, type Server } from "../../handlers/http/serve.ts";
+import { startTelegram, type TelegramService } from "../../handlers/telegram/index.ts";
+import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
+import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
+
+export const OWNER = 111;
+export const STRANGER = 666;
+export const CHAT = -100500;
+export const SECRET = "s3cret-Telegram-webhook-0123456789";
+export const PUBLIC_URL = "https://cos.example.test";
+
+export const CONFIG = {
+  agents: { builder: { command: ["true"] }, writer: { command: ["true"] }, scout: { command: ["true"] } },
+  projects: { site: { repo: "./site", mainBranch: "main" } },
+};
+
+export interface Harness {
+  ctx: AppContext;
+  ws: TempWorkspace;
+  clock: MovableClock;
+  fake: FakeTelegram;
+  telegram: TelegramService;
+  server: Server | null;
+  /** The hono app the bot mounted its webhook route on. */
+  app: Hono;
+  logs: string[];
+  /** POSTs an update to the webhook (webhook mode), or queues it for getUpdates (polling). */
+  send(update: Record<string, unknown>): Promise<void>;
+  /** Waits until every stored update is handled and the outbox has nothing due. */
+  settle(): Promise<void>;
+  /** Stops the bot (the store and the fake stay) and starts it again on the same store. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  mode: "webhook" | "polling";
+  env?: Record<string, string>;
+  config?: object;
+  fake?: FakeTelegram;
+  ws?: TempWorkspace;
+}
+
+let nextUpdateId = 1;
+export const updateId = () => nextUpdateId++;
+
+export function telegramEnv(fake: FakeTelegram, mode: "webhook" | "polling"): Record<string, string> {
+  return {
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_API_ROOT: fake.apiRoot,
+    TELEGRAM_ALLOWED_USER_IDS: `${OWNER},222`,
+    TELEGRAM_CHAT_ID: String(CHAT),
+    ...(mode === "webhook" ? { COS_PUBLIC_URL: PUBLIC_URL, TELEGRAM_WEBHOOK_SECRET: SECRET } : {}),
+  };
+}
+
+/** A store, the fake Bot API, the bot (and in webhook mode the real HTTP server) wired as `cos serve` does. */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const fake = options.fake ?? (await startFakeTelegram());
+  const ws = options.ws ?? tempWorkspace(options.config ?? CONFIG);
+  const clock = movableClock("2026-11-23T22:00:00.000Z");
+  const logs: string[] = [];
+  const env = parseEnv({ ...ws.env, COS_PORT: "0", ...telegramEnv(fake, options.mode), ...options.env });
+  const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now });
+
+  let telegram: TelegramService;
+  let server: Server | null = null;
+  let app!: Hono;
+  const boot = async () => {
+    app = createHttpApp(ctx);
+    telegram = await startTelegram(ctx, app, (line) => logs.push(line), { outboxIntervalMs: 50, pollTimeoutSeconds: 5, sleep: async () => {} });
+    server = options.mode === "webhook" ? await startHttp(ctx, app) : null;
+  };
+  await boot();
+
+  const harness: Harness = {
+    ctx,
+    ws,
+    clock,
+    fake,
+    get telegram() {
+      return telegram;
+    },
+    get server() {
+      return server;
+    },
+    get app() {
+      return app;
+    },
+    logs,
+    async send(update) {
+      if (update.update_id === undefined) update.update_id = updateId();
+      if (options.mode === "polling") {
+        fake.pushUpdates([update]);
+        await waitUntil(async () => (await ctx.db.query("SELECT 1 FROM chat_updates WHERE update_id = ?", [String(update.update_id)])).length > 0, "the update to be polled");
+        return;
+      }
+      const response = await postUpdate(server!.port, update, SECRET);
+      if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
+    },
+    async settle() {
+      for (let i = 0; i < 2; i++) {
+        await telegram.inbox.idle();
+        while ((await telegram.outbox?.deliverDue()) ?? 0) {
+          /* deliver until nothing is due */
+        }
+      }
+    },
+    async restart() {
+      await telegram.stop();
+      await server?.close();
+      await boot();
+    },
+    async close() {
+      await telegram.stop();
+      await server?.close();
+      await ctx.db.close();
+      if (!options.fake) await fake.close();
+      if (!options.ws) ws.cleanup();
+    },
+  };
+  return harness;
+}
+
+export async function waitUntil(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 10));
+  }
+}
+
+export function postUpdate(port: number, update: unknown, secret: string | null): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/telegram/webhook`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(secret !== null ? { "x-telegram-bot-api-secret-token": secret } : {}) },
+    body: JSON.stringify(update),
+  });
+}
+
+/** A research task (no project, no git) with a result waiting for review; its card is in the outbox. */
+export async function taskInReview(ctx: AppContext, title = "Research MDX", agent = "scout"): Promise<number> {
+  const id = await queueTask(ctx, { title, type: "research", agent }, "cli");
+  await runPass(ctx);
+  await recordResult(ctx, id, { markdown: `## Summary\nFindings for ${title}.`, exitCode: 0 }, "cli");
+  return id;
+}
+
+/** A git repo at `<ws>/site` with main and a task branch holding one commit, as a worktree run leaves it. */
+export function siteRepoWithTaskBranch(dir: string, taskId: number, file = "blog.mdx", content = "# Blog\n"): string {
+  const repo = join(dir, "site");
+  mkdirSync(repo, { recursive: true });
+  const git = (...args: string[]) => execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { stdio: "pipe" });
+  git("init", "-q", "-b", "main");
+  writeFileSync(join(repo, "README.md"), "site\n");
+  git("add", ".");
+  git("commit", "-q", "-m", "init");
+  git("checkout", "-q", "-b", `cos/task-${taskId}`);
+  writeFileSync(join(repo, file), content);
+  git("add", ".");
+  git("commit", "-q", "-m", `task ${taskId}`);
+  git("checkout", "-q", "main");
+  return repo;
+}
+
+/** The card message the outbox posted for a task (in the configured chat). */
+export function cardOfTask(fake: FakeTelegram, taskId: number) {
+  return fake.messagesIn(CHAT).find((m) => m.text.startsWith(`#${taskId} `));
+}
+
+export function buttonData(markup: unknown): string[] {
+  const rows = (markup as { inline_keyboard?: { callback_data?: string }[][] } | null)?.inline_keyboard ?? [];
+  return rows.flat().map((b) => b.callback_data ?? "");
+}
