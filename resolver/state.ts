@@ -31,10 +31,10 @@ export async function loadPlanInput(
 
   const tasksResult = await db.execute(
     `SELECT json_group_array(json_array(t.id, t.status, t.agent, t.type, t.area, t.goal_id, t.priority, t.created_at,
-        (SELECT group_concat(blocker_id) FROM task_blockers WHERE task_id = t.id), t.attempt, t.tier_pin, t.isolation,
+        t.blocked_by, t.attempt, t.tier_pin, t.isolation,
         t.tier, t.not_before,
         CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END,
-        t.finished_at, (SELECT group_concat(skill) FROM task_skills WHERE task_id = t.id))) AS list
+        t.finished_at, t.skills)) AS list
      FROM tasks t LEFT JOIN leases l ON l.task_id = t.id
      WHERE t.status IN ('queued', 'dispatched', 'running', 'review')`,
   );

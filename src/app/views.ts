@@ -31,8 +31,7 @@ export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskLi
   const filter = statuses ? `WHERE status IN (${statuses.map(() => "?").join(",")})` : "";
   const [list, bad] = await ctx.db.snapshot([
     {
-      sql: `SELECT json_group_array(json_array(id, title, type, agent, status, attempt, priority, area,
-              (SELECT group_concat(blocker_id) FROM task_blockers WHERE task_id = t.id))) AS list
+      sql: `SELECT json_group_array(json_array(id, title, type, agent, status, attempt, priority, area, blocked_by)) AS list
             FROM (SELECT * FROM tasks ${filter} ORDER BY id) t`,
       args: statuses ?? [],
     },

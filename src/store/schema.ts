@@ -67,6 +67,9 @@ export const tasks = sqliteTable(
     feedback: text("feedback"),
     autoApproved: text("auto_approved"),
     failure: text("failure"),
+    /** The blockers and skills as comma lists on the row too: the resolver reads 10,000 open tasks without a join. */
+    blockedBy: text("blocked_by"),
+    skills: text("skills"),
   },
   (t) => [index("tasks_status").on(t.status), index("tasks_initiative").on(t.initiativeId)],
 );
