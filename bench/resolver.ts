@@ -75,7 +75,9 @@ async function promptBench(ctx: BenchContext): Promise<Metric[]> {
   const dir = join(ctx.dir, "prompt");
   const env = parseEnv({ COS_DB_URL: `file:${join(dir, "cos.db")}`, COS_CONFIG: join(dir, "cos.config.json") });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "cos.config.json"), JSON.stringify({ agents: { builder: { command: ["true"] }, writer: { command: ["true"] } } }));
+  // One agent per initiative, so a pass can move every initiative along at once.
+  const agents = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`agent${i}`, { command: ["true"] }]));
+  writeFileSync(join(dir, "cos.config.json"), JSON.stringify({ agents, resolver: { maxConcurrent: 20 } }));
   let at = Date.parse("2026-11-23T18:00:00.000Z");
   const app = await openApp({ env, cwd: dir, clock: () => new Date(at) });
   const initiatives: number[] = [];
@@ -94,7 +96,7 @@ async function promptBench(ctx: BenchContext): Promise<Metric[]> {
         title: `Task ${n}: ${["research", "draft", "edit", "publish"][n % 4]} part ${n}`,
         description: `Work item ${n}. Follow the style guide, link the sources, keep it under 800 words. `.repeat(2),
         type: n % 2 ? "content" : "research",
-        agent: n % 2 ? "writer" : "builder",
+        agent: `agent${n % 20}`,
         initiativeId: initiative,
         blockedBy,
       },
