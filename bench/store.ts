@@ -241,7 +241,6 @@ function checkCounts(result: WorkerReport, events: number, tasks: number): void 
     events: result.report.events === events,
     tasks: c.tasks === tasks,
     approved: c.approved === tasks,
-    activity: c.task_activity === tasks * LIFECYCLE_LENGTH,
     verdicts: c.verdicts === tasks * 2,
     goals: c.goals === GOALS && c.initiatives === INITIATIVES,
   };

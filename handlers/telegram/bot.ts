@@ -3,7 +3,6 @@ import type { UserFromGetMe } from "grammy/types";
 import type { AppContext } from "../../src/app/context.ts";
 import { handleChat } from "../../src/chat/core.ts";
 import type { ChatActor, ChatInput } from "../../src/chat/types.ts";
-import { toCosError } from "../../src/shared/errors.ts";
 import { parseVerdictData, type RenderOptions } from "./render.ts";
 import { answerTap, respond } from "./reply.ts";
 
@@ -32,7 +31,7 @@ export function createBot(deps: BotDeps, options: BotOptions): Bot {
   });
   bot.api.config.use(retryBriefly(options.sleep));
   installFeatures(bot, deps);
-  bot.catch((error) => deps.log(`telegram: update ${error.ctx.update.update_id}: ${toCosError(error.error).message}`));
+  // handleUpdate rethrows what a feature throws; the inbox logs it with the update's id.
   return bot;
 }
 

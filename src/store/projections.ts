@@ -46,7 +46,6 @@ const taskProjection: AggregateProjection<TaskState> = {
       ],
     },
     { name: "task_blockers", key: "task_id", columns: ["task_id", "blocker_id"] },
-    { name: "task_activity", key: "task_id", columns: ["task_id", "seq", "at", "text"] },
     {
       name: "verdicts",
       key: "task_id",
@@ -74,7 +73,6 @@ const taskProjection: AggregateProjection<TaskState> = {
       ],
     ],
     task_blockers: t.blockedBy.map((blocker) => [t.id, blocker]),
-    task_activity: t.activity.map((a, seq) => [t.id, seq + 1, a.at, a.text]),
     verdicts: t.verdicts.map((v, seq) => [t.id, seq + 1, v.position, v.agent, v.type, v.verdict, v.notes, v.by, v.attempt, v.at]),
     task_runs: t.runs.map((r, seq) => [
       t.id, r.attempt, seq + 1, r.dispatchedAt, r.runner, r.tier, r.startedAt, r.finishedAt, r.outcome, r.costUsd,

@@ -83,17 +83,6 @@ export const taskBlockers = sqliteTable(
   (t) => [primaryKey({ columns: [t.taskId, t.blockerId] }), index("task_blockers_blocker").on(t.blockerId)],
 );
 
-export const taskActivity = sqliteTable(
-  "task_activity",
-  {
-    taskId: integer("task_id").notNull(),
-    seq: integer("seq").notNull(),
-    at: text("at").notNull(),
-    text: text("text").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.taskId, t.seq] })],
-);
-
 /** Human verdicts with the agent and type they judged: the evidence trust is computed from. */
 export const verdicts = sqliteTable(
   "verdicts",

@@ -69,10 +69,16 @@ describe("two writer processes on one store file", () => {
       expect(Math.min(...positions(a))).toBeLessThan(Math.max(...positions(b)));
       expect(Math.min(...positions(b))).toBeLessThan(Math.max(...positions(a)));
 
-      // Shared task streams got every note of both writers: no update was lost in the projection.
+      // Shared task streams got every note of both writers, and the task row was rewritten after the last.
       for (let id = 1; id <= 5; id++) {
-        const rows = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM task_activity WHERE task_id = ?", [id]);
-        expect(Number(rows[0]!.n), `activity of task ${id}`).toBe(1 + (a.notes[id] ?? 0) + (b.notes[id] ?? 0));
+        const notes = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE stream = ? AND type = 'ActivityNoted'", [`task-${id}`]);
+        expect(Number(notes[0]!.n), `notes of task ${id}`).toBe((a.notes[id] ?? 0) + (b.notes[id] ?? 0));
+        const last = await db.query<{ at: string }>(
+          "SELECT json_extract(meta, '$.at') AS at FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1",
+          [`task-${id}`],
+        );
+        const row = await db.query<{ updated_at: string }>("SELECT updated_at FROM tasks WHERE id = ?", [id]);
+        expect(row[0]!.updated_at, `task ${id} row is its stream's last event`).toBe(last[0]!.at);
       }
       const ids = await db.query<{ id: number }>("SELECT id FROM tasks ORDER BY id");
       expect(ids.map((r) => Number(r.id))).toEqual(Array.from({ length: a.queued + b.queued }, (_, i) => i + 1));
