@@ -119,12 +119,19 @@ export function plan(input: PlanInput): Decision[] {
   const budget = input.limits.budget;
 
   for (const task of queued) {
-    const hold = (h: Hold) => decisions.push({ kind: "hold", taskId: task.id, ...h });
+    const hold = (h: Hold) => {
+      (h as Decision & { kind: "hold" }).kind = "hold";
+      (h as Decision & { kind: "hold" }).taskId = task.id;
+      decisions.push(h as Decision);
+    };
     if (task.notBefore !== null && Date.parse(task.notBefore) > now) {
       hold({ code: "usage_limit", until: task.notBefore });
       continue;
     }
-    if (task.blockedBy.length) {
+    // Most queued tasks wait on a blocker: find that out without building anything first.
+    let allApproved = true;
+    for (const id of task.blockedBy) if (input.statusOf.get(id) !== "approved") allApproved = false;
+    if (!allApproved) {
       const blockers = task.blockedBy.map((id) => ({ id, status: input.statusOf.get(id) ?? ("cancelled" as TaskStatus) }));
       const ended = blockers.filter((b) => ENDED_BADLY.includes(b.status));
       if (ended.length) {

@@ -41,7 +41,7 @@ export async function loadPlanInput(
   const packed = JSON.parse(String(tasksResult.rows[0]?.list ?? "[]")) as PackedTask[];
   const skillFiles = new Map<string, boolean>();
   const skillProblem = (status: string, agent: string, skills: string | null): PlanTask["missingSkills"] => {
-    if (status !== "queued") return null;
+    if (status !== "queued" || (!skills && !config.agents[agent]?.skills.length)) return null;
     const task = { agent, skills: skills ? skills.split(",") : [] };
     const names = missingSkills(config, task, skillFiles);
     return names.length ? { names, note: describeMissingSkills(config, task, names) } : null;
