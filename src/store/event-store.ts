@@ -333,7 +333,16 @@ export interface RebuildReport {
 export async function rebuildProjections(db: Database, pageSize = 20_000): Promise<RebuildReport> {
   const started = performance.now();
   return db.write(async (tx) => {
-    for (const table of PROJECTION_TABLES) await tx.execute(`DELETE FROM ${table}`);
+    for (const table of PROJECTION_TABLES) {
+      const ddl = String((await tx.execute({ sql: "SELECT sql FROM sqlite_master WHERE name = ?", args: [table] })).rows[0]?.sql ?? "");
+      if (/^CREATE VIRTUAL TABLE/i.test(ddl)) {
+        // A full-text index emptied row by row does the tokenizer's work backwards; made anew it is free.
+        await tx.execute(`DROP TABLE ${table}`);
+        await tx.execute(ddl);
+      } else {
+        await tx.execute(`DELETE FROM ${table}`);
+      }
+    }
     // Secondary indexes are dropped for the load and made again after it: sorting once is cheaper
     // than keeping them up to date row by row. All inside the transaction, so readers never see it.
     const indexes = await tx.execute({
