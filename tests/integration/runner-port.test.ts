@@ -5,7 +5,7 @@ import { showTask } from "../../src/app/views.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { tempApp } from "../helpers.ts";
 
-const config = { agents: { scout: { command: ["true"] }, writer: { command: ["true"] } } };
+const config = { agents: { scout: { command: ["true"] }, writer: { command: ["true"] }, trainer: { command: ["true"], labels: ["gpu"] } } };
 
 describe("the runner port: claim, heartbeat, report", () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -75,5 +75,38 @@ describe("the runner port: claim, heartbeat, report", () => {
     expect((await runPass(ctx)).dispatched).toEqual([]);
     clock.advance(3600_000);
     expect((await runPass(ctx)).dispatched.map((d) => d.taskId)).toEqual([id]);
+  });
+
+  it("hands a task whose agent asks for labels only to a runner that has them all", async () => {
+    const app = await tempApp(config);
+    cleanups.push(app.close);
+    const { ctx } = app;
+    const id = await queueTask(ctx, { title: "Fine-tune", type: "research", agent: "trainer" }, "cli");
+    await runPass(ctx);
+    expect(await claimRuns(ctx, { runner: "plain", slots: 2, labels: [] })).toEqual([]);
+    expect(await claimRuns(ctx, { runner: "other", slots: 2, labels: ["cpu"] })).toEqual([]);
+    const [run] = await claimRuns(ctx, { runner: "big", slots: 2, labels: ["gpu", "cpu"] });
+    expect(run).toMatchObject({ taskId: id, agent: "trainer" });
+  });
+
+  it("stores the cost and tokens an agent reported and shows them in cos task show", async () => {
+    const app = await tempApp(config);
+    cleanups.push(app.close);
+    const { ctx } = app;
+    const id = await queueTask(ctx, { title: "Summarise", type: "research", agent: "scout" }, "cli");
+    await runPass(ctx);
+    await claimRuns(ctx, { runner: "r1", slots: 1 });
+    await reportRun(ctx, id, 1, "r1", {
+      kind: "result",
+      markdown: "## Summary\nDone.",
+      exitCode: 0,
+      durationMs: 65_000,
+      diffStat: { files: 2, insertions: 10, deletions: 3 },
+      usage: { costUsd: 0.4213, inputTokens: 12000, outputTokens: 800 },
+    });
+    const view = await showTask(ctx, id);
+    expect(view.result).toMatchObject({ usage: { costUsd: 0.4213, inputTokens: 12000, outputTokens: 800 } });
+    const { renderTask } = await import("../../handlers/cli/render.ts");
+    expect(renderTask(view)).toContain("result (attempt 1, exit 0, 65 s, 2 files +10 -3, cost $0.4213, tokens 12000 in / 800 out):");
   });
 });
