@@ -151,11 +151,20 @@ export async function runTaskCommand(
 export async function editTask(ctx: AppContext, id: number, changes: TaskEdit, actor: string) {
   if (changes.agent !== undefined) checkAgent(ctx, changes.agent);
   if (changes.area !== undefined) changes = { ...changes, area: normaliseArea(changes.area) };
-  return runTaskCommand(ctx, id, metaOf(ctx, actor), async () => ({
-    type: "EditTask",
-    data: changes,
-    graph: changes.blockedBy ? await fullBlockerGraph(ctx) : new Map(),
-  }));
+  if (!changes.blockedBy) return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "EditTask", data: changes, graph: new Map() }));
+  // New blockers: the graph is read inside the write transaction, so two edits at once cannot each
+  // pass the cycle check and close a cycle together.
+  const meta = metaOf(ctx, actor);
+  const edit = changes;
+  return ctx.store.transaction(async (tx) => {
+    const { state, version } = await loadTaskIn(tx, id);
+    const emitted = decideTask({ type: "EditTask", data: edit, graph: await fullBlockerGraph(tx) }, state, meta);
+    if (!emitted.length) return { state, events: [] as StoredEvent[] };
+    const { events } = await ctx.store.appendIn(tx, [append(taskStream(id), version, emitted)], meta);
+    let next = state;
+    for (const event of events) next = evolveTask(next, toEnvelope(event));
+    return { state: next, events };
+  });
 }
 
 export function cancelTask(ctx: AppContext, id: number, reason: string | null, actor: string) {
@@ -273,8 +282,9 @@ async function blockerGraphFor(ctx: AppContext, blockedBy: number[]): Promise<Bl
   return new Map(rows.map((r) => [Number(r.id), []]));
 }
 
-export async function fullBlockerGraph(ctx: AppContext): Promise<BlockerGraph> {
-  const [ids, edges] = await ctx.db.snapshot(["SELECT id FROM tasks", "SELECT task_id, blocker_id FROM task_blockers"]);
+export async function fullBlockerGraph(db: Pick<Tx, "execute">): Promise<BlockerGraph> {
+  const ids = await db.execute("SELECT id FROM tasks");
+  const edges = await db.execute("SELECT task_id, blocker_id FROM task_blockers");
   const graph = new Map<number, number[]>();
   for (const row of ids!.rows) graph.set(Number(row.id), []);
   for (const row of edges!.rows) graph.get(Number(row.task_id))?.push(Number(row.blocker_id));
