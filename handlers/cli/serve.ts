@@ -7,13 +7,14 @@ import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
 import { localRunner } from "./local-runner.ts";
 
-/** `cos serve`: HTTP, the resolver loop and, with TELEGRAM_BOT_TOKEN, the bot. Shuts down cleanly on SIGINT or SIGTERM. */
+/** `cos serve`: HTTP, the resolver loop and, with TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN, the bots. Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const app = createHttpApp(ctx);
   // The bot adds its webhook route, so it starts before the server listens.
   const telegram = ctx.env.TELEGRAM_BOT_TOKEN
     ? await (await import("../telegram/index.ts")).startTelegram(ctx, app, (line) => io.err(line))
     : null;
+  const slack = ctx.env.SLACK_BOT_TOKEN ? await (await import("../slack/index.ts")).startSlack(ctx, app, (line) => io.err(line)) : null;
   const server = await startHttp(ctx, app);
   const loop = new ResolverLoop(ctx, {
     runnerSlots: "count",
@@ -46,6 +47,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   });
   await loop.stop();
   await telegram?.stop();
+  await slack?.stop();
   await runner?.stop();
   await server.close();
 }

@@ -5,6 +5,7 @@ import cron from "node-cron";
 import type { AppContext } from "../../src/app/context.ts";
 import { buildDigest } from "../../src/app/digest.ts";
 import { COMMAND_HELP } from "../../src/chat/grammar.ts";
+import type { Platform } from "../../src/chat/types.ts";
 import { digestView } from "../../src/chat/views.ts";
 import { OutboxWorker, enqueue } from "../../src/outbox/outbox.ts";
 import { ValidationError, toCosError } from "../../src/shared/errors.ts";
@@ -127,14 +128,14 @@ export async function startTelegram(ctx: AppContext, app: Hono, log: (line: stri
   };
 }
 
-/** Enqueues today's digest (today in the digest's timezone): once a day, however many processes tick. */
-export async function enqueueDailyDigest(ctx: AppContext): Promise<boolean> {
+/** Enqueues today's digest (today in the digest's timezone) for a platform: once a day, however many processes tick. */
+export async function enqueueDailyDigest(ctx: AppContext, platform: Platform = "telegram"): Promise<boolean> {
   const now = ctx.clock();
   const day = new Intl.DateTimeFormat("en-CA", { timeZone: ctx.config.digest.timezone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
-  const existing = await ctx.db.query("SELECT 1 FROM outbox WHERE dedupe_key = ?", [`telegram:digest:${day}`]);
+  const existing = await ctx.db.query("SELECT 1 FROM outbox WHERE dedupe_key = ?", [`${platform}:digest:${day}`]);
   if (existing.length) return false;
   const digest = await buildDigest(ctx, new Date(now.getTime() - 24 * 3600_000).toISOString());
   const view = await digestView(ctx, digest);
-  await enqueue(ctx, "telegram", { kind: "digest", blocks: view.blocks, cards: view.cards }, `digest:${day}`);
+  await enqueue(ctx, platform, { kind: "digest", blocks: view.blocks, cards: view.cards }, `digest:${day}`);
   return true;
 }

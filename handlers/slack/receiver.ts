@@ -1,0 +1,191 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { Context, Hono } from "hono";
+import type { AppContext } from "../../src/app/context.ts";
+import { toCosError } from "../../src/shared/errors.ts";
+
+// `POST /slack/events` (DESIGN §11): events, slash commands and interactivity on one route. The v0
+// signature is checked on the raw bytes, the request is stored once in chat_updates (a retry finds
+// its row) and acknowledged at once; Bolt handles it afterwards, from the inbox.
+
+/** Slack refuses nothing older; we refuse anything further than this from our clock, either way. */
+export const TIMESTAMP_WINDOW_S = 5 * 60;
+const MAX_BODY = 1_000_000;
+
+/** `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>` under the signing secret. */
+export function slackSignature(secret: string, timestamp: string, body: string): string {
+  return `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
+}
+
+export type Verification = { ok: true } | { ok: false; why: string };
+
+/** Checks a request's signature and timestamp; `nowMs` is the caller's clock. */
+export function verifySlackRequest(secret: string, headers: { timestamp: string | undefined; signature: string | undefined }, body: string, nowMs: number): Verification {
+  const { timestamp, signature } = headers;
+  if (!timestamp || !/^\d{1,12}$/.test(timestamp)) return { ok: false, why: "missing or malformed X-Slack-Request-Timestamp" };
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > TIMESTAMP_WINDOW_S) return { ok: false, why: "X-Slack-Request-Timestamp is more than 5 minutes away" };
+  if (!signature) return { ok: false, why: "missing X-Slack-Signature" };
+  const expected = Buffer.from(slackSignature(secret, timestamp, body));
+  const given = Buffer.from(signature);
+  // timingSafeEqual needs equal lengths; the length of a signature is no secret.
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, why: "wrong X-Slack-Signature" };
+  return { ok: true };
+}
+
+/** A verified request, as Bolt's processEvent wants its body. */
+export type SlackBody = Record<string, unknown>;
+
+/** Parses the three shapes Slack posts: JSON events, form-encoded slash commands, form-encoded `payload=` interactivity. */
+export function parseSlackBody(raw: string, contentType: string): SlackBody | null {
+  try {
+    if (contentType.includes("application/json")) return JSON.parse(raw) as SlackBody;
+    const form = new URLSearchParams(raw);
+    const payload = form.get("payload");
+    if (payload !== null) return JSON.parse(payload) as SlackBody;
+    return Object.fromEntries(form.entries());
+  } catch {
+    return null;
+  }
+}
+
+/** One id per request that a retry repeats: the event id, or the trigger of a command or tap. */
+export function requestKey(body: SlackBody, raw: string): string {
+  if (typeof body.event_id === "string") return `event:${body.event_id}`;
+  if (typeof body.trigger_id === "string") return `trigger:${body.trigger_id}`;
+  return `body:${createHash("sha256").update(raw).digest("hex")}`;
+}
+
+const handling = new AsyncLocalStorage<{ key: string; appended: boolean }>();
+const hooked = new WeakSet<object>();
+
+/** As Telegram's inbox: a request whose events were committed is marked handled in that transaction. */
+function markHandledOnAppend(ctx: AppContext): void {
+  if (hooked.has(ctx.store)) return;
+  hooked.add(ctx.store);
+  ctx.store.onAppend(async (tx) => {
+    const current = handling.getStore();
+    if (!current) return;
+    current.appended = true;
+    await tx.execute({
+      sql: "UPDATE chat_updates SET handled_at = ? WHERE platform = 'slack' AND update_id = ? AND handled_at IS NULL",
+      args: [ctx.clock().toISOString(), current.key],
+    });
+  });
+}
+
+/**
+ * The Slack inbox: requests stored once by key, handled in arrival order by one loop, each marked
+ * handled (in the transaction of its first events when it has any). Rows a crash left are handled
+ * at start.
+ */
+export class SlackInbox {
+  private draining: Promise<void> | null = null;
+  private again = false;
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly handle: (body: SlackBody) => Promise<void>,
+    private readonly log: (line: string) => void,
+    private readonly afterHandle: (appended: boolean) => void = () => {},
+  ) {
+    markHandledOnAppend(ctx);
+  }
+
+  /** Stores a request; false when it was stored before (a retry). */
+  async receive(key: string, body: SlackBody): Promise<boolean> {
+    const result = await this.ctx.db.write((tx) =>
+      tx.execute({
+        sql: "INSERT OR IGNORE INTO chat_updates (platform, update_id, payload, received_at) VALUES ('slack', ?, ?, ?)",
+        args: [key, JSON.stringify(body), this.ctx.clock().toISOString()],
+      }),
+    );
+    void this.kick();
+    return result.rowsAffected > 0;
+  }
+
+  start(): Promise<void> {
+    this.started = true;
+    return this.kick();
+  }
+
+  kick(): Promise<void> {
+    if (this.stopped || !this.started) return Promise.resolve();
+    if (this.draining) {
+      this.again = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      do {
+        this.again = false;
+        await this.drain();
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.draining = null));
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      const rows = await this.ctx.db.query<{ update_id: string; payload: string }>(
+        "SELECT update_id, payload FROM chat_updates WHERE platform = 'slack' AND handled_at IS NULL ORDER BY rowid LIMIT 100",
+      );
+      if (!rows.length) return;
+      for (const row of rows) {
+        if (this.stopped) return;
+        const scope = { key: row.update_id, appended: false };
+        try {
+          await handling.run(scope, () => this.handle(JSON.parse(row.payload) as SlackBody));
+        } catch (error) {
+          this.log(`slack: request ${row.update_id} failed: ${toCosError(error).message}`);
+        }
+        await this.ctx.db.write((tx) =>
+          tx.execute({
+            sql: "UPDATE chat_updates SET handled_at = ? WHERE platform = 'slack' AND update_id = ? AND handled_at IS NULL",
+            args: [this.ctx.clock().toISOString(), row.update_id],
+          }),
+        );
+        this.afterHandle(scope.appended);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.draining;
+  }
+
+  /** Resolves once every stored request has been handled (for tests). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.kick();
+      const left = await this.ctx.db.query("SELECT 1 FROM chat_updates WHERE platform = 'slack' AND handled_at IS NULL LIMIT 1");
+      if (!left.length || this.stopped || !this.started) return;
+    }
+  }
+}
+
+/**
+ * Mounts `POST /slack/events`: 401 for a bad signature or a timestamp out of the window (nothing is
+ * read further or stored), the url_verification challenge answered, anything else stored and
+ * acknowledged with an empty 200 well within Slack's 3 seconds.
+ */
+export function mountSlackEvents(app: Hono, ctx: AppContext, secret: string, inbox: SlackInbox, log: (line: string) => void): void {
+  app.post("/slack/events", async (c: Context) => {
+    if (Number(c.req.header("content-length") ?? 0) > MAX_BODY) return c.json({ error: { code: "validation", message: "request too large" } }, 413);
+    const raw = await c.req.text();
+    const verified = verifySlackRequest(secret, { timestamp: c.req.header("x-slack-request-timestamp"), signature: c.req.header("x-slack-signature") }, raw, ctx.clock().getTime());
+    if (!verified.ok) {
+      log(`slack: refused a request to /slack/events: ${verified.why}`);
+      return c.json({ error: { code: "unauthorized", message: verified.why } }, 401);
+    }
+    const body = parseSlackBody(raw, c.req.header("content-type") ?? "");
+    if (!body) return c.json({ error: { code: "validation", message: "the body is neither JSON nor a Slack form" } }, 400);
+    if (body.type === "url_verification") return c.json({ challenge: body.challenge });
+    if (body.ssl_check) return c.body(null, 200);
+    const retry = c.req.header("x-slack-retry-num");
+    const fresh = await inbox.receive(requestKey(body, raw), body);
+    if (!fresh && retry) log(`slack: retry ${retry} (${c.req.header("x-slack-retry-reason") ?? "?"}) of a request already stored; ignored`);
+    return c.body(null, 200);
+  });
+}

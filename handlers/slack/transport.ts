@@ -1,0 +1,106 @@
+import { webApi } from "@slack/bolt";
+import type { Notification } from "../../src/chat/types.ts";
+import { DeliveryError, type Transport } from "../../src/outbox/outbox.ts";
+import { notificationMessages, type RenderOptions } from "./render.ts";
+
+export interface SlackTransportOptions extends RenderOptions {
+  channel: string;
+  /** Waits between the parts of a split message; tests shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A pause this long or shorter is waited out inside a delivery rather than handed back to the outbox. */
+const INLINE_WAIT_MAX_MS = 20_000;
+const INLINE_RETRIES = 4;
+
+/** A client for the outbox: no retries of its own, a 429 thrown at once so the outbox honours Retry-After. */
+export function outboxClient(token: string, slackApiUrl: string | undefined): webApi.WebClient {
+  return new webApi.WebClient(token, {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    logLevel: webApi.LogLevel.ERROR,
+  });
+}
+
+/**
+ * The outbox's Slack transport. A review card is posted to SLACK_CHANNEL_ID and remembered as
+ * "channel:ts" so that its verdict edits it (chat.update); the rest is posted as one or more
+ * Block Kit messages. A failure of a split message's later part is waited out here (honouring
+ * Retry-After), not by the outbox, which would post the first parts again.
+ */
+export function slackTransport(client: webApi.WebClient, options: SlackTransportOptions): Transport {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+  async function postLater(m: { text: string; blocks: unknown[] }, failure: DeliveryError): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const wait = failure.retryAfterMs ?? 1000 * 2 ** attempt;
+      if (failure.permanent || attempt >= INLINE_RETRIES || wait > INLINE_WAIT_MAX_MS) {
+        throw new DeliveryError(`a later part of a split message failed: ${failure.message}`, null, true);
+      }
+      await sleep(wait);
+      try {
+        await client.chat.postMessage({ channel: options.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
+        return;
+      } catch (error) {
+        failure = toDeliveryError(error);
+      }
+    }
+  }
+
+  return {
+    platform: "slack",
+    async deliver(notification: Notification, ref: string | null): Promise<{ ref: string | null }> {
+      const messages = notificationMessages(notification, options);
+      if (notification.kind === "card_update" && ref) {
+        const [channel, ts] = splitRef(ref);
+        try {
+          await client.chat.update({ channel, ts, text: messages[0]!.text, blocks: messages[0]!.blocks as never });
+          return { ref };
+        } catch (error) {
+          if (!(platformError(error) && /message_not_found|cant_update_message/.test(platformError(error)!))) throw toDeliveryError(error);
+        }
+      }
+      let first: string | null = null;
+      for (const m of messages) {
+        try {
+          const sent = await client.chat.postMessage({ channel: options.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
+          first ??= `${sent.channel ?? options.channel}:${sent.ts}`;
+        } catch (error) {
+          if (first === null) throw toDeliveryError(error);
+          // The first part is out, so the outbox must not send the row again: later parts wait here.
+          await postLater(m, toDeliveryError(error));
+        }
+      }
+      return { ref: notification.kind === "review_card" ? first : null };
+    },
+  };
+}
+
+export function splitRef(ref: string): [string, string] {
+  const at = ref.indexOf(":");
+  return [ref.slice(0, at), ref.slice(at + 1)];
+}
+
+function platformError(error: unknown): string | null {
+  const e = error as { code?: string; data?: { error?: string } };
+  return e?.code === webApi.ErrorCode.PlatformError ? (e.data?.error ?? "unknown") : null;
+}
+
+/** Slack's answer as the outbox's kind of failure: 429 carries Retry-After. */
+export function toDeliveryError(error: unknown): DeliveryError {
+  if (error instanceof DeliveryError) return error;
+  const e = error as { code?: string; retryAfter?: number; statusCode?: number; message?: string };
+  switch (e?.code) {
+    case webApi.ErrorCode.RateLimitedError:
+      return new DeliveryError(`rate limited: ${e.message ?? ""}`, (e.retryAfter ?? 5) * 1000);
+    case webApi.ErrorCode.PlatformError: {
+      const code = platformError(error)!;
+      // A channel or token Slack refuses does not get better by waiting; invalid_auth may once fixed.
+      return new DeliveryError(`slack: ${code}`, null, /channel_not_found|not_in_channel|is_archived|invalid_blocks|msg_too_long|no_text/.test(code));
+    }
+    case webApi.ErrorCode.HTTPError:
+      return new DeliveryError(`slack: HTTP ${e.statusCode}`);
+    default:
+      return new DeliveryError(error instanceof Error ? error.message : String(error));
+  }
+}
