@@ -3,7 +3,7 @@ import cron from "node-cron";
 import type { AppContext } from "../../src/app/context.ts";
 import { OutboxWorker } from "../../src/outbox/outbox.ts";
 import { ValidationError, toCosError } from "../../src/shared/errors.ts";
-import { enqueueDailyDigest } from "../telegram/index.ts";
+import { enqueueDailyDigest } from "../../src/outbox/digest.ts";
 import { createSlackApp } from "./app.ts";
 import { SlackInbox, mountSlackEvents } from "./receiver.ts";
 import { outboxClient, slackTransport } from "./transport.ts";

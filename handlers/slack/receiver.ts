@@ -1,8 +1,7 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Context, Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
-import { toCosError } from "../../src/shared/errors.ts";
+import { ChatInbox } from "../../src/chat/inbox.ts";
 
 // `POST /slack/events` (DESIGN §11): events, slash commands and interactivity on one route. The v0
 // signature is checked on the raw bytes, the request is stored once in chat_updates (a retry finds
@@ -55,113 +54,38 @@ export function requestKey(body: SlackBody, raw: string): string {
   return `body:${createHash("sha256").update(raw).digest("hex")}`;
 }
 
-const handling = new AsyncLocalStorage<{ key: string; appended: boolean }>();
-const hooked = new WeakSet<object>();
-
-/** As Telegram's inbox: a request whose events were committed is marked handled in that transaction. */
-function markHandledOnAppend(ctx: AppContext): void {
-  if (hooked.has(ctx.store)) return;
-  hooked.add(ctx.store);
-  ctx.store.onAppend(async (tx) => {
-    const current = handling.getStore();
-    if (!current) return;
-    current.appended = true;
-    await tx.execute({
-      sql: "UPDATE chat_updates SET handled_at = ? WHERE platform = 'slack' AND update_id = ? AND handled_at IS NULL",
-      args: [ctx.clock().toISOString(), current.key],
-    });
-  });
-}
-
-/**
- * The Slack inbox: requests stored once by key, handled in arrival order by one loop, each marked
- * handled (in the transaction of its first events when it has any). Rows a crash left are handled
- * at start.
- */
+/** Slack's inbox: the shared chat inbox, keyed by event or trigger id, in arrival order. */
 export class SlackInbox {
-  private draining: Promise<void> | null = null;
-  private again = false;
-  private started = false;
-  private stopped = false;
+  private readonly inbox: ChatInbox<SlackBody>;
 
   constructor(
-    private readonly ctx: AppContext,
-    private readonly handle: (body: SlackBody) => Promise<void>,
-    private readonly log: (line: string) => void,
-    private readonly afterHandle: (appended: boolean) => void = () => {},
+    ctx: AppContext,
+    handle: (body: SlackBody) => Promise<void>,
+    log: (line: string) => void,
+    afterHandle: (appended: boolean) => void = () => {},
   ) {
-    markHandledOnAppend(ctx);
+    this.inbox = new ChatInbox<SlackBody>(ctx, "slack", handle, log, afterHandle, "arrival");
   }
 
   /** Stores a request; false when it was stored before (a retry). */
   async receive(key: string, body: SlackBody): Promise<boolean> {
-    const result = await this.ctx.db.write((tx) =>
-      tx.execute({
-        sql: "INSERT OR IGNORE INTO chat_updates (platform, update_id, payload, received_at) VALUES ('slack', ?, ?, ?)",
-        args: [key, JSON.stringify(body), this.ctx.clock().toISOString()],
-      }),
-    );
-    void this.kick();
-    return result.rowsAffected > 0;
+    return (await this.inbox.receive([{ key, payload: body }])) > 0;
   }
 
   start(): Promise<void> {
-    this.started = true;
-    return this.kick();
+    return this.inbox.start();
   }
 
   kick(): Promise<void> {
-    if (this.stopped || !this.started) return Promise.resolve();
-    if (this.draining) {
-      this.again = true;
-      return this.draining;
-    }
-    this.draining = (async () => {
-      do {
-        this.again = false;
-        await this.drain();
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.draining = null));
-    return this.draining;
+    return this.inbox.kick();
   }
 
-  private async drain(): Promise<void> {
-    while (!this.stopped) {
-      const rows = await this.ctx.db.query<{ update_id: string; payload: string }>(
-        "SELECT update_id, payload FROM chat_updates WHERE platform = 'slack' AND handled_at IS NULL ORDER BY rowid LIMIT 100",
-      );
-      if (!rows.length) return;
-      for (const row of rows) {
-        if (this.stopped) return;
-        const scope = { key: row.update_id, appended: false };
-        try {
-          await handling.run(scope, () => this.handle(JSON.parse(row.payload) as SlackBody));
-        } catch (error) {
-          this.log(`slack: request ${row.update_id} failed: ${toCosError(error).message}`);
-        }
-        await this.ctx.db.write((tx) =>
-          tx.execute({
-            sql: "UPDATE chat_updates SET handled_at = ? WHERE platform = 'slack' AND update_id = ? AND handled_at IS NULL",
-            args: [this.ctx.clock().toISOString(), row.update_id],
-          }),
-        );
-        this.afterHandle(scope.appended);
-      }
-    }
+  stop(): Promise<void> {
+    return this.inbox.stop();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.draining;
-  }
-
-  /** Resolves once every stored request has been handled (for tests). */
-  async idle(): Promise<void> {
-    for (;;) {
-      await this.kick();
-      const left = await this.ctx.db.query("SELECT 1 FROM chat_updates WHERE platform = 'slack' AND handled_at IS NULL LIMIT 1");
-      if (!left.length || this.stopped || !this.started) return;
-    }
+  idle(): Promise<void> {
+    return this.inbox.idle();
   }
 }
 

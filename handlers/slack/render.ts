@@ -1,5 +1,5 @@
 import type { ChatReply, Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
-import { formatTime, parseVerdictData, verdictData } from "../telegram/render.ts";
+import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
 
 // View models (ChatReply, Notification) to Block Kit. Pure. Slack's limits: 50 blocks a message,
 // 3,000 characters in a section's text; mrkdwn needs only & < > escaped. Long text is split on line

@@ -1,5 +1,8 @@
 import type { InlineKeyboardMarkup } from "grammy/types";
 import type { ChatReply, Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
+
+export { formatTime, parseVerdictData, verdictData };
 
 // View models (ChatReply, Notification) to Telegram HTML. Pure: no API calls, no store. Telegram's HTML
 // mode needs only & < > escaped (and " inside attributes); every other character, emoji included,
@@ -26,18 +29,6 @@ export function escapeHtml(text: string): string {
 
 function escapeAttribute(text: string): string {
   return escapeHtml(text).replace(/"/g, "&quot;");
-}
-
-/** callback_data of a card's buttons: `v:<a|s|d>:<task>:<attempt>` (well under Telegram's 64 bytes). */
-export function verdictData(action: "approve" | "send_back" | "discard", taskId: number, attempt: number): string {
-  return `v:${action === "approve" ? "a" : action === "send_back" ? "s" : "d"}:${taskId}:${attempt}`;
-}
-
-export function parseVerdictData(data: string): { action: "approve" | "send_back" | "discard"; taskId: number; attempt: number } | null {
-  const m = /^v:([asd]):(\d{1,12}):(\d{1,6})$/.exec(data);
-  if (!m) return null;
-  const action = m[1] === "a" ? "approve" : m[1] === "s" ? "send_back" : "discard";
-  return { action, taskId: Number(m[2]), attempt: Number(m[3]) };
 }
 
 /**
@@ -113,21 +104,6 @@ export function blockMessages(block: TextBlock): OutMessage[] {
 function clip(raw: string, max: number): string {
   const points = Array.from(raw);
   return points.length <= max ? raw : `${points.slice(0, max - 1).join("")}…`;
-}
-
-export function formatTime(iso: string, timezone: string): string {
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: timezone,
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    timeZoneName: "short",
-  }).formatToParts(new Date(iso));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("weekday")} ${get("day")} ${get("month")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
 }
 
 function decidedLine(card: ReviewCard): string | null {
