@@ -70,7 +70,7 @@ export class Database {
         concurrency: embedded ? 1 : undefined,
         timeout: BUSY_TIMEOUT_MS,
       });
-      if (embedded) await applyPragmas(client);
+      if (embedded) await withBusyRetry(() => applyPragmas(client));
       return client;
     };
     return new Database(connect, await connect(), url, embedded);
@@ -134,16 +134,8 @@ export class Database {
     return this.readWithRetry(() => this.reader.batch(statements, "read"));
   }
 
-  private async readWithRetry<T>(read: () => Promise<T>): Promise<T> {
-    const started = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await read();
-      } catch (error) {
-        if (!isBusy(error) || Date.now() - started > MAX_BUSY_WAIT_MS) throw error;
-        await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
-      }
-    }
+  private readWithRetry<T>(read: () => Promise<T>): Promise<T> {
+    return withBusyRetry(read);
   }
 
   async close(): Promise<void> {
@@ -158,6 +150,22 @@ export class Database {
 
 async function applyPragmas(client: Client): Promise<void> {
   for (const pragma of PRAGMAS) await client.execute(pragma);
+}
+
+/**
+ * Retries `work` while another process holds the lock. Switching a new file to WAL takes an
+ * exclusive lock, so two processes opening one fresh store at once meet here first.
+ */
+async function withBusyRetry<T>(work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() - started > MAX_BUSY_WAIT_MS) throw error;
+      await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
+    }
+  }
 }
 
 export function isBusy(error: unknown): boolean {
