@@ -55,37 +55,19 @@ export function requestKey(body: SlackBody, raw: string): string {
 }
 
 /** Slack's inbox: the shared chat inbox, keyed by event or trigger id, in arrival order. */
-export class SlackInbox {
-  private readonly inbox: ChatInbox<SlackBody>;
-
+export class SlackInbox extends ChatInbox<SlackBody> {
   constructor(
     ctx: AppContext,
     handle: (body: SlackBody) => Promise<void>,
     log: (line: string) => void,
     afterHandle: (appended: boolean) => void = () => {},
   ) {
-    this.inbox = new ChatInbox<SlackBody>(ctx, "slack", handle, log, afterHandle, "arrival");
+    super(ctx, "slack", handle, log, afterHandle, "arrival");
   }
 
   /** Stores a request; false when it was stored before (a retry). */
-  async receive(key: string, body: SlackBody): Promise<boolean> {
-    return (await this.inbox.receive([{ key, payload: body }])) > 0;
-  }
-
-  start(): Promise<void> {
-    return this.inbox.start();
-  }
-
-  kick(): Promise<void> {
-    return this.inbox.kick();
-  }
-
-  stop(): Promise<void> {
-    return this.inbox.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.inbox.idle();
+  async receiveRequest(key: string, body: SlackBody): Promise<boolean> {
+    return (await this.receive([{ key, payload: body }])) > 0;
   }
 }
 
@@ -108,7 +90,7 @@ export function mountSlackEvents(app: Hono, ctx: AppContext, secret: string, inb
     if (body.type === "url_verification") return c.json({ challenge: body.challenge });
     if (body.ssl_check) return c.body(null, 200);
     const retry = c.req.header("x-slack-retry-num");
-    const fresh = await inbox.receive(requestKey(body, raw), body);
+    const fresh = await inbox.receiveRequest(requestKey(body, raw), body);
     if (!fresh && retry) log(`slack: retry ${retry} (${c.req.header("x-slack-retry-reason") ?? "?"}) of a request already stored; ignored`);
     return c.body(null, 200);
   });

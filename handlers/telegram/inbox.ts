@@ -5,37 +5,19 @@ import type { AppContext } from "../../src/app/context.ts";
 import { ChatInbox } from "../../src/chat/inbox.ts";
 
 /** Telegram's inbox: the shared chat inbox, keyed and ordered by update_id. */
-export class TelegramInbox {
-  private readonly inbox: ChatInbox<Update>;
-
+export class TelegramInbox extends ChatInbox<Update> {
   constructor(
     ctx: AppContext,
     handle: (update: Update) => Promise<void>,
     log: (line: string) => void,
     afterHandle: (appended: boolean) => void = () => {},
   ) {
-    this.inbox = new ChatInbox<Update>(ctx, "telegram", handle, log, afterHandle, "numeric");
+    super(ctx, "telegram", handle, log, afterHandle, "numeric");
   }
 
   /** Stores the updates (once each) and resolves when they are committed; handling follows. */
-  async receive(updates: Update[]): Promise<void> {
-    await this.inbox.receive(updates.map((u) => ({ key: String(u.update_id), payload: u })));
-  }
-
-  start(): Promise<void> {
-    return this.inbox.start();
-  }
-
-  kick(): Promise<void> {
-    return this.inbox.kick();
-  }
-
-  stop(): Promise<void> {
-    return this.inbox.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.inbox.idle();
+  async receiveUpdates(updates: Update[]): Promise<void> {
+    await this.receive(updates.map((u) => ({ key: String(u.update_id), payload: u })));
   }
 }
 
@@ -70,7 +52,7 @@ export function mountWebhook(app: Hono, secret: string | undefined, inbox: Teleg
     if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
       return c.json({ error: { code: "validation", message: "an update needs a whole-number update_id" } }, 400);
     }
-    await inbox.receive([update as Update]);
+    await inbox.receiveUpdates([update as Update]);
     return c.json({ ok: true });
   });
 }

@@ -37,7 +37,7 @@ export class Poller {
         );
         failures = 0;
         if (!updates.length) continue;
-        await this.inbox.receive(updates);
+        await this.inbox.receiveUpdates(updates);
         offset = updates[updates.length - 1]!.update_id + 1;
       } catch (error) {
         if (this.abort.signal.aborted) return;
