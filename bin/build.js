@@ -58,6 +58,23 @@ function fnv1a(text) {
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
+/**
+ * How `cos` is bundled; the bench bundles its workers with the same options, so it times the code
+ * `cos` runs. Pure-JS dependencies are bundled (one file parses faster than hundreds resolve);
+ * native and process-spawning ones stay in node_modules.
+ */
+export const BUNDLE_OPTIONS = {
+  absWorkingDir: root,
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["libsql", "@libsql/*", "esbuild", "execa", "simple-git"],
+  banner: { js: "import { createRequire as __cosRequire } from 'node:module'; const require = __cosRequire(import.meta.url);" },
+  logLevel: "error",
+  plugins: [withoutZodLocales],
+};
+
 export async function ensureBuild(entry) {
   const out = join(root, "dist", fingerprint());
   const target = join(out, entry.replace(/\.ts$/, ".js"));
@@ -67,22 +84,12 @@ export async function ensureBuild(entry) {
   mkdirSync(join(root, "dist"), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}-${Date.now()}`;
   await build({
-    absWorkingDir: root,
+    ...BUNDLE_OPTIONS,
     entryPoints: ENTRIES,
     outdir: tmp,
     outbase: root,
-    bundle: true,
     splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    // Pure-JS dependencies are bundled (one file parses faster than hundreds resolve); native and
-    // process-spawning ones stay in node_modules.
-    external: ["libsql", "@libsql/*", "esbuild", "execa", "simple-git"],
-    banner: { js: "import { createRequire as __cosRequire } from 'node:module'; const require = __cosRequire(import.meta.url);" },
     sourcemap: "linked",
-    logLevel: "error",
-    plugins: [withoutZodLocales],
   });
   try {
     renameSync(tmp, out);
