@@ -1,8 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   collectGarbage,
   discardTask,
@@ -12,12 +10,7 @@ import {
   removeWorktree,
   type ProjectRef,
 } from "../../runner/workspace.ts";
-
-// A real repository in a temp folder: `main` with two files, the test's own identity configured locally.
-function git(cwd: string, ...args: string[]): string {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_")));
-  return execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
-}
+import { git, gitSandbox } from "./git-kit.ts";
 
 function gitOk(cwd: string, ...args: string[]): boolean {
   try {
@@ -38,31 +31,11 @@ interface Sandbox {
   commitOnMain(files: Record<string, string>): string;
 }
 
-const sandboxes: string[] = [];
-afterEach(() => {
-  for (const dir of sandboxes.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 function sandbox(): Sandbox {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), "cos-merge-")));
-  sandboxes.push(dir);
-  const repo = join(dir, "repo");
-  mkdirSync(repo);
-  git(repo, "init", "-q", "-b", "main");
-  git(repo, "config", "user.name", "Test Person");
-  git(repo, "config", "user.email", "test@example.com");
-  writeFileSync(join(repo, "a.txt"), "one\ntwo\nthree\n");
-  writeFileSync(join(repo, "b.txt"), "bee\n");
-  git(repo, "add", ".");
-  git(repo, "commit", "-q", "-m", "initial");
-  const project = { name: "site", repo, mainBranch: "main" };
-  const worktreeRoot = join(dir, "worktrees");
-  const scratchRoot = join(dir, "scratch");
+  const box = gitSandbox("cos-merge-", { "a.txt": "one\ntwo\nthree\n", "b.txt": "bee\n" });
+  const { repo, project, worktreeRoot, scratchRoot } = box;
   return {
-    dir,
-    repo,
-    project,
-    worktreeRoot,
+    ...box,
     work: async (id, files) => {
       const ws = await prepareWorkspace({ taskId: id, isolation: "worktree", project, worktreeRoot, scratchRoot });
       for (const [name, content] of Object.entries(files)) writeFileSync(join(ws.dir, name), content);

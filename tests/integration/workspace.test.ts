@@ -1,16 +1,9 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { finishWorkspace, prepareWorkspace, taskBranch, worktreePath, type ProjectRef, type WorkspaceSpec } from "../../runner/workspace.ts";
 import { IllegalStateError, ValidationError } from "../../src/shared/errors.ts";
-
-// A real repository in a temp folder: `main` with two files, the test's own identity configured locally.
-function git(cwd: string, ...args: string[]): string {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("GIT_")));
-  return execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
-}
+import { git, gitSandbox } from "./git-kit.ts";
 
 interface Sandbox {
   dir: string;
@@ -21,32 +14,11 @@ interface Sandbox {
   spec(taskId: number, isolation?: "worktree" | "direct"): WorkspaceSpec;
 }
 
-const sandboxes: string[] = [];
-afterEach(() => {
-  for (const dir of sandboxes.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 function sandbox(): Sandbox {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), "cos-ws-")));
-  sandboxes.push(dir);
-  const repo = join(dir, "repo");
-  mkdirSync(repo);
-  git(repo, "init", "-q", "-b", "main");
-  git(repo, "config", "user.name", "Test Person");
-  git(repo, "config", "user.email", "test@example.com");
-  writeFileSync(join(repo, "a.txt"), "one\ntwo\nthree\nfour\nfive\n");
-  writeFileSync(join(repo, "b.txt"), "bee\n");
-  git(repo, "add", ".");
-  git(repo, "commit", "-q", "-m", "initial");
-  const project = { name: "site", repo, mainBranch: "main" };
-  const worktreeRoot = join(dir, "worktrees");
-  const scratchRoot = join(dir, "scratch");
+  const box = gitSandbox("cos-ws-", { "a.txt": "one\ntwo\nthree\nfour\nfive\n", "b.txt": "bee\n" });
+  const { project, worktreeRoot, scratchRoot } = box;
   return {
-    dir,
-    repo,
-    project,
-    worktreeRoot,
-    scratchRoot,
+    ...box,
     spec: (taskId, isolation = "worktree") => ({ taskId, isolation, project, worktreeRoot, scratchRoot }),
   };
 }
