@@ -6,7 +6,7 @@ import { openApp } from "../../src/app/open.ts";
 import { cancelTask, editTask, queueTask, recordResult } from "../../src/app/tasks.ts";
 import { listGoals, listInitiatives, listTasks, showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
-import type { TaskEdit, Tier, Verdict } from "../../src/domain/task/task.ts";
+import type { TaskEdit, Verdict } from "../../src/domain/task/task.ts";
 import { CosError, ValidationError, toCosError } from "../../src/shared/errors.ts";
 import { rebuildProjections } from "../../src/store/event-store.ts";
 import { oneOf, parse, parseId, parseIdList, parseInteger, str, type Options } from "./args.ts";

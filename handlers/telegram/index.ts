@@ -4,7 +4,6 @@ import type { Hono } from "hono";
 import cron from "node-cron";
 import type { AppContext } from "../../src/app/context.ts";
 import { COMMAND_HELP } from "../../src/chat/grammar.ts";
-import type { Platform } from "../../src/chat/types.ts";
 import { OutboxWorker } from "../../src/outbox/outbox.ts";
 import { ValidationError, toCosError } from "../../src/shared/errors.ts";
 import { createBot } from "./bot.ts";

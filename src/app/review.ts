@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { discardTask, mergeTask, taskBranch, worktreePath, type ProjectRef } from "../../runner/workspace.ts";
 import type { TaskState, Verdict } from "../domain/task/task.ts";
 import { IllegalStateError } from "../shared/errors.ts";
@@ -44,21 +43,19 @@ export async function decideReview(
       type: "RecordMerge",
       data: { branch: taskBranch(id), into: project.mainBranch, commit: merge.commit },
     }));
-    const decided = await recordVerdict(ctx, id, verdict, notes, actor, attempt);
-    await runTaskCommand(ctx, id, meta(), () => ({
+    await recordVerdict(ctx, id, verdict, notes, actor, attempt);
+    return runTaskCommand(ctx, id, meta(), () => ({
       type: "RecordWorktreeRemoved",
       data: { path: worktreePath(ctx.config.worktreeRoot, id), keptRef: null },
     }));
-    return { state: (await loadTask(ctx, id)).state ?? decided.state };
   }
   const decided = await recordVerdict(ctx, id, verdict, notes, actor, attempt);
   if (verdict === "discarded") {
     const { keptRef } = await discardTask(project, id, ctx.config.worktreeRoot);
-    await runTaskCommand(ctx, id, meta(), () => ({
+    return runTaskCommand(ctx, id, meta(), () => ({
       type: "RecordWorktreeRemoved",
       data: { path: worktreePath(ctx.config.worktreeRoot, id), keptRef },
     }));
-    return { state: (await loadTask(ctx, id)).state };
   }
   return decided;
 }
@@ -68,8 +65,4 @@ export function worktreeProject(ctx: AppContext, state: TaskState): ProjectRef |
   if (state.isolation !== "worktree" || !state.project || state.dispatchedAt === null) return null;
   const project = ctx.config.projects[state.project];
   return project ? { name: state.project, repo: project.repo, mainBranch: project.mainBranch } : null;
-}
-
-export function scratchRoot(ctx: AppContext): string {
-  return join(ctx.config.worktreeRoot, "..", "scratch");
 }

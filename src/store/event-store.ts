@@ -3,7 +3,7 @@ import type { InStatement, InValue } from "@libsql/client";
 import type { NewEvent } from "../domain/events.ts";
 import { ConflictError } from "../shared/errors.ts";
 import type { Database, Tx } from "./db.ts";
-import { PROJECTION_TABLES, PROJECTIONS, projectionFor, type AggregateProjection, type TableSpec } from "./projections.ts";
+import { PROJECTION_TABLES, projectionFor, type AggregateProjection, type TableSpec } from "./projections.ts";
 
 export interface EventMeta {
   at: string;
