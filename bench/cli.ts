@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NewEvent } from "../src/domain/events.ts";
 import { Database } from "../src/store/db.ts";
-import { rebuildProjections } from "../src/store/event-store.ts";
+import { rebuildProjections } from "../src/store/rebuild.ts";
 import { migrate } from "../src/store/migrate.ts";
 import {
   AGENTS,

@@ -9,7 +9,7 @@ import { queueTask, runTaskCommand } from "../src/app/tasks.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { createMcpServer } from "../src/mcp/server.ts";
 import { fixedClock } from "../src/shared/clock.ts";
-import { rebuildProjections } from "../src/store/event-store.ts";
+import { rebuildProjections } from "../src/store/rebuild.ts";
 import { rng } from "./fixtures.ts";
 import { median, round, type BenchGroup, type Metric } from "./lib.ts";
 

@@ -3,7 +3,7 @@
 // bench/store.ts bundles it first (bench/bundle.ts), so it runs the code as `cos rebuild` does.
 // Usage: node rebuild-worker.mjs /path/to/store.db
 import { Database } from "../src/store/db.ts";
-import { rebuildProjections } from "../src/store/event-store.ts";
+import { rebuildProjections } from "../src/store/rebuild.ts";
 import { PROJECTION_TABLES } from "../src/store/projections.ts";
 
 const file = process.argv[2];

@@ -185,7 +185,7 @@ interface WorkerReport {
 const PLANNING_EVENTS = GOALS + INITIATIVES;
 
 async function rebuildBench(ctx: BenchContext): Promise<Metric[]> {
-  const worker = await bundleWorker(join(ROOT, "bench", "rebuild-worker.ts"), ctx.dir);
+  const worker = await bundleWorker(join(ROOT, "bench", "rebuild-worker.ts"));
   const file = join(ctx.dir, "rebuild.db");
   const { db } = await openStore(file);
   await db.close();

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const SOURCE_DIRS = ["src", "handlers", "resolver", "runner"];
-const ENTRIES = ["handlers/cli/main.ts"];
+const ENTRIES = ["handlers/cli/main.ts", "src/store/rebuild-worker.ts"];
 
 function listSources(dir, out) {
   let entries;

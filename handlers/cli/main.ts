@@ -8,7 +8,7 @@ import { listGoals, listInitiatives, listTasks, showTask } from "../../src/app/v
 import { parseEnv } from "../../src/config/env.ts";
 import type { TaskEdit, Verdict } from "../../src/domain/task/task.ts";
 import { CosError, ValidationError, toCosError } from "../../src/shared/errors.ts";
-import { rebuildProjections } from "../../src/store/event-store.ts";
+import { rebuildProjections } from "../../src/store/rebuild.ts";
 import { oneOf, parse, parseId, parseIdList, parseInteger, str, type Options } from "./args.ts";
 import { processIo, type CliIo } from "./io.ts";
 import { renderEvents, renderPass, renderTask, renderTaskList, renderTrust } from "./render.ts";
@@ -219,7 +219,7 @@ const COMMANDS: Record<string, Command> = {
     usage: "cos rebuild",
     options: {},
     run: (ctx) => rebuildProjections(ctx.db),
-    text: (r) => `rebuilt the projections from ${r.events} events in ${r.streams} streams in ${r.ms} ms`,
+    text: (r) => `rebuilt the projections from ${r.events} events in ${r.streams} streams in ${r.ms} ms${r.workers ? ` (the log read and folded by ${r.workers} worker threads)` : ""}`,
   },
   tick: {
     usage: "cos tick [--wait]   (one resolver pass; --wait also runs what it dispatched, here, until the results are in)",

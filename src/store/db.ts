@@ -129,6 +129,16 @@ export class Database {
     return this.readWithRetry(() => this.reader.execute(stmt));
   }
 
+  /** Reads from one snapshot, in a read transaction on the reader connection. */
+  async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const tx = await withBusyRetry(() => this.reader.transaction("read"));
+    try {
+      return await work(tx);
+    } finally {
+      tx.close();
+    }
+  }
+
   /** Several reads from one snapshot. */
   async snapshot(statements: InStatement[]): Promise<ResultSet[]> {
     return this.readWithRetry(() => this.reader.batch(statements, "read"));

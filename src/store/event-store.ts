@@ -3,7 +3,7 @@ import type { InStatement, InValue } from "@libsql/client";
 import type { NewEvent } from "../domain/events.ts";
 import { ConflictError } from "../shared/errors.ts";
 import type { Database, Tx } from "./db.ts";
-import { PROJECTION_TABLES, projectionFor, type AggregateProjection, type TableSpec } from "./projections.ts";
+import { projectionFor, type TableSpec } from "./projections.ts";
 
 export interface EventMeta {
   at: string;
@@ -318,116 +318,4 @@ function insertRows(table: TableSpec, rows: InValue[][]): InStatement[] {
     });
   }
   return statements;
-}
-
-export interface RebuildReport {
-  events: number;
-  streams: number;
-  ms: number;
-}
-
-/**
- * Replays the whole log into empty projection tables in one transaction: readers see the old
- * tables or the new ones, never a half-built set.
- */
-export async function rebuildProjections(db: Database, pageSize = 20_000): Promise<RebuildReport> {
-  const started = performance.now();
-  return db.write(async (tx) => {
-    for (const table of PROJECTION_TABLES) {
-      const ddl = String((await tx.execute({ sql: "SELECT sql FROM sqlite_master WHERE name = ?", args: [table] })).rows[0]?.sql ?? "");
-      if (/^CREATE VIRTUAL TABLE/i.test(ddl)) {
-        // A full-text index emptied row by row does the tokenizer's work backwards; made anew it is free.
-        await tx.execute(`DROP TABLE ${table}`);
-        await tx.execute(ddl);
-      } else {
-        await tx.execute(`DELETE FROM ${table}`);
-      }
-    }
-    // Secondary indexes are dropped for the load and made again after it: sorting once is cheaper
-    // than keeping them up to date row by row. All inside the transaction, so readers never see it.
-    const indexes = await tx.execute({
-      sql: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-            AND tbl_name IN (SELECT value FROM json_each(?))`,
-      args: [JSON.stringify(PROJECTION_TABLES)],
-    });
-    for (const index of indexes.rows) await tx.execute(`DROP INDEX "${String(index.name)}"`);
-    const writer = new RowWriter(tx);
-    let count = 0;
-    let streams = 0;
-    // Stream by stream (the (stream, version) index gives that order), so only one aggregate is
-    // held at a time and memory stays flat however long the log is.
-    let current = null as { stream: string; projection: AggregateProjection | undefined; state: unknown } | null;
-    const finish = async () => {
-      if (current?.projection && current.state !== null) {
-        streams++;
-        await writer.add(current.projection, current.projection.rows(current.state));
-      }
-    };
-    let cursor: [string, number] = ["", 0];
-    for (;;) {
-      // One JSON string a page: SQLite packs it faster than the client builds row objects.
-      // The data column is JSON text already: spliced in as it is, SQLite need not parse it again.
-      const page = await tx.execute({
-        sql: `SELECT '[' || group_concat('[' || json_quote(stream) || ',' || version || ',' || position || ',' || json_quote(type) || ','
-                || data || ',' || json_quote(json_extract(meta, '$.at')) || ']') || ']' AS events
-              FROM (SELECT stream, version, position, type, data, meta FROM events
-                    WHERE (stream, version) > (?, ?) ORDER BY stream, version LIMIT ?)`,
-        args: [cursor[0], cursor[1], pageSize],
-      });
-      const events = JSON.parse(String(page.rows[0]?.events ?? "[]")) as [string, number, number, string, unknown, string][];
-      for (const [stream, , position, type, data, at] of events) {
-        if (current?.stream !== stream) {
-          await finish();
-          current = { stream, projection: projectionFor(stream), state: null };
-        }
-        if (current.projection) current.state = current.projection.evolve(current.state, { type, data, at, position });
-      }
-      count += events.length;
-      if (events.length < pageSize) break;
-      const last = events[events.length - 1]!;
-      cursor = [last[0], last[1]];
-    }
-    await finish();
-    await writer.flush();
-    for (const index of indexes.rows) await tx.execute(String(index.sql));
-    return { events: count, streams, ms: Math.round(performance.now() - started) };
-  });
-}
-
-/** Buffers projection rows per table and writes them in large batches. */
-class RowWriter {
-  private readonly buffers = new Map<TableSpec, InValue[][]>();
-
-  constructor(private readonly tx: Tx) {}
-
-  async add(projection: AggregateProjection, rows: Record<string, InValue[][]>): Promise<void> {
-    for (const table of projection.tables) {
-      const incoming = rows[table.name];
-      if (!incoming?.length) continue;
-      let buffer = this.buffers.get(table);
-      if (!buffer) this.buffers.set(table, (buffer = []));
-      for (const row of incoming) buffer.push(row);
-      if (buffer.length >= 5_000) await this.write(table, buffer.splice(0));
-    }
-  }
-
-  async flush(): Promise<void> {
-    for (const [table, buffer] of this.buffers) await this.write(table, buffer.splice(0));
-  }
-
-  /**
-   * Narrow tables go in as one JSON parameter unpacked by SQLite: preparing a statement with tens of
-   * thousands of placeholders costs more than the insert. Wide ones keep VALUES lists.
-   */
-  private async write(table: TableSpec, rows: InValue[][]): Promise<void> {
-    if (!rows.length) return;
-    if (table.columns.length <= 12) {
-      await this.tx.execute({
-        sql: `INSERT INTO ${table.name} (${table.columns.join(",")}) SELECT ${table.columns.map((_, i) => `value->>${i}`).join(", ")} FROM json_each(?)`,
-        args: [JSON.stringify(rows)],
-      });
-      return;
-    }
-    for (const statement of insertRows(table, rows)) await this.tx.execute(statement);
-  }
 }

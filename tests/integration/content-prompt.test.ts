@@ -46,8 +46,9 @@ describe("a content task's prompt", () => {
     expect(text).not.toContain("5,000");
     expect(await promptOf(research)).not.toContain("Signals");
 
-    const { live, rebuilt } = await liveAndRebuilt(ctx.db);
+    const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(ctx.db);
     expect(rebuilt).toEqual(live);
+    expect(rebuiltInWorker).toEqual(live);
     expect(live.content_signals).toHaveLength(5);
   });
 });

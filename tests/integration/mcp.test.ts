@@ -167,8 +167,9 @@ describe.each([
     for (const r of refusals) expect(r.text).toMatch(/^refused: this run already queued 3 tasks, the most one run may \(mcp.maxTasksPerRun = 3\)/);
     const origins = await app.ctx.db.query("SELECT task_id FROM task_origins WHERE parent_task_id = ?", [run.taskId]);
     expect(origins).toHaveLength(3);
-    const { live, rebuilt } = await liveAndRebuilt(app.ctx.db);
+    const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(app.ctx.db);
     expect(rebuilt).toEqual(live);
+    expect(rebuiltInWorker).toEqual(live);
   });
 
   it("runs together create at most maxTasksPerNight tasks a night", async () => {

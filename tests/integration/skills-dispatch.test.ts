@@ -52,8 +52,9 @@ describe("skills at dispatch", () => {
     expect(run!.prompt).toContain("## Skill: seo\n\nPut the keyword first.");
     expect(run!.prompt.indexOf("Skill: tone")).toBeLessThan(run!.prompt.indexOf("Skill: seo"));
 
-    const { live, rebuilt } = await liveAndRebuilt(ctx.db);
+    const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(ctx.db);
     expect(rebuilt).toEqual(live);
+    expect(rebuiltInWorker).toEqual(live);
     expect(live.task_skills).toEqual([`${id}|'seo'`]);
   });
 

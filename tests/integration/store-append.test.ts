@@ -170,8 +170,9 @@ describe("event store: expected versions", () => {
       const log = await readLog(ctx.db);
       expect(logShapeProblems(log)).toEqual([]);
       expect(log.filter((e) => e.stream === "task-1").map((e) => e.version)).toEqual([1, 2, 3, 4]);
-      const { live, rebuilt } = await liveAndRebuilt(ctx.db);
+      const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(ctx.db);
       expect(live).toEqual(rebuilt);
+      expect(live).toEqual(rebuiltInWorker);
     } finally {
       await other.db.close();
     }

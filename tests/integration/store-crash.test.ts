@@ -127,8 +127,9 @@ describe("a writer killed with SIGKILL", () => {
           killedInTransaction++;
         }
         expect(await taskRowsThatDisagree(db, log), context).toEqual([]);
-        const { live, rebuilt } = await liveAndRebuilt(db);
+        const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(db);
         expect(live, context).toEqual(rebuilt);
+        expect(live, context).toEqual(rebuiltInWorker);
         previous = log;
       } finally {
         await db.close();

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { Database } from "../../src/store/db.ts";
-import { rebuildProjections } from "../../src/store/event-store.ts";
+import { rebuildProjections } from "../../src/store/rebuild.ts";
 import { PROJECTION_TABLES } from "../../src/store/projections.ts";
 import { ROOT } from "../helpers.ts";
 
@@ -57,12 +57,21 @@ export async function dumpStore(db: Database): Promise<Record<string, string[]>>
   return dumpTables(db, ["events", ...PROJECTION_TABLES]);
 }
 
-/** The live projection tables, then the same tables after `rebuildProjections` replayed the log. */
-export async function liveAndRebuilt(db: Database): Promise<{ live: Record<string, string[]>; rebuilt: Record<string, string[]> }> {
+type Dump = Record<string, string[]>;
+
+/**
+ * The live projection tables, then the same tables after `rebuildProjections` replayed the log: once
+ * folding on this thread, once in two worker threads with pages and batches small enough that streams
+ * straddle pages, every table takes several batches and the workers wait for the writes.
+ */
+export async function liveAndRebuilt(db: Database): Promise<{ live: Dump; rebuilt: Dump; rebuiltInWorker: Dump }> {
   const live = await dumpProjections(db);
-  await rebuildProjections(db);
+  const here = await rebuildProjections(db, { workers: 0 });
   const rebuilt = await dumpProjections(db);
-  return { live, rebuilt };
+  const there = await rebuildProjections(db, { workers: 2, pageSize: 7, batchRows: 3 });
+  const rebuiltInWorker = await dumpProjections(db);
+  if (here.workers !== 0 || there.workers !== 2) throw new Error("rebuildProjections did not fold where it was told to");
+  return { live, rebuilt, rebuiltInWorker };
 }
 
 export interface LogRow {

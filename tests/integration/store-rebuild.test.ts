@@ -293,8 +293,9 @@ async function runSequence(ctx: AppContext, clock: MovableClock, ops: Op[]) {
       illegal++;
     }
     if ((i + 1) % 100 === 0) {
-      const { live, rebuilt } = await liveAndRebuilt(ctx.db);
+      const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(ctx.db);
       expect(live, `rebuild after op ${i}`).toEqual(rebuilt);
+      expect(live, `rebuild after op ${i}`).toEqual(rebuiltInWorker);
     }
   }
   return { legal, illegal, statuses };
@@ -315,8 +316,9 @@ describe("projections replayed from the log", () => {
           const counts = await runSequence(app.ctx, app.clock, ops);
           const log = await readLog(app.ctx.db);
           expect(logShapeProblems(log)).toEqual([]);
-          const { live, rebuilt } = await liveAndRebuilt(app.ctx.db);
+          const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(app.ctx.db);
           expect(live).toEqual(rebuilt);
+          expect(live).toEqual(rebuiltInWorker);
           totals.legal += counts.legal;
           totals.illegal += counts.illegal;
           totals.events += log.length;

@@ -1,0 +1,385 @@
+import { join } from "node:path";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { InValue } from "@libsql/client";
+import { CosError, type ErrorCode } from "../shared/errors.ts";
+import { packageRoot } from "../shared/paths.ts";
+import type { Database, Tx } from "./db.ts";
+import { PROJECTIONS, PROJECTION_TABLES, projectionFor, type AggregateProjection, type TableSpec } from "./projections.ts";
+
+/**
+ * `cos rebuild`: the whole log replayed into empty projection tables, in one write transaction, so
+ * readers see the old tables or the new ones and never a half-built set.
+ *
+ * The log is read stream by stream (the (stream, version) index gives that order), so one aggregate
+ * is folded at a time and memory stays flat however long the log is. On an embedded store of some
+ * size, the log is cut into stream ranges that worker threads read (each on a connection of its own)
+ * and fold, while this thread writes the rows they send: reading and folding take longer than
+ * writing, and the threads keep every core busy.
+ */
+
+export interface RebuildReport {
+  events: number;
+  streams: number;
+  ms: number;
+  /** How many worker threads read and folded the log while this one wrote: 0 when it did it all, and
+   * fewer than asked for when the log has fewer streams to share out. */
+  workers: number;
+}
+
+export interface RebuildOptions {
+  /** Events read per query. */
+  pageSize?: number;
+  /** Rows of one table written per statement. */
+  batchRows?: number;
+  /**
+   * Worker threads that read and fold: "auto" (the default) uses one per core, up to four, on an
+   * embedded file store of WORKER_THRESHOLD events or more, and none otherwise.
+   */
+  workers?: number | "auto";
+}
+
+/** Below this many events a worker's start-up (some tens of milliseconds) is not worth it. */
+const WORKER_THRESHOLD = 20_000;
+const MAX_WORKERS = 4;
+const PAGE_SIZE = 20_000;
+const BATCH_ROWS = 10_000;
+/** Batches a worker may send ahead of the writes: bounds the memory they hold. */
+const BATCHES_AHEAD = 8;
+
+/** A page of the log, column by column: the i-th event is streams[i], versions[i], … */
+export interface LogPage {
+  streams: string[];
+  versions: number[];
+  positions: number[];
+  types: string[];
+  data: unknown[];
+  ats: string[];
+}
+
+/** Streams from `from` (inclusive; "" is the first) to `to` (exclusive; null: to the end). */
+export interface StreamRange {
+  from: string;
+  to: string | null;
+}
+
+/** Rows for one table, as the JSON text the insert statement unpacks. */
+export interface RowBatch {
+  table: string;
+  json: string;
+}
+
+interface Folded {
+  events: number;
+  streams: number;
+}
+
+export async function rebuildProjections(db: Database, options: RebuildOptions = {}): Promise<RebuildReport> {
+  const started = performance.now();
+  const sizes = { pageSize: options.pageSize ?? PAGE_SIZE, batchRows: options.batchRows ?? BATCH_ROWS };
+  return db.write(async (tx) => {
+    const indexes = await emptyProjections(tx);
+    const wanted = options.workers === "auto" || options.workers === undefined ? await workersWorthIt(db, tx) : options.workers;
+    if (wanted > 0 && !canUseWorkers(db)) throw new Error(`rebuild workers need an embedded file store, not ${db.url}`);
+    const write = (batch: RowBatch) => insertBatch(tx, batch);
+    let folded: Folded;
+    let workers = 0;
+    if (wanted === 0) {
+      folded = await foldHere(tx, sizes, write);
+    } else {
+      // The workers start after BEGIN IMMEDIATE above: no event can be appended from here to the
+      // commit, so their snapshots of the log are the one this transaction sees.
+      const ranges = await streamRanges(tx, wanted);
+      workers = ranges.length;
+      folded = await foldInWorkers(
+        ranges.map((range) => ({ url: db.url, range, ...sizes, batchesAhead: BATCHES_AHEAD })),
+        write,
+      );
+    }
+    for (const index of indexes) await tx.execute(index);
+    return { ...folded, ms: Math.round(performance.now() - started), workers };
+  });
+}
+
+/**
+ * Empties every projection table and drops their secondary indexes for the load, returning the
+ * statements that make the indexes again: sorting once is cheaper than keeping them up to date row
+ * by row. A full-text table is made anew: emptied row by row it would do the tokenizer's work backwards.
+ */
+async function emptyProjections(tx: Tx): Promise<string[]> {
+  for (const table of PROJECTION_TABLES) {
+    const ddl = String((await tx.execute({ sql: "SELECT sql FROM sqlite_master WHERE name = ?", args: [table] })).rows[0]?.sql ?? "");
+    if (/^CREATE VIRTUAL TABLE/i.test(ddl)) {
+      await tx.execute(`DROP TABLE ${table}`);
+      await tx.execute(ddl);
+    } else {
+      await tx.execute(`DELETE FROM ${table}`);
+    }
+  }
+  const indexes = await tx.execute({
+    sql: `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+          AND tbl_name IN (SELECT value FROM json_each(?))`,
+    args: [JSON.stringify(PROJECTION_TABLES)],
+  });
+  for (const index of indexes.rows) await tx.execute(`DROP INDEX "${String(index.name)}"`);
+  return indexes.rows.map((index) => String(index.sql));
+}
+
+function canUseWorkers(db: Database): boolean {
+  return db.embedded && !/^file::memory:|[?&]mode=memory/.test(db.url);
+}
+
+async function workersWorthIt(db: Database, tx: Tx): Promise<number> {
+  if (!canUseWorkers(db)) return 0;
+  const last = await tx.execute("SELECT MAX(position) AS last FROM events");
+  if (Number(last.rows[0]?.last ?? 0) < WORKER_THRESHOLD) return 0;
+  return Math.max(1, Math.min(availableParallelism(), MAX_WORKERS));
+}
+
+/**
+ * Up to `count` ranges of whole streams with about as many events each, cut at the streams of the
+ * events at even offsets in (stream, version) order. The positions are a good enough count.
+ */
+async function streamRanges(tx: Tx, count: number): Promise<StreamRange[]> {
+  const last = Number((await tx.execute("SELECT MAX(position) AS last FROM events")).rows[0]?.last ?? 0);
+  const cuts: string[] = [];
+  for (let i = 1; i < count; i++) {
+    const at = await tx.execute({
+      sql: "SELECT stream FROM events ORDER BY stream, version LIMIT 1 OFFSET ?",
+      args: [Math.floor((last * i) / count)],
+    });
+    const stream = at.rows[0] ? String(at.rows[0].stream) : null;
+    if (stream !== null && stream > (cuts.at(-1) ?? "")) cuts.push(stream);
+  }
+  const starts = ["", ...cuts];
+  return starts.map((from, i) => ({ from, to: starts[i + 1] ?? null }));
+}
+
+const tablesByName = new Map(PROJECTIONS.flatMap((p) => p.tables.map((t) => [t.name, t] as const)));
+
+/**
+ * One statement per batch, its rows one JSON parameter: binding values one by one costs about a
+ * microsecond each, and a rebuild binds millions. Each row is made JSONB once (MATERIALIZED), so the
+ * columns are picked out of it without parsing the row's text again for every one of them.
+ */
+async function insertBatch(tx: Tx, batch: RowBatch): Promise<void> {
+  const table = tablesByName.get(batch.table);
+  if (!table) throw new Error(`no projection table ${batch.table}`);
+  await tx.execute({
+    sql: `INSERT INTO ${table.name} (${table.columns.join(",")})
+          WITH r AS MATERIALIZED (SELECT jsonb(value) AS v FROM json_each(?))
+          SELECT ${table.columns.map((_, i) => `v->>${i}`).join(", ")} FROM r`,
+    args: [batch.json],
+  });
+}
+
+/**
+ * The next page of the log in (stream, version) order, after `cursor` and before the stream `to`.
+ * SQLite packs each column into one JSON text (parsing a few long texts is much faster than the
+ * client building a row object per event), and the data column, JSON already, is spliced in as it is
+ * rather than parsed again.
+ */
+async function readPage(tx: Tx, cursor: [string, number], to: string | null, pageSize: number): Promise<LogPage> {
+  const result = await tx.execute({
+    sql: `SELECT json_group_array(stream) AS streams, '[' || group_concat(version) || ']' AS versions,
+                 '[' || group_concat(position) || ']' AS positions, json_group_array(type) AS types,
+                 '[' || group_concat(data) || ']' AS data, json_group_array(meta->>'at') AS ats
+          FROM (SELECT stream, version, position, type, data, meta FROM events
+                WHERE (stream, version) > (?, ?) ${to === null ? "" : "AND stream < ?"} ORDER BY stream, version LIMIT ?)`,
+    args: [cursor[0], cursor[1], ...(to === null ? [] : [to]), pageSize],
+  });
+  const row = result.rows[0];
+  // An empty page: group_concat gives NULL, so '[' || NULL || ']' is NULL too, read as [].
+  const column = <T>(name: string): T[] => JSON.parse(String(row?.[name] ?? "[]")) as T[];
+  const streams = column<string>("streams");
+  let data: unknown[];
+  try {
+    data = column<unknown>("data");
+  } catch (error) {
+    throw await unreadableData(tx, cursor, error);
+  }
+  return {
+    streams,
+    versions: column<number>("versions"),
+    positions: column<number>("positions"),
+    types: column<string>("types"),
+    data,
+    ats: column<string>("ats"),
+  };
+}
+
+/** Reads a range of the log page by page, handing each page to `take`, which may wait before the next. */
+export async function readLog(tx: Tx, range: StreamRange, pageSize: number, take: (page: LogPage) => Promise<void>): Promise<void> {
+  let cursor: [string, number] = [range.from, 0];
+  for (;;) {
+    const page = await readPage(tx, cursor, range.to, pageSize);
+    const count = page.streams.length;
+    await take(page);
+    if (count < pageSize) return;
+    cursor = [page.streams[count - 1]!, page.versions[count - 1]!];
+  }
+}
+
+/** The event whose data is not JSON, named, so that the one who has to repair the log knows where. */
+async function unreadableData(tx: Tx, cursor: [string, number], cause: unknown): Promise<CosError> {
+  const bad = await tx.execute({
+    sql: `SELECT position, stream, version FROM events WHERE (stream, version) > (?, ?) AND NOT json_valid(data)
+          ORDER BY stream, version LIMIT 1`,
+    args: cursor,
+  });
+  const where = bad.rows[0] ? `event ${bad.rows[0].position} (${bad.rows[0].stream} version ${bad.rows[0].version})` : "an event";
+  return new CosError("internal", `cannot rebuild: the data of ${where} is not JSON; nothing was changed`, { cause });
+}
+
+/**
+ * Folds pages of the log, in (stream, version) order, into projection rows, and hands them out in
+ * batches per table. A batch is sorted by the table's leading key column (the aggregate's id) first:
+ * stream order is text order (task-1, task-10, task-100, …), and rows in key order go into the
+ * tables' B-trees at a few points instead of all over, and into the full-text index without forcing
+ * it to flush a segment each time the rowid goes down.
+ */
+export class ProjectionFolder {
+  events = 0;
+  streams = 0;
+  private current: { stream: string; projection: AggregateProjection | undefined; state: unknown } | null = null;
+  private readonly buffers = new Map<TableSpec, InValue[][]>();
+
+  constructor(
+    private readonly emit: (batch: RowBatch) => void,
+    private readonly batchRows = BATCH_ROWS,
+  ) {}
+
+  add(page: LogPage): void {
+    const { streams, positions, types, data, ats } = page;
+    for (let i = 0; i < streams.length; i++) {
+      const stream = streams[i]!;
+      let current = this.current;
+      if (current?.stream !== stream) {
+        this.finishStream();
+        current = this.current = { stream, projection: projectionFor(stream), state: null };
+      }
+      if (current.projection) current.state = current.projection.evolve(current.state, { type: types[i]!, data: data[i], at: ats[i]!, position: positions[i]! });
+    }
+    this.events += streams.length;
+  }
+
+  /** After the last page: the last stream's rows, and every row still buffered. */
+  finish(): void {
+    this.finishStream();
+    this.current = null;
+    for (const [table, rows] of this.buffers) this.flush(table, rows);
+  }
+
+  private finishStream(): void {
+    const current = this.current;
+    if (!current?.projection || current.state === null) return;
+    this.streams++;
+    const rows = current.projection.rows(current.state);
+    for (const table of current.projection.tables) {
+      const incoming = rows[table.name];
+      if (!incoming?.length) continue;
+      let buffer = this.buffers.get(table);
+      if (!buffer) this.buffers.set(table, (buffer = []));
+      for (const row of incoming) buffer.push(row);
+      if (buffer.length >= this.batchRows) this.flush(table, buffer);
+    }
+  }
+
+  private flush(table: TableSpec, rows: InValue[][]): void {
+    if (!rows.length) return;
+    // Stable: the rows of one aggregate keep their order.
+    rows.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+    this.emit({ table: table.name, json: JSON.stringify(rows) });
+    rows.length = 0;
+  }
+}
+
+/** Read, fold and write on this thread, in the rebuild's own transaction. */
+async function foldHere(
+  tx: Tx,
+  { pageSize, batchRows }: { pageSize: number; batchRows: number },
+  write: (batch: RowBatch) => Promise<void>,
+): Promise<{ events: number; streams: number }> {
+  const batches: RowBatch[] = [];
+  const folder = new ProjectionFolder((batch) => batches.push(batch), batchRows);
+  const drain = async () => {
+    for (const batch of batches.splice(0)) await write(batch);
+  };
+  await readLog(tx, { from: "", to: null }, pageSize, async (page) => {
+    folder.add(page);
+    await drain();
+  });
+  folder.finish();
+  await drain();
+  return { events: folder.events, streams: folder.streams };
+}
+
+/** What a worker (src/store/rebuild-worker.ts) is started with. */
+export interface RebuildWorkerData {
+  url: string;
+  range: StreamRange;
+  pageSize: number;
+  batchRows: number;
+  batchesAhead: number;
+}
+
+export type WorkerMessage =
+  | { kind: "rows"; batch: RowBatch }
+  | { kind: "done"; events: number; streams: number }
+  | { kind: "failed"; code: ErrorCode | null; message: string };
+
+/**
+ * Reading and folding in worker threads, one per range, writing here: every batch a worker sends is
+ * written in turn and acknowledged, and no worker gets more than `batchesAhead` batches ahead. Any
+ * failure on either side ends the workers and fails the rebuild, whose transaction then rolls back.
+ */
+function foldInWorkers(jobs: RebuildWorkerData[], write: (batch: RowBatch) => Promise<void>): Promise<Folded> {
+  // A plain-JS entry that runs the bundled worker (bin/build.js), as bin/cos.js runs the bundled CLI.
+  const entry = join(packageRoot(), "bin", "rebuild-worker.js");
+  const workers = jobs.map((workerData) => new Worker(entry, { workerData }));
+  return new Promise((resolve, reject) => {
+    let writes: Promise<void> = Promise.resolve();
+    let settled = false;
+    let running = workers.length;
+    const total: Folded = { events: 0, streams: 0 };
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      for (const worker of workers) void worker.terminate();
+      // Not before a write under way has returned: the transaction rolls back after this.
+      const rejectNow = () => reject(error);
+      writes.then(rejectNow, rejectNow);
+    };
+    for (const worker of workers) {
+      let done = false;
+      worker.on("message", (message: WorkerMessage) => {
+        if (message.kind === "rows") {
+          writes = writes.then(async () => {
+            if (settled) return;
+            await write(message.batch);
+            worker.postMessage("ack");
+          });
+          writes.catch(fail);
+        } else if (message.kind === "failed") {
+          // Its message as it was, and a CosError stays one, so `cos rebuild` says what went wrong.
+          fail(message.code ? new CosError(message.code, message.message) : new Error(`a rebuild worker failed: ${message.message}`));
+        } else {
+          done = true;
+          total.events += message.events;
+          total.streams += message.streams;
+          void worker.terminate();
+          if (--running > 0) return;
+          writes.then(() => {
+            if (settled) return;
+            settled = true;
+            resolve(total);
+          }, fail);
+        }
+      });
+      worker.on("error", fail);
+      worker.on("exit", (code) => {
+        if (!done) fail(new Error(`a rebuild worker stopped (exit code ${code}) before it finished`));
+      });
+    }
+  });
+}
