@@ -140,3 +140,47 @@ describe("names", () => {
     expect([describeVerdict("approved"), describeVerdict("sent_back"), describeVerdict("discarded")]).toEqual(["approved", "sent back", "discarded"]);
   });
 });
+
+describe("the state each event starts from", () => {
+  // evolveTask copies the state field by field (copyTaskState); these pin down that nothing is lost.
+  const life = (first: TaskEvent): TaskEvent[] => [
+    first,
+    { type: "TaskEdited", data: { changes: { priority: 3 } }, at },
+    dispatched(1),
+    started(1, "runner-a"),
+    { type: "ActivityNoted", data: { text: "halfway" }, at },
+    resultReported(1),
+    verdict("sent_back", 1, "again"),
+    dispatched(2),
+    resultReported(2),
+    verdict("approved", 2, null),
+  ];
+
+  it("keeps a task's skills, origin and notes through every later event", () => {
+    const states: ReturnType<typeof foldTask>[] = [];
+    let state: ReturnType<typeof foldTask> = null;
+    for (const event of life(queued({ skills: ["seo"], createdBy: { taskId: 7, attempt: 1, generation: 1 } }))) {
+      state = evolveTask(state, event);
+      states.push(state);
+    }
+    for (const s of states) expect(s).toMatchObject({ skills: ["seo"], createdBy: { taskId: 7, attempt: 1, generation: 1 } });
+    expect(states.at(-1)!.notes).toEqual(["halfway"]);
+    expect(states.at(-1)!.status).toBe("approved");
+  });
+
+  it("keeps a field that a later version of TaskQueued carries, which this version does not know", () => {
+    const first = queued();
+    (first.data as unknown as Record<string, unknown>).estimateMinutes = 45;
+    const final = foldTask(life(first))! as unknown as Record<string, unknown>;
+    expect(final.estimateMinutes).toBe(45);
+    expect(final.status).toBe("approved");
+  });
+
+  it("leaves the state it was given as it was", () => {
+    const events = life(queued({ skills: ["seo"] }));
+    const before = foldTask(events.slice(0, 5))!;
+    const frozen = JSON.stringify(before);
+    evolveTask(before, events[5]!);
+    expect(JSON.stringify(before)).toBe(frozen);
+  });
+});

@@ -165,6 +165,68 @@ export function describeVerdict(verdict: Verdict): string {
   return verdict === "sent_back" ? "sent back" : verdict;
 }
 
+/** How many keys every TaskState has: the fields TaskQueued sets, optional ones not counted. */
+const TASK_STATE_KEYS = 34;
+
+/**
+ * A shallow copy of a state, with its fields written out: every event copies the state, and this is
+ * about three times as fast as `{ ...state }`, whose objects V8 cannot keep on its fast path here (a
+ * rebuild of a million events feels the difference). A state with a key this list does not know (a
+ * field that a later version of TaskQueued carries) is copied by spreading it, so nothing is dropped.
+ */
+function copyTaskState(s: TaskState): TaskState {
+  const copy: TaskState = {
+    title: s.title,
+    description: s.description,
+    type: s.type,
+    agent: s.agent,
+    project: s.project,
+    goalId: s.goalId,
+    initiativeId: s.initiativeId,
+    blockedBy: s.blockedBy,
+    area: s.area,
+    isolation: s.isolation,
+    priority: s.priority,
+    id: s.id,
+    status: s.status,
+    attempt: s.attempt,
+    tierPin: s.tierPin,
+    tier: s.tier,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    dispatchedAt: s.dispatchedAt,
+    runner: s.runner,
+    leaseUntil: s.leaseUntil,
+    promptHash: s.promptHash,
+    finishedAt: s.finishedAt,
+    notBefore: s.notBefore,
+    result: s.result,
+    feedback: s.feedback,
+    verdicts: s.verdicts,
+    autoApproved: s.autoApproved,
+    cancelReason: s.cancelReason,
+    failure: s.failure,
+    activity: s.activity,
+    runs: s.runs,
+    merge: s.merge,
+    worktreeRemoved: s.worktreeRemoved,
+  };
+  let keys = TASK_STATE_KEYS;
+  if (s.skills !== undefined) {
+    copy.skills = s.skills;
+    keys++;
+  }
+  if (s.createdBy !== undefined) {
+    copy.createdBy = s.createdBy;
+    keys++;
+  }
+  if (s.notes !== undefined) {
+    copy.notes = s.notes;
+    keys++;
+  }
+  return Object.keys(s).length === keys ? copy : { ...s };
+}
+
 /** Folds one event into the state. Pure; the activity lines are part of the derived state. */
 export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState {
   if (event.type === "TaskQueued") {
@@ -214,7 +276,8 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
     return state;
   }
   if (!state) throw new Error(`${event.type} before TaskQueued`);
-  const next: TaskState = { ...state, updatedAt: event.at };
+  const next = copyTaskState(state);
+  next.updatedAt = event.at;
   const note = (text: string) => {
     next.activity = [...state.activity, { at: event.at, text }];
   };
