@@ -42,8 +42,10 @@ export interface RebuildOptions {
 /** Below this many events a worker's start-up (some tens of milliseconds) is not worth it. */
 const WORKER_THRESHOLD = 20_000;
 const MAX_WORKERS = 4;
-const PAGE_SIZE = 20_000;
-const BATCH_ROWS = 10_000;
+/** Events per read: a page is parsed in one go, so it is also how long a worker holds off its next batches. */
+const PAGE_SIZE = 10_000;
+/** Rows per insert: enough to sort for locality, few enough that the writes start early and memory stays low. */
+const BATCH_ROWS = 4_000;
 /** Batches a worker may send ahead of the writes: bounds the memory they hold. */
 const BATCHES_AHEAD = 8;
 
