@@ -4,7 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { CosError } from "../shared/errors.ts";
 import { Database } from "./db.ts";
-import { ProjectionFolder, readLog, type RebuildWorkerData, type RowBatch, type WorkerMessage } from "./rebuild.ts";
+import { foldRange, type Folded, type RebuildWorkerData, type RowBatch, type WorkerMessage } from "./rebuild.ts";
 
 const port = parentPort;
 if (!port) throw new Error("src/store/rebuild-worker.ts runs as a worker thread of a rebuild");
@@ -25,21 +25,23 @@ try {
   send({ kind: "failed", code: error instanceof CosError ? error.code : null, message: error instanceof Error ? error.message : String(error) });
 }
 
-async function fold(): Promise<ProjectionFolder> {
+async function fold(): Promise<Folded> {
   const db = await Database.open({ url });
   try {
-    return await db.read(async (tx) => {
-      const folder = new ProjectionFolder((batch: RowBatch) => {
-        unacknowledged++;
-        send({ kind: "rows", batch });
-      }, batchRows);
-      await readLog(tx, range, pageSize, async (page) => {
-        folder.add(page);
-        while (unacknowledged > batchesAhead) await new Promise<void>((done) => (wake = done));
-      });
-      folder.finish();
-      return folder;
-    });
+    return await db.read((tx) =>
+      foldRange(
+        tx,
+        range,
+        { pageSize, batchRows },
+        (batch: RowBatch) => {
+          unacknowledged++;
+          send({ kind: "rows", batch });
+        },
+        async () => {
+          while (unacknowledged > batchesAhead) await new Promise<void>((done) => (wake = done));
+        },
+      ),
+    );
   } finally {
     await db.close();
   }

@@ -72,7 +72,7 @@ export interface RowBatch {
   json: string;
 }
 
-interface Folded {
+export interface Folded {
   events: number;
   streams: number;
 }
@@ -82,7 +82,8 @@ export async function rebuildProjections(db: Database, options: RebuildOptions =
   const sizes = { pageSize: options.pageSize ?? PAGE_SIZE, batchRows: options.batchRows ?? BATCH_ROWS };
   const rebuilt = await db.write(async (tx) => {
     const indexes = await emptyProjections(tx);
-    const wanted = options.workers === "auto" || options.workers === undefined ? await workersWorthIt(db, tx) : options.workers;
+    const logSize = Number((await tx.execute("SELECT MAX(position) AS last FROM events")).rows[0]?.last ?? 0);
+    const wanted = options.workers === "auto" || options.workers === undefined ? workersWorthIt(db, logSize) : options.workers;
     if (wanted > 0 && !canUseWorkers(db)) throw new Error(`rebuild workers need an embedded file store, not ${db.url}`);
     const write = (batch: RowBatch) => insertBatch(tx, batch);
     let folded: Folded;
@@ -92,7 +93,7 @@ export async function rebuildProjections(db: Database, options: RebuildOptions =
     } else {
       // The workers start after BEGIN IMMEDIATE above: no event can be appended from here to the
       // commit, so their snapshots of the log are the one this transaction sees.
-      const ranges = await streamRanges(tx, wanted);
+      const ranges = await streamRanges(tx, wanted, logSize);
       workers = ranges.length;
       folded = await foldInWorkers(
         ranges.map((range) => ({ url: db.url, range, ...sizes, batchesAhead: BATCHES_AHEAD })),
@@ -134,24 +135,22 @@ function canUseWorkers(db: Database): boolean {
   return db.embedded && !/^file::memory:|[?&]mode=memory/.test(db.url);
 }
 
-async function workersWorthIt(db: Database, tx: Tx): Promise<number> {
-  if (!canUseWorkers(db)) return 0;
-  const last = await tx.execute("SELECT MAX(position) AS last FROM events");
-  if (Number(last.rows[0]?.last ?? 0) < WORKER_THRESHOLD) return 0;
+/** `logSize`: the last position, a good enough count of the events. */
+function workersWorthIt(db: Database, logSize: number): number {
+  if (!canUseWorkers(db) || logSize < WORKER_THRESHOLD) return 0;
   return Math.max(1, Math.min(availableParallelism(), MAX_WORKERS));
 }
 
 /**
  * Up to `count` ranges of whole streams with about as many events each, cut at the streams of the
- * events at even offsets in (stream, version) order. The positions are a good enough count.
+ * events at even offsets in (stream, version) order.
  */
-async function streamRanges(tx: Tx, count: number): Promise<StreamRange[]> {
-  const last = Number((await tx.execute("SELECT MAX(position) AS last FROM events")).rows[0]?.last ?? 0);
+async function streamRanges(tx: Tx, count: number, logSize: number): Promise<StreamRange[]> {
   const cuts: string[] = [];
   for (let i = 1; i < count; i++) {
     const at = await tx.execute({
       sql: "SELECT stream FROM events ORDER BY stream, version LIMIT 1 OFFSET ?",
-      args: [Math.floor((last * i) / count)],
+      args: [Math.floor((logSize * i) / count)],
     });
     const stream = at.rows[0] ? String(at.rows[0].stream) : null;
     if (stream !== null && stream > (cuts.at(-1) ?? "")) cuts.push(stream);
@@ -214,7 +213,7 @@ async function readPage(tx: Tx, cursor: [string, number], to: string | null, pag
 }
 
 /** Reads a range of the log page by page, handing each page to `take`, which may wait before the next. */
-export async function readLog(tx: Tx, range: StreamRange, pageSize: number, take: (page: LogPage) => Promise<void>): Promise<void> {
+async function readLog(tx: Tx, range: StreamRange, pageSize: number, take: (page: LogPage) => Promise<void>): Promise<void> {
   let cursor: [string, number] = [range.from, 0];
   for (;;) {
     const page = await readPage(tx, cursor, range.to, pageSize);
@@ -243,7 +242,7 @@ async function unreadableData(tx: Tx, cursor: [string, number], cause: unknown):
  * tables' B-trees at a few points instead of all over, and into the full-text index without forcing
  * it to flush a segment each time the rowid goes down.
  */
-export class ProjectionFolder {
+class ProjectionFolder {
   events = 0;
   streams = 0;
   private current: { stream: string; projection: AggregateProjection | undefined; state: unknown } | null = null;
@@ -299,24 +298,35 @@ export class ProjectionFolder {
   }
 }
 
-/** Read, fold and write on this thread, in the rebuild's own transaction. */
-async function foldHere(
+/**
+ * Reads a range of the log and folds it, handing each batch of rows to `emit` as it fills; after each
+ * page, `between` may wait (for the batches to be written) before the next page is read.
+ */
+export async function foldRange(
   tx: Tx,
+  range: StreamRange,
   { pageSize, batchRows }: { pageSize: number; batchRows: number },
-  write: (batch: RowBatch) => Promise<void>,
-): Promise<{ events: number; streams: number }> {
+  emit: (batch: RowBatch) => void,
+  between: () => Promise<void>,
+): Promise<Folded> {
+  const folder = new ProjectionFolder(emit, batchRows);
+  await readLog(tx, range, pageSize, async (page) => {
+    folder.add(page);
+    await between();
+  });
+  folder.finish();
+  return { events: folder.events, streams: folder.streams };
+}
+
+/** Read, fold and write on this thread, in the rebuild's own transaction. */
+async function foldHere(tx: Tx, sizes: { pageSize: number; batchRows: number }, write: (batch: RowBatch) => Promise<void>): Promise<Folded> {
   const batches: RowBatch[] = [];
-  const folder = new ProjectionFolder((batch) => batches.push(batch), batchRows);
   const drain = async () => {
     for (const batch of batches.splice(0)) await write(batch);
   };
-  await readLog(tx, { from: "", to: null }, pageSize, async (page) => {
-    folder.add(page);
-    await drain();
-  });
-  folder.finish();
+  const folded = await foldRange(tx, { from: "", to: null }, sizes, (batch) => batches.push(batch), drain);
   await drain();
-  return { events: folder.events, streams: folder.streams };
+  return folded;
 }
 
 /** What a worker (src/store/rebuild-worker.ts) is started with. */
