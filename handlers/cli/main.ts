@@ -19,6 +19,8 @@ const TIERS = ["auto", "quick", "gate"] as const;
 interface Command {
   usage: string;
   options: Options;
+  /** Takes positional arguments (and checks their number itself); any other command refuses them. */
+  positional?: true;
   /** Runs without opening the store (a remote runner talks to the server instead). */
   standalone?: (args: { values: Record<string, string | boolean | undefined>; positionals: string[] }, io: CliIo) => Promise<number>;
   run(ctx: AppContext, args: { values: Record<string, string | boolean | undefined>; positionals: string[] }, io: CliIo): Promise<unknown>;
@@ -30,6 +32,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   "goal add": {
+    positional: true,
     usage: 'cos goal add "<title>" [--success "<line>"] [--project P]',
     options: { success: { type: "string" }, project: { type: "string" } },
     run: async (ctx, { values, positionals }) => ({
@@ -45,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
       goals.length ? goals.map((g) => `${g.id}  ${g.title}${g.success ? ` — ${g.success}` : ""}`).join("\n") : "no goals",
   },
   "initiative add": {
+    positional: true,
     usage: 'cos initiative add "<title>" --goal ID [--success "<line>"]',
     options: { goal: { type: "string" }, success: { type: "string" } },
     run: async (ctx, { values, positionals }) => {
@@ -66,6 +70,7 @@ const COMMANDS: Record<string, Command> = {
         : "no initiatives",
   },
   "task add": {
+    positional: true,
     usage:
       'cos task add "<title>" --type T --agent A [--project P] [--goal ID] [--initiative ID] [--after ID,ID] [--area AREA] [--isolation worktree|direct] [--tier auto|quick|gate] [--priority N] [--description TEXT] [--skill NAME,NAME]',
     options: {
@@ -123,12 +128,14 @@ const COMMANDS: Record<string, Command> = {
     text: renderTaskList,
   },
   "task show": {
+    positional: true,
     usage: "cos task show ID",
     options: {},
     run: (ctx, { positionals }) => showTask(ctx, parseId(onePositional(positionals, "cos task show ID"))),
     text: renderTask,
   },
   "task cancel": {
+    positional: true,
     usage: "cos task cancel ID [--reason TEXT]",
     options: { reason: { type: "string" } },
     run: async (ctx, { values, positionals }) => {
@@ -139,6 +146,7 @@ const COMMANDS: Record<string, Command> = {
     text: (v) => `#${v.id} cancelled`,
   },
   "task edit": {
+    positional: true,
     usage: "cos task edit ID [--after ID,ID] [--priority N] [--area AREA] [--agent A] [--tier auto|quick|gate|none]",
     options: { after: { type: "string" }, priority: { type: "string" }, area: { type: "string" }, agent: { type: "string" }, tier: { type: "string" } },
     run: async (ctx, { values, positionals }) => {
@@ -163,6 +171,7 @@ const COMMANDS: Record<string, Command> = {
     text: (v) => (v.changed ? `#${v.id} updated` : `#${v.id} unchanged`),
   },
   result: {
+    positional: true,
     usage: "cos result ID [--file F] [--exit-code N]   (the result is read from stdin without --file)",
     options: { file: { type: "string" }, "exit-code": { type: "string" } },
     run: async (ctx, { values, positionals }, io) => {
@@ -187,6 +196,7 @@ const COMMANDS: Record<string, Command> = {
     text: (v) => `#${v.id} ${v.status === "review" ? "is in review" : `is ${v.status} (attempt ${v.attempt})`}`,
   },
   verdict: {
+    positional: true,
     usage: "cos verdict ID approve|send-back|discard [--note TEXT]",
     options: { note: { type: "string" } },
     run: async (ctx, { values, positionals }) => {
@@ -277,6 +287,7 @@ const COMMANDS: Record<string, Command> = {
         .join("\n"),
   },
   why: {
+    positional: true,
     usage: "cos why ID",
     options: {},
     run: async (ctx, { positionals }) => {
@@ -286,6 +297,7 @@ const COMMANDS: Record<string, Command> = {
     text: (v) => v.text,
   },
   prompt: {
+    positional: true,
     usage: "cos prompt ID   (the prompt the task would get now)",
     options: {},
     run: async (ctx, { positionals }) => {
@@ -304,6 +316,7 @@ const COMMANDS: Record<string, Command> = {
     text: renderTrust,
   },
   "tier set": {
+    positional: true,
     usage: "cos tier set AGENT TYPE auto|quick|gate",
     options: {},
     run: async (ctx, { positionals }) => {
@@ -316,6 +329,7 @@ const COMMANDS: Record<string, Command> = {
     text: (v) => `${v.agent} ${v.type}: pinned at ${v.pin}${v.changed ? "" : " (already)"}`,
   },
   "tier clear": {
+    positional: true,
     usage: "cos tier clear AGENT TYPE",
     options: {},
     run: async (ctx, { positionals }) => {
@@ -328,6 +342,7 @@ const COMMANDS: Record<string, Command> = {
     text: (v) => `${v.agent} ${v.type}: ${v.changed ? "pin cleared; trust decides again" : "had no pin"}`,
   },
   mode: {
+    positional: true,
     usage: "cos mode sprint|idle",
     options: {},
     run: async (ctx, { positionals }) => {
@@ -409,6 +424,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     const [name, command] = findCommand(argv);
     const args = parse(command.usage, argv.slice(name.split(" ").length), command.options);
+    if (!command.positional && args.positionals.length) {
+      throw new ValidationError(`cos ${name} takes no arguments besides its options (got "${args.positionals.join(" ")}"): usage: ${command.usage}`);
+    }
     if (command.standalone) return await command.standalone(args, io);
     ctx = await openApp({ env: parseEnv(io.env), cwd: io.cwd });
     const value = await command.run(ctx, args, io);

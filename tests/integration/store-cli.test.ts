@@ -47,6 +47,8 @@ describe("cos refuses a bad command without writing", () => {
     ["a bad verdict", ["verdict", "2", "maybe"], /approve, send-back or discard/],
     ["an unknown command", ["frobnicate"], /unknown command "frobnicate"/],
     ["an unknown subcommand", ["task", "frobnicate"], /unknown command "task frobnicate"/],
+    ["a stray argument to a command that takes none", ["task", "list", "queued"], /cos task list takes no arguments besides its options \(got "queued"\): usage: cos task list \[--status S\]/],
+    ["a stray argument to rebuild", ["rebuild", "now"], /cos rebuild takes no arguments besides its options \(got "now"\)/],
   ])("%s: exit 2, one line on stderr, no event", async (_name, args, message) => {
     const run = await runCli(args, { env: ws.env, cwd: ws.dir, stdin: "## Summary\nDone.\n" });
     expect(run.code).toBe(2);
