@@ -248,10 +248,10 @@ const COMMANDS: Record<string, Command> = {
     usage: "cos digest [--since ISO-TIME]   (default: the last 24 hours)",
     options: { since: { type: "string" } },
     run: async (ctx, { values }) => {
-      const { buildDigest } = await import("../../src/app/digest.ts");
+      const { buildDigest, digestSince } = await import("../../src/app/digest.ts");
       const since = str(values, "since");
       if (since !== undefined && Number.isNaN(Date.parse(since))) throw new ValidationError(`--since must be an ISO time, got "${since}"`);
-      return buildDigest(ctx, since ?? new Date(ctx.clock().getTime() - 24 * 3600_000).toISOString());
+      return buildDigest(ctx, since ?? digestSince(ctx.clock()));
     },
     text: async (d) => (await import("../../src/app/digest.ts")).digestText(d),
   },

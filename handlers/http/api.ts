@@ -1,16 +1,17 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Context, Hono, Next } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
-import { claimRuns, heartbeat, reportRun, type RunOutcome } from "../../src/app/runs.ts";
+import { claimRuns, heartbeat, reportRun, RUNNER_ID_PATTERN, RUNNER_ID_RULE, type RunOutcome } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { listTasks, showTask } from "../../src/app/views.ts";
 import { decideReview } from "../../src/app/review.ts";
 import { z } from "../../src/config/zod.ts";
+import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/task/task.ts";
 import { UnauthorizedError, ValidationError } from "../../src/shared/errors.ts";
 import { runPass } from "../../resolver/pass.ts";
 
 const id = z.number().check(z.int(), z.positive());
-const runnerId = z.string().check(z.regex(/^[\w.:@-]{1,80}$/, "1-80 letters, digits, or . : @ - _"));
+const runnerId = z.string().check(z.regex(RUNNER_ID_PATTERN, RUNNER_ID_RULE));
 
 const claimBody = z.object({
   runner: runnerId,
@@ -39,7 +40,7 @@ const reportBody = z.object({
     }),
     z.object({
       kind: z.literal("failure"),
-      reason: z.enum(["exit_code", "timeout", "lease_lost", "usage_limit", "claim_timeout"]),
+      reason: z.enum(FAILURE_REASONS),
       detail: z.string().check(z.maxLength(10_000)),
       retryAt: z.nullable(z.string()),
     }),
@@ -55,13 +56,13 @@ const taskBody = z.object({
   initiativeId: z.optional(z.nullable(id)),
   blockedBy: z.optional(z.array(id)),
   area: z.optional(z.nullable(z.string())),
-  isolation: z.optional(z.nullable(z.enum(["worktree", "direct"]))),
-  tier: z.optional(z.nullable(z.enum(["auto", "quick", "gate"]))),
+  isolation: z.optional(z.nullable(z.enum(ISOLATIONS))),
+  tier: z.optional(z.nullable(z.enum(TIERS))),
   priority: z.optional(z.number().check(z.int())),
   skills: z.optional(z.array(z.string())),
 });
 const verdictBody = z.object({
-  verdict: z.enum(["approved", "sent_back", "discarded"]),
+  verdict: z.enum(VERDICTS),
   notes: z.optional(z.nullable(z.string())),
   attempt: z.optional(z.nullable(id)),
 });

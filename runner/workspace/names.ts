@@ -1,36 +1,9 @@
 import { lstatSync, realpathSync } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { ValidationError } from "../../src/shared/errors.ts";
+import { checkTaskId } from "../../src/domain/task/refs.ts";
 
-export function checkTaskId(taskId: number): void {
-  if (!Number.isSafeInteger(taskId) || taskId <= 0) {
-    throw new ValidationError(`task id ${String(taskId)} is not a positive whole number`);
-  }
-}
-
-/** The task's branch: generated from the id, never taken from input. */
-export function taskBranch(taskId: number): string {
-  checkTaskId(taskId);
-  return `cos/task-${taskId}`;
-}
-
-export function taskBranchRef(taskId: number): string {
-  return `refs/heads/${taskBranch(taskId)}`;
-}
-
-/** Where a discarded or collected task's commits are kept. */
-export function discardedRef(taskId: number): string {
-  checkTaskId(taskId);
-  return `refs/cos/discarded/${taskId}`;
-}
-
-/** The task id of a `refs/heads/cos/task-<id>` ref, or null for any other ref. */
-export function taskIdOfBranchRef(ref: string): number | null {
-  const match = /^refs\/heads\/cos\/task-([1-9][0-9]*)$/.exec(ref);
-  if (!match) return null;
-  const id = Number(match[1]);
-  return Number.isSafeInteger(id) ? id : null;
-}
+export { checkTaskId, discardedRef, taskBranch, taskBranchRef, taskIdOfBranchRef } from "../../src/domain/task/refs.ts";
 
 /** The task id a folder in the worktree root is named for, or null. */
 export function taskIdOfFolderName(name: string): number | null {

@@ -27,6 +27,13 @@ export interface Digest {
   queue: DigestItem[];
 }
 
+/** The digest covers the day before it: what finished in the last 24 hours. */
+export const DIGEST_WINDOW_MS = 24 * 3600_000;
+
+export function digestSince(now: Date): string {
+  return new Date(now.getTime() - DIGEST_WINDOW_MS).toISOString();
+}
+
 /**
  * The morning digest (DESIGN §10) as a view model: what finished since `since`, what waits for review,
  * what failed or is held and why, trust changes, auto-approvals to spot-check, and tonight's queue.

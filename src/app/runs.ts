@@ -46,12 +46,16 @@ export interface ClaimRequest {
   taskIds?: number[] | null;
 }
 
+/** What a runner may call itself: it names the runner in events, leases and logs. */
+export const RUNNER_ID_PATTERN = /^[\w.:@-]{1,80}$/;
+export const RUNNER_ID_RULE = "1-80 letters, digits, or . : @ - _";
+
 /** A runner that claimed within this window counts as present when the resolver counts slots. */
 export const RUNNER_FRESH_MS = 30_000;
 
 /** Claims up to `slots` dispatched tasks, oldest dispatch first, in one write transaction. */
 export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise<ClaimedRun[]> {
-  if (!/^[\w.:@-]{1,80}$/.test(request.runner)) throw new ValidationError(`runner id "${request.runner}" must be 1-80 letters, digits, or . : @ - _`);
+  if (!RUNNER_ID_PATTERN.test(request.runner)) throw new ValidationError(`runner id "${request.runner}" must be ${RUNNER_ID_RULE}`);
   if (!Number.isInteger(request.slots) || request.slots < 0) throw new ValidationError("slots must be a whole number ≥ 0");
   const now = ctx.clock();
   const meta: EventMeta = { at: now.toISOString(), actor: `runner:${request.runner}` };

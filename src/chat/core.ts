@@ -1,4 +1,4 @@
-import { buildDigest } from "../app/digest.ts";
+import { buildDigest, digestSince } from "../app/digest.ts";
 import type { AppContext } from "../app/context.ts";
 import { decideReview } from "../app/review.ts";
 import { changeMode, pauseResolver, resumeResolver } from "../app/settings.ts";
@@ -153,7 +153,7 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand)
       await resumeResolver(ctx, who.actor);
       return text(null, ["resumed"]);
     case "digest": {
-      const digest = await buildDigest(ctx, new Date(ctx.clock().getTime() - 24 * 3600_000).toISOString());
+      const digest = await buildDigest(ctx, digestSince(ctx.clock()));
       const view = await digestView(ctx, digest);
       return { kind: "cards", intro: { title: "Digest", lines: view.blocks.flatMap((b) => [`${b.title}`, ...b.lines.map((l) => `  ${l}`)]) }, cards: view.cards };
     }

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { ISOLATIONS, TIERS } from "../domain/task/task.ts";
 import { ValidationError } from "../shared/errors.ts";
 import { z } from "./zod.ts";
 
-const tierSchema = z.enum(["auto", "quick", "gate"]);
+const tierSchema = z.enum(TIERS);
 const name = z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,39}$/i, "use letters, digits, '-' or '_' (at most 40)"));
 const positive = () => z.number().check(z.positive());
 
@@ -22,7 +23,7 @@ const agentSchema = z.strictObject({
   timeoutMinutes: z._default(positive(), 60),
   env: z._default(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"))), []),
   skills: z._default(z.array(z.string()), []),
-  defaultIsolation: z.optional(z.enum(["worktree", "direct"])),
+  defaultIsolation: z.optional(z.enum(ISOLATIONS)),
 });
 
 export const configSchema = z.strictObject({
@@ -88,7 +89,6 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
-export type Tier = z.infer<typeof tierSchema>;
 
 export const BUILTIN_TYPES = ["code", "research", "content"] as const;
 

@@ -1,5 +1,5 @@
 import type { AppContext } from "../app/context.ts";
-import { buildDigest } from "../app/digest.ts";
+import { buildDigest, digestSince } from "../app/digest.ts";
 import type { Platform } from "../chat/types.ts";
 import { digestView } from "../chat/views.ts";
 import { enqueue } from "./outbox.ts";
@@ -10,7 +10,7 @@ export async function enqueueDailyDigest(ctx: AppContext, platform: Platform = "
   const day = new Intl.DateTimeFormat("en-CA", { timeZone: ctx.config.digest.timezone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
   const existing = await ctx.db.query("SELECT 1 FROM outbox WHERE dedupe_key = ?", [`${platform}:digest:${day}`]);
   if (existing.length) return false;
-  const digest = await buildDigest(ctx, new Date(now.getTime() - 24 * 3600_000).toISOString());
+  const digest = await buildDigest(ctx, digestSince(now));
   const view = await digestView(ctx, digest);
   await enqueue(ctx, platform, { kind: "digest", blocks: view.blocks, cards: view.cards }, `digest:${day}`);
   return true;

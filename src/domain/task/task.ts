@@ -14,10 +14,16 @@ export const OPEN_STATUSES: readonly TaskStatus[] = ["queued", "dispatched", "ru
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ["approved", "discarded", "cancelled", "failed"];
 export const ALL_STATUSES: readonly TaskStatus[] = [...OPEN_STATUSES, ...TERMINAL_STATUSES];
 
-export type Tier = "auto" | "quick" | "gate";
-export type Isolation = "worktree" | "direct";
-export type Verdict = "approved" | "sent_back" | "discarded";
-export type FailureReason = "exit_code" | "timeout" | "lease_lost" | "usage_limit" | "claim_timeout";
+/** Review tiers (DESIGN §5), in the order a person reads them. */
+export const TIERS = ["auto", "quick", "gate"] as const;
+export type Tier = (typeof TIERS)[number];
+/** Where a task works (DESIGN §4): its own git worktree, or the project repository itself. */
+export const ISOLATIONS = ["worktree", "direct"] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
+export const VERDICTS = ["approved", "sent_back", "discarded"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+export const FAILURE_REASONS = ["exit_code", "timeout", "lease_lost", "usage_limit", "claim_timeout"] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 export interface ResultSections {
   summary: string;

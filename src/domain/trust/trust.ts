@@ -4,6 +4,10 @@ import type { Tier, Verdict } from "../task/task.ts";
 
 export const TIER_ORDER: readonly Tier[] = ["gate", "quick", "auto"];
 
+/** The verdicts trust looks at: the approval rate over the last 20, the send-back rate over the last 10. */
+export const TRUST_WINDOW = 20;
+export const SEND_BACK_WINDOW = 10;
+
 export interface TrustNumbers {
   /** Verdicts in the window of the last 20. */
   n: number;
@@ -20,13 +24,13 @@ export interface TrustStanding extends TrustNumbers {
 }
 
 export function trustNumbers(newestFirst: readonly Verdict[]): TrustNumbers {
-  const window = newestFirst.slice(0, 20);
-  const lastTen = newestFirst.slice(0, 10);
+  const window = newestFirst.slice(0, TRUST_WINDOW);
+  const lastTen = newestFirst.slice(0, SEND_BACK_WINDOW);
   const n = window.length;
   return {
     n,
     approvalRate: n === 0 ? 0 : window.filter((v) => v === "approved").length / n,
-    sendBackRate: lastTen.filter((v) => v === "sent_back").length / 10,
+    sendBackRate: lastTen.filter((v) => v === "sent_back").length / SEND_BACK_WINDOW,
   };
 }
 
@@ -49,11 +53,19 @@ export function demote(tier: Tier): Tier {
   return TIER_ORDER[Math.max(TIER_ORDER.indexOf(tier) - 1, 0)]!;
 }
 
-const percent = (rate: number) => `${Math.round(rate * 100)}%`;
+/** A rate as people read it: 0.925 → "93%". */
+export function percent(rate: number): string {
+  return `${Math.round(rate * 100)}%`;
+}
+
+/** The three numbers as DESIGN §5 writes them: `approval: 93%, sendBack: 0%, n=15`. */
+export function trustNumbersText(numbers: TrustNumbers): string {
+  return `approval: ${percent(numbers.approvalRate)}, sendBack: ${percent(numbers.sendBackRate)}, n=${numbers.n}`;
+}
 
 /** The activity note of DESIGN §5, exactly: `Trust-based tier gate → quick (approval: 93%, sendBack: 0%, n=15)`. */
 export function trustNote(from: Tier, to: Tier, numbers: TrustNumbers): string {
-  return `Trust-based tier ${from} → ${to} (approval: ${percent(numbers.approvalRate)}, sendBack: ${percent(numbers.sendBackRate)}, n=${numbers.n})`;
+  return `Trust-based tier ${from} → ${to} (${trustNumbersText(numbers)})`;
 }
 
 /**
@@ -78,7 +90,7 @@ function stepsUntil(
   reached: (tier: Tier) => boolean,
 ): number | null {
   let history = [...newestFirst];
-  for (let step = 1; step <= 20; step++) {
+  for (let step = 1; step <= TRUST_WINDOW; step++) {
     history = [add, ...history];
     if (reached(trustStanding(history, defaultTier).effective)) return step;
   }
