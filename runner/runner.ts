@@ -1,11 +1,10 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { packageRoot } from "../src/shared/paths.ts";
-import { killProcessGroup, processGroupAlive, runAgent } from "./agent.ts";
+import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS, resultText } from "./presets.ts";
@@ -42,20 +41,17 @@ export class Runner {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private polling: Promise<void> | null = null;
+  private readonly records: RunRecords;
 
   constructor(
     private readonly port: RunnerPort,
     private readonly options: RunnerOptions,
   ) {
-    mkdirSync(this.pidDir, { recursive: true });
+    this.records = new RunRecords(join(options.dataDir, "pids"));
   }
 
   get freeSlots(): number {
     return Math.max(0, this.options.slots - this.active.size);
-  }
-
-  private get pidDir(): string {
-    return join(this.options.dataDir, "pids");
   }
 
   /** Starts polling for work after reaping what a dead runner left running. */
@@ -144,7 +140,6 @@ export class Runner {
         log(`heartbeat: ${cos.message}`);
       }
     }, Math.max(1000, (config.resolver.leaseSeconds * 1000) / 4));
-    const pidFile = join(this.pidDir, `${run.taskId}-${run.attempt}.json`);
     try {
       const project = run.project ? config.projects[run.project] : undefined;
       const workspace = await prepareWorkspace({
@@ -160,7 +155,7 @@ export class Runner {
       writeWiringFiles(wiring, runDir);
       const result = await runAgent(
         {
-          argv: [process.execPath, join(packageRoot(), "runner", "supervise.mjs"), String(process.pid), ...wiring.argv],
+          argv: supervisedArgv(wiring.argv),
           prompt: run.prompt,
           taskId: run.taskId,
           attempt: run.attempt,
@@ -175,7 +170,7 @@ export class Runner {
         },
         {
           signal: abort.signal,
-          onSpawn: (pid) => writeFileSync(pidFile, JSON.stringify({ runnerPid: process.pid, pid, taskId: run.taskId, attempt: run.attempt })),
+          onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
         },
       );
       clearInterval(heartbeat);
@@ -187,8 +182,8 @@ export class Runner {
       if (result.timedOut) {
         return report({ kind: "failure", reason: "timeout", detail: `timed out after ${agent.timeoutMinutes} min`, retryAt: null });
       }
-      const preset = agent.preset ? PRESETS[agent.preset] : null;
       const logText = readTail(result.logPath, 256 * 1024);
+      const preset = agent.preset ? PRESETS[agent.preset] : null;
       const limit = preset?.usageLimit(result.output, logText, this.options.clock());
       if (limit) {
         const retryAt = limit.resetAt ?? new Date(this.options.clock().getTime() + 3600_000).toISOString();
@@ -208,35 +203,13 @@ export class Runner {
       return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
     } finally {
       clearInterval(heartbeat);
-      rmSync(pidFile, { force: true });
+      this.records.forget(run.taskId, run.attempt);
     }
   }
 
-  /** Process groups recorded by a runner process that is gone: nobody will report them, so end them. */
+  /** Ends the agents of runner processes that are gone (see RunRecords). */
   reapOrphans(): number {
-    let reaped = 0;
-    for (const name of readdirSync(this.pidDir)) {
-      const path = join(this.pidDir, name);
-      try {
-        const record = JSON.parse(readFileSync(path, "utf8")) as { runnerPid: number; pid: number };
-        if (record.runnerPid !== process.pid && !alive(record.runnerPid)) {
-          if (processGroupAlive(record.pid) && killProcessGroup(record.pid, "SIGKILL")) reaped++;
-          rmSync(path, { force: true });
-        }
-      } catch {
-        rmSync(path, { force: true });
-      }
-    }
-    return reaped;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    return this.records.reapOrphans();
   }
 }
 
