@@ -7,7 +7,7 @@ import { toCosError } from "../src/shared/errors.ts";
 import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
-import { agentCommand, PRESETS, resultText } from "./presets.ts";
+import { agentCommand, PRESETS } from "./presets.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
 
 export interface RunnerOptions {
@@ -115,6 +115,7 @@ export class Runner {
     const { config, id: runner } = this.options;
     const log = (text: string) => this.options.log?.(`runner ${runner}: #${run.taskId}.${run.attempt} ${text}`);
     const agent = config.agents[run.agent];
+    const preset = agent?.preset ? PRESETS[agent.preset] : null;
     const started = Date.now();
     let leaseLost = false;
     const report = async (outcome: RunOutcome) => {
@@ -165,8 +166,7 @@ export class Runner {
           sourceEnv: this.options.sourceEnv,
           extraEnv: wiring.env,
           timeoutMs: agent.timeoutMinutes * 60_000,
-          // Claude Code and Gemini print their result inside one JSON document: keep all of it.
-          maxCaptureBytes: agent.preset === "claude-code" || agent.preset === "gemini" ? 8 * 1024 * 1024 : undefined,
+          maxCaptureBytes: preset?.captureBytes,
         },
         {
           signal: abort.signal,
@@ -183,7 +183,6 @@ export class Runner {
         return report({ kind: "failure", reason: "timeout", detail: `timed out after ${agent.timeoutMinutes} min`, retryAt: null });
       }
       const logText = readTail(result.logPath, 256 * 1024);
-      const preset = agent.preset ? PRESETS[agent.preset] : null;
       const limit = preset?.usageLimit(result.output, logText, this.options.clock());
       if (limit) {
         const retryAt = limit.resetAt ?? new Date(this.options.clock().getTime() + 3600_000).toISOString();
@@ -192,7 +191,7 @@ export class Runner {
       log(`agent exited ${result.exitCode ?? result.signal}`);
       return report({
         kind: "result",
-        markdown: result.resultFromFile ? result.output : resultText(agent.preset, result.output),
+        markdown: result.resultFromFile || !preset ? result.output : preset.resultText(result.output),
         exitCode: result.exitCode ?? 128,
         durationMs,
         diffStat: finished.diffStat,
