@@ -1,10 +1,9 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
+import { readLogTail, RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
@@ -182,7 +181,7 @@ export class Runner {
       if (result.timedOut) {
         return report({ kind: "failure", reason: "timeout", detail: `timed out after ${agent.timeoutMinutes} min`, retryAt: null });
       }
-      const logText = readTail(result.logPath, 256 * 1024);
+      const logText = readLogTail(result.logPath, 256 * 1024);
       const limit = preset?.usageLimit(result.output, logText, this.options.clock());
       if (limit) {
         const retryAt = limit.resetAt ?? new Date(this.options.clock().getTime() + 3600_000).toISOString();
@@ -209,21 +208,5 @@ export class Runner {
   /** Ends the agents of runner processes that are gone (see RunRecords). */
   reapOrphans(): number {
     return this.records.reapOrphans();
-  }
-}
-
-/** The last `bytes` of a log that may be hundreds of megabytes. */
-function readTail(path: string, bytes: number): string {
-  let fd: number | null = null;
-  try {
-    fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
-    const buffer = Buffer.alloc(Math.min(bytes, size));
-    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
-    return buffer.toString("utf8");
-  } catch {
-    return "";
-  } finally {
-    if (fd !== null) closeSync(fd);
   }
 }
