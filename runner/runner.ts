@@ -3,10 +3,11 @@ import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { readLogTail, RunRecords, runAgent, supervisedArgv } from "./agent.ts";
+import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
+import { runOutcome } from "./run-outcome.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
 
 export interface RunnerOptions {
@@ -174,28 +175,17 @@ export class Runner {
       );
       clearInterval(heartbeat);
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
-      const durationMs = Date.now() - started;
-      if (abort.signal.aborted) {
-        return report({ kind: "failure", reason: "lease_lost", detail: String((abort.signal.reason as Error)?.message ?? "stopped"), retryAt: null });
-      }
-      if (result.timedOut) {
-        return report({ kind: "failure", reason: "timeout", detail: `timed out after ${agent.timeoutMinutes} min`, retryAt: null });
-      }
-      const logText = readLogTail(result.logPath, 256 * 1024);
-      const limit = preset?.usageLimit(result.output, logText, this.options.clock());
-      if (limit) {
-        const retryAt = limit.resetAt ?? new Date(this.options.clock().getTime() + 3600_000).toISOString();
-        return report({ kind: "failure", reason: "usage_limit", detail: `usage limit; resets at ${retryAt}`, retryAt });
-      }
-      log(`agent exited ${result.exitCode ?? result.signal}`);
-      return report({
-        kind: "result",
-        markdown: result.resultFromFile || !preset ? result.output : preset.resultText(result.output),
-        exitCode: result.exitCode ?? 128,
-        durationMs,
+      const outcome = runOutcome({
+        result,
+        stopped: abort.signal,
+        preset,
+        timeoutMinutes: agent.timeoutMinutes,
+        durationMs: Date.now() - started,
         diffStat: finished.diffStat,
-        usage: preset?.usage(result.output, logText) ?? null,
+        now: this.options.clock(),
       });
+      if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
+      return report(outcome);
     } catch (error) {
       clearInterval(heartbeat);
       return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
