@@ -1,4 +1,4 @@
-import { isObject, lastJsonObject, parseObjectAt, type Json } from "./json-output.ts";
+import { isObject, lastJsonObject, parseObjectAt, WHOLE_DOCUMENT_BYTES, type Json } from "./json-output.ts";
 import { limitIn, scanText } from "./limit-message.ts";
 import { num, usageOrNull, type Preset } from "./preset.ts";
 
@@ -15,8 +15,7 @@ const CLAUDE_LIMIT = [
 
 export const claudeCode: Preset = {
   command: ["claude", "-p", "--output-format", "json", "--permission-mode", "acceptEdits"],
-  // The result is inside one JSON document: keep all of it, a tail would cut its start.
-  captureBytes: 8 * 1024 * 1024,
+  captureBytes: WHOLE_DOCUMENT_BYTES,
   resultText: (stdout) => {
     const found = claudeResult(stdout, "");
     return typeof found?.result === "string" ? found.result : stdout;

@@ -1,4 +1,4 @@
-import { isObject, lastJsonObject, type Json } from "./json-output.ts";
+import { isObject, lastJsonObject, WHOLE_DOCUMENT_BYTES, type Json } from "./json-output.ts";
 import { limitIn, scanText } from "./limit-message.ts";
 import { num, TokenTally, usageOrNull, type Preset } from "./preset.ts";
 import { resetTime } from "./reset-time.ts";
@@ -18,8 +18,7 @@ const GEMINI_LIMIT = [
 
 export const gemini: Preset = {
   command: ["gemini", "--output-format", "json", "--approval-mode", "auto_edit"],
-  // The result is inside one JSON document: keep all of it, a tail would cut its start.
-  captureBytes: 8 * 1024 * 1024,
+  captureBytes: WHOLE_DOCUMENT_BYTES,
   resultText: (stdout) => {
     const found = geminiJson(stdout, "");
     return typeof found?.response === "string" ? found.response : stdout;

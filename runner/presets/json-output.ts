@@ -4,6 +4,12 @@
 
 export type Json = Record<string, unknown>;
 
+/**
+ * The stdout a CLI that prints its result inside one JSON document needs kept: all of it, since a tail
+ * would cut the document's start (a preset's captureBytes).
+ */
+export const WHOLE_DOCUMENT_BYTES = 8 * 1024 * 1024;
+
 export function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
