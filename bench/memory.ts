@@ -4,6 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { searchMemory } from "../src/app/memory.ts";
 import { openApp } from "../src/app/open.ts";
+import { gitWorkspace } from "../runner/workspace/port.ts";
 import { claimRuns } from "../src/app/runs.ts";
 import { queueTask, runTaskCommand } from "../src/app/tasks.ts";
 import { parseEnv } from "../src/config/env.ts";
@@ -29,7 +30,7 @@ export const memoryGroup: BenchGroup = {
   async run(ctx) {
     const config = join(ctx.dir, "cos.config.json");
     writeFileSync(config, JSON.stringify({ projects: { site: { repo: "./site" } }, agents: { writer: { command: ["true"] } } }));
-    const app = await openApp({ env: parseEnv({ COS_DB_URL: `file:${join(ctx.dir, "cos.db")}`, COS_CONFIG: config }), cwd: ctx.dir, clock: fixedClock(NOW) });
+    const app = await openApp({ env: parseEnv({ COS_DB_URL: `file:${join(ctx.dir, "cos.db")}`, COS_CONFIG: config }), cwd: ctx.dir, clock: fixedClock(NOW), workspace: gitWorkspace });
     try {
       const started = performance.now();
       await writeResults(app.db);

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openApp } from "../src/app/open.ts";
+import { gitWorkspace } from "../runner/workspace/port.ts";
 import { queueTask, recordResult, recordVerdict } from "../src/app/tasks.ts";
 import { createGoal, createInitiative } from "../src/app/goals.ts";
 import { loadTask } from "../src/app/tasks.ts";
@@ -77,7 +78,7 @@ async function promptBench(ctx: BenchContext): Promise<Metric[]> {
   const agents = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`agent${i}`, { command: ["true"] }]));
   writeFileSync(join(dir, "cos.config.json"), JSON.stringify({ agents, resolver: { maxConcurrent: 20 } }));
   let at = Date.parse("2026-11-23T18:00:00.000Z");
-  const app = await openApp({ env, cwd: dir, clock: () => new Date(at) });
+  const app = await openApp({ env, cwd: dir, clock: () => new Date(at), workspace: gitWorkspace });
   const initiatives: number[] = [];
   for (let g = 0; g < 4; g++) {
     const goal = await createGoal(app, { title: `Goal ${g}: grow the newsletter to ${1000 * (g + 1)} readers`, success: `${1000 * (g + 1)} subscribers by March` }, "bench");
@@ -141,7 +142,7 @@ async function latencyBench(ctx: BenchContext): Promise<Metric[]> {
   const quick = { command: [process.execPath, "-e", "console.log('## Summary\\nok')"] };
   writeFileSync(join(dir, "cos.config.json"), JSON.stringify({ agents: { first: quick, second: quick }, resolver: { maxConcurrent: 4 }, runner: { slots: 2 } }));
   const envVars = { COS_DB_URL: `file:${join(dir, "cos.db")}`, COS_CONFIG: join(dir, "cos.config.json"), COS_PORT: "0" };
-  const app = await openApp({ env: parseEnv(envVars), cwd: dir });
+  const app = await openApp({ env: parseEnv(envVars), cwd: dir, workspace: gitWorkspace });
   const server = spawn(process.execPath, [join(ROOT, "bin", "cos.js"), "serve"], { env: { PATH: process.env.PATH ?? "", ...envVars }, stdio: "ignore" });
   const samples: number[] = [];
   try {

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { openApp } from "../src/app/open.ts";
+import { gitWorkspace } from "../runner/workspace/port.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { messageUpdate, startFakeTelegram } from "../tests/fixtures/fake-telegram.ts";
 import { ROOT, round, type BenchGroup, type Metric } from "./lib.ts";
@@ -38,7 +39,7 @@ export const telegramGroup: BenchGroup = {
       TELEGRAM_CHAT_ID: "-100500",
     };
     // Opened here first so that the migrations are done before the server starts.
-    const app = await openApp({ env: parseEnv(env), cwd: ctx.dir });
+    const app = await openApp({ env: parseEnv(env), cwd: ctx.dir, workspace: gitWorkspace });
     const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, "--cpu-prof-name=telegram-serve.cpuprofile"] : [];
     const server = spawn(process.execPath, [...prof, join(ROOT, "bin", "cos.js"), "serve"], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";

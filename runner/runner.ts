@@ -1,14 +1,13 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { packageRoot } from "../src/shared/paths.ts";
-import { killProcessGroup, processGroupAlive, runAgent } from "./agent.ts";
+import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
-import { agentCommand, PRESETS, resultText } from "./presets.ts";
+import { agentCommand, PRESETS } from "./presets.ts";
+import { runOutcome } from "./run-outcome.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
 
 export interface RunnerOptions {
@@ -42,20 +41,17 @@ export class Runner {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private polling: Promise<void> | null = null;
+  private readonly records: RunRecords;
 
   constructor(
     private readonly port: RunnerPort,
     private readonly options: RunnerOptions,
   ) {
-    mkdirSync(this.pidDir, { recursive: true });
+    this.records = new RunRecords(join(options.dataDir, "pids"));
   }
 
   get freeSlots(): number {
     return Math.max(0, this.options.slots - this.active.size);
-  }
-
-  private get pidDir(): string {
-    return join(this.options.dataDir, "pids");
   }
 
   /** Starts polling for work after reaping what a dead runner left running. */
@@ -119,6 +115,7 @@ export class Runner {
     const { config, id: runner } = this.options;
     const log = (text: string) => this.options.log?.(`runner ${runner}: #${run.taskId}.${run.attempt} ${text}`);
     const agent = config.agents[run.agent];
+    const preset = agent?.preset ? PRESETS[agent.preset] : null;
     const started = Date.now();
     let leaseLost = false;
     const report = async (outcome: RunOutcome) => {
@@ -144,7 +141,6 @@ export class Runner {
         log(`heartbeat: ${cos.message}`);
       }
     }, Math.max(1000, (config.resolver.leaseSeconds * 1000) / 4));
-    const pidFile = join(this.pidDir, `${run.taskId}-${run.attempt}.json`);
     try {
       const project = run.project ? config.projects[run.project] : undefined;
       const workspace = await prepareWorkspace({
@@ -160,7 +156,7 @@ export class Runner {
       writeWiringFiles(wiring, runDir);
       const result = await runAgent(
         {
-          argv: [process.execPath, join(packageRoot(), "runner", "supervise.mjs"), String(process.pid), ...wiring.argv],
+          argv: supervisedArgv(wiring.argv),
           prompt: run.prompt,
           taskId: run.taskId,
           attempt: run.attempt,
@@ -170,88 +166,37 @@ export class Runner {
           sourceEnv: this.options.sourceEnv,
           extraEnv: wiring.env,
           timeoutMs: agent.timeoutMinutes * 60_000,
-          // Claude Code and Gemini print their result inside one JSON document: keep all of it.
-          maxCaptureBytes: agent.preset === "claude-code" || agent.preset === "gemini" ? 8 * 1024 * 1024 : undefined,
+          maxCaptureBytes: preset?.captureBytes,
         },
         {
           signal: abort.signal,
-          onSpawn: (pid) => writeFileSync(pidFile, JSON.stringify({ runnerPid: process.pid, pid, taskId: run.taskId, attempt: run.attempt })),
+          onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
         },
       );
       clearInterval(heartbeat);
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
-      const durationMs = Date.now() - started;
-      if (abort.signal.aborted) {
-        return report({ kind: "failure", reason: "lease_lost", detail: String((abort.signal.reason as Error)?.message ?? "stopped"), retryAt: null });
-      }
-      if (result.timedOut) {
-        return report({ kind: "failure", reason: "timeout", detail: `timed out after ${agent.timeoutMinutes} min`, retryAt: null });
-      }
-      const preset = agent.preset ? PRESETS[agent.preset] : null;
-      const logText = readTail(result.logPath, 256 * 1024);
-      const limit = preset?.usageLimit(result.output, logText, this.options.clock());
-      if (limit) {
-        const retryAt = limit.resetAt ?? new Date(this.options.clock().getTime() + 3600_000).toISOString();
-        return report({ kind: "failure", reason: "usage_limit", detail: `usage limit; resets at ${retryAt}`, retryAt });
-      }
-      log(`agent exited ${result.exitCode ?? result.signal}`);
-      return report({
-        kind: "result",
-        markdown: result.resultFromFile ? result.output : resultText(agent.preset, result.output),
-        exitCode: result.exitCode ?? 128,
-        durationMs,
+      const outcome = runOutcome({
+        result,
+        stopped: abort.signal,
+        preset,
+        timeoutMinutes: agent.timeoutMinutes,
+        durationMs: Date.now() - started,
         diffStat: finished.diffStat,
-        usage: preset?.usage(result.output, logText) ?? null,
+        now: this.options.clock(),
       });
+      if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
+      return report(outcome);
     } catch (error) {
       clearInterval(heartbeat);
       return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
     } finally {
       clearInterval(heartbeat);
-      rmSync(pidFile, { force: true });
+      this.records.forget(run.taskId, run.attempt);
     }
   }
 
-  /** Process groups recorded by a runner process that is gone: nobody will report them, so end them. */
+  /** Ends the agents of runner processes that are gone (see RunRecords). */
   reapOrphans(): number {
-    let reaped = 0;
-    for (const name of readdirSync(this.pidDir)) {
-      const path = join(this.pidDir, name);
-      try {
-        const record = JSON.parse(readFileSync(path, "utf8")) as { runnerPid: number; pid: number };
-        if (record.runnerPid !== process.pid && !alive(record.runnerPid)) {
-          if (processGroupAlive(record.pid) && killProcessGroup(record.pid, "SIGKILL")) reaped++;
-          rmSync(path, { force: true });
-        }
-      } catch {
-        rmSync(path, { force: true });
-      }
-    }
-    return reaped;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The last `bytes` of a log that may be hundreds of megabytes. */
-function readTail(path: string, bytes: number): string {
-  let fd: number | null = null;
-  try {
-    fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
-    const buffer = Buffer.alloc(Math.min(bytes, size));
-    readSync(fd, buffer, 0, buffer.length, size - buffer.length);
-    return buffer.toString("utf8");
-  } catch {
-    return "";
-  } finally {
-    if (fd !== null) closeSync(fd);
+    return this.records.reapOrphans();
   }
 }

@@ -6,5 +6,6 @@ export { collectGarbage, type GcReport } from "./workspace/gc.ts";
 export { GitCommandError } from "./workspace/git.ts";
 export { mergeTask, type MergeOutcome } from "./workspace/merge.ts";
 export { discardedRef, taskBranch, worktreePath } from "./workspace/names.ts";
+export { gitWorkspace } from "./workspace/port.ts";
 export { prepareWorkspace, type PreparedWorkspace, type WorkspaceSpec } from "./workspace/prepare.ts";
 export type { ProjectRef } from "./workspace/project.ts";

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { AppContext } from "../src/app/context.ts";
 import { openApp } from "../src/app/open.ts";
+import { gitWorkspace } from "../runner/workspace/port.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { fixedClock, type Clock } from "../src/shared/clock.ts";
 
@@ -48,7 +49,7 @@ export async function tempApp(
 ): Promise<{ ctx: AppContext; ws: TempWorkspace; clock: MovableClock; close(): Promise<void> }> {
   const ws = tempWorkspace(config);
   const clock = movableClock(start);
-  const ctx = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, clock: clock.now });
+  const ctx = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
   return {
     ctx,
     ws,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { buildDigest, digestText } from "../../src/app/digest.ts";
 import { createGoal, createInitiative } from "../../src/app/goals.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { decideReview } from "../../src/app/review.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { trustTable } from "../../src/app/trust.ts";
@@ -51,6 +52,7 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
     env: parseEnv({ PATH: io.env.PATH, COS_DB_URL: `file:${join(dir, "data", "cos.db")}`, COS_CONFIG: join(dir, "cos.config.json") }),
     cwd: dir,
     clock: () => new Date(now),
+    workspace: gitWorkspace,
   });
   const say = (text: string) => io.out(`${new Date(now).toISOString().slice(11, 16)}  ${text}`);
   try {

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import { createGoal, createInitiative } from "../../src/app/goals.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { cancelTask, editTask, queueTask, recordResult } from "../../src/app/tasks.ts";
 import { listGoals, listInitiatives, listTasks, showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
@@ -428,7 +429,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       throw new ValidationError(`cos ${name} takes no arguments besides its options (got "${args.positionals.join(" ")}"): usage: ${command.usage}`);
     }
     if (command.standalone) return await command.standalone(args, io);
-    ctx = await openApp({ env: parseEnv(io.env), cwd: io.cwd });
+    ctx = await openApp({ env: parseEnv(io.env), cwd: io.cwd, workspace: gitWorkspace });
     const value = await command.run(ctx, args, io);
     if (command.raw) return 0;
     io.out(json || !command.text ? JSON.stringify(value, null, 2) : await command.text(value));

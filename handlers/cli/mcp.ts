@@ -1,5 +1,6 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 import type { CliIo } from "./io.ts";
@@ -23,7 +24,7 @@ export async function serveMcpStdio(io: CliIo): Promise<number> {
     await closed;
     return 0;
   }
-  const ctx = await openApp({ env, cwd: io.cwd });
+  const ctx = await openApp({ env, cwd: io.cwd, workspace: gitWorkspace });
   try {
     const { createMcpServer } = await import("../../src/mcp/server.ts");
     const server = createMcpServer(ctx, () => env.COS_MCP_TOKEN);

@@ -1,10 +1,11 @@
+import type { MergeOutcome } from "../../src/app/ports.ts";
 import { ConflictError, IllegalStateError } from "../../src/shared/errors.ts";
 import { committingGit, GitCommandError, isAncestor, nulFields, openGit, readStatus, resolveCommit, type Git } from "./git.ts";
 import { taskBranch, taskBranchRef, worktreePath } from "./names.ts";
 import { listWorktrees, mainCommit, openRepo, removeTaskWorktrees, type OpenRepo, type ProjectRef } from "./project.ts";
 import { withRepoLock } from "./repo-lock.ts";
 
-export type MergeOutcome = { merged: true; commit: string } | { merged: false; conflicts: string[]; message: string };
+export type { MergeOutcome } from "../../src/app/ports.ts";
 
 interface MergeJob {
   repo: OpenRepo;

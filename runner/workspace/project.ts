@@ -4,12 +4,9 @@ import { isAbsolute, join, resolve } from "node:path";
 import { ValidationError } from "../../src/shared/errors.ts";
 import { commonDir, nulFields, openGit, resolveCommit, retryAfterPrune, type Git } from "./git.ts";
 import { canonicalPath, isInside, samePath } from "./names.ts";
+import type { ProjectRef } from "../../src/app/ports.ts";
 
-export interface ProjectRef {
-  name: string;
-  repo: string;
-  mainBranch: string;
-}
+export type { ProjectRef } from "../../src/app/ports.ts";
 
 /** A project's repository, opened and checked. `key` names its lock. */
 export interface OpenRepo {

@@ -1,8 +1,9 @@
-import { discardTask, mergeTask, taskBranch, worktreePath, type ProjectRef } from "../../runner/workspace.ts";
+import { taskBranch } from "../domain/task/refs.ts";
 import type { TaskState, Verdict } from "../domain/task/task.ts";
 import { IllegalStateError } from "../shared/errors.ts";
 import type { AppContext } from "./context.ts";
 import { metaOf } from "./execute.ts";
+import type { ProjectRef } from "./ports.ts";
 import { loadTask, recordVerdict, runTaskCommand } from "./tasks.ts";
 
 /**
@@ -26,7 +27,7 @@ export async function decideReview(
 
   const meta = () => metaOf(ctx, actor);
   if (verdict === "approved") {
-    const merge = await mergeTask(project, id, ctx.config.worktreeRoot);
+    const merge = await ctx.workspace.mergeTask(project, id);
     if (!merge.merged) {
       await runTaskCommand(ctx, id, meta(), () => ({
         type: "RecordMergeConflict",
@@ -46,15 +47,15 @@ export async function decideReview(
     await recordVerdict(ctx, id, verdict, notes, actor, attempt);
     return runTaskCommand(ctx, id, meta(), () => ({
       type: "RecordWorktreeRemoved",
-      data: { path: worktreePath(ctx.config.worktreeRoot, id), keptRef: null },
+      data: { path: ctx.workspace.worktreePath(id), keptRef: null },
     }));
   }
   const decided = await recordVerdict(ctx, id, verdict, notes, actor, attempt);
   if (verdict === "discarded") {
-    const { keptRef } = await discardTask(project, id, ctx.config.worktreeRoot);
+    const { keptRef } = await ctx.workspace.discardTask(project, id);
     return runTaskCommand(ctx, id, meta(), () => ({
       type: "RecordWorktreeRemoved",
-      data: { path: worktreePath(ctx.config.worktreeRoot, id), keptRef },
+      data: { path: ctx.workspace.worktreePath(id), keptRef },
     }));
   }
   return decided;

@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import type { AppContext } from "../app/context.ts";
 import type { Digest, DigestItem } from "../app/digest.ts";
+import { worktreeProject } from "../app/review.ts";
 import { loadTask } from "../app/tasks.ts";
 import { IllegalStateError } from "../shared/errors.ts";
 import { cardOf } from "./cards.ts";
@@ -30,19 +29,16 @@ export function digestBlocks(d: Digest): TextBlock[] {
   ];
 }
 
-const run = promisify(execFile);
-
 /** The task's patch against its project's main branch (`/diff 42`). */
 export async function taskDiff(ctx: AppContext, id: number): Promise<string> {
   const { state } = await loadTask(ctx, id);
-  const project = state.project ? ctx.config.projects[state.project] : undefined;
-  if (!project || state.isolation !== "worktree" || state.dispatchedAt === null) {
+  const project = worktreeProject(ctx, state);
+  if (!project) {
     throw new IllegalStateError(`task #${id} has no branch of its own (it did not run in a worktree), so there is no patch`);
   }
-  const ref = state.merge ? `${state.merge.commit}^1..${state.merge.commit}` : `${project.mainBranch}...cos/task-${id}`;
   try {
-    const { stdout } = await run("git", ["-C", project.repo, "diff", "--no-color", ref], { maxBuffer: 64 * 1024 * 1024 });
-    return stdout || "(no changes)\n";
+    const patch = await ctx.workspace.taskPatch(project, id, state.merge?.commit ?? null);
+    return patch || "(no changes)\n";
   } catch (error) {
     throw new IllegalStateError(`no patch for task #${id}: ${(error as Error).message.split("\n")[0]}`);
   }

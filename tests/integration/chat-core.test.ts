@@ -8,6 +8,7 @@ import { DeliveryError } from "../../src/outbox/outbox.ts";
 import { runPass } from "../../resolver/pass.ts";
 import type { Notification } from "../../src/chat/types.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { movableClock, tempWorkspace } from "../helpers.ts";
 
@@ -24,7 +25,7 @@ describe("the chat core and the outbox", () => {
     const ws = tempWorkspace(config);
     cleanups.push(ws.cleanup);
     const clock = movableClock("2026-11-23T22:00:00.000Z");
-    const ctx = await openApp({ env: parseEnv({ ...ws.env, ...env }), cwd: ws.dir, clock: clock.now });
+    const ctx = await openApp({ env: parseEnv({ ...ws.env, ...env }), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     return { ctx, clock };
   }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { editTask, queueTask } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { tempWorkspace } from "../helpers.ts";
@@ -13,8 +14,8 @@ describe("editing blockers from two connections at once", () => {
   it("never lets two edits close a cycle together", async () => {
     const ws = tempWorkspace();
     cleanups.push(ws.cleanup);
-    const a = await openApp({ env: parseEnv(ws.env), cwd: ws.dir });
-    const b = await openApp({ env: parseEnv(ws.env), cwd: ws.dir });
+    const a = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
+    const b = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => a.db.close(), () => b.db.close());
     for (let round = 0; round < 10; round++) {
       const x = await queueTask(a, { title: `x${round}`, type: "research", agent: "builder" }, "cli");

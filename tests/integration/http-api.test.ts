@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { showTask } from "../../src/app/views.ts";
 import { runPass } from "../../resolver/pass.ts";
@@ -20,7 +21,7 @@ describe("the HTTP API on loopback", () => {
     const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, COS_PORT: "0", ...(token ? { COS_RUNNER_TOKEN: token } : {}) };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const server = await startHttp(ctx);
     cleanups.push(() => server.close());

@@ -5,6 +5,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { claimRuns } from "../../src/app/runs.ts";
 import { queueTask, type TaskInput } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
@@ -36,7 +37,7 @@ export interface McpApp {
 export async function mcpApp(config: object = MCP_TEST_CONFIG): Promise<McpApp> {
   const ws = tempWorkspace(config);
   const clock = movableClock("2026-11-23T22:00:00.000Z");
-  const ctx = await openApp({ env: parseEnv({ ...ws.env, COS_PORT: "0" }), cwd: ws.dir, clock: clock.now });
+  const ctx = await openApp({ env: parseEnv({ ...ws.env, COS_PORT: "0" }), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
   const app = createHttpApp(ctx);
   const { server, port } = await new Promise<{ server: ReturnType<typeof serveNode>; port: number }>((resolve) => {
     const server = serveNode({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info) => resolve({ server, port: info.port }));

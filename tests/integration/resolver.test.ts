@@ -7,6 +7,7 @@ import { explain } from "../../resolver/why.ts";
 import type { AppContext } from "../../src/app/context.ts";
 import { COS_BIN, runCli, tempApp, tempWorkspace } from "../helpers.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 
 const agents = (names: string[]) =>
@@ -108,7 +109,7 @@ describe("the resolver against a real store", () => {
     const names = Array.from({ length: 24 }, (_, i) => `agent${i}`);
     const ws = tempWorkspace({ agents: agents(names), resolver: { maxConcurrent: 100 } });
     cleanups.push(ws.cleanup);
-    const ctx = await openApp({ env: parseEnv(ws.env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     for (const name of names) await queueTask(ctx, { title: `Task for ${name}`, type: "research", agent: name }, "cli");
 
@@ -125,7 +126,7 @@ describe("the resolver against a real store", () => {
     const ws = tempWorkspace({ agents: agents(["builder", "writer"]) });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, COS_PORT: "0" };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const blocker = await queueTask(ctx, { title: "Engine", type: "research", agent: "builder" }, "cli");
     const dependent = await queueTask(ctx, { title: "Post", type: "content", agent: "writer", blockedBy: [blocker] }, "cli");

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { reportRun } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
@@ -52,7 +53,7 @@ describe("runners with real child processes", () => {
     });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, PID_FILE: join(ws.dir, pidFile) };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const id = await queueTask(ctx, { title: "Sleep a long time", type: "research", agent: "sleeper" }, "cli");
 
@@ -89,7 +90,7 @@ describe("runners with real child processes", () => {
     });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, RECORD_FILE: join(ws.dir, record), COS_PORT: "0", COS_RUNNER_TOKEN: "t0ken" };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const areas = ["a", "b", "c", "d"];
     for (let i = 0; i < 30; i++) {

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { createHttpApp } from "../../handlers/http/app.ts";
 import { startHttp, type Server } from "../../handlers/http/serve.ts";
@@ -109,7 +110,7 @@ export async function startSlackHarness(options: { env?: Record<string, string>;
   const clock = movableClock("2026-11-23T22:00:00.000Z");
   const logs: string[] = [];
   const env = parseEnv({ ...ws.env, COS_PORT: "0", ...slackEnv(fake), ...options.env });
-  const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now });
+  const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
   const app = createHttpApp(ctx);
   const slack = await startSlack(ctx, app, (line) => logs.push(line), { outboxIntervalMs: 50 });
   const server = await startHttp(ctx, app);

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { startFakeTelegram } from "../fixtures/fake-telegram.ts";
@@ -25,7 +26,7 @@ describe("cos serve with Telegram and Slack configured together", () => {
     const ws = tempWorkspace({ ...CONFIG, runner: { slots: 0 } });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, ...telegramEnv(tgFake, "polling"), ...slackEnv(slackFake), COS_PORT: "0", COS_HOST: "127.0.0.1", COS_NOW: T0 };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, clock: movableClock(T0).now });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, clock: movableClock(T0).now, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const id = await taskInReview(ctx, "Both platforms");
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { showTask } from "../../src/app/views.ts";
 import { createHttpApp } from "../../handlers/http/app.ts";
@@ -28,7 +29,7 @@ describe("Telegram and Slack together", () => {
     cleanups.push(ws.cleanup);
     const clock = movableClock("2026-11-23T22:00:00.000Z");
     const env = parseEnv({ ...ws.env, COS_PORT: "0", ...telegramEnv(tgFake, "webhook"), ...slackEnv(slackFake) });
-    const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now });
+    const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const logs: string[] = [];
     const app = createHttpApp(ctx);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { noteActivity, queueTask, runTaskCommand } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { ConflictError } from "../../src/shared/errors.ts";
@@ -59,7 +60,7 @@ describe("event store: idempotent appends", () => {
 
   it("recognises a retry from another connection to the same file", async () => {
     const { ctx, ws } = await app();
-    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir });
+    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
     try {
       const append = { stream: "goal-1", expectedVersion: 0, events: [{ type: "GoalCreated", data: { goalId: 1, title: "G", success: null, project: null } }], eventIds: ["g-1"] };
       expect((await ctx.store.append([append], META)).duplicate).toBe(false);
@@ -154,7 +155,7 @@ describe("event store: expected versions", () => {
 
   it("the command layer decides again on the new state after another connection got there first", async () => {
     const { ctx, ws } = await seeded();
-    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir });
+    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
     try {
       const seenVersions: number[] = [];
       const { state, events } = await runTaskCommand(ctx, 1, META, async (current) => {
@@ -180,7 +181,7 @@ describe("event store: expected versions", () => {
 
   it("gives a new task its own id when two connections queue at the same time", async () => {
     const { ctx, ws } = await seeded();
-    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir });
+    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
     try {
       const queue = (c: AppContext, i: number) => queueTask(c, { title: `race ${i}`, type: "research", agent: "builder" }, "cli");
       const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => queue(i % 2 ? ctx : other, i)));

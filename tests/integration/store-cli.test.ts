@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { runCli, tempWorkspace, type TempWorkspace } from "../helpers.ts";
@@ -12,7 +13,7 @@ describe("cos refuses a bad command without writing", () => {
 
   beforeAll(async () => {
     ws = tempWorkspace();
-    const ctx = await openApp({ env: parseEnv(ws.env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
     try {
       await queueTask(ctx, { title: "Never dispatched", type: "research", agent: "builder" }, "cli"); // #1
       await queueTask(ctx, { title: "Running", type: "content", agent: "writer" }, "cli"); // #2

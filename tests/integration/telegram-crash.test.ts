@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { messageUpdate, startFakeTelegram } from "../fixtures/fake-telegram.ts";
 import { COS_BIN, movableClock, tempWorkspace } from "../helpers.ts";
@@ -40,7 +41,7 @@ describe("cos serve with Telegram, killed and restarted", () => {
     const env = { ...ws.env, ...telegramEnv(fake, "polling"), COS_PORT: "0" };
     // This process writes the cards (in the transactions of the results) and sends nothing.
     const clock = movableClock(T0);
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, clock: clock.now });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const ids = [await taskInReview(ctx, "One 🚀"), await taskInReview(ctx, "Two <&>", "writer"), await taskInReview(ctx, "Three", "builder")];
     expect(Number((await ctx.db.query<{ n: number }>("SELECT count(*) AS n FROM outbox"))[0]!.n)).toBe(3);
@@ -78,7 +79,7 @@ describe("cos serve with Telegram, killed and restarted", () => {
     const ws = tempWorkspace({ ...CONFIG, runner: { slots: 0 } });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, ...telegramEnv(fake, "polling"), COS_PORT: "0" };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
 
     const reply = fake.hangNext("sendMessage");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { queueTask, recordResult } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { runPass } from "../../resolver/pass.ts";
@@ -71,7 +72,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const clock = movableClock("2026-11-23T22:00:00.000Z");
   const logs: string[] = [];
   const env = parseEnv({ ...ws.env, COS_PORT: "0", ...telegramEnv(fake, options.mode), ...options.env });
-  const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now });
+  const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
 
   let telegram: TelegramService;
   let server: Server | null = null;

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Api } from "grammy";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { reportRun } from "../../src/app/runs.ts";
 import { cancelTask, queueTask, recordVerdict } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
@@ -28,7 +29,7 @@ describe("Telegram notifications through the outbox", () => {
     const ws = tempWorkspace(CONFIG);
     cleanups.push(ws.cleanup);
     const clock = movableClock("2026-11-23T22:00:00.000Z");
-    const ctx = await openApp({ env: parseEnv({ ...ws.env, ...telegramEnv(fake, "polling") }), cwd: ws.dir, clock: clock.now });
+    const ctx = await openApp({ env: parseEnv({ ...ws.env, ...telegramEnv(fake, "polling") }), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const logs: string[] = [];
     const api = new Api(fake.token, { apiRoot: fake.apiRoot });

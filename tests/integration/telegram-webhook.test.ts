@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Hono } from "hono";
 import { showTask } from "../../src/app/views.ts";
 import { openApp } from "../../src/app/open.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { queueTask, recordResult } from "../../src/app/tasks.ts";
 import { runPass } from "../../resolver/pass.ts";
@@ -48,7 +49,7 @@ describe("the Telegram bot behind the webhook", () => {
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, ...telegramEnv(fake, "webhook") };
     delete (env as Record<string, string>).TELEGRAM_WEBHOOK_SECRET;
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     await expect(startTelegram(ctx, new Hono(), () => {})).rejects.toThrow(/TELEGRAM_WEBHOOK_SECRET/);
     expect(fake.calls.map((c) => c.method)).not.toContain("setWebhook");
@@ -60,7 +61,7 @@ describe("the Telegram bot behind the webhook", () => {
     const ws = tempWorkspace(CONFIG);
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, ...telegramEnv(fake, "polling"), TELEGRAM_BOT_TOKEN: "999:not-the-token" };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     await expect(startTelegram(ctx, new Hono(), () => {})).rejects.toThrow(/getMe: 401 Unauthorized.*TELEGRAM_BOT_TOKEN/);
   });
