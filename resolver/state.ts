@@ -29,15 +29,44 @@ export async function loadPlanInput(
   const cooldownWindow = Math.max(config.resolver.cooldownMinutes.sprint, config.resolver.cooldownMinutes.idle);
   const since = new Date(now.getTime() - cooldownWindow * 60_000).toISOString();
 
-  const tasksResult = await db.execute(
-    `SELECT json_group_array(json_array(t.id, t.status, t.agent, t.type, t.area, t.goal_id, t.priority, t.created_at,
-        t.blocked_by, t.attempt, t.tier_pin, t.isolation,
-        t.tier, t.not_before,
-        CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END,
-        t.finished_at, t.skills)) AS list
-     FROM tasks t LEFT JOIN leases l ON l.task_id = t.id
-     WHERE t.status IN ('queued', 'dispatched', 'running', 'review')`,
-  );
+  // Every read at once, none waiting on another's answer: through a pipelined reader
+  // (Database.pipeline) they are one request to a remote store, read from one snapshot.
+  const [tasksResult, statusResult, finishedResult, settingsResult, trustResult, spentResult, windowsResult] = await Promise.all([
+    db.execute(
+      `SELECT json_group_array(json_array(t.id, t.status, t.agent, t.type, t.area, t.goal_id, t.priority, t.created_at,
+          t.blocked_by, t.attempt, t.tier_pin, t.isolation,
+          t.tier, t.not_before,
+          CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END,
+          t.finished_at, t.skills)) AS list
+       FROM tasks t LEFT JOIN leases l ON l.task_id = t.id
+       WHERE t.status IN ('queued', 'dispatched', 'running', 'review')`,
+    ),
+    // Blocker statuses: open blockers are in the list above; only the rest (approved or ended) are
+    // looked up, by the blockers of queued tasks, so the pass does not grow with the history of finished tasks.
+    db.execute(
+      `SELECT json_group_array(json_array(id, status)) AS list FROM tasks
+       WHERE id IN (SELECT b.blocker_id FROM task_blockers b JOIN tasks q ON q.id = b.task_id WHERE q.status = 'queued')
+         AND status NOT IN ('queued', 'dispatched', 'running', 'review')`,
+    ),
+    db.execute({
+      sql: `SELECT agent, goal_id, id, MAX(finished_at) AS at FROM tasks
+            WHERE goal_id IS NOT NULL AND finished_at IS NOT NULL AND finished_at >= ? GROUP BY agent, goal_id`,
+      args: [since],
+    }),
+    db.execute("SELECT mode, paused FROM settings WHERE stream = 'settings'"),
+    db.execute("SELECT agent, type, pin FROM trust"),
+    db.execute({
+      sql: "SELECT COUNT(*) AS dispatches, COALESCE(SUM(cost_usd), 0) AS cost FROM task_runs WHERE dispatched_at >= ?",
+      args: [config.resolver.budget ? nightStart(now, config.resolver.budget.nightStartsAt, config.digest.timezone) : now.toISOString()],
+    }),
+    // The last 20 human verdicts of each (agent, type) with a queued task, by the (agent, type, position) index.
+    db.execute(
+      `SELECT p.agent, p.type,
+              (SELECT json_group_array(json_array(position, verdict)) FROM
+                 (SELECT position, verdict FROM verdicts v WHERE v.agent = p.agent AND v.type = p.type ORDER BY position DESC LIMIT 20)) AS window
+       FROM (SELECT DISTINCT agent, type FROM tasks WHERE status = 'queued') p`,
+    ),
+  ]);
   const packed = JSON.parse(String(tasksResult.rows[0]?.list ?? "[]")) as PackedTask[];
   const skillFiles = new Map<string, boolean>();
   const skillProblem = (status: string, agent: string, skills: string | null): PlanTask["missingSkills"] => {
@@ -65,29 +94,7 @@ export async function loadPlanInput(
     finishedAt: r[15],
     missingSkills: skillProblem(r[1], r[2], r[16]),
   }));
-
-  // Blocker statuses: open blockers are in the list already; only the rest (approved or ended) are
-  // looked up, by id, so the pass does not grow with the history of finished tasks.
   const statusOf = new Map<number, TaskStatus>(tasks.map((t) => [t.id, t.status]));
-  const missing = new Set<number>();
-  for (const t of tasks) if (t.status === "queued") for (const b of t.blockedBy) if (!statusOf.has(b)) missing.add(b);
-  const [statusResult, finishedResult, settingsResult, trustResult, spentResult] = await Promise.all([
-    db.execute({
-      sql: `SELECT json_group_array(json_array(id, status)) AS list FROM tasks WHERE id IN (SELECT value FROM json_each(?))`,
-      args: [JSON.stringify([...missing])],
-    }),
-    db.execute({
-      sql: `SELECT agent, goal_id, id, MAX(finished_at) AS at FROM tasks
-            WHERE goal_id IS NOT NULL AND finished_at IS NOT NULL AND finished_at >= ? GROUP BY agent, goal_id`,
-      args: [since],
-    }),
-    db.execute("SELECT mode, paused FROM settings WHERE stream = 'settings'"),
-    db.execute("SELECT agent, type, pin FROM trust"),
-    db.execute({
-      sql: "SELECT COUNT(*) AS dispatches, COALESCE(SUM(cost_usd), 0) AS cost FROM task_runs WHERE dispatched_at >= ?",
-      args: [config.resolver.budget ? nightStart(now, config.resolver.budget.nightStartsAt, config.digest.timezone) : now.toISOString()],
-    }),
-  ]);
 
   for (const [id, s] of JSON.parse(String(statusResult.rows[0]?.list ?? "[]")) as [number, TaskStatus][]) statusOf.set(id, s);
   const lastFinished = new Map<string, { taskId: number; at: string }>();
@@ -98,14 +105,12 @@ export async function loadPlanInput(
 
   const pins = new Map<string, Tier | null>();
   for (const row of trustResult.rows) pins.set(key(String(row.agent), String(row.type)), (row.pin as Tier | null) ?? null);
-  const pairs = new Map<string, [string, string]>();
-  for (const t of tasks) if (t.status === "queued") pairs.set(key(t.agent, t.type), [t.agent, t.type]);
   const trust = new Map<string, { pin: Tier | null; verdicts: Verdict[] }>();
-  await Promise.all(
-    [...pairs].map(async ([k, [agent, type]]) => {
-      trust.set(k, { pin: pins.get(k) ?? null, verdicts: await verdictWindow(db, agent, type) });
-    }),
-  );
+  for (const row of windowsResult.rows) {
+    const k = key(String(row.agent), String(row.type));
+    const window = (JSON.parse(String(row.window ?? "[]")) as [number, Verdict][]).sort((a, b) => b[0] - a[0]);
+    trust.set(k, { pin: pins.get(k) ?? null, verdicts: window.map(([, verdict]) => verdict) });
+  }
 
   return {
     now,

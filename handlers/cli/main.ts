@@ -456,7 +456,7 @@ function findCommand(argv: string[]): [string, Command] {
 }
 
 export function exitCodeOf(error: CosError): number {
-  return error.code === "internal" ? 1 : error.code === "conflict" ? 3 : 2;
+  return error.code === "internal" ? 1 : error.code === "conflict" || error.code === "unavailable" ? 3 : 2;
 }
 
 function title(positionals: string[], what: string): string {

@@ -5,12 +5,14 @@ import { mountApi } from "./api.ts";
 import { mountDiff } from "./diff.ts";
 import { mountMcp } from "./mcp.ts";
 
-const STATUS: Record<CosError["code"], 400 | 401 | 404 | 409 | 422 | 500> = {
+const STATUS: Record<CosError["code"], 400 | 401 | 404 | 409 | 422 | 500 | 503> = {
   validation: 400,
   not_found: 404,
   conflict: 409,
   illegal_state: 409,
   unauthorized: 401,
+  unavailable: 503,
+  misconfigured: 500,
   internal: 500,
 };
 

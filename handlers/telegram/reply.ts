@@ -80,12 +80,12 @@ async function askNotes(deps: BotDeps, c: Context, reply: Extract<ChatReply, { k
     parse_mode: "HTML",
     reply_markup: { force_reply: true, input_field_placeholder: "What should the agent change?" },
   });
-  await deps.ctx.db.write((tx) =>
-    tx.execute({
+  await deps.ctx.db.batch([
+    {
       sql: "INSERT OR REPLACE INTO chat_prompts (platform, ref, task_id, attempt, created_at) VALUES ('telegram', ?, ?, ?, ?)",
       args: [`${chatId}:${sent.message_id}`, reply.taskId, reply.attempt, deps.ctx.clock().toISOString()],
-    }),
-  );
+    },
+  ]);
 }
 
 async function ignoreUnchanged(call: Promise<unknown>): Promise<void> {

@@ -4,7 +4,8 @@ import { IllegalStateError } from "../shared/errors.ts";
 import type { AppContext } from "./context.ts";
 import { metaOf } from "./execute.ts";
 import type { ProjectRef } from "./ports.ts";
-import { loadTask, recordVerdict, runTaskCommand } from "./tasks.ts";
+import { recordVerdict, runTaskCommand } from "./tasks.ts";
+import { loadReviewInput } from "./trust.ts";
 
 /**
  * A person's verdict with its git consequences (DESIGN §7): approve merges the task's branch into the
@@ -20,10 +21,12 @@ export async function decideReview(
   actor: string,
   attempt: number | null = null,
 ): Promise<{ state: TaskState }> {
-  const { state } = await loadTask(ctx, id);
+  // The task and its (agent, type)'s trust in one read: a verdict without git work is this read and one write.
+  const read = await loadReviewInput(ctx, id);
+  const { state } = read.task;
   const project = worktreeProject(ctx, state);
-  if (!project || state.status !== "review") return recordVerdict(ctx, id, verdict, notes, actor, attempt);
-  if (attempt !== null && attempt !== state.attempt) return recordVerdict(ctx, id, verdict, notes, actor, attempt);
+  if (!project || state.status !== "review") return recordVerdict(ctx, id, verdict, notes, actor, attempt, read);
+  if (attempt !== null && attempt !== state.attempt) return recordVerdict(ctx, id, verdict, notes, actor, attempt, read);
 
   const meta = () => metaOf(ctx, actor);
   if (verdict === "approved") {
@@ -50,7 +53,7 @@ export async function decideReview(
       data: { path: ctx.workspace.worktreePath(id), keptRef: null },
     }));
   }
-  const decided = await recordVerdict(ctx, id, verdict, notes, actor, attempt);
+  const decided = await recordVerdict(ctx, id, verdict, notes, actor, attempt, read);
   if (verdict === "discarded") {
     const { keptRef } = await ctx.workspace.discardTask(project, id);
     return runTaskCommand(ctx, id, meta(), () => ({

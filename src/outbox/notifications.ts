@@ -1,10 +1,10 @@
+import type { InStatement } from "@libsql/client";
 import type { AppContext } from "../app/context.ts";
-import { loadTaskIn } from "../app/tasks.ts";
 import { cardOf } from "../chat/cards.ts";
 import type { Notification, Platform } from "../chat/types.ts";
+import type { TaskState } from "../domain/task/task.ts";
 import type { TierChangedData } from "../domain/trust/tier-pins.ts";
-import type { Tx } from "../store/db.ts";
-import type { StoredEvent } from "../store/event-store.ts";
+import type { Appending } from "../store/event-store.ts";
 
 export interface Pending {
   notification: Notification;
@@ -14,32 +14,45 @@ export interface Pending {
   attempt: number | null;
 }
 
+/** A notification the batch itself works out: the tasks a blocker that ended badly now holds. */
+interface HeldDependents {
+  blocker: number;
+  ending: string;
+  /** The key's prefix; each dependent adds `held-<id>`. */
+  key: string;
+}
+
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-/** The notifications a batch of events causes, read inside the appending transaction. */
-export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEvent[]): Promise<Pending[]> {
-  const out: Pending[] = [];
-  for (const event of events) {
+/**
+ * The notifications a batch of events causes, from the events and each stream's state after them
+ * (the state the append folded in memory), without a read: a card is made from the task's state,
+ * and the held dependents of a blocker are found by the batch's own INSERT … SELECT.
+ */
+export function notificationsFor(ctx: AppContext, appending: Appending): { pending: Pending[]; held: HeldDependents[] } {
+  const pending: Pending[] = [];
+  const held: HeldDependents[] = [];
+  for (const event of appending.events) {
     const taskId = event.stream.startsWith("task-") ? Number(event.stream.slice(5)) : null;
     const key = (kind: string) => `${event.eventId}:${kind}`;
+    const task = () => appending.states.get(event.stream) as TaskState;
     switch (event.type) {
       case "TaskResultReported":
       case "VerdictRecorded":
       case "TaskAutoApproved": {
-        const { state } = await loadTaskIn(tx, taskId!);
-        const card = cardOf(ctx, state);
+        const card = cardOf(ctx, task());
         if (!card) break;
         const kind = event.type === "TaskResultReported" ? "review_card" : "card_update";
-        out.push({ notification: { kind, card }, key: key(kind), taskId, attempt: card.attempt });
+        pending.push({ notification: { kind, card }, key: key(kind), taskId, attempt: card.attempt });
         if (event.type === "VerdictRecorded" && (event.data as { verdict: string }).verdict === "discarded") {
-          out.push(...(await heldDependents(tx, taskId!, "discarded", key)));
+          held.push({ blocker: taskId!, ending: "discarded", key: `${event.eventId}:` });
         }
         break;
       }
       case "TierChanged": {
         const d = event.data as TierChangedData;
         const why = d.reason === "trust" ? `trust (approval: ${pct(d.approvalRate)}, sendBack: ${pct(d.sendBackRate)}, n=${d.n})` : "a pin";
-        out.push({
+        pending.push({
           notification: { kind: "trust_change", block: { title: `Tier change: ${d.agent} ${d.type}`, lines: [`${d.from} → ${d.to} by ${why}`] } },
           key: key("trust_change"),
           taskId: null,
@@ -49,44 +62,62 @@ export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEv
       }
       case "TaskFailed": {
         const d = event.data as { attempt: number; detail: string; final: boolean; reason: string };
-        const { state } = await loadTaskIn(tx, taskId!);
+        const state = task();
         const next = d.final ? "no attempts left" : `queued again for attempt ${state.attempt}`;
-        out.push({
+        pending.push({
           notification: { kind: "failure", block: { title: `#${taskId} ${state.title} failed`, lines: [`attempt ${d.attempt}: ${d.detail}; ${next}`] } },
           key: key("failure"),
           taskId,
           attempt: d.attempt,
         });
-        if (d.final) out.push(...(await heldDependents(tx, taskId!, "failed", key)));
+        if (d.final) held.push({ blocker: taskId!, ending: "failed", key: `${event.eventId}:` });
         break;
       }
       case "TaskCancelled":
-        out.push(...(await heldDependents(tx, taskId!, "cancelled", key)));
+        held.push({ blocker: taskId!, ending: "cancelled", key: `${event.eventId}:` });
         break;
       default:
         break;
     }
   }
-  return out;
+  return { pending, held };
 }
 
-async function heldDependents(tx: Tx, blocker: number, ending: string, key: (kind: string) => string): Promise<Pending[]> {
-  const rows = await tx.execute({
-    sql: `SELECT t.id, t.title FROM task_blockers b JOIN tasks t ON t.id = b.task_id WHERE b.blocker_id = ? AND t.status = 'queued' ORDER BY t.id`,
-    args: [blocker],
-  });
-  return rows.rows.map((r) => ({
-    notification: {
-      kind: "held" as const,
-      block: {
-        title: `#${r.id} ${r.title} is held`,
-        lines: [`its blocker #${blocker} was ${ending}: cancel it (/cancel ${r.id}) or change its blockers`],
-      },
-    },
-    key: key(`held-${r.id}`),
-    taskId: Number(r.id),
-    attempt: null,
-  }));
+/** The outbox rows of a batch of events, one per notification and platform, as statements of that batch. */
+export function outboxStatements(ctx: AppContext, appending: Appending, platforms: Platform[]): InStatement[] {
+  const { pending, held } = notificationsFor(ctx, appending);
+  const at = ctx.clock().toISOString();
+  const statements: InStatement[] = [];
+  for (const platform of platforms) {
+    for (const p of pending) {
+      statements.push({
+        sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, task_id, attempt, created_at, next_attempt_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        args: [platform, p.notification.kind, JSON.stringify(p.notification), `${platform}:${p.key}`, p.taskId, p.attempt, at, at],
+      });
+    }
+    for (const h of held) statements.push(heldStatement(platform, h, at));
+  }
+  return statements;
+}
+
+/**
+ * The `held` notification of every queued task that `h.blocker` blocks, by INSERT … SELECT after the
+ * batch's projection writes: the same JSON as `{ kind: "held", block: { title, lines } }`.
+ */
+function heldStatement(platform: Platform, h: HeldDependents, at: string): InStatement {
+  return {
+    sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, task_id, attempt, created_at, next_attempt_at)
+          SELECT ?, 'held',
+                 json_object('kind', 'held', 'block', json_object(
+                   'title', '#' || t.id || ' ' || t.title || ' is held',
+                   'lines', json_array('its blocker #' || ? || ' was ' || ? || ': cancel it (/cancel ' || t.id || ') or change its blockers'))),
+                 ? || 'held-' || t.id, t.id, NULL, ?, ?
+          FROM task_blockers b JOIN tasks t ON t.id = b.task_id
+          WHERE b.blocker_id = ? AND t.status = 'queued' ORDER BY t.id`,
+    // The blocker's id as text: a number would be bound as a float by a remote client ("#12.0").
+    args: [platform, String(h.blocker), h.ending, `${platform}:${h.key}`, at, at, h.blocker],
+  };
 }
 
 /** The platforms that get notifications: those configured with a token and a destination. */

@@ -1,6 +1,16 @@
 // One error family. Every adapter maps `code` to its own surface (exit code, HTTP status, chat reply);
 // anything else caught at a boundary is normalised with `toCosError`.
-export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "internal";
+export type ErrorCode =
+  | "validation"
+  | "not_found"
+  | "conflict"
+  | "illegal_state"
+  | "unauthorized"
+  /** The store cannot be reached (or stayed busy): nothing is wrong with the request; try again later. */
+  | "unavailable"
+  /** The setup is wrong (a token the store refuses, a server too old): the person running it can fix it. */
+  | "misconfigured"
+  | "internal";
 
 export class CosError extends Error {
   constructor(
@@ -41,6 +51,20 @@ export class IllegalStateError extends CosError {
 export class UnauthorizedError extends CosError {
   constructor(message: string) {
     super("unauthorized", message);
+  }
+}
+
+/** The store is away or stayed busy: the same command works once it is back. */
+export class UnavailableError extends CosError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unavailable", message, options);
+  }
+}
+
+/** Something about this installation needs changing before the command can work. */
+export class MisconfiguredError extends CosError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("misconfigured", message, options);
   }
 }
 

@@ -18,6 +18,8 @@ export interface TableSpec {
   columns: string[];
   /** Exactly one row per aggregate, with `key` as its primary key. */
   singleRow?: boolean;
+  /** A column that holds an event's log position (known only once the event is stored). */
+  positionColumn?: string;
 }
 
 export interface AggregateProjection<S = unknown> {
@@ -49,6 +51,7 @@ const taskProjection: AggregateProjection<TaskState> = {
     {
       name: "verdicts",
       key: "task_id",
+      positionColumn: "position",
       columns: ["task_id", "seq", "position", "agent", "type", "verdict", "notes", "by", "attempt", "at"],
     },
     {
