@@ -1,8 +1,9 @@
 import cron from "node-cron";
 import type { AppContext } from "../src/app/context.ts";
+import type { LogEntry } from "../src/store/watch.ts";
 import { runPass, type PassReport } from "./pass.ts";
 
-/** Events after which a waiting task may be able to go: a pass follows within a second. */
+/** Events after which a waiting task may be able to go: a pass follows at once. */
 const UNBLOCKING = new Set([
   "TaskQueued",
   "TaskEdited",
@@ -18,25 +19,33 @@ const UNBLOCKING = new Set([
 ]);
 
 export interface LoopOptions {
-  /** How often the log's position is checked for events from any process. */
-  pollMs?: number;
   runnerSlots?: "count" | null;
   onPass?: (report: PassReport) => void;
   onError?: (error: unknown) => void;
+  /**
+   * How long after start (and after `graceAfterOutage`) expired leases are left alone: runners whose
+   * heartbeats could not get through get one heartbeat's time to renew them first. Default 0.
+   */
+  leaseGraceMs?: number;
 }
 
 /**
- * The resolver inside `cos serve`: a pass every minute (node-cron) and one within a second of any
- * unblocking event appended by any process, noticed by the log's global position. Passes never
- * overlap in this process; across processes the pass's write transaction serialises them.
+ * The resolver inside `cos serve`: a pass every minute (node-cron) and one at once after any
+ * unblocking event. Events this process appends are seen as they commit (`store.onAppended`: no
+ * polling); events of other processes come through `noticeEntries`, from the store's watch (the
+ * file's changes, or one read a second of a remote log). Passes never overlap in this process; across
+ * processes each pass's guarded batch keeps them apart. A pass that left work over (more
+ * auto-approvals or expiries than one batch takes) is followed by the next at once.
  */
 export class ResolverLoop {
-  private lastPosition = 0;
+  private seen = 0;
   private running: Promise<void> | null = null;
   private again = false;
-  private timer: NodeJS.Timeout | null = null;
   private cronTask: { stop(): void } | null = null;
+  private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  private graceUntil = 0;
+  private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ctx: AppContext,
@@ -44,31 +53,36 @@ export class ResolverLoop {
   ) {}
 
   async start(): Promise<void> {
-    this.lastPosition = await this.ctx.store.lastPosition();
+    this.startGrace();
+    this.unsubscribe = this.ctx.store.onAppended((events) => {
+      this.seen = Math.max(this.seen, events.at(-1)?.position ?? 0);
+      if (events.some((e) => UNBLOCKING.has(e.type))) void this.trigger();
+    });
     this.cronTask = cron.schedule("* * * * *", () => void this.trigger());
-    const poll = () => {
-      if (this.stopped) return;
-      this.timer = setTimeout(async () => {
-        await this.checkLog();
-        poll();
-      }, this.options.pollMs ?? 200);
-    };
-    poll();
     await this.trigger();
   }
 
-  private async checkLog(): Promise<void> {
-    try {
-      const rows = await this.ctx.db.query<{ position: number; type: string }>(
-        "SELECT position, type FROM events WHERE position > ? ORDER BY position LIMIT 5000",
-        [this.lastPosition],
-      );
-      if (!rows.length) return;
-      this.lastPosition = Number(rows[rows.length - 1]!.position);
-      if (rows.some((r) => UNBLOCKING.has(r.type))) await this.trigger();
-    } catch (error) {
-      this.options.onError?.(error);
-    }
+  /** Entries of the log appended by any process, in order (from the store's watch). */
+  noticeEntries(entries: LogEntry[]): void {
+    const fresh = entries.filter((e) => e.position > this.seen);
+    if (!fresh.length) return;
+    this.seen = fresh.at(-1)!.position;
+    if (fresh.some((e) => UNBLOCKING.has(e.type))) void this.trigger();
+  }
+
+  /** The store was away: leave expired leases alone for a while, then run a pass. */
+  graceAfterOutage(): void {
+    this.startGrace();
+    void this.trigger();
+  }
+
+  private startGrace(): void {
+    const grace = this.options.leaseGraceMs ?? 0;
+    this.graceUntil = Date.now() + grace;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    // When the grace ends, a pass looks at the leases that are still expired.
+    this.graceTimer = grace > 0 ? setTimeout(() => void this.trigger(), grace + 10) : null;
+    this.graceTimer?.unref();
   }
 
   /** Runs a pass now, or right after the one under way. */
@@ -82,8 +96,9 @@ export class ResolverLoop {
       do {
         this.again = false;
         try {
-          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots ?? null });
+          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots ?? null, expireLeases: Date.now() >= this.graceUntil });
           this.options.onPass?.(report);
+          if (report.more) this.again = true;
         } catch (error) {
           this.options.onError?.(error);
         }
@@ -96,7 +111,8 @@ export class ResolverLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     this.cronTask?.stop();
-    if (this.timer) clearTimeout(this.timer);
+    this.unsubscribe?.();
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     await this.running;
   }
 }

@@ -1,6 +1,8 @@
 import type { AppContext } from "../../src/app/context.ts";
 import { ResolverLoop } from "../../resolver/loop.ts";
+import { presenceStatements } from "../../src/app/runs.ts";
 import { toCosError } from "../../src/shared/errors.ts";
+import { StoreWatch } from "../../src/store/watch.ts";
 import { createHttpApp } from "../http/app.ts";
 import { startHttp } from "../http/serve.ts";
 import type { CliIo } from "./io.ts";
@@ -16,22 +18,51 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     : null;
   const slack = ctx.env.SLACK_BOT_TOKEN ? await (await import("../slack/index.ts")).startSlack(ctx, app, (line) => io.err(line)) : null;
   const server = await startHttp(ctx, app);
+  // While the store is away, the watch says so once (and once when it is back): the loop stays quiet.
+  let storeAway = false;
   const loop = new ResolverLoop(ctx, {
     runnerSlots: "count",
+    // After an outage, runners get a heartbeat's time to renew leases that ran out meanwhile.
+    leaseGraceMs: (ctx.config.resolver.leaseSeconds * 1000) / 2,
     onPass: (report) => {
       for (const d of report.dispatched) io.out(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier})`);
       for (const a of report.autoApproved) io.out(`auto-approved #${a.taskId}`);
       for (const e of report.expired) io.out(`#${e.taskId}: ${e.claimed ? "lease lost" : "not claimed in time"}`);
+      if (report.dispatched.length) void runner?.poll();
     },
-    onError: (error) => io.err(`resolver: ${toCosError(error).message}`),
+    onError: (error) => {
+      const cos = toCosError(error);
+      if (cos.code === "unavailable" && storeAway) return;
+      io.err(`resolver: ${cos.message}`);
+    },
   });
-  io.out(`cos serve: listening on http://${ctx.env.COS_HOST}:${server.port} (store ${ctx.db.url})`);
+  io.out(`cos serve: listening on http://${ctx.env.COS_HOST}:${server.port} (store ${ctx.db.displayUrl})`);
   // Agents of the local runner reach the MCP server on this machine, whatever address it listens on.
   const host = ["0.0.0.0", "::", ""].includes(ctx.env.COS_HOST) ? "127.0.0.1" : ctx.env.COS_HOST;
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
     ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl) : null;
+  // The store's changes, from any process: the file's own notices on an embedded store, one read a
+  // second of a remote one; runners' presence rides along with those reads.
+  const watch = new StoreWatch(ctx.store, {
+    extras: () => presenceStatements(ctx, ctx.clock()),
+    onEntries: (entries) => {
+      loop.noticeEntries(entries);
+      if (entries.some((e) => e.type === "TaskDispatched")) void runner?.poll();
+    },
+    onBack: () => {
+      storeAway = false;
+      loop.graceAfterOutage();
+      void runner?.poll();
+    },
+    log: (line) => {
+      if (/can't be reached|refused the token/.test(line)) storeAway = true;
+      io.err(line);
+    },
+  });
   runner?.start();
+  await runner?.poll();
+  await watch.start();
   await loop.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -46,6 +77,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGTERM", onTerm);
   });
   await loop.stop();
+  await watch.stop();
   await telegram?.stop();
   await slack?.stop();
   await runner?.stop();

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { cancelTask, queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
+import { cancelTask, loadTask, queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { explain } from "../../resolver/why.ts";
@@ -136,11 +136,12 @@ describe("the resolver against a real store", () => {
       server.kill("SIGTERM");
     });
     const statusOf = async (id: number) => (await showTask(ctx, id)).status;
-    await waitFor(async () => (await statusOf(blocker)) === "dispatched", 10_000);
-    await recordResult(ctx, blocker, { markdown: "## Summary\nBuilt.", exitCode: 0 }, "cli");
+    // The server's own runner claims and runs the blocker as soon as it is dispatched.
+    await waitFor(async () => (await statusOf(blocker)) === "review", 10_000);
+    expect(await statusOf(dependent)).toBe("queued");
     const started = performance.now();
     await recordVerdict(ctx, blocker, "approved", null, "cli");
-    await waitFor(async () => (await statusOf(dependent)) === "dispatched", 5_000);
+    await waitFor(async () => (await loadTask(ctx, dependent)).state.dispatchedAt !== null, 5_000);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 });
