@@ -7,6 +7,7 @@ import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
+import { deliverReport, saveReport, unsentReports, type PendingReport } from "./reports.ts";
 import { runOutcome } from "./run-outcome.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
 
@@ -42,6 +43,11 @@ export class Runner {
   private stopping = false;
   private polling: Promise<void> | null = null;
   private readonly records: RunRecords;
+  /** Ends the waits of reports that could not be sent yet when the runner stops (their files stay). */
+  private readonly stopping$ = new AbortController();
+  private readonly sending = new Set<Promise<unknown>>();
+  /** Consecutive failed claims: the first is logged, and the one that gets through again. */
+  private claimFailures = 0;
 
   constructor(
     private readonly port: RunnerPort,
@@ -54,9 +60,10 @@ export class Runner {
     return Math.max(0, this.options.slots - this.active.size);
   }
 
-  /** Starts polling for work after reaping what a dead runner left running. */
+  /** Starts polling for work after reaping what a dead runner left running and resending what it left unsent. */
   start(): void {
     this.reapOrphans();
+    this.resendUnsent();
     const tick = () => {
       if (this.stopping) return;
       this.timer = setTimeout(async () => {
@@ -82,8 +89,10 @@ export class Runner {
           taskIds,
         });
         for (const run of claimed) this.launch(run);
+        if (this.claimFailures) this.options.log?.(`runner ${this.options.id}: claiming again`);
+        this.claimFailures = 0;
       } catch (error) {
-        this.options.log?.(`runner ${this.options.id}: claim failed: ${toCosError(error).message}`);
+        if (this.claimFailures++ === 0) this.options.log?.(`runner ${this.options.id}: claim failed: ${toCosError(error).message}`);
       }
     })();
     await this.polling;
@@ -96,13 +105,36 @@ export class Runner {
     while (this.active.size) await Promise.all([...this.active.values()].map((a) => a.done));
   }
 
-  /** Stops claiming; runs under way are stopped and reported as failed, so their tasks go back to the queue. */
+  /**
+   * Stops claiming; runs under way are stopped and reported as failed, so their tasks go back to the
+   * queue. A report that cannot be sent now stays in its run folder for the next runner to send.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.polling) await this.polling;
     for (const active of this.active.values()) active.abort.abort(new Error("the runner shut down during the run"));
+    // One try for each report of a run stopped just now; a store that is away leaves them in their folders.
+    setTimeout(() => this.stopping$.abort(), 2_000).unref();
     await this.idle();
+    this.stopping$.abort();
+    await Promise.all(this.sending);
+  }
+
+  /** Sends the reports a runner on this machine finished but could not send (it stopped, or died, first). */
+  resendUnsent(): void {
+    for (const { runDir, report } of unsentReports(join(this.options.dataDir, "runs"))) {
+      if ([...this.active.values()].some((a) => a.run.taskId === report.taskId && a.run.attempt === report.attempt)) continue;
+      const log = (line: string) => this.options.log?.(`runner ${this.options.id}: #${report.taskId}.${report.attempt} ${line}`);
+      log(`sending the report left in ${runDir}`);
+      this.track(deliverReport(this.port, runDir, report, { log, stopped: this.stopping$.signal }));
+    }
+  }
+
+  private track(sending: Promise<unknown>): Promise<unknown> {
+    this.sending.add(sending);
+    void sending.finally(() => this.sending.delete(sending));
+    return sending;
   }
 
   private launch(run: ClaimedRun): void {
@@ -118,27 +150,34 @@ export class Runner {
     const preset = agent?.preset ? PRESETS[agent.preset] : null;
     const started = Date.now();
     let leaseLost = false;
+    const runDir = join(this.options.dataDir, "runs", `${run.taskId}-${run.attempt}`);
+    // Written to the run's folder first, then sent until accepted or refused as stale: a store or server
+    // that is away when the run ends costs a wait, never the work or an attempt.
     const report = async (outcome: RunOutcome) => {
       if (leaseLost) return log("lease lost; the result is not reported");
-      try {
-        await this.port.report(run.taskId, run.attempt, runner, outcome);
-      } catch (error) {
-        log(`report refused: ${toCosError(error).message}`);
-      }
+      const pending: PendingReport = { taskId: run.taskId, attempt: run.attempt, runner, outcome, finishedAt: this.options.clock().toISOString() };
+      saveReport(runDir, pending);
+      await this.track(deliverReport(this.port, runDir, pending, { log, stopped: this.stopping$.signal }));
     };
     if (!agent) {
       return report({ kind: "failure", reason: "exit_code", detail: `agent "${run.agent}" is not configured on runner ${runner}`, retryAt: null });
     }
+    // Heartbeats every quarter lease ride out an outage shorter than the lease: a failed one is tried
+    // again at the next beat; only a refusal (the lease is gone) stops the run.
+    let missed = 0;
     const heartbeat = setInterval(async () => {
       try {
         await this.port.heartbeat(run.taskId, run.attempt, runner);
+        if (missed) log(`heartbeat: renewed again after ${missed} missed`);
+        missed = 0;
       } catch (error) {
         const cos = toCosError(error);
         if (cos.code === "illegal_state") {
           leaseLost = true;
           abort.abort(new Error(cos.message));
+          return log(`heartbeat: ${cos.message}`);
         }
-        log(`heartbeat: ${cos.message}`);
+        if (missed++ === 0) log(`heartbeat: ${cos.message}`);
       }
     }, Math.max(1000, (config.resolver.leaseSeconds * 1000) / 4));
     try {
@@ -150,7 +189,6 @@ export class Runner {
         worktreeRoot: config.worktreeRoot,
         scratchRoot: join(this.options.dataDir, "scratch"),
       });
-      const runDir = join(this.options.dataDir, "runs", `${run.taskId}-${run.attempt}`);
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const wiring = wireMcp(agent.preset, agentCommand(agent), endpoint, runDir);
       writeWiringFiles(wiring, runDir);
@@ -173,7 +211,6 @@ export class Runner {
           onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
         },
       );
-      clearInterval(heartbeat);
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
       const outcome = runOutcome({
         result,
@@ -185,11 +222,11 @@ export class Runner {
         now: this.options.clock(),
       });
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
-      return report(outcome);
+      return await report(outcome);
     } catch (error) {
-      clearInterval(heartbeat);
-      return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
+      return await report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
     } finally {
+      // Beating until the report is in: a report waiting out an outage keeps its lease.
       clearInterval(heartbeat);
       this.records.forget(run.taskId, run.attempt);
     }
