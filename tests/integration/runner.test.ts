@@ -8,6 +8,7 @@ import { queueTask } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { COS_BIN, ROOT, runCli, tempWorkspace } from "../helpers.ts";
+import { waitFor } from "../wait.ts";
 
 const alive = (pid: number) => {
   try {
@@ -17,15 +18,6 @@ const alive = (pid: number) => {
     return false;
   }
 };
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
-}
 
 describe("runners with real child processes", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -57,13 +49,13 @@ describe("runners with real child processes", () => {
     const id = await queueTask(ctx, { title: "Sleep a long time", type: "research", agent: "sleeper" }, "cli");
 
     const { child } = start(["tick", "--wait"], env);
-    await waitFor(() => existsSync(join(ws.dir, pidFile)), 15_000, "the agent to start");
+    await waitFor(() => existsSync(join(ws.dir, pidFile)), "the agent to start", 15_000);
     const pids = JSON.parse(readFileSync(join(ws.dir, pidFile), "utf8")) as { agent: number; grandchild: number };
     expect(alive(pids.agent) && alive(pids.grandchild)).toBe(true);
     expect((await showTask(ctx, id)).status).toBe("running");
 
     child.kill("SIGKILL");
-    await waitFor(() => !alive(pids.agent) && !alive(pids.grandchild), 3000, "the agent's process group to die");
+    await waitFor(() => !alive(pids.agent) && !alive(pids.grandchild), "the agent's process group to die", 3000);
 
     const later = new Date(Date.now() + 11_000).toISOString();
     const tick = await runCli(["tick"], { env: { ...env, COS_NOW: later } });
@@ -98,12 +90,12 @@ describe("runners with real child processes", () => {
     }
 
     const server = start(["serve"], env);
-    await waitFor(() => /listening on (http:\/\/\S+)/.test(server.output()), 15_000, "cos serve to listen");
+    await waitFor(() => /listening on (http:\/\/\S+)/.test(server.output()), "cos serve to listen", 15_000);
     const url = /listening on (http:\/\/\S+)/.exec(server.output())![1]!;
     start(["runner", "--server", url, "--token", "t0ken", "--slots", "2", "--id", "remote-a"], env);
     start(["runner", "--server", url, "--token", "t0ken", "--slots", "2", "--id", "remote-b"], env);
 
-    await waitFor(async () => (await ctx.db.query("SELECT id FROM tasks WHERE status = 'review'")).length === 30, 90_000, "all 30 results");
+    await waitFor(async () => (await ctx.db.query("SELECT id FROM tasks WHERE status = 'review'")).length === 30, "all 30 results", 90_000);
 
     const lines = readFileSync(join(ws.dir, record), "utf8").trim().split("\n").map((l) => l.split(" "));
     const starts = lines.filter((l) => l[0] === "start");
