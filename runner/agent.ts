@@ -19,6 +19,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { SECRET_ENV_NAMES } from "../src/config/env.ts";
+import { systemTimers, type Timers } from "../src/shared/clock.ts";
 import { ValidationError } from "../src/shared/errors.ts";
 
 // Runs one agent attempt exactly as DESIGN §7 says: an argv without a shell, the prompt in a file and on
@@ -168,8 +169,10 @@ export function readLogTail(logPath: string, maxBytes = 1024 * 1024): string {
  */
 export async function runAgent(
   spec: AgentRunSpec,
-  hooks: { onSpawn?(pid: number): void; signal?: AbortSignal } = {},
+  hooks: { onSpawn?(pid: number): void; signal?: AbortSignal; timers?: Timers } = {},
 ): Promise<AgentRunResult> {
+  // The timeout, the grace period, the wait for the pipes to close and durationMs; tests move them by hand.
+  const timers = hooks.timers ?? systemTimers;
   const graceMs = spec.graceMs ?? DEFAULT_GRACE_MS;
   const maxCapture = spec.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES;
   if (!(spec.timeoutMs > 0)) throw new ValidationError(`agent timeout must be positive, got ${spec.timeoutMs} ms`);
@@ -194,7 +197,7 @@ export async function runAgent(
   let logError: Error | null = null;
   log.on("error", (error) => (logError ??= error));
 
-  const started = performance.now();
+  const started = timers.now();
   const subprocess = execa(file!, args, {
     cwd: spec.workdir,
     env,
@@ -218,7 +221,7 @@ export async function runAgent(
       exitCode: null,
       signal: null,
       timedOut: false,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(timers.now() - started),
       output: reason,
       resultFromFile: false,
       logPath,
@@ -250,22 +253,22 @@ export async function runAgent(
   // An object, so the checks after `await` see what the timers changed.
   const run = { phase: "running" as "running" | "terminating" | "killed" };
   let timedOut = false;
-  let killTimer: NodeJS.Timeout | undefined;
+  let cancelKill = () => {};
   const terminate = () => {
     if (run.phase !== "running") return;
     run.phase = "terminating";
     killProcessGroup(pid, "SIGTERM");
     // A stopped process keeps SIGTERM pending until it is continued.
     killProcessGroup(pid, "SIGCONT");
-    killTimer = setTimeout(() => {
+    cancelKill = timers.after(graceMs, () => {
       run.phase = "killed";
       killProcessGroup(pid, "SIGKILL");
-    }, graceMs);
+    });
   };
-  const timeoutTimer = setTimeout(() => {
+  const cancelTimeout = timers.after(spec.timeoutMs, () => {
     timedOut = true;
     terminate();
-  }, spec.timeoutMs);
+  });
   hooks.signal?.addEventListener("abort", terminate, { once: true });
   if (hooks.signal?.aborted) terminate();
   let hookError: unknown = null;
@@ -278,21 +281,21 @@ export async function runAgent(
   }
 
   const exit = await exited;
-  clearTimeout(timeoutTimer);
+  cancelTimeout();
   hooks.signal?.removeEventListener("abort", terminate);
   // Whatever the leader left behind goes with it. During a termination the stragglers keep the rest of the grace period.
   if (run.phase === "running" && processGroupAlive(pid)) killProcessGroup(pid, "SIGKILL");
   while (run.phase === "terminating" && processGroupAlive(pid)) await sleep(POLL_MS);
-  clearTimeout(killTimer);
+  cancelKill();
   if (processGroupAlive(pid)) killProcessGroup(pid, "SIGKILL");
   for (let waited = 0; processGroupAlive(pid) && waited < STREAM_CLOSE_MS; waited += POLL_MS) await sleep(POLL_MS);
 
-  const closeTimer = new AbortController();
+  let cancelCloseWait = () => {};
   const closed = await Promise.race([
     pumps.then(() => true),
-    sleep(STREAM_CLOSE_MS, false, { signal: closeTimer.signal }).catch(() => true),
+    new Promise<false>((resolveWait) => (cancelCloseWait = timers.after(STREAM_CLOSE_MS, () => resolveWait(false)))),
   ]);
-  closeTimer.abort();
+  cancelCloseWait();
   if (!closed) {
     subprocess.stdout?.destroy();
     subprocess.stderr?.destroy();
@@ -309,7 +312,7 @@ export async function runAgent(
     exitCode: exit.code,
     signal: exit.signal,
     timedOut,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(timers.now() - started),
     output: fromFile ?? tail.text(),
     resultFromFile: fromFile !== null,
     logPath,
