@@ -120,11 +120,10 @@ describe("runners with real child processes", () => {
     expect(claimedBy.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
-  it("cos demo runs a whole night in under 60 s with no configuration", async () => {
-    const started = Date.now();
+  // How long a night takes is the bench's cli.demo_ms (target: under 60 s).
+  it("cos demo runs a whole night with no configuration", async () => {
     const demo = await runCli(["demo"], { cwd: tempWorkspace({}).dir });
     expect(demo.code, demo.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(60_000);
     expect(demo.stdout).toMatch(/sent back: "Use rem units/);
     expect(demo.stdout).toMatch(/dispatched #2 \(attempt 2/);
     expect(demo.stdout).toMatch(/merged cos\/task-4 into main/);
