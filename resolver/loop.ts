@@ -1,5 +1,6 @@
 import cron from "node-cron";
 import type { AppContext } from "../src/app/context.ts";
+import { systemTimers, type Timers } from "../src/shared/clock.ts";
 import { runPass, type PassReport } from "./pass.ts";
 
 /** Events after which a waiting task may be able to go: a pass follows within a second. */
@@ -23,7 +24,16 @@ export interface LoopOptions {
   runnerSlots?: "count" | null;
   onPass?: (report: PassReport) => void;
   onError?: (error: unknown) => void;
+  /** The timer of the log check; tests move it by hand. */
+  timers?: Timers;
+  /** Calls `fire` at every minute and returns its stop: node-cron unless a test passes its own. */
+  everyMinute?: (fire: () => void) => () => void;
 }
+
+const cronEveryMinute = (fire: () => void) => {
+  const task = cron.schedule("* * * * *", fire);
+  return () => void task.stop();
+};
 
 /**
  * The resolver inside `cos serve`: a pass every minute (node-cron) and one within a second of any
@@ -34,8 +44,8 @@ export class ResolverLoop {
   private lastPosition = 0;
   private running: Promise<void> | null = null;
   private again = false;
-  private timer: NodeJS.Timeout | null = null;
-  private cronTask: { stop(): void } | null = null;
+  private cancelPoll: (() => void) | null = null;
+  private stopMinutes: (() => void) | null = null;
   private stopped = false;
 
   constructor(
@@ -45,13 +55,14 @@ export class ResolverLoop {
 
   async start(): Promise<void> {
     this.lastPosition = await this.ctx.store.lastPosition();
-    this.cronTask = cron.schedule("* * * * *", () => void this.trigger());
+    this.stopMinutes = (this.options.everyMinute ?? cronEveryMinute)(() => void this.trigger());
+    const timers = this.options.timers ?? systemTimers;
     const poll = () => {
       if (this.stopped) return;
-      this.timer = setTimeout(async () => {
+      this.cancelPoll = timers.after(this.options.pollMs ?? 200, async () => {
         await this.checkLog();
         poll();
-      }, this.options.pollMs ?? 200);
+      });
     };
     poll();
     await this.trigger();
@@ -95,8 +106,8 @@ export class ResolverLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.cronTask?.stop();
-    if (this.timer) clearTimeout(this.timer);
+    this.stopMinutes?.();
+    this.cancelPoll?.();
     await this.running;
   }
 }

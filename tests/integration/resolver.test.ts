@@ -9,6 +9,9 @@ import { COS_BIN, runCli, tempApp, tempWorkspace } from "../helpers.ts";
 import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
+import { ResolverLoop } from "../../resolver/loop.ts";
+import { ManualTimers } from "../timers.ts";
+import { waitFor } from "../wait.ts";
 
 const agents = (names: string[]) =>
   Object.fromEntries(names.map((n) => [n, { command: ["node", "-e", "console.log('ok')"] }]));
@@ -122,7 +125,8 @@ describe("the resolver against a real store", () => {
     expect(dispatchedEvents).toHaveLength(names.length);
   });
 
-  it("with cos serve running, dispatches a dependent within 2 s of its blocker's approval", async () => {
+  // How soon is the bench's figure (resolver.dispatch_latency_*); the test below shows why it is soon.
+  it("with cos serve running, dispatches a dependent after its blocker's approval", async () => {
     const ws = tempWorkspace({ agents: agents(["builder", "writer"]) });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, COS_PORT: "0" };
@@ -136,20 +140,41 @@ describe("the resolver against a real store", () => {
       server.kill("SIGTERM");
     });
     const statusOf = async (id: number) => (await showTask(ctx, id)).status;
-    await waitFor(async () => (await statusOf(blocker)) === "dispatched", 10_000);
+    await waitFor(async () => (await statusOf(blocker)) === "dispatched", "the blocker to be dispatched");
     await recordResult(ctx, blocker, { markdown: "## Summary\nBuilt.", exitCode: 0 }, "cli");
-    const started = performance.now();
     await recordVerdict(ctx, blocker, "approved", null, "cli");
-    await waitFor(async () => (await statusOf(dependent)) === "dispatched", 5_000);
-    expect(performance.now() - started).toBeLessThan(2000);
+    await waitFor(async () => (await statusOf(dependent)) === "dispatched", "the dependent to be dispatched");
+  });
+
+  it("passes at the next check of the log, within a second, after another process approves a blocker; not at the minute's pass", async () => {
+    const ws = tempWorkspace({ agents: agents(["builder", "writer"]) });
+    cleanups.push(ws.cleanup);
+    const serving = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
+    cleanups.push(() => serving.db.close());
+    // Another process's connection to the same store: the loop hears of its events only through the log.
+    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
+    cleanups.push(() => other.db.close());
+    const blocker = await queueTask(other, { title: "Engine", type: "research", agent: "builder" }, "cli");
+    const dependent = await queueTask(other, { title: "Post", type: "content", agent: "writer", blockedBy: [blocker] }, "cli");
+
+    const timers = new ManualTimers();
+    const passes: number[][] = [];
+    const loop = new ResolverLoop(serving, {
+      timers,
+      everyMinute: () => () => {}, // the minute never comes in this test
+      onPass: (report) => passes.push(report.dispatched.map((d) => d.taskId)),
+    });
+    await loop.start();
+    cleanups.push(() => loop.stop());
+    expect(passes).toEqual([[blocker]]);
+
+    await recordResult(other, blocker, { markdown: "## Summary\nBuilt.", exitCode: 0 }, "cli");
+    await recordVerdict(other, blocker, "approved", null, "cli");
+    expect((await showTask(other, dependent)).status).toBe("queued");
+    const [nextCheck] = timers.delays();
+    expect(nextCheck).toBeLessThanOrEqual(1000);
+    timers.advance(nextCheck!);
+    await waitFor(async () => (await showTask(other, dependent)).status === "dispatched", "the dependent to be dispatched");
+    expect(passes).toEqual([[blocker], [dependent]]);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
