@@ -1,10 +1,12 @@
+import type { Platform } from "../config/platforms.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
 
 // The chat core's contract with every platform adapter (Telegram, Slack). Adapters parse nothing
 // and decide nothing: they turn an incoming message or tap into `ChatInput`, hand it to
 // `handleChat`, and render the `ChatReply` view models in their own markup.
 
-export type Platform = "telegram" | "slack";
+/** A platform of the registry (src/config/platforms.ts). */
+export type { Platform };
 
 /** Who is acting, as the adapter saw it. `allowed` comes from the platform's allowlist. */
 export interface ChatActor {

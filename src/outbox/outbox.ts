@@ -2,7 +2,8 @@ import type { AppContext } from "../app/context.ts";
 import type { Notification, Platform } from "../chat/types.ts";
 import { toCosError } from "../shared/errors.ts";
 import type { Tx } from "../store/db.ts";
-import { enabledPlatforms, notificationsFor } from "./notifications.ts";
+import { notificationsFor } from "./notifications.ts";
+import { notifiedPlatforms } from "../config/platforms.ts";
 
 /** A platform's way to deliver one notification; `ref` is where its card was posted, for edits. */
 export interface Transport {
@@ -28,7 +29,7 @@ const CLAIM_MS = 60_000;
 
 /** Writes outbox rows for every enabled platform in the transaction that appends the events. */
 export function installOutbox(ctx: AppContext): void {
-  const platforms = enabledPlatforms(ctx.env);
+  const platforms = notifiedPlatforms(ctx.env);
   if (!platforms.length) return;
   ctx.store.onAppend(async (tx, events) => {
     const pending = await notificationsFor(ctx, tx, events);
