@@ -49,8 +49,8 @@ export interface TextBlock {
 export type ChatReply =
   | { kind: "text"; block: TextBlock }
   | { kind: "cards"; intro: TextBlock | null; cards: ReviewCard[] }
-  /** Ask for send-back notes (Telegram: force-reply; Slack: a modal). */
-  | { kind: "ask_notes"; taskId: number; attempt: number; prompt: string }
+  /** Ask for send-back notes (Telegram: force-reply; Slack: a modal), worded by `notesQuestion`. */
+  | { kind: "ask_notes"; taskId: number; attempt: number; title: string }
   /** A tap was answered: a short toast, and the card to show now (edited in place). */
   | { kind: "tap_answer"; toast: string; card: ReviewCard | null }
   /** A file to send (`/diff 42`). */

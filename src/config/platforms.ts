@@ -75,9 +75,14 @@ export function configuredPlatforms(env: PlatformEnv): Platform[] {
   return PLATFORM_NAMES.filter((name) => value(env, PLATFORMS[name].token));
 }
 
+/** Where a platform's notifications go (its chat, its channel); undefined when unset. */
+export function destinationOf(env: PlatformEnv, name: Platform): string | undefined {
+  return value(env, PLATFORMS[name].destination) as string | undefined;
+}
+
 /** The platforms that get notifications: configured with a token and a destination. */
 export function notifiedPlatforms(env: PlatformEnv): Platform[] {
-  return configuredPlatforms(env).filter((name) => value(env, PLATFORMS[name].destination));
+  return configuredPlatforms(env).filter((name) => destinationOf(env, name));
 }
 
 /** The user ids a platform lets act. */
