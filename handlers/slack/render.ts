@@ -1,5 +1,5 @@
 import { cardText, clip, type CardAction, type RenderOptions } from "../../src/chat/card-text.ts";
-import { NOTES_LABEL, notificationParts, replyParts, type ChatPart, type ShownReply } from "../../src/chat/chat-text.ts";
+import { NOTES_LABEL, notificationParts, renderParts, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { parseVerdictData, verdictData } from "../../src/chat/format.ts";
 import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
@@ -115,33 +115,23 @@ export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMess
   return { text: `${text.title}${text.verdict ? ` (${text.verdict})` : ""}`, blocks };
 }
 
-/** The messages of a run of parts: sections packed into messages, one message per card. */
-export function partMessages(parts: ChatPart[], options: RenderOptions): SlackMessage[] {
-  return parts.flatMap((part): SlackMessage[] => {
-    switch (part.kind) {
-      case "block":
-        return blockMessages(part.block);
-      case "card":
-        return [cardMessage(part.card, options)];
-      case "digest": {
-        const blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text: `*${escapeMrkdwn(part.heading)}*` } }];
-        for (const b of part.blocks) blocks.push({ type: "divider" }, ...sections(blockLines(b)));
-        return pack(blocks, part.heading);
-      }
-      default: {
-        const never: never = part;
-        return never;
-      }
-    }
-  });
-}
+/** Slack's way to show each part: sections packed into messages of 50 blocks, one message per card. */
+const slackParts = (options: RenderOptions): PartRenderer<SlackMessage> => ({
+  block: blockMessages,
+  card: (card) => cardMessage(card, options),
+  digest: (heading, blocks) => {
+    const out: Block[] = [{ type: "section", text: { type: "mrkdwn", text: `*${escapeMrkdwn(heading)}*` } }];
+    for (const b of blocks) out.push({ type: "divider" }, ...sections(blockLines(b)));
+    return pack(out, heading);
+  },
+});
 
 export function replyMessages(reply: ShownReply, options: RenderOptions): SlackMessage[] {
-  return partMessages(replyParts(reply), options);
+  return renderParts(replyParts(reply), slackParts(options));
 }
 
 export function notificationMessages(n: Notification, options: RenderOptions): SlackMessage[] {
-  return partMessages(notificationParts(n), options);
+  return renderParts(notificationParts(n), slackParts(options));
 }
 
 /** The modal asking for send-back notes; `metadata` travels back in the submission. */

@@ -1,6 +1,6 @@
 import type { InlineKeyboardMarkup } from "grammy/types";
 import { cardText, type RenderOptions } from "../../src/chat/card-text.ts";
-import { notificationParts, replyParts, type ChatPart, type ShownReply } from "../../src/chat/chat-text.ts";
+import { notificationParts, renderParts, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
 import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
@@ -127,32 +127,20 @@ function fitEscaped(raw: string, room: number): string {
   return `${out}…`;
 }
 
-/** The messages of a run of parts: text split at the limit, one message per card. */
-export function partMessages(parts: ChatPart[], options: RenderOptions): OutMessage[] {
-  return parts.flatMap((part): OutMessage[] => {
-    switch (part.kind) {
-      case "block":
-        return blockMessages(part.block);
-      case "card":
-        return [cardMessage(part.card, options)];
-      case "digest": {
-        const fragments = [...htmlLines(part.heading, "b"), ...part.blocks.flatMap((b) => ["", ...blockFragments(b)])];
-        return splitMessages(fragments).map((html) => ({ html, keyboard: null }));
-      }
-      default: {
-        const never: never = part;
-        return never;
-      }
-    }
-  });
-}
+/** Telegram's way to show each part: text split at 4,096 characters, one message per card. */
+const telegramParts = (options: RenderOptions): PartRenderer<OutMessage> => ({
+  block: blockMessages,
+  card: (card) => cardMessage(card, options),
+  digest: (heading, blocks) =>
+    splitMessages([...htmlLines(heading, "b"), ...blocks.flatMap((b) => ["", ...blockFragments(b)])]).map((html) => ({ html, keyboard: null })),
+});
 
 /** What a chat reply looks like as messages (taps, files and questions are sent by the bot itself). */
 export function replyMessages(reply: ShownReply, options: RenderOptions): OutMessage[] {
-  return partMessages(replyParts(reply), options);
+  return renderParts(replyParts(reply), telegramParts(options));
 }
 
 /** The messages of a notification; `card_update` is an edit and is handled by the transport. */
 export function notificationMessages(n: Notification, options: RenderOptions): OutMessage[] {
-  return partMessages(notificationParts(n), options);
+  return renderParts(notificationParts(n), telegramParts(options));
 }

@@ -55,6 +55,33 @@ export function notificationParts(n: Notification): ChatPart[] {
 
 const cardParts = (cards: ReviewCard[]): ChatPart[] => cards.map((card) => ({ kind: "card", card }));
 
+/** How a platform shows each kind of part, as its own messages; what a platform's render.ts provides. */
+export interface PartRenderer<Message> {
+  /** Text, split at the platform's limits. */
+  block(block: TextBlock): Message[];
+  /** One message, with the buttons while open. */
+  card(card: ReviewCard): Message;
+  digest(heading: string, blocks: TextBlock[]): Message[];
+}
+
+/** The messages of parts, in order. */
+export function renderParts<Message>(parts: ChatPart[], render: PartRenderer<Message>): Message[] {
+  return parts.flatMap((part): Message[] => {
+    switch (part.kind) {
+      case "block":
+        return render.block(part.block);
+      case "card":
+        return [render.card(part.card)];
+      case "digest":
+        return render.digest(part.heading, part.blocks);
+      default: {
+        const never: never = part;
+        return never;
+      }
+    }
+  });
+}
+
 /** A reply in one line, for a toast or an ephemeral answer to a tap that recorded nothing (e.g. a merge conflict). */
 export function replyInOneLine(reply: ChatReply): string {
   if (reply.kind === "text") return [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ");
