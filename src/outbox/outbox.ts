@@ -1,7 +1,6 @@
 import type { AppContext } from "../app/context.ts";
 import type { Notification, Platform } from "../chat/types.ts";
 import { toCosError } from "../shared/errors.ts";
-import type { Tx } from "../store/db.ts";
 import { notificationsFor } from "./notifications.ts";
 import { cardRefOf, saveCardRef } from "../chat/message-refs.ts";
 import { notifiedPlatforms } from "../config/platforms.ts";
