@@ -3,20 +3,9 @@ import { cardText } from "../../src/chat/card-text.ts";
 import { notAllowed, notesQuestion, notificationParts } from "../../src/chat/chat-text.ts";
 import type { ReviewCard } from "../../src/chat/types.ts";
 
-const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({
-  taskId: 42,
-  attempt: 2,
-  title: "Add MDX blog",
-  agent: "builder",
-  type: "code",
-  tier: "quick",
-  summary: "  ",
-  diffStat: { files: 1, insertions: 3, deletions: 0 },
-  autoApproveAt: "2026-11-25T06:00:00.000Z",
-  decided: null,
-  diffUrl: null,
-  ...over,
-});
+const OPEN: ReviewCard = { taskId: 42, attempt: 2, title: "Add MDX blog", agent: "builder", type: "code", tier: "quick", summary: "  ", decided: null, diffUrl: null,
+  diffStat: { files: 1, insertions: 3, deletions: 0 }, autoApproveAt: "2026-11-25T06:00:00.000Z" };
+const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({ ...OPEN, ...over });
 
 describe("the card text model", () => {
   it("words an open card: facts, its timer, three buttons", () => {
