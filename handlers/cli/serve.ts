@@ -3,18 +3,16 @@ import { ResolverLoop } from "../../resolver/loop.ts";
 import { toCosError } from "../../src/shared/errors.ts";
 import { createHttpApp } from "../http/app.ts";
 import { startHttp } from "../http/serve.ts";
+import { startConfiguredPlatforms } from "../platforms.ts";
 import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
 import { localRunner } from "./local-runner.ts";
 
-/** `cos serve`: HTTP, the resolver loop and, with TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN, the bots. Shuts down cleanly on SIGINT or SIGTERM. */
+/** `cos serve`: HTTP, the resolver loop and every chat platform whose token is set (handlers/platforms.ts). Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const app = createHttpApp(ctx);
-  // The bot adds its webhook route, so it starts before the server listens.
-  const telegram = ctx.env.TELEGRAM_BOT_TOKEN
-    ? await (await import("../telegram/index.ts")).startTelegram(ctx, app, (line) => io.err(line))
-    : null;
-  const slack = ctx.env.SLACK_BOT_TOKEN ? await (await import("../slack/index.ts")).startSlack(ctx, app, (line) => io.err(line)) : null;
+  // The platforms add their webhook routes, so they start before the server listens.
+  const platforms = await startConfiguredPlatforms(ctx, app, (line) => io.err(line));
   const server = await startHttp(ctx, app);
   const loop = new ResolverLoop(ctx, {
     runnerSlots: "count",
@@ -46,8 +44,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGTERM", onTerm);
   });
   await loop.stop();
-  await telegram?.stop();
-  await slack?.stop();
+  for (const platform of platforms) await platform.stop();
   await runner?.stop();
   await server.close();
 }

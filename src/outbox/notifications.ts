@@ -1,7 +1,7 @@
 import type { AppContext } from "../app/context.ts";
 import { loadTaskIn } from "../app/tasks.ts";
 import { cardOf } from "../chat/cards.ts";
-import type { Notification, Platform } from "../chat/types.ts";
+import type { Notification } from "../chat/types.ts";
 import type { TierChangedData } from "../domain/trust/tier-pins.ts";
 import type { Tx } from "../store/db.ts";
 import type { StoredEvent } from "../store/event-store.ts";
@@ -87,12 +87,4 @@ async function heldDependents(tx: Tx, blocker: number, ending: string, key: (kin
     taskId: Number(r.id),
     attempt: null,
   }));
-}
-
-/** The platforms that get notifications: those configured with a token and a destination. */
-export function enabledPlatforms(env: AppContext["env"]): Platform[] {
-  const platforms: Platform[] = [];
-  if (env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_CHAT_ID) platforms.push("telegram");
-  if (env.SLACK_BOT_TOKEN && env.SLACK_CHANNEL_ID) platforms.push("slack");
-  return platforms;
 }

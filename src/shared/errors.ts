@@ -1,6 +1,6 @@
 // One error family. Every adapter maps `code` to its own surface (exit code, HTTP status, chat reply);
 // anything else caught at a boundary is normalised with `toCosError`.
-export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "internal";
+export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "too_large" | "internal";
 
 export class CosError extends Error {
   constructor(
@@ -41,6 +41,13 @@ export class IllegalStateError extends CosError {
 export class UnauthorizedError extends CosError {
   constructor(message: string) {
     super("unauthorized", message);
+  }
+}
+
+/** Input over a size bound (a request body, an update): refused before it is read further. */
+export class TooLargeError extends CosError {
+  constructor(message: string) {
+    super("too_large", message);
   }
 }
 
