@@ -150,6 +150,16 @@ describe.skipIf(!cli.ok)(`Codex CLI ${VERSION}, real binary against a fake OpenA
     const h = resetsAt.getUTCHours();
     expect(message).toContain(`try again at ${h % 12 || 12}:${String(resetsAt.getUTCMinutes()).padStart(2, "0")} ${h < 12 ? "AM" : "PM"}.`);
     expect(x.fake.mainRequests()).toHaveLength(1);
+    await x.fake.close();
+    await x.mcp.close();
+
+    // Without --json the same text goes to stderr, twice, after "ERROR: "; stdout stays empty.
+    const plain = await setup([{ usageLimit: { resetsAt } }], { json: false });
+    const ran2 = await run(plain);
+    saveSample(`codex-${VERSION}-usage-limit-plain.stderr.txt`, ran2.stderr);
+    expect(ran2.code, explain(ran2)).toBe(1);
+    expect(ran2.stdout).toBe("");
+    expect(ran2.stderr.split("\n").filter((l) => l === `ERROR: ${message}`)).toHaveLength(2);
   });
 
   test("API 429 rate_limit_exceeded: five reconnects, then 'exceeded retry limit, last status: 429 Too Many Requests'", async () => {
