@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fixtures/fake-vendors/anthropic.ts";
 import { startMcpRecorder, type McpRecorder } from "../fixtures/fake-vendors/mcp-recorder.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
-import { PROMPT, SUMMARY, explain, findClaude, jsonLines, lastEvent, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
+import { PROMPT, SUMMARY, explain, findBwrap, findClaude, inSandbox, jsonLines, lastEvent, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
 
 // The real Claude Code (the pinned @anthropic-ai/claude-code) run headless against a local Anthropic Messages API,
 // with no cos involved: what argv, environment and MCP wiring make it work, and what it prints. Findings and
@@ -68,8 +68,9 @@ async function setup(
   return { s, fake, mcp, env, argv };
 }
 
-const run = (x: Setup, extra: string[] = [], timeoutMs = 30_000, env: Record<string, string> = {}) =>
-  runCli((cli as { command: string[] }).command, [...x.argv, ...extra], { cwd: x.s.work, env: { ...x.env, ...env }, stdin: PROMPT, timeoutMs });
+const run = (x: Setup, extra: string[] = [], timeoutMs = 30_000, env: Record<string, string> = {}, command = (cli as { command: string[] }).command) =>
+  runCli(command, [...x.argv, ...extra], { cwd: x.s.work, env: { ...x.env, ...env }, stdin: PROMPT, timeoutMs });
+const bwrap = findBwrap();
 
 const WRITE_HELLO = (work: string): Turn => ({ tool: "Write", input: { file_path: join(work, "hello.txt"), content: "hello from the fake model\n" } });
 
@@ -211,6 +212,20 @@ describe.skipIf(!cli.ok)(`Claude Code ${VERSION}, real binary against a fake Ant
     expect(ran.code === 143 || ran.signal === "SIGTERM" || ran.signal === "SIGKILL", explain(ran)).toBe(true);
     expect(jsonLines(ran.stdout).some((e) => e.type === "result")).toBe(false);
     expect(x.fake.mainRequests()).toHaveLength(1);
+  });
+
+  test.skipIf(!bwrap)("works inside a bubblewrap sandbox shaped like DESIGN §12 (HOME and TMPDIR as its state folders)", async () => {
+    const x = await setup((s) => [
+      WRITE_HELLO(s.work),
+      { tool: "ToolSearch", input: { query: "select:mcp__cos__log_activity" } },
+      { tool: "mcp__cos__log_activity", input: { text: "from the sandbox" } },
+      { text: SUMMARY },
+    ]);
+    const ran = await run(x, [], 30_000, {}, inSandbox(bwrap!, (cli as { command: string[] }).command, [x.s.work, x.s.run, x.s.home, x.s.tmp]));
+    expect(ran.code, explain(ran)).toBe(0);
+    expect(lastEvent(jsonLines(ran.stdout), "result").result).toBe(SUMMARY);
+    expect(existsSync(join(x.s.work, "hello.txt"))).toBe(true);
+    expect(x.mcp.calls.map((c) => c.args)).toEqual([{ text: "from the sandbox" }]);
   });
 
   test("a result file in the run folder: refused under acceptEdits, allowed with --add-dir <run folder>", async () => {

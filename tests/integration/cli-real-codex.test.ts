@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startMcpRecorder, type McpRecorder } from "../fixtures/fake-vendors/mcp-recorder.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "../fixtures/fake-vendors/openai-responses.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
-import { PROMPT, SUMMARY, explain, findCodex, jsonLines, lastEvent, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
+import { PROMPT, SUMMARY, explain, findBwrap, findCodex, inSandbox, jsonLines, lastEvent, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
 
 // The real Codex CLI (the pinned @openai/codex) run headless against a local OpenAI Responses API, with no cos
 // involved: what argv, environment and MCP wiring make it work, and what it prints. Findings and samples:
@@ -64,8 +64,9 @@ async function setup(turns: Turn[] | ((s: Scratch) => Turn[]), options: { approv
   return { s, fake, mcp, env, argv };
 }
 
-const run = (x: Setup, extra: string[] = [], timeoutMs = 30_000) =>
-  runCli((cli as { command: string[] }).command, [...x.argv, ...extra, "-"], { cwd: x.s.work, env: x.env, stdin: PROMPT, timeoutMs });
+const run = (x: Setup, extra: string[] = [], timeoutMs = 30_000, command = (cli as { command: string[] }).command) =>
+  runCli(command, [...x.argv, ...extra, "-"], { cwd: x.s.work, env: x.env, stdin: PROMPT, timeoutMs });
+const bwrap = findBwrap();
 
 /** Codex 0.171.0 "code mode": tools are called from JavaScript given to the custom tool `exec`. */
 const execJs = (source: string): Turn => ({ tool: "exec", input: source });
@@ -202,6 +203,16 @@ describe.skipIf(!cli.ok)(`Codex CLI ${VERSION}, real binary against a fake OpenA
     expect(ran.code, explain(ran)).toBe(1);
     expect(x.fake.requests.filter((r) => r.method === "POST").every((r) => r.headers.authorization === undefined)).toBe(true);
     expect(lastEvent(jsonLines(ran.stdout), "turn.failed").error).toMatchObject({ message: expect.stringMatching(/^unexpected status 401 Unauthorized: You didn't provide an API key/) });
+  });
+
+  test.skipIf(!bwrap)("works inside a bubblewrap sandbox shaped like DESIGN §12, its own sandbox nested (a shell command too)", async () => {
+    const shell = execJs('const r = await tools.exec_command({ cmd: "echo from-shell > shell.txt" });\ntext(r);');
+    const x = await setup([WRITE_HELLO, shell, LOG, { text: SUMMARY }]);
+    const ran = await run(x, [], 30_000, inSandbox(bwrap!, (cli as { command: string[] }).command, [x.s.work, x.s.run, x.s.home, x.s.tmp]));
+    expect(ran.code, explain(ran)).toBe(0);
+    expect(readFileSync(join(x.s.work, "hello.txt"), "utf8")).toBe("hello from the fake model\n");
+    expect(readFileSync(join(x.s.work, "shell.txt"), "utf8")).toBe("from-shell\n");
+    expect(x.mcp.calls.map((c) => c.tool)).toEqual(["log_activity"]);
   });
 
   test("a result file in the run folder: refused by the sandbox, allowed with --add-dir; -o writes the last message", async () => {

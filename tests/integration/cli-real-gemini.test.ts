@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startFakeGemini, type FakeGemini } from "../fixtures/fake-vendors/gemini.ts";
 import { startMcpRecorder, type McpRecorder } from "../fixtures/fake-vendors/mcp-recorder.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
-import { PROMPT, SUMMARY, explain, findGemini, jsonLines, lastEvent, lastJsonObject, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
+import { PROMPT, SUMMARY, explain, findBwrap, findGemini, inSandbox, jsonLines, lastEvent, lastJsonObject, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
 
 // The real Gemini CLI (the pinned @google/gemini-cli) run headless against a local Gemini API, with no cos
 // involved: what argv, environment and MCP wiring make it work, and what it prints. Findings and samples:
@@ -72,8 +72,9 @@ async function setup(turns: Turn[] | ((s: Scratch) => Turn[]), options: Options 
   return { s, fake, mcp, env, argv, geminiHome };
 }
 
-const run = (x: Setup, extra: string[] = [], timeoutMs = 45_000) =>
-  runCli((cli as { command: string[] }).command, [...x.argv, ...extra], { cwd: x.s.work, env: x.env, stdin: PROMPT, timeoutMs });
+const run = (x: Setup, extra: string[] = [], timeoutMs = 45_000, command = (cli as { command: string[] }).command) =>
+  runCli(command, [...x.argv, ...extra], { cwd: x.s.work, env: x.env, stdin: PROMPT, timeoutMs });
+const bwrap = findBwrap();
 
 const WRITE_HELLO = (work: string): Turn => ({ tool: "write_file", input: { file_path: join(work, "hello.txt"), content: "hello from the fake model\n" } });
 /** Gemini CLI's own retries, cut to two tries so the failure paths take seconds, not minutes. */
@@ -202,6 +203,15 @@ describe.skipIf(!cli.ok)(`Gemini CLI ${VERSION}, real CLI against a fake Gemini 
     expect(ran.timedOut, explain(ran)).toBe(true);
     expect(ran.stdout).toBe("");
     expect(x.fake.mainRequests()).toHaveLength(1);
+  });
+
+  test.skipIf(!bwrap)("works inside a bubblewrap sandbox shaped like DESIGN §12 (GEMINI_CLI_HOME in the run folder)", async () => {
+    const x = await setup((s) => [WRITE_HELLO(s.work), { tool: "mcp_cos_log_activity", input: { text: "from the sandbox" } }, { text: SUMMARY }]);
+    const ran = await run(x, [], 45_000, inSandbox(bwrap!, (cli as { command: string[] }).command, [x.s.work, x.s.run, x.s.home, x.s.tmp]));
+    expect(ran.code, explain(ran)).toBe(0);
+    expect((JSON.parse(ran.stdout) as { response: string }).response).toBe(SUMMARY);
+    expect(existsSync(join(x.s.work, "hello.txt"))).toBe(true);
+    expect(x.mcp.calls.map((c) => c.args)).toEqual([{ text: "from the sandbox" }]);
   });
 
   test("a result file in the run folder: 'Path not in workspace', allowed with --include-directories", async () => {

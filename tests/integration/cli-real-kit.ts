@@ -256,3 +256,32 @@ export function explain(ran: Ran): string {
 export function lastEvent(events: Record<string, unknown>[], type: string): Record<string, unknown> {
   return [...events].reverse().find((e) => e.type === type) ?? {};
 }
+
+/** bubblewrap on PATH, or null. */
+export function findBwrap(): string | null {
+  try {
+    return execFileSync("sh", ["-c", "command -v bwrap"], { encoding: "utf8" }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `command` inside a bubblewrap sandbox shaped like DESIGN §12 (a preview: cos's own sandbox is issue #12's):
+ * everything read-only, a private /tmp, its own PID namespace and /proc, dying with its parent, network on;
+ * only `writable` (the work folder, the run folder, the CLI's state folders and TMPDIR) read-write.
+ */
+export function inSandbox(bwrap: string, command: string[], writable: string[]): string[] {
+  return [
+    bwrap,
+    "--ro-bind", "/", "/",
+    "--dev", "/dev",
+    "--proc", "/proc",
+    "--tmpfs", "/tmp",
+    ...writable.flatMap((path) => ["--bind", path, path]),
+    "--unshare-pid",
+    "--die-with-parent",
+    "--",
+    ...command,
+  ];
+}
