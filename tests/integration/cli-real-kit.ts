@@ -247,7 +247,7 @@ export function saveSample(name: string, text: string): void {
 export const SUMMARY = "## Summary\nWrote hello.txt with a greeting.\n\n## Handoff\nhello.txt holds one line; nothing else changed.";
 export const PROMPT = "Write hello.txt with a greeting, note it with the log_activity tool, then report with ## Summary and ## Handoff.";
 
-/** Fails the test with the CLI's output when `condition` is false, so a broken run explains itself. */
+/** The run's exit and the tails of its output, as an assertion message: a failing test shows what the CLI said. */
 export function explain(ran: Ran): string {
   return `exit ${ran.code} signal ${ran.signal} after ${ran.ms} ms\n--- stdout\n${ran.stdout.slice(-6000)}\n--- stderr\n${ran.stderr.slice(-6000)}`;
 }
