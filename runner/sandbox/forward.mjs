@@ -1,0 +1,73 @@
+// Signals for a sandbox, from the supervisor outside it (plain JS: supervise.mjs runs without a build step).
+//
+// The runner stops a run by signalling its process group: SIGTERM, then SIGKILL after a grace period. bwrap
+// forwards no signal: SIGTERM kills bwrap at once, and --die-with-parent then SIGKILLs the whole sandbox, so
+// the agent never sees the SIGTERM it is owed (tried). So the supervisor starts bwrap in a process group of
+// its own, where the runner's group signals do not reach it, passes SIGTERM and SIGCONT on to the processes
+// inside with `signalSandbox`, and relies on --die-with-parent for SIGKILL: when the supervisor dies, bwrap,
+// the namespace's init and with it every process of the namespace die.
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * The host pids of the processes inside the sandbox started as `bwrapPid`: every descendant of bwrap (orphans
+ * and `setsid` daemons are re-parented to the namespace's init, so they stay descendants), except the init
+ * itself (pid 1 inside: bwrap's reaper). Empty where /proc cannot be read.
+ */
+export function sandboxPids(bwrapPid) {
+  const children = new Map();
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid …"; comm may hold spaces and parentheses, so split after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const found = [];
+  const queue = [...(children.get(bwrapPid) ?? [])];
+  while (queue.length) {
+    const pid = queue.shift();
+    if (!isNamespaceInit(pid)) found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+/** Sends `signal` to every process inside the sandbox; returns how many got it. */
+export function signalSandbox(bwrapPid, signal) {
+  let sent = 0;
+  for (const pid of sandboxPids(bwrapPid)) {
+    try {
+      process.kill(pid, signal);
+      sent++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return sent;
+}
+
+/** Whether the process is pid 1 of a namespace below ours ("NSpid: 4242 1"). */
+function isNamespaceInit(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("NSpid:"));
+    const ids = line ? line.slice(6).trim().split(/\s+/) : [];
+    return ids.length > 1 && ids[ids.length - 1] === "1";
+  } catch {
+    return false;
+  }
+}
