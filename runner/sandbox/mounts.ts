@@ -132,13 +132,24 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
 }
 
 /**
- * The git dir is writable so the agent can commit (objects, refs, its worktree's HEAD and index), except what
- * cos's own git later reads as instructions: `config` (hooksPath, fsmonitor, filters), `hooks/`, `info/`
- * (attributes, exclude), per-worktree config, submodules' git dirs (each with its own config and hooks). For a
- * linked worktree also everything that belongs to other checkouts: the main working tree's HEAD and index and
- * every other worktree's admin folder; and the pointers that say where the repository is (`.git` in the work
- * folder, `commondir` and `gitdir`), which would otherwise let the agent point cos's next `git add` at a
- * repository of its own making, config and all.
+ * What of the repository's git dir the agent may write: enough to commit, nothing that git later obeys.
+ *
+ * A linked worktree (the usual task): the common dir stays read-only as a whole (it is under the read-only
+ * root), and only what a commit, a branch, a fetch or a rebase writes is writable: `objects/`, `refs/`,
+ * `logs/` (and `lfs/`, `reftable/` where they exist), and the worktree's own admin folder (its HEAD, index,
+ * per-worktree logs and rebase state). So `config`, `hooks/`, `info/`, `packed-refs`, the main checkout's HEAD
+ * and index and every other worktree's admin folder are read-only. An allowlist rather than read-only holes in
+ * a writable git dir because a read-only mount over a single file is dropped as soon as the host replaces that
+ * file (tried): git rewrites `config`, `HEAD` and `index` through a lock file and a rename, so one
+ * `git config` or merge by cos during the run would have made them writable for the rest of it. Also
+ * read-only: the pointers that say where the repository is (`.git` in the work folder, `commondir`, `gitdir`
+ * in the admin folder), which would otherwise let the agent point cos's next `git add` at a repository of its
+ * own making, config and all; and per-worktree config.
+ *
+ * The project's own checkout (`direct`): the agent works in the main working tree, whose HEAD and index live
+ * in the common dir itself, so the common dir is writable but for `config`, `config.worktree`, `hooks/`,
+ * `info/`, `modules/` (submodules' git dirs, each with its own config and hooks) and `worktrees/`. Those masks
+ * are files in a writable folder: a `git config` by the host during the run drops the one over `config`.
  */
 function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: FsView, skipped: { path: string; why: string }[]): Wanted[] {
   assertAbsolute(git.commonDir, "the git common dir");
@@ -147,28 +158,31 @@ function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: Fs
   const own = fs.canonical(git.gitDir);
   if (fs.kind(common) !== "dir") throw new ValidationError(`the git common dir ${git.commonDir} is not a folder`);
   if (fs.kind(own) !== "dir") throw new ValidationError(`the git dir ${git.gitDir} is not a folder`);
-  const linked = own !== common;
-  const out: Wanted[] = [{ kind: "rw", path: common, why: "git objects and refs" }];
-  const ro = (path: string, why: string) => {
+  const out: Wanted[] = [];
+  const add = (kind: "rw" | "ro", path: string, why: string) => {
     if (fs.kind(path) === "missing") skipped.push({ path, why: "missing" });
-    else out.push({ kind: "ro", path, why });
+    else out.push({ kind, path, why });
   };
-  ro(join(common, "config"), "git config");
-  ro(join(common, "hooks"), "git hooks");
-  ro(join(common, "info"), "git info (attributes, exclude)");
-  ro(join(common, "config.worktree"), "git per-worktree config");
-  ro(join(common, "modules"), "submodules' git dirs");
-  ro(join(common, "worktrees"), "other worktrees' admin folders");
-  if (linked) {
-    ro(join(common, "HEAD"), "the main working tree's HEAD");
-    ro(join(common, "index"), "the main working tree's index");
-    out.push({ kind: "rw", path: own, why: "this worktree's HEAD, index and logs" });
-    ro(join(own, "commondir"), "where this worktree's repository is");
-    ro(join(own, "gitdir"), "where this worktree is");
-    ro(join(own, "config.worktree"), "git per-worktree config");
+  if (own !== common) {
+    add("rw", join(common, "objects"), "git objects");
+    add("rw", join(common, "refs"), "git refs");
+    add("rw", join(common, "logs"), "git reflogs");
+    for (const extra of ["lfs", "reftable"]) if (fs.kind(join(common, extra)) === "dir") add("rw", join(common, extra), `git ${extra}`);
+    add("rw", own, "this worktree's HEAD, index and logs");
+    add("ro", join(own, "commondir"), "where this worktree's repository is");
+    add("ro", join(own, "gitdir"), "where this worktree is");
+    add("ro", join(own, "config.worktree"), "git per-worktree config");
     const dotGit = join(workdir, ".git");
     if (fs.kind(dotGit) === "file") out.push({ kind: "ro", path: dotGit, why: "the work folder's pointer to its git dir" });
+    return out;
   }
+  out.push({ kind: "rw", path: common, why: "the checkout's git dir" });
+  add("ro", join(common, "config"), "git config");
+  add("ro", join(common, "config.worktree"), "git per-worktree config");
+  add("ro", join(common, "hooks"), "git hooks");
+  add("ro", join(common, "info"), "git info (attributes, exclude)");
+  add("ro", join(common, "modules"), "submodules' git dirs");
+  add("ro", join(common, "worktrees"), "other worktrees' admin folders");
   return out;
 }
 

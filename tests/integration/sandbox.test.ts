@@ -251,6 +251,14 @@ function without(options: string[], ...sequence: string[]): string[] {
   throw new Error(`${sequence.join(" ")} is not among the options`);
 }
 
+/** `options` with `insert` after the first run of `anchor`. */
+function insertAfter(options: string[], anchor: string[], insert: string[]): string[] {
+  for (let i = 0; i + anchor.length <= options.length; i++) {
+    if (anchor.every((a, j) => options[i + j] === a)) return [...options.slice(0, i + anchor.length), ...insert, ...options.slice(i + anchor.length)];
+  }
+  throw new Error(`${anchor.join(" ")} is not among the options`);
+}
+
 /** Whether the daemon still touches its heartbeat: two readings of its mtime 600 ms apart (it beats every 100 ms). */
 async function beating(beat: string): Promise<boolean> {
   if (!existsSync(beat)) await sleep(300);
@@ -445,6 +453,31 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
     expect(processesNaming(f.beat)).toEqual([]);
   });
 
+  it("the git config stays read-only when the host rewrites it during the run; a read-only hole in a writable git dir would not", async () => {
+    const { f } = await fixture();
+    const gitCommon = join(f.repo, ".git");
+    const config = join(gitCommon, "config");
+    const go = join(f.runDir, "go");
+    const agent = ["sh", "-c", `echo ready; until [ -e ${go} ]; do sleep 0.02; done; echo '[core] fsmonitor = touch /tmp/pwned' >> ${config} && echo WROTE || echo REFUSED`];
+    const spec = await specFor(f, agent);
+    const outcomes: Record<string, string> = {};
+    for (const layout of ["allowlist", "holes"] as const) {
+      rmSync(go, { force: true });
+      // "holes": the git dir writable with read-only mounts over config and hooks, the other way to read §12.
+      const launch = sandboxedLaunch(spec, (o) =>
+        layout === "allowlist" ? o : insertAfter(o, ["--tmpfs", "/tmp"], ["--bind", gitCommon, gitCommon, "--ro-bind", config, config, "--ro-bind", join(gitCommon, "hooks"), join(gitCommon, "hooks")]),
+      );
+      const run = startParent(f, launch, TOKEN);
+      await until(() => run.stdoutSoFar().includes("ready"));
+      // cos's own git during the run, e.g. for another task: a lock file, then a rename over config.
+      git(f.repo, "config", "cos.touched", layout);
+      writeFileSync(go, "");
+      outcomes[layout] = (await run.done).stdout.replace("ready", "").trim();
+    }
+    expect(outcomes).toEqual({ allowlist: "REFUSED", holes: "WROTE" });
+    expect(readFileSync(config, "utf8").match(/fsmonitor/g)).toHaveLength(1);
+  });
+
   describe("each protection stops an attack that works without it", () => {
     const hostile = async (f: Fixture, tcpPort: number, edit: (o: string[]) => string[], env?: Record<string, string>) => {
       const spec = await specFor(f, [process.execPath, HOSTILE, JSON.stringify(targets(f, tcpPort, process.pid))]);
@@ -489,14 +522,12 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
       expect(seen.get("sysctl:core_pattern")).toMatchObject({ ok: true });
     });
 
-    it("without the git dir's read-only parts: hooks, config and the worktree pointers are writable", async () => {
+    it("with the git dir writable as a whole: hooks, config, the main HEAD and the worktree pointers are writable", async () => {
       const { f, tcpPort } = await fixture();
       const gitCommon = join(f.repo, ".git");
       const seen = await hostile(f, tcpPort, (o) => {
-        let out = o;
-        for (const part of ["config", "hooks", "HEAD", "worktrees"]) out = without(out, "--ro-bind", join(gitCommon, part), join(gitCommon, part));
-        out = without(out, "--ro-bind", join(f.worktree, ".git"), join(f.worktree, ".git"));
-        return without(out, "--ro-bind", join(gitCommon, "worktrees", "7", "commondir"), join(gitCommon, "worktrees", "7", "commondir"));
+        const out = insertAfter(o, ["--tmpfs", "/tmp"], ["--bind", gitCommon, gitCommon]);
+        return without(without(out, "--ro-bind", join(f.worktree, ".git"), join(f.worktree, ".git")), "--ro-bind", join(gitCommon, "worktrees", "7", "commondir"), join(gitCommon, "worktrees", "7", "commondir"));
       });
       for (const attack of ["write:hook", "write:config", "write:main-HEAD", "write:dot-git", "write:commondir", "write:other-worktree"]) {
         expect(seen.get(attack), attack).toMatchObject({ ok: true });

@@ -35,6 +35,7 @@ const WORKTREE_MACHINE = [
   `${REPO}/info/`,
   `${REPO}/objects/`,
   `${REPO}/refs/`,
+  `${REPO}/logs/`,
   `${REPO}/worktrees/7/commondir`,
   `${REPO}/worktrees/7/gitdir`,
   `${REPO}/worktrees/7/HEAD`,
@@ -70,20 +71,17 @@ describe("buildSandbox: a linked worktree", () => {
     expect(options).not.toContain("--unshare-net");
   });
 
-  it("hides the data folder, then shows the run and work folders inside it again; git is writable but for what git later obeys", () => {
-    // Shallow before deep; at one depth read-write, then read-only, then hidden.
+  it("hides the data folder, then shows the run and work folders inside it again; of the git dir only what a commit writes is writable", () => {
+    // Shallow before deep; at one depth read-write, then read-only, then hidden. The git dir's config, hooks,
+    // info, packed-refs, HEAD, index and other worktrees stay under the read-only root: no mount at all.
     expect(mountsOf(worktreeSpec(), fs)).toEqual([
       "rw /home/cos/.claude",
-      "rw /srv/site/.git",
       "hide-dir /srv/cos/data",
       "hide-file /srv/cos/cos.config.json",
       "hide-file /srv/cos/.env",
-      "ro /srv/site/.git/config",
-      "ro /srv/site/.git/hooks",
-      "ro /srv/site/.git/info",
-      "ro /srv/site/.git/worktrees",
-      "ro /srv/site/.git/HEAD",
-      "ro /srv/site/.git/index",
+      "rw /srv/site/.git/objects",
+      "rw /srv/site/.git/refs",
+      "rw /srv/site/.git/logs",
       "rw /srv/cos/data/worktrees/7",
       "rw /srv/cos/data/runs/7-1",
       "rw /srv/site/.git/worktrees/7",
@@ -97,8 +95,9 @@ describe("buildSandbox: a linked worktree", () => {
     const args = buildSandbox(worktreeSpec(), fs).options.join(" ");
     expect(args).toContain("--tmpfs /srv/cos/data");
     expect(args).toContain("--ro-bind /dev/null /srv/cos/.env");
-    expect(args).toContain("--bind /srv/site/.git /srv/site/.git");
-    expect(args).toContain("--ro-bind /srv/site/.git/hooks /srv/site/.git/hooks");
+    expect(args).toContain("--bind /srv/site/.git/objects /srv/site/.git/objects");
+    expect(args).not.toContain("/srv/site/.git/hooks");
+    expect(args).not.toContain("/srv/site/.git/config");
     expect(args.indexOf("--remount-ro /srv/cos/data")).toBeGreaterThan(args.indexOf("--bind /srv/cos/data/worktrees/7 "));
     expect(args).toMatch(/--chdir \/srv\/cos\/data\/worktrees\/7$/);
   });
@@ -106,7 +105,7 @@ describe("buildSandbox: a linked worktree", () => {
   it("says what it skipped: missing paths, and the store's files already hidden with its folder", () => {
     const { skipped } = buildSandbox(worktreeSpec(), fs);
     expect(skipped).toContainEqual({ path: "/home/cos/.claude.json", why: "missing" });
-    expect(skipped).toContainEqual({ path: "/srv/site/.git/modules", why: "missing" });
+    expect(skipped).toContainEqual({ path: "/srv/site/.git/worktrees/7/config.worktree", why: "missing" });
     expect(skipped.filter((s) => s.path === "/srv/cos/data")).toEqual([]);
   });
 
