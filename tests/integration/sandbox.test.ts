@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildSandbox, gitDirsOf, probeBwrap, sandboxPids, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
+import { buildSandbox, gitDirsOf, probeBwrap, sandboxPids, sandboxSpecForRun, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
 
 // The sandbox of DESIGN §12 against a hostile agent (tests/fixtures/agents/hostile.mjs), with real processes
 // and plain child_process, no cos runner. A stand-in parent (tests/fixtures/sandbox-parent.mjs) holds a fake
@@ -476,6 +476,53 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
     }
     expect(outcomes).toEqual({ allowlist: "REFUSED", holes: "WROTE" });
     expect(readFileSync(config, "utf8").match(/fsmonitor/g)).toHaveLength(1);
+  });
+
+  it("sandboxSpecForRun: the runner's places become the spec, the preset's state folder is created, the store is out of reach", async () => {
+    const { f } = await fixture();
+    rmSync(join(f.home, ".claude"), { recursive: true });
+    const spec = await sandboxSpecForRun({
+      workspace: "worktree",
+      workdir: f.worktree,
+      runDir: f.runDir,
+      dataDir: "data",
+      configFile: "cos.config.json",
+      envFiles: [".env"],
+      dbUrl: "file:./data/cos.db",
+      cwd: f.root,
+      preset: "claude-code",
+      extraStatePaths: ["~/.cache/pip"],
+      network: true,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: f.home },
+      command: ["sh", "-c", `ls -a ${f.home}/.claude >/dev/null && cat ${f.storeFile} 2>&1; echo done`],
+    });
+    expect(spec).toMatchObject({
+      git: { commonDir: join(f.repo, ".git"), gitDir: join(f.repo, ".git", "worktrees", "7") },
+      statePaths: [join(f.home, ".claude"), join(f.home, ".claude.json"), join(f.home, ".cache", "pip")],
+      hidden: [f.dataDir, f.configFile, f.envFile],
+      storeFile: f.storeFile,
+    });
+    expect(statSync(join(f.home, ".claude")).isDirectory()).toBe(true);
+    const { stdout, code } = await startParent(f, sandboxedLaunch(spec), TOKEN).done;
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/No such file or directory\ndone/);
+    // A scratch folder gets no git dir, even inside a repository (here: the worktree).
+    const scratch = await sandboxSpecForRun({
+      workspace: "scratch",
+      workdir: f.worktree,
+      runDir: f.runDir,
+      dataDir: f.dataDir,
+      configFile: null,
+      envFiles: [],
+      dbUrl: "libsql://cos.example.com",
+      cwd: f.root,
+      preset: undefined,
+      extraStatePaths: [],
+      network: false,
+      env: spec.env,
+      command: ["true"],
+    });
+    expect(scratch).toMatchObject({ git: null, storeFile: null, hidden: [f.dataDir] });
   });
 
   describe("each protection stops an attack that works without it", () => {

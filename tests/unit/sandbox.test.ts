@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildSandbox, decideSandboxMode, networkUnavailable, statePathsFor, viaArgsFd, type BwrapProbe, type FsView, type PathKind, type SandboxSpec } from "../../runner/sandbox/index.ts";
+import { buildSandbox, decideSandboxMode, networkUnavailable, statePathsFor, storeFileOf, viaArgsFd, type BwrapProbe, type FsView, type PathKind, type SandboxSpec } from "../../runner/sandbox/index.ts";
 
 // The bwrap command as a pure function of the spec and what the file system holds: which paths are visible,
 // writable or hidden, in which order, and what `runner.sandbox` means on a given machine.
@@ -213,6 +213,16 @@ describe("state paths", () => {
       { path: "/opt/models", createFolder: false },
     ]);
     expect(() => statePathsFor(undefined, ["relative/path"], "/home/cos")).toThrow(/absolute/);
+  });
+});
+
+describe("the store's file from COS_DB_URL", () => {
+  it("resolves file: URLs like the store does, and has none for a remote or in-memory store", () => {
+    expect(storeFileOf("file:./data/cos.db", "/srv/cos")).toBe("/srv/cos/data/cos.db");
+    expect(storeFileOf("file:///var/lib/cos/cos.db?mode=rwc", "/srv/cos")).toBe("/var/lib/cos/cos.db");
+    expect(storeFileOf("file://localhost/var/lib/my%20cos/cos.db", "/srv/cos")).toBe("/var/lib/my cos/cos.db");
+    expect(storeFileOf("file::memory:", "/srv/cos")).toBeNull();
+    expect(storeFileOf("libsql://cos.example.turso.io", "/srv/cos")).toBeNull();
   });
 });
 
