@@ -6,7 +6,7 @@
 // its own, where the runner's group signals do not reach it, passes SIGTERM and SIGCONT on to the processes
 // inside with `signalSandbox`, and relies on --die-with-parent for SIGKILL: when the supervisor dies, bwrap,
 // the namespace's init and with it every process of the namespace die.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /**
  * The host pids of the processes inside the sandbox started as `bwrapPid`: every descendant of bwrap (orphans
@@ -57,6 +57,51 @@ export function signalSandbox(bwrapPid, signal) {
     }
   }
   return sent;
+}
+
+/**
+ * The sandbox's PID namespace as the kernel names it ("pid:[4026532840]"), read from bwrap's child once it
+ * exists; null before that. Recorded at the start of a run, it answers "is anything of this run still alive?"
+ * after bwrap itself is gone (`namespacePids`), when descendants can no longer be followed from it.
+ */
+export function sandboxNamespace(bwrapPid) {
+  let own;
+  try {
+    own = readlinkSync(`/proc/${bwrapPid}/ns/pid`);
+  } catch {
+    return null;
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== bwrapPid) continue;
+      const ns = readlinkSync(`/proc/${entry}/ns/pid`);
+      if (ns !== own) return ns;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+/**
+ * The host pids of the live processes in a PID namespace (zombies waiting to be reaped do not count). Empty
+ * means the run is over: the kernel empties a PID namespace before its init is reaped.
+ */
+export function namespacePids(namespace) {
+  const found = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/pid`) !== namespace) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z") found.push(Number(entry));
+    } catch {
+      // gone meanwhile, or a zombie whose namespace is already released
+    }
+  }
+  return found;
 }
 
 /** Whether the process is pid 1 of a namespace below ours ("NSpid: 4242 1"). */

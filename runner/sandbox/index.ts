@@ -7,5 +7,5 @@ export { decideSandboxMode, networkUnavailable, probeBwrap, SANDBOX_SETTINGS, ty
 export { BASE_MOUNTS, HOST_CONTROL_SOCKETS, planMounts } from "./mounts.ts";
 export { hostFs, type FsView, type PathKind } from "./paths.ts";
 export { ensureStateFolders, PRESET_STATE_PATHS, statePathsFor, type StatePath } from "./state.ts";
-export { sandboxPids, signalSandbox } from "./forward.mjs";
+export { namespacePids, sandboxNamespace, sandboxPids, signalSandbox } from "./forward.mjs";
 export type { GitDirs, MountOp, SandboxCommand, SandboxSpec } from "./spec.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildSandbox, gitDirsOf, probeBwrap, sandboxPids, sandboxSpecForRun, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
+import { buildSandbox, gitDirsOf, namespacePids, probeBwrap, sandboxNamespace, sandboxPids, sandboxSpecForRun, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
 
 // The sandbox of DESIGN §12 against a hostile agent (tests/fixtures/agents/hostile.mjs), with real processes
 // and plain child_process, no cos runner. A stand-in parent (tests/fixtures/sandbox-parent.mjs) holds a fake
@@ -445,10 +445,15 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
     await until(() => run.stdoutSoFar().includes("ready"));
     const bwrapPid = await run.childPid;
     expect(sandboxPids(bwrapPid).length).toBeGreaterThanOrEqual(2);
+    const namespace = sandboxNamespace(bwrapPid)!;
+    expect(namespace).toMatch(/^pid:\[\d+\]$/);
+    // init, the agent, the daemon and its sleep.
+    expect(namespacePids(namespace).length).toBeGreaterThanOrEqual(3);
     expect(await beating(f.beat)).toBe(true);
     process.kill(run.parentPid, "SIGKILL");
     await run.exited;
-    await sleep(200);
+    // What a runner would wait for before committing and reporting: the namespace empty.
+    await until(() => namespacePids(namespace).length === 0, 2_000);
     expect(await beating(f.beat)).toBe(false);
     expect(processesNaming(f.beat)).toEqual([]);
   });
