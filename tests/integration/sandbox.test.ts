@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { runAgent } from "../../runner/agent.ts";
 import { buildSandbox, gitDirsOf, namespacePids, probeBwrap, sandboxNamespace, sandboxPids, sandboxSpecForRun, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
 
 // The sandbox of DESIGN §12 against a hostile agent (tests/fixtures/agents/hostile.mjs), with real processes
@@ -456,6 +457,44 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
     await until(() => namespacePids(namespace).length === 0, 2_000);
     expect(await beating(f.beat)).toBe(false);
     expect(processesNaming(f.beat)).toEqual([]);
+  });
+
+  it("with today's runAgent around the stand-in supervisor: the timeout's SIGTERM reaches the agent inside, the SIGKILL after the grace ends the whole sandbox", async () => {
+    const { f } = await fixture();
+    const agent = ["sh", "-c", `trap 'echo term-reached-the-agent' TERM; setsid sh -c 'while :; do touch ${f.beat}; sleep 0.1; done' </dev/null >/dev/null 2>&1 & echo ready; while :; do sleep 0.05; done`];
+    const launch = join(f.root, "launch-runagent.json");
+    writeFileSync(launch, JSON.stringify(sandboxedLaunch(await specFor(f, agent))));
+    let namespace: string | null = null;
+    const result = await runAgent(
+      {
+        argv: [process.execPath, PARENT, launch],
+        prompt: "Do task 7.",
+        taskId: 7,
+        attempt: 1,
+        workdir: f.worktree,
+        runDir: f.runDir,
+        envAllow: [],
+        sourceEnv: { PATH: process.env.PATH, HOME: f.home, LANG: "C.UTF-8", TELEGRAM_BOT_TOKEN: TOKEN },
+        timeoutMs: 1_500,
+        graceMs: 500,
+      },
+      {
+        onSpawn: () => {
+          const poll = setInterval(() => {
+            const m = /child (\d+)/.exec(existsSync(join(f.runDir, "output.log")) ? readFileSync(join(f.runDir, "output.log"), "utf8") : "");
+            namespace = m ? sandboxNamespace(Number(m[1])) : null;
+            if (namespace) clearInterval(poll);
+          }, 20);
+        },
+      },
+    );
+    expect(result).toMatchObject({ timedOut: true, signal: "SIGKILL" });
+    expect(result.output).toContain("ready");
+    expect(result.output).toContain("term-reached-the-agent");
+    expect(namespace).not.toBeNull();
+    if (process.env.SANDBOX_TEST_VERBOSE) console.log(`left in the namespace when runAgent returned: ${namespacePids(namespace!).length}`);
+    await until(() => namespacePids(namespace!).length === 0, 1_000);
+    expect(await beating(f.beat)).toBe(false);
   });
 
   it("the git config stays read-only when the host rewrites it during the run; a read-only hole in a writable git dir would not", async () => {
