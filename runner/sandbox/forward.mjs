@@ -14,27 +14,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
  * itself (pid 1 inside: bwrap's reaper). Empty where /proc cannot be read.
  */
 export function sandboxPids(bwrapPid) {
-  const children = new Map();
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // gone meanwhile
-    }
-    // "pid (comm) state ppid …"; comm may hold spaces and parentheses, so split after the last ")".
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
+  const children = childrenTable();
   const found = [];
   const queue = [...(children.get(bwrapPid) ?? [])];
   while (queue.length) {
@@ -60,27 +40,29 @@ export function signalSandbox(bwrapPid, signal) {
 }
 
 /**
- * The sandbox's PID namespace as the kernel names it ("pid:[4026532840]"), read from bwrap's child once it
- * exists; null before that. Recorded at the start of a run, it answers "is anything of this run still alive?"
- * after bwrap itself is gone (`namespacePids`), when descendants can no longer be followed from it.
+ * The sandbox's PID namespace as the kernel names it ("pid:[4026532840]"): that of the first process below
+ * `pid` (bwrap, or the supervisor that started it) in a PID namespace other than `pid`'s own; null until
+ * bwrap has made it. Recorded at the start of a run, it answers "is anything of this run still alive?" after
+ * bwrap itself is gone (`namespacePids`), when descendants can no longer be followed.
  */
-export function sandboxNamespace(bwrapPid) {
+export function sandboxNamespace(pid) {
   let own;
   try {
-    own = readlinkSync(`/proc/${bwrapPid}/ns/pid`);
+    own = readlinkSync(`/proc/${pid}/ns/pid`);
   } catch {
     return null;
   }
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+  const children = childrenTable();
+  const queue = [...(children.get(pid) ?? [])];
+  while (queue.length) {
+    const next = queue.shift();
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== bwrapPid) continue;
-      const ns = readlinkSync(`/proc/${entry}/ns/pid`);
+      const ns = readlinkSync(`/proc/${next}/ns/pid`);
       if (ns !== own) return ns;
     } catch {
       // gone meanwhile
     }
+    queue.push(...(children.get(next) ?? []));
   }
   return null;
 }
@@ -102,6 +84,32 @@ export function namespacePids(namespace) {
     }
   }
   return found;
+}
+
+/** Every process's children, from /proc: ppid → pids. Empty where /proc cannot be read. */
+function childrenTable() {
+  const children = new Map();
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid …"; comm may hold spaces and parentheses, so split after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  return children;
 }
 
 /** Whether the process is pid 1 of a namespace below ours ("NSpid: 4242 1"). */

@@ -479,10 +479,10 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
         graceMs: 500,
       },
       {
-        onSpawn: () => {
+        // As the runner would: from the supervisor's pid, the namespace of the sandbox below it.
+        onSpawn: (supervisor) => {
           const poll = setInterval(() => {
-            const m = /child (\d+)/.exec(existsSync(join(f.runDir, "output.log")) ? readFileSync(join(f.runDir, "output.log"), "utf8") : "");
-            namespace = m ? sandboxNamespace(Number(m[1])) : null;
+            namespace = sandboxNamespace(supervisor);
             if (namespace) clearInterval(poll);
           }, 20);
         },
