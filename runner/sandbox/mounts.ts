@@ -6,8 +6,8 @@ import type { MountOp, SandboxSpec } from "./spec.ts";
 // Which parts of the host file system the agent sees, and how. The base is fixed (the whole root read-only, a
 // fresh /dev, the sandbox's own /proc, a private /tmp); on top of it come the spec's paths, shallow before
 // deep, so a narrower rule always wins over a wider one: the run folder inside the hidden data folder is
-// visible again, the git dir's hooks inside the writable git dir are read-only again, a `.env` inside the
-// work folder is hidden again.
+// visible again, the worktree's `.git` pointer inside the writable work folder is read-only again, a `.env`
+// inside the work folder is hidden again.
 
 /**
  * The mounts every sandbox starts from, before the spec's own.
@@ -45,11 +45,9 @@ export const HOST_CONTROL_SOCKETS: readonly string[] = [
 /** Where the spec's paths may not point: mounts there would shadow the sandbox's own /dev and /proc. */
 const RESERVED = ["/dev", "/proc"];
 
-type Wanted = MountOp;
-
 interface Cover {
   path: string;
-  kind: "rw" | "ro" | "hidden" | "fixed";
+  kind: "rw" | "ro" | "hidden";
 }
 
 const PRIORITY: Record<MountOp["kind"], number> = { rw: 0, ro: 1, "hide-dir": 2, "hide-file": 2 };
@@ -58,12 +56,12 @@ const PRIORITY: Record<MountOp["kind"], number> = { rw: 0, ro: 1, "hide-dir": 2,
 export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; skipped: { path: string; why: string }[] } {
   const home = spec.env.HOME ? fs.canonical(spec.env.HOME) : null;
   const skipped: { path: string; why: string }[] = [];
-  const wanted: Wanted[] = [];
+  const wanted: MountOp[] = [];
 
-  const required = (path: string, what: string, kind: "dir"): string => {
+  const folder = (path: string, what: string): string => {
     assertAbsolute(path, what);
     const canonical = fs.canonical(path);
-    if (fs.kind(canonical) !== kind) throw new ValidationError(`${what} ${path} is not a folder`);
+    if (fs.kind(canonical) !== "dir") throw new ValidationError(`${what} ${path} is not a folder`);
     return canonical;
   };
   const optional = (path: string, what: string): string | null => {
@@ -80,8 +78,8 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
     if (root) throw new ValidationError(`${what} ${path} lies in ${root}, which the sandbox makes its own`);
   };
 
-  const workdir = required(spec.workdir, "the work folder", "dir");
-  const runDir = required(spec.runDir, "the run folder", "dir");
+  const workdir = folder(spec.workdir, "the work folder");
+  const runDir = folder(spec.runDir, "the run folder");
   for (const [path, what] of [[workdir, "the work folder"], [runDir, "the run folder"]] as const) {
     notReserved(path, what);
     if (path === "/") throw new ValidationError(`${what} cannot be /`);
@@ -151,14 +149,14 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
  * `info/`, `modules/` (submodules' git dirs, each with its own config and hooks) and `worktrees/`. Those masks
  * are files in a writable folder: a `git config` by the host during the run drops the one over `config`.
  */
-function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: FsView, skipped: { path: string; why: string }[]): Wanted[] {
+function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: FsView, skipped: { path: string; why: string }[]): MountOp[] {
   assertAbsolute(git.commonDir, "the git common dir");
   assertAbsolute(git.gitDir, "the git dir");
   const common = fs.canonical(git.commonDir);
   const own = fs.canonical(git.gitDir);
   if (fs.kind(common) !== "dir") throw new ValidationError(`the git common dir ${git.commonDir} is not a folder`);
   if (fs.kind(own) !== "dir") throw new ValidationError(`the git dir ${git.gitDir} is not a folder`);
-  const out: Wanted[] = [];
+  const out: MountOp[] = [];
   const add = (kind: "rw" | "ro", path: string, why: string) => {
     if (fs.kind(path) === "missing") skipped.push({ path, why: "missing" });
     else out.push({ kind, path, why });
@@ -191,7 +189,7 @@ function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: Fs
  * before hidden, so the stricter rule ends on top. A mount that changes nothing is left out: read-only inside
  * read-only, hidden inside hidden (bwrap would also have to create its mount point inside the tmpfs).
  */
-function ordered(wanted: Wanted[], skipped: { path: string; why: string }[]): MountOp[] {
+function ordered(wanted: MountOp[], skipped: { path: string; why: string }[]): MountOp[] {
   const sorted = wanted
     .map((op, index) => ({ op, index }))
     .sort((a, b) => depth(a.op.path) - depth(b.op.path) || PRIORITY[a.op.kind] - PRIORITY[b.op.kind] || a.index - b.index)

@@ -19,7 +19,9 @@ export interface SandboxSpec {
    * Never visible to the agent, whatever their parents allow: cos's data folder, its config file, the `.env`
    * files it loaded. A folder becomes an empty read-only tmpfs (so whatever appears in it later stays hidden
    * too); a file is covered by /dev/null (unreadable: the mount does not allow devices). A missing path is
-   * skipped: nothing to hide yet, and bwrap cannot mount over it without creating it on the host.
+   * skipped: nothing to hide yet, and bwrap cannot mount over it without creating it on the host. A file's
+   * mask lasts only while the host keeps that file: one replaced during the run (editors, git and SQLite
+   * write by rename or re-create) shows through. Hide the folder of anything rewritten while runs go on.
    */
   hidden: string[];
   /**
