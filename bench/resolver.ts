@@ -16,6 +16,7 @@ import { bundleWorker } from "./bundle.ts";
 import { runPass } from "../resolver/pass.ts";
 import { EventLoader, eventRow, nearbyBlockers, planningRows, taskQueued, type EventRow } from "./fixtures.ts";
 import { ROOT, median, round, type BenchContext, type BenchGroup, type Metric } from "./lib.ts";
+import { waitFor } from "../tests/wait.ts";
 
 const OPEN_TASKS = 10_000;
 const TOTAL_EVENTS = 1_000_000;
@@ -150,12 +151,13 @@ async function latencyBench(ctx: BenchContext): Promise<Metric[]> {
     for (let trial = 0; trial < 50; trial++) {
       const blocker = await queueTask(app, { title: `Blocker ${trial}`, type: "research", agent: "first" }, "bench");
       const dependent = await queueTask(app, { title: `Dependent ${trial}`, type: "research", agent: "second", blockedBy: [blocker] }, "bench");
-      await waitFor(async () => (await loadTask(app, blocker)).state.status === "review", 20_000);
+      await waitFor(async () => (await loadTask(app, blocker)).state.status === "review", `#${blocker} in review`, 20_000);
       const started = performance.now();
       await recordVerdict(app, blocker, "approved", null, "bench");
-      await waitFor(async () => (await loadTask(app, dependent)).state.dispatchedAt !== null, 10_000);
+      // Asked every 5 ms: the figure is this latency, so the wait must not blur it.
+      await waitFor(async () => (await loadTask(app, dependent)).state.dispatchedAt !== null, `#${dependent} dispatched`, 10_000, 5);
       samples.push(performance.now() - started);
-      await waitFor(async () => (await loadTask(app, dependent)).state.status === "review", 20_000);
+      await waitFor(async () => (await loadTask(app, dependent)).state.status === "review", `#${dependent} in review`, 20_000);
       await recordVerdict(app, dependent, "approved", null, "bench");
     }
   } finally {
@@ -167,13 +169,4 @@ async function latencyBench(ctx: BenchContext): Promise<Metric[]> {
     { name: "resolver.dispatch_latency_p50_ms", value: round(median(samples)), unit: "ms", target: { max: 2000 }, note: "approve blocker → dependent dispatched, 50 trials" },
     { name: "resolver.dispatch_latency_max_ms", value: round(Math.max(...samples)), unit: "ms", target: { max: 2000 } },
   ];
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`not within ${timeoutMs} ms`);
 }

@@ -1,6 +1,7 @@
 import cron from "node-cron";
 import type { AppContext } from "../src/app/context.ts";
-import type { LogEntry } from "../src/store/watch.ts";
+import { systemTimers, type Timers } from "../src/shared/clock.ts";
+import { StoreWatch, type LogEntry } from "../src/store/watch.ts";
 import { runPass, type PassReport } from "./pass.ts";
 
 /** Events after which a waiting task may be able to go: a pass follows at once. */
@@ -27,30 +28,48 @@ export interface LoopOptions {
    * heartbeats could not get through get one heartbeat's time to renew them first. Default 0.
    */
   leaseGraceMs?: number;
+  /**
+   * The watch that tells of other processes' appends (`cos serve` shares one with its runner); without
+   * one the loop starts its own, and stops it with itself.
+   */
+  watch?: StoreWatch;
+  /** The timers of the loop's own watch and of the lease grace; tests move them by hand. */
+  timers?: Timers;
+  /** Calls `fire` at every minute and returns its stop: node-cron unless a test passes its own. */
+  everyMinute?: (fire: () => void) => () => void;
 }
 
+const cronEveryMinute = (fire: () => void) => {
+  const task = cron.schedule("* * * * *", fire);
+  return () => void task.stop();
+};
+
 /**
- * The resolver inside `cos serve`: a pass every minute (node-cron) and one at once after any
- * unblocking event. Events this process appends are seen as they commit (`store.onAppended`: no
- * polling); events of other processes come through `noticeEntries`, from the store's watch (the
- * file's changes, or one read a second of a remote log). Passes never overlap in this process; across
- * processes each pass's guarded batch keeps them apart. A pass that left work over (more
- * auto-approvals or expiries than one batch takes) is followed by the next at once.
+ * The resolver inside `cos serve`: a pass every minute and one at once after any unblocking event.
+ * Events this process appends are heard as they commit (`store.onAppended`: no polling); events of
+ * other processes come from the store's watch (the file's own change notices, or one read a second of
+ * a remote log). Passes never overlap in this process; across processes each pass's guarded batch
+ * keeps them apart. A pass that left work over (more auto-approvals or expiries than one batch takes)
+ * is followed by the next at once.
  */
 export class ResolverLoop {
   private seen = 0;
   private running: Promise<void> | null = null;
   private again = false;
-  private cronTask: { stop(): void } | null = null;
+  private stopMinutes: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
+  private ownWatch: StoreWatch | null = null;
   private stopped = false;
   private graceUntil = 0;
-  private graceTimer: NodeJS.Timeout | null = null;
+  private cancelGrace: (() => void) | null = null;
+  private readonly timers: Timers;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly options: LoopOptions = {},
-  ) {}
+  ) {
+    this.timers = options.timers ?? systemTimers;
+  }
 
   async start(): Promise<void> {
     this.startGrace();
@@ -58,7 +77,15 @@ export class ResolverLoop {
       this.seen = Math.max(this.seen, events.at(-1)?.position ?? 0);
       if (events.some((e) => UNBLOCKING.has(e.type))) void this.trigger();
     });
-    this.cronTask = cron.schedule("* * * * *", () => void this.trigger());
+    if (!this.options.watch) {
+      this.ownWatch = new StoreWatch(this.ctx.store, {
+        timers: this.timers,
+        onEntries: (entries) => this.noticeEntries(entries),
+        onBack: () => this.graceAfterOutage(),
+      });
+      await this.ownWatch.start();
+    }
+    this.stopMinutes = (this.options.everyMinute ?? cronEveryMinute)(() => void this.trigger());
     await this.trigger();
   }
 
@@ -78,11 +105,10 @@ export class ResolverLoop {
 
   private startGrace(): void {
     const grace = this.options.leaseGraceMs ?? 0;
-    this.graceUntil = Date.now() + grace;
-    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceUntil = this.timers.now() + grace;
+    this.cancelGrace?.();
     // When the grace ends, a pass looks at the leases that are still expired.
-    this.graceTimer = grace > 0 ? setTimeout(() => void this.trigger(), grace + 10) : null;
-    this.graceTimer?.unref();
+    this.cancelGrace = grace > 0 ? this.timers.after(grace + 10, () => void this.trigger()) : null;
   }
 
   /** Runs a pass now, or right after the one under way. */
@@ -96,7 +122,8 @@ export class ResolverLoop {
       do {
         this.again = false;
         try {
-          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots ?? null, expireLeases: Date.now() >= this.graceUntil });
+          const expireLeases = this.timers.now() >= this.graceUntil;
+          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots ?? null, expireLeases });
           this.options.onPass?.(report);
           if (report.more) this.again = true;
         } catch (error) {
@@ -110,9 +137,10 @@ export class ResolverLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.cronTask?.stop();
+    this.stopMinutes?.();
     this.unsubscribe?.();
-    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.cancelGrace?.();
+    await this.ownWatch?.stop();
     await this.running;
   }
 }

@@ -8,6 +8,11 @@ export interface Parsed {
   positionals: string[];
 }
 
+/** Options that each take a value, by name. */
+export function valueOptions(...names: string[]): Options {
+  return Object.fromEntries(names.map((name) => [name, { type: "string" as const }]));
+}
+
 /** Strict parsing: an unknown flag or a missing value is a ValidationError naming it. */
 export function parse(usage: string, args: string[], options: Options): Parsed {
   try {
@@ -56,4 +61,30 @@ export function oneOf<T extends string>(value: string, allowed: readonly T[], fl
 export function str(values: Parsed["values"], key: string): string | undefined {
   const v = values[key];
   return typeof v === "string" ? v : undefined;
+}
+
+/** The one title of an `add` command: several words without quotes are refused, not joined. */
+export function title(positionals: string[], what: string): string {
+  if (positionals.length === 0) throw new ValidationError(`give the ${what}'s title in quotes, e.g. cos ${what} add "Ship the blog"`);
+  if (positionals.length > 1) {
+    throw new ValidationError(`the ${what}'s title must be one argument: put it in quotes ("${positionals.join(" ")}")`);
+  }
+  return positionals[0]!;
+}
+
+/** The single positional argument (an id, a mode), or undefined when none was given: the caller says what is missing. */
+export function onePositional(positionals: string[], usage: string): string | undefined {
+  if (positionals.length > 1) throw new ValidationError(`too many arguments: usage: ${usage}`);
+  return positionals[0];
+}
+
+/** The id that is a command's one argument. */
+export function idArgument(positionals: string[], usage: string): number {
+  return parseId(onePositional(positionals, usage));
+}
+
+/** Exactly `count` positional arguments, or the command's usage as the error. */
+export function exactArguments(positionals: string[], count: number, usage: string): string[] {
+  if (positionals.length !== count) throw new ValidationError(`usage: ${usage}`);
+  return positionals;
 }

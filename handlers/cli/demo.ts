@@ -9,7 +9,7 @@ import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { decideReview } from "../../src/app/review.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { trustTable } from "../../src/app/trust.ts";
-import { showTask } from "../../src/app/views.ts";
+import { listTasks, showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { packageRoot } from "../../src/shared/paths.ts";
 import { runPass } from "../../resolver/pass.ts";
@@ -80,8 +80,7 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
         await runner.poll(pass.dispatched.map((d) => d.taskId));
         await runner.idle();
       }
-      const inReview = (await ctx.db.query<{ id: number }>("SELECT id FROM tasks WHERE status = 'review' ORDER BY id")).map((r) => Number(r.id));
-      for (const id of inReview) {
+      for (const { id } of await listTasks(ctx, "review")) {
         const task = await showTask(ctx, id);
         say(`#${id} ${task.title}: ${task.result?.summary}`);
         now += 5 * 60_000;
@@ -94,8 +93,7 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
           say(`  approved${task.isolation === "worktree" ? `, merged cos/task-${id} into main` : ""}`);
         }
       }
-      const open = await ctx.db.query("SELECT id FROM tasks WHERE status IN ('queued', 'dispatched', 'running', 'review')");
-      if (!open.length) break;
+      if (!(await listTasks(ctx, "open")).length) break;
       now += 15 * 60_000; // past the sprint cooldown
     }
     await runner.stop();

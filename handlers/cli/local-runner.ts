@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import { loadTask } from "../../src/app/tasks.ts";
+import { listTasks } from "../../src/app/views.ts";
 import { Runner } from "../../runner/runner.ts";
 import { localPort } from "../../runner/port.ts";
 import { collectGarbage, type GcReport } from "../../runner/workspace.ts";
@@ -41,10 +42,8 @@ export async function runDispatched(ctx: AppContext, io: CliIo, taskIds: number[
 }
 
 export async function garbageCollect(ctx: AppContext, dryRun: boolean): Promise<GcReport & { dryRun: boolean }> {
-  const rows = await ctx.db.query<{ id: number }>(
-    "SELECT id FROM tasks WHERE status IN ('queued', 'dispatched', 'running', 'review')",
-  );
+  const open = await listTasks(ctx, "open");
   const projects = Object.entries(ctx.config.projects).map(([name, p]) => ({ name, repo: p.repo, mainBranch: p.mainBranch }));
-  const report = await collectGarbage(projects, ctx.config.worktreeRoot, new Set(rows.map((r) => Number(r.id))), { dryRun });
+  const report = await collectGarbage(projects, ctx.config.worktreeRoot, new Set(open.map((t) => t.id)), { dryRun });
   return { ...report, dryRun };
 }

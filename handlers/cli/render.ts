@@ -1,7 +1,28 @@
 import type { StoredEvent } from "../../src/store/event-store.ts";
-import type { TaskListItem, TaskView } from "../../src/app/views.ts";
+import type { TaskListItem, TaskView, listGoals, listInitiatives } from "../../src/app/views.ts";
 import type { TrustRow } from "../../src/app/trust.ts";
 import type { PassReport } from "../../resolver/pass.ts";
+
+type GoalListItem = Awaited<ReturnType<typeof listGoals>>[number];
+type InitiativeListItem = Awaited<ReturnType<typeof listInitiatives>>[number];
+
+/** What an `add` command prints (DESIGN §9): the new id alone, for scripts. */
+export function renderNewId(created: { id: number }): string {
+  return String(created.id);
+}
+
+export function renderGoals(goals: GoalListItem[]): string {
+  return goals.length ? goals.map((g) => `${g.id}  ${withSuccess(g)}`).join("\n") : "no goals";
+}
+
+export function renderInitiatives(initiatives: InitiativeListItem[]): string {
+  return initiatives.length ? initiatives.map((i) => `${i.id}  goal ${i.goalId}  ${withSuccess(i)}`).join("\n") : "no initiatives";
+}
+
+/** A goal's or an initiative's title with its one-line success description. */
+function withSuccess(item: { title: string; success: string | null }): string {
+  return `${item.title}${item.success ? ` — ${item.success}` : ""}`;
+}
 
 export function renderTaskList(items: TaskListItem[]): string {
   if (!items.length) return "no tasks";
@@ -22,10 +43,8 @@ export function renderTask(t: TaskView): string {
     `type: ${t.type}   agent: ${t.agent}   project: ${t.project ?? "-"}   tier: ${t.tier ?? "-"}${t.tierPin ? " (pinned)" : ""}`,
     `area: ${t.area ?? "-"}   isolation: ${t.isolation ?? "direct"}`,
   ];
-  if (t.goal) lines.push(`goal: ${t.goal.id} ${t.goal.title}${t.goal.success ? ` — ${t.goal.success}` : ""}`);
-  if (t.initiative) {
-    lines.push(`initiative: ${t.initiative.id} ${t.initiative.title}${t.initiative.success ? ` — ${t.initiative.success}` : ""}`);
-  }
+  if (t.goal) lines.push(`goal: ${t.goal.id} ${withSuccess(t.goal)}`);
+  if (t.initiative) lines.push(`initiative: ${t.initiative.id} ${withSuccess(t.initiative)}`);
   if (t.blockers.length) lines.push(`after: ${t.blockers.map((b) => `#${b.id} (${b.status})`).join(", ")}`);
   if (t.worktree) lines.push(`worktree: ${t.worktree.path} on ${t.worktree.branch}`);
   if (t.description) lines.push("", t.description);

@@ -5,23 +5,40 @@ import { toCosError } from "../../src/shared/errors.ts";
 import { StoreWatch } from "../../src/store/watch.ts";
 import { createHttpApp } from "../http/app.ts";
 import { startHttp } from "../http/serve.ts";
+import { startConfiguredPlatforms } from "../platforms.ts";
 import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
 import { localRunner } from "./local-runner.ts";
 
-/** `cos serve`: HTTP, the resolver loop and, with TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN, the bots. Shuts down cleanly on SIGINT or SIGTERM. */
+/** `cos serve`: HTTP, the resolver loop and every chat platform whose token is set (handlers/platforms.ts). Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const app = createHttpApp(ctx);
-  // The bot adds its webhook route, so it starts before the server listens.
-  const telegram = ctx.env.TELEGRAM_BOT_TOKEN
-    ? await (await import("../telegram/index.ts")).startTelegram(ctx, app, (line) => io.err(line))
-    : null;
-  const slack = ctx.env.SLACK_BOT_TOKEN ? await (await import("../slack/index.ts")).startSlack(ctx, app, (line) => io.err(line)) : null;
+  // The platforms add their webhook routes, so they start before the server listens.
+  const platforms = await startConfiguredPlatforms(ctx, app, (line) => io.err(line));
   const server = await startHttp(ctx, app);
   // While the store is away, the watch says so once (and once when it is back): the loop stays quiet.
   let storeAway = false;
-  const loop = new ResolverLoop(ctx, {
+  // The store's changes, from any process: the file's own notices on an embedded store, one read a
+  // second of a remote one; runners' presence rides along with those reads.
+  const watch = new StoreWatch(ctx.store, {
+    extras: () => presenceStatements(ctx, ctx.clock()),
+    onEntries: (entries) => {
+      loop.noticeEntries(entries);
+      if (entries.some((e) => e.type === "TaskDispatched")) void runner?.poll();
+    },
+    onBack: () => {
+      storeAway = false;
+      loop.graceAfterOutage();
+      void runner?.poll();
+    },
+    log: (line) => {
+      if (/can't be reached|refused the token/.test(line)) storeAway = true;
+      io.err(line);
+    },
+  });
+  const loop: ResolverLoop = new ResolverLoop(ctx, {
     runnerSlots: "count",
+    watch,
     // After an outage, runners get a heartbeat's time to renew leases that ran out meanwhile.
     leaseGraceMs: (ctx.config.resolver.leaseSeconds * 1000) / 2,
     onPass: (report) => {
@@ -42,24 +59,6 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
     ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl) : null;
-  // The store's changes, from any process: the file's own notices on an embedded store, one read a
-  // second of a remote one; runners' presence rides along with those reads.
-  const watch = new StoreWatch(ctx.store, {
-    extras: () => presenceStatements(ctx, ctx.clock()),
-    onEntries: (entries) => {
-      loop.noticeEntries(entries);
-      if (entries.some((e) => e.type === "TaskDispatched")) void runner?.poll();
-    },
-    onBack: () => {
-      storeAway = false;
-      loop.graceAfterOutage();
-      void runner?.poll();
-    },
-    log: (line) => {
-      if (/can't be reached|refused the token/.test(line)) storeAway = true;
-      io.err(line);
-    },
-  });
   runner?.start();
   await runner?.poll();
   await watch.start();
@@ -78,8 +77,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   });
   await loop.stop();
   await watch.stop();
-  await telegram?.stop();
-  await slack?.stop();
+  for (const platform of platforms) await platform.stop();
   await runner?.stop();
   await server.close();
 }

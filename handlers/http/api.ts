@@ -1,5 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
-import type { Context, Hono, Next } from "hono";
+import type { Context, Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { claimRuns, heartbeat, reportRun, RUNNER_ID_PATTERN, RUNNER_ID_RULE, type RunOutcome } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
@@ -7,7 +6,8 @@ import { listTasks, showTask } from "../../src/app/views.ts";
 import { decideReview } from "../../src/app/review.ts";
 import { z } from "../../src/config/zod.ts";
 import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/task/task.ts";
-import { UnauthorizedError, ValidationError } from "../../src/shared/errors.ts";
+import { ValidationError } from "../../src/shared/errors.ts";
+import { requireToken } from "./guards.ts";
 import { runPass } from "../../resolver/pass.ts";
 
 const id = z.number().check(z.int(), z.positive());
@@ -82,21 +82,13 @@ async function body<T>(c: Context, schema: { safeParse(v: unknown): { success: t
   return parsed.data;
 }
 
-/** Bearer COS_RUNNER_TOKEN on every API route; without a configured token the API is closed. */
-function bearer(token: string | undefined) {
-  return async (c: Context, next: Next) => {
-    if (!token) throw new UnauthorizedError("the API is closed: set COS_RUNNER_TOKEN on the server to open it");
-    const given = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1] ?? "";
-    const a = Buffer.from(given);
-    const b = Buffer.from(token);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new UnauthorizedError("missing or wrong bearer token");
-    await next();
-  };
-}
-
 /** The JSON API, the runner protocol and the scheduler's tick: DESIGN §11. */
 export function mountApi(app: Hono, ctx: AppContext): void {
-  const auth = bearer(ctx.env.COS_RUNNER_TOKEN);
+  // Bearer COS_RUNNER_TOKEN on every API route; without a configured token the API is closed.
+  const auth = requireToken(
+    { token: ctx.env.COS_RUNNER_TOKEN, closed: "the API is closed: set COS_RUNNER_TOKEN on the server to open it" },
+    { message: "missing or wrong bearer token" },
+  );
   for (const path of ["/runner/*", "/api/*", "/cron/*"]) app.use(path, auth);
 
   app.post("/runner/claim", async (c) => c.json({ runs: await claimRuns(ctx, await body(c, claimBody)) }));

@@ -1,21 +1,32 @@
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { isKnownRunToken } from "../../src/app/run-tokens.ts";
+import { jsonRpcErrorResponse } from "./errors.ts";
+import { requireToken } from "./guards.ts";
 
 /**
  * The MCP server over streamable HTTP at /mcp, stateless (DESIGN §1: nothing kept between requests): each
  * request gets a fresh server and transport, authenticated by the run's bearer token (COS_MCP_TOKEN). A
- * token never issued is a 401; an expired one gets each tool call refused with the reason.
+ * token never issued is a 401; an expired one gets each tool call refused with the reason. Its own app,
+ * so that its refusals come back in the JSON-RPC error shape the MCP client reads.
  */
 export function mountMcp(app: Hono, ctx: AppContext): void {
-  app.all("/mcp", async (c) => {
-    const token = /^Bearer (.+)$/.exec(c.req.header("authorization") ?? "")?.[1];
-    if (!(await isKnownRunToken(ctx, token))) {
-      return c.json(
-        { jsonrpc: "2.0", error: { code: -32001, message: "missing or unknown run token: send Authorization: Bearer $COS_MCP_TOKEN" }, id: null },
-        401,
-      );
-    }
+  const mcp = new Hono<{ Variables: { runToken: string } }>();
+  mcp.onError(jsonRpcErrorResponse);
+  mcp.use(
+    "/",
+    requireToken(
+      {
+        verifyToken: async (token, c) => {
+          c.set("runToken", token);
+          return isKnownRunToken(ctx, token);
+        },
+      },
+      { message: "missing or unknown run token: send Authorization: Bearer $COS_MCP_TOKEN" },
+    ),
+  );
+  mcp.all("/", async (c) => {
+    const token = c.get("runToken");
     const [{ createMcpServer }, { WebStandardStreamableHTTPServerTransport }] = await Promise.all([
       import("../../src/mcp/server.ts"),
       import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
@@ -29,4 +40,5 @@ export function mountMcp(app: Hono, ctx: AppContext): void {
       await server.close();
     }
   });
+  app.route("/mcp", mcp);
 }

@@ -1,21 +1,22 @@
 import { App, LogLevel, type Receiver, type webApi } from "@slack/bolt";
-import type { AppContext } from "../../src/app/context.ts";
+import { STALE_BUTTON, notAllowed, notesQuestion, refusalLogLine, replyInOneLine } from "../../src/chat/chat-text.ts";
 import { handleChat } from "../../src/chat/core.ts";
+import { cardAt } from "../../src/chat/message-refs.ts";
+import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatReply } from "../../src/chat/types.ts";
 import { toCosError } from "../../src/shared/errors.ts";
-import { cardMessage, escapeMrkdwn, notesModal, parseVerdictData, replyMessages, type RenderOptions } from "./render.ts";
+import { cardMessage, escapeMrkdwn, notesModal, parseVerdictData, replyMessages } from "./render.ts";
 import type { SlackBody } from "./receiver.ts";
+import { messageRef } from "./transport.ts";
 
 // The Slack adapter: a request becomes a ChatInput, handleChat decides, the ChatReply becomes Block
 // Kit. No rule lives here. Requests reach Bolt from the inbox (app.processEvent), already verified
 // and acknowledged by the hono route, so `ack` is a no-op.
 
-export interface SlackDeps {
-  ctx: AppContext;
-  allowed: ReadonlySet<string>;
-  render: RenderOptions;
-  log: (line: string) => void;
-}
+export type SlackDeps = PlatformDeps;
+
+/** How Slack takes send-back notes besides the modal. */
+const THREAD_HINT = 'Tap "Send back" on its card, or reply in the card\'s thread.';
 
 /** Bolt's receiver seam: the hono route receives, so this one only hands Bolt itself back. */
 class InboxReceiver implements Receiver {
@@ -78,14 +79,8 @@ function installFeatures(bolt: App, deps: SlackDeps): void {
     if (!user) return; // bots (ourselves included) and service events
     if (!(await addressedToUs(deps, body as SlackBody))) return; // channel chatter: nobody asked us anything
     if (deps.allowed.has(user)) return next();
-    deps.log(`slack: refused user ${user}: not in SLACK_ALLOWED_USER_IDS; ${what}`);
-    if (channel) {
-      await client.chat.postEphemeral({
-        channel,
-        user,
-        text: `You are not allowed to act on this ChiefOfStaff. Ask its owner to add your user id to SLACK_ALLOWED_USER_IDS.\nYour user id: ${user}`,
-      });
-    }
+    deps.log(refusalLogLine("slack", user, what));
+    if (channel) await client.chat.postEphemeral({ channel, user, text: notAllowed("slack", user) });
   });
 
   bolt.command("/cos", async ({ command, ack, client }) => {
@@ -101,13 +96,13 @@ function installFeatures(bolt: App, deps: SlackDeps): void {
     const parsed = parseVerdictData((action as { action_id: string }).action_id);
     const channel = b.channel?.id ?? null;
     if (!parsed) {
-      if (channel) await client.chat.postEphemeral({ channel, user: b.user.id, text: "This button is no longer understood." });
+      if (channel) await client.chat.postEphemeral({ channel, user: b.user.id, text: STALE_BUTTON });
       return;
     }
     const reply = await handleChat(deps.ctx, actorOf(b.user.id), { kind: "tap", ...parsed });
     if (reply.kind === "ask_notes") {
       const metadata = JSON.stringify({ taskId: reply.taskId, attempt: reply.attempt, channel, ts: b.message?.ts ?? null });
-      await client.views.open({ trigger_id: b.trigger_id, view: notesModal(reply.prompt, metadata) as never });
+      await client.views.open({ trigger_id: b.trigger_id, view: notesModal(notesQuestion(reply), metadata) as never });
       return;
     }
     await answerOnCard(deps, client, channel, b.message?.ts ?? null, b.user.id, reply);
@@ -126,7 +121,7 @@ function installFeatures(bolt: App, deps: SlackDeps): void {
     const m = message as { subtype?: string; user?: string; text?: string; channel: string; channel_type?: string; thread_ts?: string; ts: string; bot_id?: string };
     if (m.subtype || m.bot_id || !m.user || !m.text) return;
     if (m.thread_ts && m.thread_ts !== m.ts) {
-      const prompt = await cardAt(deps, m.channel, m.thread_ts);
+      const prompt = await cardIn(deps, m.channel, m.thread_ts);
       if (prompt) {
         const reply = await handleChat(deps.ctx, actorOf(m.user), { kind: "notes", ...prompt, text: stripMention(m.text) });
         await answerOnCard(deps, client, m.channel, m.thread_ts, m.user, reply);
@@ -140,7 +135,7 @@ function installFeatures(bolt: App, deps: SlackDeps): void {
   bolt.event("app_mention", async ({ event, client }) => {
     if (!event.user) return;
     // A mention in a card's thread is notes, which the message listener takes.
-    if (event.thread_ts && event.thread_ts !== event.ts && (await cardAt(deps, event.channel, event.thread_ts))) return;
+    if (event.thread_ts && event.thread_ts !== event.ts && (await cardIn(deps, event.channel, event.thread_ts))) return;
     const reply = await handleChat(deps.ctx, actorOf(event.user), { kind: "message", text: asCommand(stripMention(event.text)) });
     await respond(deps, client, event.channel, event.thread_ts ?? null, reply);
   });
@@ -150,7 +145,7 @@ function installFeatures(bolt: App, deps: SlackDeps): void {
 async function addressedToUs(deps: SlackDeps, body: SlackBody): Promise<boolean> {
   const ev = (body as { event?: { type?: string; channel_type?: string; channel?: string; thread_ts?: string; ts?: string } }).event;
   if (!ev || ev.type !== "message" || ev.channel_type === "im") return true;
-  return Boolean(ev.channel && ev.thread_ts && ev.thread_ts !== ev.ts && (await cardAt(deps, ev.channel, ev.thread_ts)));
+  return Boolean(ev.channel && ev.thread_ts && ev.thread_ts !== ev.ts && (await cardIn(deps, ev.channel, ev.thread_ts)));
 }
 
 const stripMention = (text: string) => text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, "").trim();
@@ -160,10 +155,7 @@ const asCommand = (text: string) => {
 };
 
 /** The card (task and attempt) posted at this message, if it is one. */
-async function cardAt(deps: SlackDeps, channel: string, ts: string): Promise<{ taskId: number; attempt: number } | null> {
-  const rows = await deps.ctx.db.query<{ task_id: number; attempt: number }>("SELECT task_id, attempt FROM chat_messages WHERE platform = 'slack' AND ref = ?", [`${channel}:${ts}`]);
-  return rows[0] ? { taskId: Number(rows[0].task_id), attempt: Number(rows[0].attempt) } : null;
-}
+const cardIn = (deps: SlackDeps, channel: string, ts: string) => cardAt(deps.ctx, "slack", messageRef(channel, ts));
 
 /** Sends a reply in the channel the request came from. */
 async function respond(deps: SlackDeps, client: webApi.WebClient, channel: string, threadTs: string | null, reply: ChatReply): Promise<void> {
@@ -178,7 +170,7 @@ async function respond(deps: SlackDeps, client: webApi.WebClient, channel: strin
       await client.chat.postMessage({ channel, text: reply.toast, ...thread });
       return;
     case "ask_notes":
-      await client.chat.postMessage({ channel, text: `${reply.prompt.replace(/ \(reply to this message\)/, "")} Tap "Send back" on its card, or reply in the card's thread.`, ...thread });
+      await client.chat.postMessage({ channel, text: `${notesQuestion(reply)} ${THREAD_HINT}`, ...thread });
       return;
     case "file":
       await client.chat.postMessage({ channel, text: `${escapeMrkdwn(reply.caption)}\n\`\`\`${reply.content.slice(0, 2900).replace(/```/g, "ˋˋˋ")}\`\`\``, ...thread });
@@ -205,7 +197,7 @@ async function answerOnCard(deps: SlackDeps, client: webApi.WebClient, channel: 
     if (channel) await client.chat.postEphemeral({ channel, user, text: reply.toast });
     return;
   }
-  const text = reply.kind === "text" ? [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ") : reply.kind === "refused" ? reply.text : "Done";
+  const text = replyInOneLine(reply);
   if (channel) await client.chat.postEphemeral({ channel, user, text: text.slice(0, 3000) });
   else deps.log(`slack: ${text}`);
 }

@@ -2,6 +2,8 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Context, Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { ChatInbox } from "../../src/chat/inbox.ts";
+import { UnauthorizedError, ValidationError } from "../../src/shared/errors.ts";
+import { bodyBound } from "../http/guards.ts";
 
 // `POST /slack/events` (DESIGN §11): events, slash commands and interactivity on one route. The v0
 // signature is checked on the raw bytes, the request is stored once in chat_updates (a retry finds
@@ -72,21 +74,21 @@ export class SlackInbox extends ChatInbox<SlackBody> {
 }
 
 /**
- * Mounts `POST /slack/events`: 401 for a bad signature or a timestamp out of the window (nothing is
- * read further or stored), the url_verification challenge answered, anything else stored and
- * acknowledged with an empty 200 well within Slack's 3 seconds.
+ * Mounts `POST /slack/events`: 413 for a body over 1 MB, 401 for a bad signature or a timestamp out
+ * of the window (nothing is read further or stored), the url_verification challenge answered,
+ * anything else stored and acknowledged with an empty 200 well within Slack's 3 seconds. Refusals
+ * are thrown, for the HTTP app's onError to answer.
  */
 export function mountSlackEvents(app: Hono, ctx: AppContext, secret: string, inbox: SlackInbox, log: (line: string) => void): void {
-  app.post("/slack/events", async (c: Context) => {
-    if (Number(c.req.header("content-length") ?? 0) > MAX_BODY) return c.json({ error: { code: "validation", message: "request too large" } }, 413);
+  app.post("/slack/events", bodyBound(MAX_BODY, "request"), async (c: Context) => {
     const raw = await c.req.text();
     const verified = verifySlackRequest(secret, { timestamp: c.req.header("x-slack-request-timestamp"), signature: c.req.header("x-slack-signature") }, raw, ctx.clock().getTime());
     if (!verified.ok) {
       log(`slack: refused a request to /slack/events: ${verified.why}`);
-      return c.json({ error: { code: "unauthorized", message: verified.why } }, 401);
+      throw new UnauthorizedError(verified.why);
     }
     const body = parseSlackBody(raw, c.req.header("content-type") ?? "");
-    if (!body) return c.json({ error: { code: "validation", message: "the body is neither JSON nor a Slack form" } }, 400);
+    if (!body) throw new ValidationError("the body is neither JSON nor a Slack form");
     if (body.type === "url_verification") return c.json({ challenge: body.challenge });
     if (body.ssl_check) return c.body(null, 200);
     const retry = c.req.header("x-slack-retry-num");

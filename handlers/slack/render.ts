@@ -1,14 +1,14 @@
-import type { ChatReply, Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
-import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
+import { cardText, clip, type CardAction, type RenderOptions } from "../../src/chat/card-text.ts";
+import { NOTES_LABEL, notificationParts, renderParts, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
+import { parseVerdictData, verdictData } from "../../src/chat/format.ts";
+import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
-// View models (ChatReply, Notification) to Block Kit. Pure. Slack's limits: 50 blocks a message,
-// 3,000 characters in a section's text; mrkdwn needs only & < > escaped. Long text is split on line
-// boundaries into sections, and sections into messages.
+// The chat's parts (src/chat/chat-text.ts, card-text.ts) as Block Kit. Pure, and no words of its
+// own. Slack's limits: 50 blocks a message, 3,000 characters in a section's text; mrkdwn needs only
+// & < > escaped. Long text is split on line boundaries into sections, and sections into messages.
 
 export const MAX_BLOCKS = 50;
 export const SECTION_LIMIT = 3000;
-const TITLE_MAX = 300;
-const NOTES_MAX = 600;
 
 /** Button ids are Telegram's callback data (`v:<a|s|d>:<task>:<attempt>`): one format, parsed in one place. */
 export { parseVerdictData, verdictData };
@@ -21,17 +21,10 @@ export interface SlackMessage {
   blocks: Block[];
 }
 
-export interface RenderOptions {
-  timezone: string;
-}
+export type { RenderOptions };
 
 export function escapeMrkdwn(text: string): string {
   return text.replace(/[&<>]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : "&gt;"));
-}
-
-function clip(raw: string, max: number): string {
-  const points = Array.from(raw);
-  return points.length <= max ? raw : `${points.slice(0, max - 1).join("")}…`;
 }
 
 /** Escaped mrkdwn lines, each cut so that it fits a section on its own. */
@@ -84,111 +77,65 @@ export function blockMessages(block: TextBlock): SlackMessage[] {
   return pack(sections(blockLines(block)), block.title ?? block.lines[0] ?? "ChiefOfStaff");
 }
 
-function decidedLine(card: ReviewCard): string | null {
-  const d = card.decided;
-  if (!d) return null;
-  const notes = d.notes ? `: ${clip(d.notes, NOTES_MAX)}` : "";
-  switch (d.verdict) {
-    case "approved":
-      return `✅ Approved by ${d.by}${notes}`;
-    case "sent_back":
-      return `↩️ Sent back by ${d.by}${notes}`;
-    case "discarded":
-      return `🗑 Discarded by ${d.by}${notes}`;
-    case "auto_approved":
-      return "✅ Approved on its own (tier timer)";
-    default: {
-      const never: never = d.verdict;
-      return never;
-    }
-  }
-}
+const BUTTON_STYLE: Record<CardAction, "primary" | "danger" | null> = { approve: "primary", send_back: null, discard: "danger" };
 
-/** A review card: sections, then the three buttons while undecided, or the verdict once decided. */
+/** A review card: sections, then the three buttons while open, or the verdict once decided. */
 export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMessage {
-  const title = clip(`#${card.taskId} ${card.title}`, TITLE_MAX);
-  const head = [`*${escapeMrkdwn(title)}*`, escapeMrkdwn(`${card.agent} · ${card.type} · tier ${card.tier} · attempt ${card.attempt}`)];
-  if (card.diffStat) {
-    const s = card.diffStat;
-    head.push(escapeMrkdwn(`diff: ${s.files} file${s.files === 1 ? "" : "s"}, +${s.insertions} −${s.deletions}`));
-  }
-  const summary = mrkdwnLines(card.summary.trim() || "(no summary)");
-  let summaryText = "";
-  for (const line of summary) {
-    if (summaryText.length + line.length + 2 > SECTION_LIMIT - 1) {
-      summaryText += "…";
+  const text = cardText(card, options);
+  let summary = "";
+  for (const line of mrkdwnLines(text.summary)) {
+    if (summary.length + line.length + 2 > SECTION_LIMIT - 1) {
+      summary += "…";
       break;
     }
-    summaryText += summaryText ? `\n${line}` : line;
+    summary += summary ? `\n${line}` : line;
   }
   const blocks: Block[] = [
-    { type: "section", text: { type: "mrkdwn", text: head.join("\n") } },
-    { type: "section", text: { type: "mrkdwn", text: summaryText || " " } },
+    { type: "section", text: { type: "mrkdwn", text: [`*${escapeMrkdwn(text.title)}*`, ...text.facts.map(escapeMrkdwn)].join("\n") } },
+    { type: "section", text: { type: "mrkdwn", text: summary || " " } },
   ];
   const context: string[] = [];
-  if (card.diffUrl) context.push(`<${card.diffUrl}|Open the diff>`);
-  const decided = decidedLine(card);
-  if (!decided && card.autoApproveAt) context.push(escapeMrkdwn(`⏱ Approved on its own at ${formatTime(card.autoApproveAt, options.timezone)} unless you decide first.`));
-  if (context.length) blocks.push({ type: "context", elements: context.map((text) => ({ type: "mrkdwn", text })) });
-  if (decided) blocks.push({ type: "section", text: { type: "mrkdwn", text: `*${escapeMrkdwn(decided)}*` } });
-  else {
-    const button = (label: string, action: "approve" | "send_back" | "discard", style?: "primary" | "danger") => ({
-      type: "button",
-      text: { type: "plain_text", text: label, emoji: true },
-      action_id: verdictData(action, card.taskId, card.attempt),
-      value: verdictData(action, card.taskId, card.attempt),
-      ...(style ? { style } : {}),
-    });
+  if (text.diffLink) context.push(`<${text.diffLink.url}|${text.diffLink.label}>`);
+  if (text.timer) context.push(escapeMrkdwn(text.timer));
+  if (context.length) blocks.push({ type: "context", elements: context.map((t) => ({ type: "mrkdwn", text: t })) });
+  if (text.verdict) blocks.push({ type: "section", text: { type: "mrkdwn", text: `*${escapeMrkdwn(text.verdict)}*` } });
+  if (text.buttons.length) {
     blocks.push({
       type: "actions",
       block_id: `verdict:${card.taskId}:${card.attempt}`,
-      elements: [button("✅ Approve", "approve", "primary"), button("↩️ Send back", "send_back"), button("🗑 Discard", "discard", "danger")],
+      elements: text.buttons.map((b) => ({
+        type: "button",
+        text: { type: "plain_text", text: b.label, emoji: true },
+        action_id: b.data,
+        value: b.data,
+        ...(BUTTON_STYLE[b.action] ? { style: BUTTON_STYLE[b.action] } : {}),
+      })),
     });
   }
-  return { text: `${title}${decided ? ` (${decided})` : ""}`, blocks };
+  return { text: `${text.title}${text.verdict ? ` (${text.verdict})` : ""}`, blocks };
 }
 
-export function replyMessages(reply: Extract<ChatReply, { kind: "text" | "cards" | "refused" }>, options: RenderOptions): SlackMessage[] {
-  switch (reply.kind) {
-    case "text":
-      return blockMessages(reply.block);
-    case "refused":
-      return blockMessages({ title: null, lines: [reply.text] });
-    case "cards":
-      return [...(reply.intro ? blockMessages(reply.intro) : []), ...reply.cards.map((c) => cardMessage(c, options))];
-    default: {
-      const never: never = reply;
-      return never;
-    }
-  }
+/** Slack's way to show each part: sections packed into messages of 50 blocks, one message per card. */
+const slackParts = (options: RenderOptions): PartRenderer<SlackMessage> => ({
+  block: blockMessages,
+  card: (card) => cardMessage(card, options),
+  digest: (heading, blocks) => {
+    const out: Block[] = [{ type: "section", text: { type: "mrkdwn", text: `*${escapeMrkdwn(heading)}*` } }];
+    for (const b of blocks) out.push({ type: "divider" }, ...sections(blockLines(b)));
+    return pack(out, heading);
+  },
+});
+
+export function replyMessages(reply: ShownReply, options: RenderOptions): SlackMessage[] {
+  return renderParts(replyParts(reply), slackParts(options));
 }
 
 export function notificationMessages(n: Notification, options: RenderOptions): SlackMessage[] {
-  const titled = (emoji: string, b: TextBlock) => blockMessages({ title: b.title ? `${emoji} ${b.title}` : null, lines: b.lines });
-  switch (n.kind) {
-    case "review_card":
-    case "card_update":
-      return [cardMessage(n.card, options)];
-    case "trust_change":
-      return titled("⚖️", n.block);
-    case "failure":
-      return titled("❌", n.block);
-    case "held":
-      return titled("⏸", n.block);
-    case "digest": {
-      const blocks: Block[] = [{ type: "section", text: { type: "mrkdwn", text: "*☀️ Digest*" } }];
-      for (const b of n.blocks) blocks.push({ type: "divider" }, ...sections(blockLines(b)));
-      return [...pack(blocks, "☀️ Digest"), ...n.cards.map((c) => cardMessage(c, options))];
-    }
-    default: {
-      const never: never = n;
-      return never;
-    }
-  }
+  return renderParts(notificationParts(n), slackParts(options));
 }
 
 /** The modal asking for send-back notes; `metadata` travels back in the submission. */
-export function notesModal(prompt: string, metadata: string): Block {
+export function notesModal(question: string, metadata: string): Block {
   return {
     type: "modal",
     callback_id: "cos_send_back",
@@ -197,11 +144,11 @@ export function notesModal(prompt: string, metadata: string): Block {
     submit: { type: "plain_text", text: "Send back" },
     close: { type: "plain_text", text: "Cancel" },
     blocks: [
-      { type: "section", text: { type: "mrkdwn", text: escapeMrkdwn(clip(prompt.replace(/ \(reply to this message\)/, ""), SECTION_LIMIT)) } },
+      { type: "section", text: { type: "mrkdwn", text: escapeMrkdwn(clip(question, SECTION_LIMIT)) } },
       {
         type: "input",
         block_id: "notes",
-        label: { type: "plain_text", text: "What should the agent change?" },
+        label: { type: "plain_text", text: NOTES_LABEL },
         element: { type: "plain_text_input", action_id: "notes", multiline: true },
       },
     ],

@@ -64,7 +64,7 @@ export function slackTransport(client: webApi.WebClient, options: SlackTransport
       for (const m of messages) {
         try {
           const sent = await client.chat.postMessage({ channel: options.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
-          first ??= `${sent.channel ?? options.channel}:${sent.ts}`;
+          first ??= messageRef(sent.channel ?? options.channel, sent.ts!);
         } catch (error) {
           if (first === null) throw toDeliveryError(error);
           // The first part is out, so the outbox must not send the row again: later parts wait here.
@@ -75,6 +75,9 @@ export function slackTransport(client: webApi.WebClient, options: SlackTransport
     },
   };
 }
+
+/** Slack's address of a message: "channel:ts". */
+export const messageRef = (channel: string, ts: string) => `${channel}:${ts}`;
 
 export function splitRef(ref: string): [string, string] {
   const at = ref.indexOf(":");

@@ -1,20 +1,18 @@
 import { Bot, Composer, type Context, type Transformer } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
-import type { AppContext } from "../../src/app/context.ts";
+import { STALE_BUTTON, notAllowed, refusalLogLine } from "../../src/chat/chat-text.ts";
 import { handleChat } from "../../src/chat/core.ts";
+import { notesQuestionAt } from "../../src/chat/message-refs.ts";
+import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatInput } from "../../src/chat/types.ts";
-import { parseVerdictData, type RenderOptions } from "./render.ts";
+import { parseVerdictData } from "./render.ts";
 import { answerTap, respond } from "./reply.ts";
+import { messageRef } from "./transport.ts";
 
 // The Telegram adapter: an update becomes a ChatInput, handleChat decides, the ChatReply becomes
 // messages. One Composer per feature, installed in one place (`installFeatures`); no rule lives here.
 
-export interface BotDeps {
-  ctx: AppContext;
-  allowed: ReadonlySet<string>;
-  render: RenderOptions;
-  log: (line: string) => void;
-}
+export type BotDeps = PlatformDeps;
 
 export interface BotOptions {
   token: string;
@@ -55,10 +53,9 @@ export function allowlist(deps: BotDeps): Composer<Context> {
     if (!from) return; // channel posts and service updates: nobody to act for
     if (deps.allowed.has(String(from.id))) return next();
     const what = c.callbackQuery ? `tapped "${c.callbackQuery.data ?? ""}"` : c.message?.text ? `sent "${c.message.text.slice(0, 80)}"` : "sent an update";
-    deps.log(`telegram: refused user ${from.id}${from.username ? ` (@${from.username})` : ""}: not in TELEGRAM_ALLOWED_USER_IDS; ${what}`);
-    const refusal = "You are not allowed to act on this ChiefOfStaff. Ask its owner to add your user id to TELEGRAM_ALLOWED_USER_IDS.";
-    if (c.callbackQuery) await c.answerCallbackQuery({ text: refusal, show_alert: true });
-    else if (c.message && c.chat) await c.api.sendMessage(c.chat.id, `${refusal}\nYour user id: ${from.id}`);
+    deps.log(refusalLogLine("telegram", `${from.id}${from.username ? ` (@${from.username})` : ""}`, what));
+    if (c.callbackQuery) await c.answerCallbackQuery({ text: notAllowed("telegram"), show_alert: true });
+    else if (c.message && c.chat) await c.api.sendMessage(c.chat.id, notAllowed("telegram", String(from.id)));
   });
   return composer;
 }
@@ -69,7 +66,7 @@ export function callbacks(deps: BotDeps): Composer<Context> {
   composer.on("callback_query:data", async (c) => {
     const parsed = parseVerdictData(c.callbackQuery.data);
     if (!parsed) {
-      await c.answerCallbackQuery({ text: "This button is no longer understood." });
+      await c.answerCallbackQuery({ text: STALE_BUTTON });
       return;
     }
     const reply = await handleChat(deps.ctx, actorOf(c.from.id), { kind: "tap", ...parsed });
@@ -84,13 +81,9 @@ export function replies(deps: BotDeps): Composer<Context> {
   composer.on("message:text", async (c, next) => {
     const asked = c.message.reply_to_message;
     if (!asked) return next();
-    const rows = await deps.ctx.db.query<{ task_id: number; attempt: number }>(
-      "SELECT task_id, attempt FROM chat_prompts WHERE platform = 'telegram' AND ref = ?",
-      [`${c.chat.id}:${asked.message_id}`],
-    );
-    const prompt = rows[0];
-    if (!prompt) return next();
-    const input: ChatInput = { kind: "notes", taskId: Number(prompt.task_id), attempt: Number(prompt.attempt), text: c.message.text };
+    const question = await notesQuestionAt(deps.ctx, "telegram", messageRef(c.chat.id, asked.message_id));
+    if (!question) return next();
+    const input: ChatInput = { kind: "notes", ...question, text: c.message.text };
     await respond(deps, c, await handleChat(deps.ctx, actorOf(c.from.id), input));
   });
   return composer;

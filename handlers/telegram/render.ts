@@ -1,26 +1,22 @@
 import type { InlineKeyboardMarkup } from "grammy/types";
-import type { ChatReply, Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import { cardText, type RenderOptions } from "../../src/chat/card-text.ts";
+import { notificationParts, renderParts, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
+import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
-export { formatTime, parseVerdictData, verdictData };
+export { formatTime, parseVerdictData, verdictData, type RenderOptions };
 
-// View models (ChatReply, Notification) to Telegram HTML. Pure: no API calls, no store. Telegram's HTML
-// mode needs only & < > escaped (and " inside attributes); every other character, emoji included,
-// goes through as it is. A message holds at most 4,096 characters, so text is split on line
-// boundaries, and a line longer than that is cut between code points, never inside an escape.
+// The chat's parts (src/chat/chat-text.ts, card-text.ts) as Telegram HTML. Pure: no API calls, no
+// store, no words of its own. Telegram's HTML mode needs only & < > escaped (and " inside
+// attributes); every other character, emoji included, goes through as it is. A message holds at most
+// 4,096 characters, so text is split on line boundaries, and a line longer than that is cut between
+// code points, never inside an escape.
 
 export const MESSAGE_LIMIT = 4096;
-const TITLE_MAX = 300;
-const NOTES_MAX = 600;
 
 export interface OutMessage {
   html: string;
   keyboard: InlineKeyboardMarkup | null;
-}
-
-export interface RenderOptions {
-  /** IANA zone for times shown on cards (the digest's timezone). */
-  timezone: string;
 }
 
 export function escapeHtml(text: string): string {
@@ -100,61 +96,21 @@ export function blockMessages(block: TextBlock): OutMessage[] {
   return splitMessages(blockFragments(block)).map((html) => ({ html, keyboard: null }));
 }
 
-/** Cuts `raw` to at most `max` code points, marking the cut. */
-function clip(raw: string, max: number): string {
-  const points = Array.from(raw);
-  return points.length <= max ? raw : `${points.slice(0, max - 1).join("")}…`;
-}
-
-function decidedLine(card: ReviewCard): string | null {
-  const d = card.decided;
-  if (!d) return null;
-  switch (d.verdict) {
-    case "approved":
-      return `✅ Approved by ${d.by}${d.notes ? `: ${clip(d.notes, NOTES_MAX)}` : ""}`;
-    case "sent_back":
-      return `↩️ Sent back by ${d.by}${d.notes ? `: ${clip(d.notes, NOTES_MAX)}` : ""}`;
-    case "discarded":
-      return `🗑 Discarded by ${d.by}${d.notes ? `: ${clip(d.notes, NOTES_MAX)}` : ""}`;
-    case "auto_approved":
-      return "✅ Approved on its own (tier timer)";
-    default: {
-      const never: never = d.verdict;
-      return never;
-    }
-  }
-}
-
-/** A review card: one message with the three buttons while undecided, none once decided. */
+/** A review card: one message with the three buttons while open, none once decided. */
 export function cardMessage(card: ReviewCard, options: RenderOptions): OutMessage {
-  const head = [
-    `<b>${escapeHtml(clip(`#${card.taskId} ${card.title}`, TITLE_MAX))}</b>`,
-    escapeHtml(`${card.agent} · ${card.type} · tier ${card.tier} · attempt ${card.attempt}`),
-  ];
-  if (card.diffStat) {
-    const s = card.diffStat;
-    head.push(escapeHtml(`diff: ${s.files} file${s.files === 1 ? "" : "s"}, +${s.insertions} −${s.deletions}`));
-  }
+  const text = cardText(card, options);
+  const head = [`<b>${escapeHtml(text.title)}</b>`, ...text.facts.map(escapeHtml)];
   const tail: string[] = [];
-  if (card.diffUrl) tail.push(`<a href="${escapeAttribute(card.diffUrl)}">Open the diff</a>`);
-  const decided = decidedLine(card);
-  if (decided) tail.push(`<b>${escapeHtml(decided)}</b>`);
-  else if (card.autoApproveAt) tail.push(escapeHtml(`⏱ Approved on its own at ${formatTime(card.autoApproveAt, options.timezone)} unless you decide first.`));
+  if (text.diffLink) tail.push(`<a href="${escapeAttribute(text.diffLink.url)}">${escapeHtml(text.diffLink.label)}</a>`);
+  if (text.verdict) tail.push(`<b>${escapeHtml(text.verdict)}</b>`);
+  if (text.timer) tail.push(escapeHtml(text.timer));
   // The summary gets what the head and tail leave of the message, cut on an escape boundary.
   const fixed = [...head, ...tail].join("\n").length + 2;
-  const summary = fitEscaped(card.summary.trim() || "(no summary)", MESSAGE_LIMIT - fixed);
+  const summary = fitEscaped(text.summary, MESSAGE_LIMIT - fixed);
   const html = [...head, "", summary, ...(tail.length ? ["", ...tail] : [])].join("\n");
-  const keyboard: InlineKeyboardMarkup | null = decided
-    ? null
-    : {
-        inline_keyboard: [
-          [
-            { text: "✅ Approve", callback_data: verdictData("approve", card.taskId, card.attempt) },
-            { text: "↩️ Send back", callback_data: verdictData("send_back", card.taskId, card.attempt) },
-            { text: "🗑 Discard", callback_data: verdictData("discard", card.taskId, card.attempt) },
-          ],
-        ],
-      };
+  const keyboard: InlineKeyboardMarkup | null = text.buttons.length
+    ? { inline_keyboard: [text.buttons.map((b) => ({ text: b.label, callback_data: b.data }))] }
+    : null;
   return { html, keyboard };
 }
 
@@ -171,44 +127,20 @@ function fitEscaped(raw: string, room: number): string {
   return `${out}…`;
 }
 
+/** Telegram's way to show each part: text split at 4,096 characters, one message per card. */
+const telegramParts = (options: RenderOptions): PartRenderer<OutMessage> => ({
+  block: blockMessages,
+  card: (card) => cardMessage(card, options),
+  digest: (heading, blocks) =>
+    splitMessages([...htmlLines(heading, "b"), ...blocks.flatMap((b) => ["", ...blockFragments(b)])]).map((html) => ({ html, keyboard: null })),
+});
+
 /** What a chat reply looks like as messages (taps, files and questions are sent by the bot itself). */
-export function replyMessages(reply: Extract<ChatReply, { kind: "text" | "cards" | "refused" }>, options: RenderOptions): OutMessage[] {
-  switch (reply.kind) {
-    case "text":
-      return blockMessages(reply.block);
-    case "refused":
-      return blockMessages({ title: null, lines: [reply.text] });
-    case "cards":
-      return [...(reply.intro ? blockMessages(reply.intro) : []), ...reply.cards.map((c) => cardMessage(c, options))];
-    default: {
-      const never: never = reply;
-      return never;
-    }
-  }
+export function replyMessages(reply: ShownReply, options: RenderOptions): OutMessage[] {
+  return renderParts(replyParts(reply), telegramParts(options));
 }
 
 /** The messages of a notification; `card_update` is an edit and is handled by the transport. */
 export function notificationMessages(n: Notification, options: RenderOptions): OutMessage[] {
-  switch (n.kind) {
-    case "review_card":
-    case "card_update":
-      return [cardMessage(n.card, options)];
-    case "trust_change":
-      return blockMessages({ title: n.block.title ? `⚖️ ${n.block.title}` : null, lines: n.block.lines });
-    case "failure":
-      return blockMessages({ title: n.block.title ? `❌ ${n.block.title}` : null, lines: n.block.lines });
-    case "held":
-      return blockMessages({ title: n.block.title ? `⏸ ${n.block.title}` : null, lines: n.block.lines });
-    case "digest": {
-      const fragments = [
-        ...htmlLines("☀️ Digest", "b"),
-        ...n.blocks.flatMap((b) => ["", ...blockFragments(b)]),
-      ];
-      return [...splitMessages(fragments).map((html) => ({ html, keyboard: null })), ...n.cards.map((c) => cardMessage(c, options))];
-    }
-    default: {
-      const never: never = n;
-      return never;
-    }
-  }
+  return renderParts(notificationParts(n), telegramParts(options));
 }

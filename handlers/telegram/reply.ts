@@ -1,10 +1,16 @@
 import { GrammyError, InputFile, type Context } from "grammy";
+import { replyInOneLine, notesQuestion, NOTES_LABEL } from "../../src/chat/chat-text.ts";
+import { saveNotesQuestion } from "../../src/chat/message-refs.ts";
+import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatReply } from "../../src/chat/types.ts";
-import type { BotDeps } from "./bot.ts";
 import { cardMessage, escapeHtml, replyMessages, type OutMessage } from "./render.ts";
+import { messageRef } from "./transport.ts";
 
 // A ChatReply as Telegram calls: messages in the chat a command came from, a toast and an edited
 // card for a tap, a force-reply question, a document. Rendering is render.ts's; nothing is decided here.
+
+/** How Telegram's force-reply question says to answer it. */
+const REPLY_HINT = "(reply to this message)";
 
 const sendOptions = (m: OutMessage) => ({
   parse_mode: "HTML" as const,
@@ -13,7 +19,7 @@ const sendOptions = (m: OutMessage) => ({
 });
 
 /** Sends a reply to a message in the chat it came from. */
-export async function respond(deps: BotDeps, c: Context, reply: ChatReply): Promise<void> {
+export async function respond(deps: PlatformDeps, c: Context, reply: ChatReply): Promise<void> {
   const chatId = c.chat!.id;
   switch (reply.kind) {
     case "text":
@@ -38,7 +44,7 @@ export async function respond(deps: BotDeps, c: Context, reply: ChatReply): Prom
 }
 
 /** Answers a button tap: a toast, and the tapped card edited to show where it stands now. */
-export async function answerTap(deps: BotDeps, c: Context, reply: ChatReply): Promise<void> {
+export async function answerTap(deps: PlatformDeps, c: Context, reply: ChatReply): Promise<void> {
   const message = c.callbackQuery?.message;
   switch (reply.kind) {
     case "tap_answer": {
@@ -66,26 +72,20 @@ export async function answerTap(deps: BotDeps, c: Context, reply: ChatReply): Pr
     default: {
       // A refusal (e.g. a merge conflict): the toast shows its start, the chat gets all of it.
       const messages = reply.kind === "text" || reply.kind === "cards" || reply.kind === "refused" ? replyMessages(reply, deps.render) : [];
-      const first = reply.kind === "text" ? [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ") : "Done";
-      await c.answerCallbackQuery({ text: first.slice(0, 190), show_alert: true });
+      await c.answerCallbackQuery({ text: replyInOneLine(reply).slice(0, 190), show_alert: true });
       if (message) for (const m of messages) await c.api.sendMessage(message.chat.id, m.html, sendOptions(m));
     }
   }
 }
 
-/** Asks for send-back notes with a force-reply, remembering which card the answer belongs to. */
-async function askNotes(deps: BotDeps, c: Context, reply: Extract<ChatReply, { kind: "ask_notes" }>): Promise<void> {
+/** Asks for send-back notes with a force-reply, remembering which attempt the answer belongs to. */
+async function askNotes(deps: PlatformDeps, c: Context, reply: Extract<ChatReply, { kind: "ask_notes" }>): Promise<void> {
   const chatId = c.chat!.id;
-  const sent = await c.api.sendMessage(chatId, escapeHtml(reply.prompt), {
+  const sent = await c.api.sendMessage(chatId, escapeHtml(notesQuestion(reply, REPLY_HINT)), {
     parse_mode: "HTML",
-    reply_markup: { force_reply: true, input_field_placeholder: "What should the agent change?" },
+    reply_markup: { force_reply: true, input_field_placeholder: NOTES_LABEL },
   });
-  await deps.ctx.db.batch([
-    {
-      sql: "INSERT OR REPLACE INTO chat_prompts (platform, ref, task_id, attempt, created_at) VALUES ('telegram', ?, ?, ?, ?)",
-      args: [`${chatId}:${sent.message_id}`, reply.taskId, reply.attempt, deps.ctx.clock().toISOString()],
-    },
-  ]);
+  await saveNotesQuestion(deps.ctx, "telegram", messageRef(chatId, sent.message_id), reply);
 }
 
 async function ignoreUnchanged(call: Promise<unknown>): Promise<void> {

@@ -76,10 +76,13 @@ export function telegramTransport(api: Api, options: TransportOptions): Transpor
         }
       }
       const firstId = await sendAll(messages);
-      return { ref: notification.kind === "review_card" && firstId !== null ? `${options.chatId}:${firstId}` : null };
+      return { ref: notification.kind === "review_card" && firstId !== null ? messageRef(options.chatId, firstId) : null };
     },
   };
 }
+
+/** Telegram's address of a message: "chatId:messageId". */
+export const messageRef = (chatId: number | string, messageId: number) => `${chatId}:${messageId}`;
 
 export function splitRef(ref: string): [string, number] {
   const at = ref.lastIndexOf(":");

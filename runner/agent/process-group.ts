@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { systemTimers, type Timers } from "../../src/shared/clock.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 
 // An agent leads its own process group, so whatever it starts can be stopped with it: TERM to the whole
@@ -43,11 +44,12 @@ export function processGroupAlive(pid: number): boolean {
 /** One run's process group, from its spawn until none of it is left. */
 export class AgentProcessGroup {
   private phase: "running" | "terminating" | "killed" = "running";
-  private killTimer: NodeJS.Timeout | undefined;
+  private cancelKill = (): void => {};
 
   constructor(
     readonly pid: number,
     private readonly graceMs: number,
+    private readonly timers: Timers = systemTimers,
   ) {
     assertGroupLeader(pid);
   }
@@ -59,10 +61,10 @@ export class AgentProcessGroup {
     killProcessGroup(this.pid, "SIGTERM");
     // A stopped process keeps SIGTERM pending until it is continued.
     killProcessGroup(this.pid, "SIGCONT");
-    this.killTimer = setTimeout(() => {
+    this.cancelKill = this.timers.after(this.graceMs, () => {
       this.phase = "killed";
       killProcessGroup(this.pid, "SIGKILL");
-    }, this.graceMs);
+    });
   };
 
   /**
@@ -73,7 +75,7 @@ export class AgentProcessGroup {
     const { pid } = this;
     if (this.phase === "running" && processGroupAlive(pid)) killProcessGroup(pid, "SIGKILL");
     while (this.phase === "terminating" && processGroupAlive(pid)) await sleep(POLL_MS);
-    clearTimeout(this.killTimer);
+    this.cancelKill();
     if (processGroupAlive(pid)) killProcessGroup(pid, "SIGKILL");
     for (let waited = 0; processGroupAlive(pid) && waited < KILLED_GROUP_WAIT_MS; waited += POLL_MS) await sleep(POLL_MS);
   }

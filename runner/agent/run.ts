@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
+import { systemTimers, type Timers } from "../../src/shared/clock.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 import { agentEnvironment, type AgentEnvironmentSpec } from "./environment.ts";
 import { OutputLog } from "./output-log.ts";
@@ -61,8 +61,10 @@ export function expandArgv(
  */
 export async function runAgent(
   spec: AgentRunSpec,
-  hooks: { onSpawn?(pid: number): void; signal?: AbortSignal } = {},
+  hooks: { onSpawn?(pid: number): void; signal?: AbortSignal; timers?: Timers } = {},
 ): Promise<AgentRunResult> {
+  // The timeout, the grace period, the wait for the pipes to close and durationMs; tests move them by hand.
+  const timers = hooks.timers ?? systemTimers;
   const graceMs = spec.graceMs ?? DEFAULT_GRACE_MS;
   const maxCapture = spec.maxCaptureBytes ?? DEFAULT_MAX_CAPTURE_BYTES;
   if (!(spec.timeoutMs > 0)) throw new ValidationError(`agent timeout must be positive, got ${spec.timeoutMs} ms`);
@@ -79,7 +81,7 @@ export async function runAgent(
 
   const output = await OutputLog.open(logPath, maxCapture);
 
-  const started = performance.now();
+  const started = timers.now();
   const subprocess = execa(file!, args, {
     cwd: spec.workdir,
     env,
@@ -102,7 +104,7 @@ export async function runAgent(
       exitCode: null,
       signal: null,
       timedOut: false,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(timers.now() - started),
       output: reason,
       resultFromFile: false,
       logPath,
@@ -116,12 +118,12 @@ export async function runAgent(
 
   const pumps = output.pump(subprocess.stdout, subprocess.stderr);
 
-  const group = new AgentProcessGroup(pid, graceMs);
+  const group = new AgentProcessGroup(pid, graceMs, timers);
   let timedOut = false;
-  const timeoutTimer = setTimeout(() => {
+  const cancelTimeout = timers.after(spec.timeoutMs, () => {
     timedOut = true;
     group.terminate();
-  }, spec.timeoutMs);
+  });
   hooks.signal?.addEventListener("abort", group.terminate, { once: true });
   if (hooks.signal?.aborted) group.terminate();
   let hookError: unknown = null;
@@ -134,16 +136,16 @@ export async function runAgent(
   }
 
   const exit = await exited;
-  clearTimeout(timeoutTimer);
+  cancelTimeout();
   hooks.signal?.removeEventListener("abort", group.terminate);
   await group.reap();
 
-  const closeTimer = new AbortController();
+  let cancelCloseWait = () => {};
   const closed = await Promise.race([
     pumps.then(() => true),
-    sleep(STREAM_CLOSE_MS, false, { signal: closeTimer.signal }).catch(() => true),
+    new Promise<false>((resolveWait) => (cancelCloseWait = timers.after(STREAM_CLOSE_MS, () => resolveWait(false)))),
   ]);
-  closeTimer.abort();
+  cancelCloseWait();
   if (!closed) {
     subprocess.stdout?.destroy();
     subprocess.stderr?.destroy();
@@ -159,7 +161,7 @@ export async function runAgent(
     exitCode: exit.code,
     signal: exit.signal,
     timedOut,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(timers.now() - started),
     output: fromFile ?? output.stdoutTail.text(),
     resultFromFile: fromFile !== null,
     logPath,

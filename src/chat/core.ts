@@ -48,7 +48,7 @@ async function tap(ctx: AppContext, who: ChatActor, taskId: number, attempt: num
     return { kind: "tap_answer", toast: "already decided", card: stillCard(ctx, state, attempt) };
   }
   if (action === "send_back") {
-    return { kind: "ask_notes", taskId, attempt, prompt: `Notes for #${taskId} "${state.title}" (reply to this message):` };
+    return { kind: "ask_notes", taskId, attempt, title: state.title };
   }
   return decide(ctx, who, taskId, attempt, action === "approve" ? "approved" : "discarded", null);
 }

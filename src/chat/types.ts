@@ -1,10 +1,12 @@
+import type { Platform } from "../config/platforms.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
 
 // The chat core's contract with every platform adapter (Telegram, Slack). Adapters parse nothing
 // and decide nothing: they turn an incoming message or tap into `ChatInput`, hand it to
 // `handleChat`, and render the `ChatReply` view models in their own markup.
 
-export type Platform = "telegram" | "slack";
+/** A platform of the registry (src/config/platforms.ts). */
+export type { Platform };
 
 /** Who is acting, as the adapter saw it. `allowed` comes from the platform's allowlist. */
 export interface ChatActor {
@@ -47,8 +49,8 @@ export interface TextBlock {
 export type ChatReply =
   | { kind: "text"; block: TextBlock }
   | { kind: "cards"; intro: TextBlock | null; cards: ReviewCard[] }
-  /** Ask for send-back notes (Telegram: force-reply; Slack: a modal). */
-  | { kind: "ask_notes"; taskId: number; attempt: number; prompt: string }
+  /** Ask for send-back notes (Telegram: force-reply; Slack: a modal), worded by `notesQuestion`. */
+  | { kind: "ask_notes"; taskId: number; attempt: number; title: string }
   /** A tap was answered: a short toast, and the card to show now (edited in place). */
   | { kind: "tap_answer"; toast: string; card: ReviewCard | null }
   /** A file to send (`/diff 42`). */

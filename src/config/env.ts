@@ -1,15 +1,10 @@
 import { z } from "./zod.ts";
 import { ValidationError } from "../shared/errors.ts";
+import { optionalText as optional, requiredText as text } from "./env-values.ts";
+import { PLATFORM_ENV_SHAPE, PLATFORM_SECRET_NAMES } from "./platforms.ts";
 
 // Every variable of DESIGN §8. This module is the only reader of process.env; everything else gets
-// the parsed `Env` handed in.
-const text = () => z.string().check(z.trim(), z.minLength(1));
-const optional = z.catch(z.optional(text()), undefined);
-const idList = z.pipe(
-  z.optional(z.string()),
-  z.transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)),
-);
-
+// the parsed `Env` handed in. The chat platforms' variables come from their registry (platforms.ts).
 export const envSchema = z.object({
   COS_DB_URL: z._default(text(), "file:./data/cos.db"),
   COS_DB_AUTH_TOKEN: optional,
@@ -26,29 +21,13 @@ export const envSchema = z.object({
   /** Set by the runner for an agent's run: `cos mcp` relays to this URL when set, else serves from the store. */
   COS_MCP_URL: optional,
   COS_MCP_TOKEN: optional,
-  TELEGRAM_BOT_TOKEN: optional,
-  TELEGRAM_WEBHOOK_SECRET: optional,
-  TELEGRAM_ALLOWED_USER_IDS: idList,
-  TELEGRAM_CHAT_ID: optional,
-  TELEGRAM_API_ROOT: optional,
-  SLACK_BOT_TOKEN: optional,
-  SLACK_SIGNING_SECRET: optional,
-  SLACK_ALLOWED_USER_IDS: idList,
-  SLACK_CHANNEL_ID: optional,
-  SLACK_API_URL: optional,
+  ...PLATFORM_ENV_SHAPE,
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 /** Names of variables that hold secrets: they never reach an agent (DESIGN §7). */
-export const SECRET_ENV_NAMES = [
-  "COS_DB_AUTH_TOKEN",
-  "COS_RUNNER_TOKEN",
-  "TELEGRAM_BOT_TOKEN",
-  "TELEGRAM_WEBHOOK_SECRET",
-  "SLACK_BOT_TOKEN",
-  "SLACK_SIGNING_SECRET",
-] as const;
+export const SECRET_ENV_NAMES: readonly string[] = ["COS_DB_AUTH_TOKEN", "COS_RUNNER_TOKEN", ...PLATFORM_SECRET_NAMES];
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = envSchema.safeParse(source);

@@ -119,11 +119,3 @@ function heldStatement(platform: Platform, h: HeldDependents, at: string): InSta
     args: [platform, String(h.blocker), h.ending, `${platform}:${h.key}`, at, at, h.blocker],
   };
 }
-
-/** The platforms that get notifications: those configured with a token and a destination. */
-export function enabledPlatforms(env: AppContext["env"]): Platform[] {
-  const platforms: Platform[] = [];
-  if (env.TELEGRAM_BOT_TOKEN && env.TELEGRAM_CHAT_ID) platforms.push("telegram");
-  if (env.SLACK_BOT_TOKEN && env.SLACK_CHANNEL_ID) platforms.push("slack");
-  return platforms;
-}

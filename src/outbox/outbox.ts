@@ -2,7 +2,9 @@ import type { AppContext } from "../app/context.ts";
 import type { Notification, Platform } from "../chat/types.ts";
 import { toCosError } from "../shared/errors.ts";
 import type { InStatement } from "@libsql/client";
-import { enabledPlatforms, outboxStatements } from "./notifications.ts";
+import { outboxStatements } from "./notifications.ts";
+import { cardRefOf, cardRefStatement } from "../chat/message-refs.ts";
+import { notifiedPlatforms } from "../config/platforms.ts";
 
 /** A platform's way to deliver one notification; `ref` is where its card was posted, for edits. */
 export interface Transport {
@@ -28,7 +30,7 @@ const CLAIM_MS = 60_000;
 
 /** Writes outbox rows for every enabled platform in the batch that appends the events. */
 export function installOutbox(ctx: AppContext): void {
-  const platforms = enabledPlatforms(ctx.env);
+  const platforms = notifiedPlatforms(ctx.env);
   if (!platforms.length) return;
   ctx.store.onAppend((appending) => outboxStatements(ctx, appending, platforms));
 }
@@ -176,7 +178,7 @@ export class OutboxWorker {
 
   private async deliverOne(transport: Transport, row: Row): Promise<"delivered" | "retry" | "failed"> {
     const notification = JSON.parse(row.payload) as Notification;
-    const ref = row.task_id !== null && row.attempt !== null ? await this.cardRef(transport.platform, row.task_id, row.attempt) : null;
+    const ref = row.task_id !== null && row.attempt !== null ? await cardRefOf(this.ctx, transport.platform, row.task_id, row.attempt) : null;
     try {
       const result = await transport.deliver(notification, ref);
       const statements: InStatement[] = [
@@ -203,19 +205,4 @@ export class OutboxWorker {
       return permanent ? "failed" : "retry";
     }
   }
-
-  private async cardRef(platform: Platform, taskId: number, attempt: number): Promise<string | null> {
-    const rows = await this.ctx.db.query<{ ref: string }>(
-      "SELECT ref FROM chat_messages WHERE platform = ? AND task_id = ? AND attempt = ?",
-      [platform, taskId, attempt],
-    );
-    return rows[0]?.ref ?? null;
-  }
-}
-
-export function cardRefStatement(platform: Platform, taskId: number, attempt: number, ref: string): InStatement {
-  return {
-    sql: "INSERT OR REPLACE INTO chat_messages (platform, task_id, attempt, ref) VALUES (?, ?, ?, ?)",
-    args: [platform, taskId, attempt, ref],
-  };
 }

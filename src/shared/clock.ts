@@ -18,3 +18,23 @@ export function parseInstant(value: string, what: string): Date {
   }
   return at;
 }
+
+/**
+ * Time for waiting, beside the `Clock` that dates events: a monotonic reading and one-shot timers. Code
+ * that waits (an agent's timeout, the resolver's log check) takes one, so a test can move it by hand
+ * instead of sleeping.
+ */
+export interface Timers {
+  /** Milliseconds on a monotonic clock: only differences mean anything. */
+  now(): number;
+  /** Calls `fire` once `ms` have passed; the function returned cancels it. */
+  after(ms: number, fire: () => void): () => void;
+}
+
+export const systemTimers: Timers = {
+  now: () => performance.now(),
+  after: (ms, fire) => {
+    const timer = setTimeout(fire, ms);
+    return () => clearTimeout(timer);
+  },
+};

@@ -6,6 +6,7 @@ export type ErrorCode =
   | "conflict"
   | "illegal_state"
   | "unauthorized"
+  | "too_large"
   /** The store cannot be reached (or stayed busy): nothing is wrong with the request; try again later. */
   | "unavailable"
   /** The setup is wrong (a token the store refuses, a server too old): the person running it can fix it. */
@@ -51,6 +52,13 @@ export class IllegalStateError extends CosError {
 export class UnauthorizedError extends CosError {
   constructor(message: string) {
     super("unauthorized", message);
+  }
+}
+
+/** Input over a size bound (a request body, an update): refused before it is read further. */
+export class TooLargeError extends CosError {
+  constructor(message: string) {
+    super("too_large", message);
   }
 }
 

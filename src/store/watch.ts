@@ -1,6 +1,7 @@
 import { watch as watchFiles, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { InStatement } from "@libsql/client";
+import { systemTimers, type Timers } from "../shared/clock.ts";
 import { CosError, toCosError } from "../shared/errors.ts";
 import type { EventStore } from "./event-store.ts";
 
@@ -22,6 +23,8 @@ export interface WatchOptions {
   /** The store answers again after it could not be reached. */
   onBack?: () => void;
   log?: (line: string) => void;
+  /** The timers of the looks and the back-off; tests move them by hand. */
+  timers?: Timers;
 }
 
 const PAGE = 1000;
@@ -38,7 +41,7 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export class StoreWatch {
   private cursor = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private cancelTimer: (() => void) | null = null;
   private files: FSWatcher | null = null;
   private looking: Promise<void> | null = null;
   private again = false;
@@ -70,14 +73,14 @@ export class StoreWatch {
       this.again = true;
       return;
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
     void this.look(false);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.cancelTimer?.();
     this.files?.close();
     this.store.unwatch();
     await this.looking;
@@ -115,11 +118,11 @@ export class StoreWatch {
     if (this.stopped) return;
     const base = this.store.db.embedded ? (this.options.fallbackMs ?? 5_000) : (this.options.intervalMs ?? 1_000);
     const wait = this.downSince === null ? base : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures - 1, 5));
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
+    this.cancelTimer?.();
+    this.cancelTimer = (this.options.timers ?? systemTimers).after(wait, () => {
+      this.cancelTimer = null;
       void this.look(false);
-    }, wait);
+    });
   }
 
   private async lookOnce(first: boolean): Promise<void> {
@@ -150,7 +153,7 @@ export class StoreWatch {
       this.failures++;
       if (cos.code === "unavailable" || cos.code === "misconfigured") {
         if (this.downSince === null) {
-          this.downSince = Date.now();
+          this.downSince = this.now();
           this.store.unwatch();
           this.options.log?.(`${cos.message}; trying again, backing off to every ${MAX_BACKOFF_MS / 1000} s`);
         }
@@ -160,10 +163,14 @@ export class StoreWatch {
     }
   }
 
+  private now(): number {
+    return (this.options.timers ?? systemTimers).now();
+  }
+
   private back(): void {
     this.failures = 0;
     if (this.downSince === null) return;
-    const seconds = Math.round((Date.now() - this.downSince) / 1000);
+    const seconds = Math.round((this.now() - this.downSince) / 1000);
     this.downSince = null;
     this.options.log?.(`the store at COS_DB_URL=${this.store.db.displayUrl} is back (away for ${seconds} s)`);
     this.options.onBack?.();

@@ -9,6 +9,9 @@ import { COS_BIN, runCli, tempApp, tempWorkspace } from "../helpers.ts";
 import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
+import { ResolverLoop } from "../../resolver/loop.ts";
+import { ManualTimers } from "../timers.ts";
+import { waitFor } from "../wait.ts";
 
 const agents = (names: string[]) =>
   Object.fromEntries(names.map((n) => [n, { command: ["node", "-e", "console.log('ok')"] }]));
@@ -122,7 +125,8 @@ describe("the resolver against a real store", () => {
     expect(dispatchedEvents).toHaveLength(names.length);
   });
 
-  it("with cos serve running, dispatches a dependent within 2 s of its blocker's approval", async () => {
+  // How soon is the bench's figure (resolver.dispatch_latency_*); the test below shows why it is soon.
+  it("with cos serve running, dispatches a dependent after its blocker's approval", async () => {
     const ws = tempWorkspace({ agents: agents(["builder", "writer"]) });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, COS_PORT: "0" };
@@ -137,20 +141,37 @@ describe("the resolver against a real store", () => {
     });
     const statusOf = async (id: number) => (await showTask(ctx, id)).status;
     // The server's own runner claims and runs the blocker as soon as it is dispatched.
-    await waitFor(async () => (await statusOf(blocker)) === "review", 10_000);
+    await waitFor(async () => (await statusOf(blocker)) === "review", "the blocker to be run and in review");
     expect(await statusOf(dependent)).toBe("queued");
-    const started = performance.now();
     await recordVerdict(ctx, blocker, "approved", null, "cli");
-    await waitFor(async () => (await loadTask(ctx, dependent)).state.dispatchedAt !== null, 5_000);
-    expect(performance.now() - started).toBeLessThan(2000);
+    await waitFor(async () => (await loadTask(ctx, dependent)).state.dispatchedAt !== null, "the dependent to be dispatched");
+  });
+
+  it("passes as soon as the store's file shows another process approved a blocker: not by a timer, not at the minute's pass", async () => {
+    const ws = tempWorkspace({ agents: agents(["builder", "writer"]) });
+    cleanups.push(ws.cleanup);
+    const serving = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
+    cleanups.push(() => serving.db.close());
+    // Another process's connection to the same store: the loop hears of its events only through the file.
+    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
+    cleanups.push(() => other.db.close());
+    const blocker = await queueTask(other, { title: "Engine", type: "research", agent: "builder" }, "cli");
+    const dependent = await queueTask(other, { title: "Post", type: "content", agent: "writer", blockedBy: [blocker] }, "cli");
+
+    const timers = new ManualTimers(); // never moved: no timer is what finds the approval
+    const passes: number[][] = [];
+    const loop = new ResolverLoop(serving, {
+      timers,
+      everyMinute: () => () => {}, // the minute never comes in this test
+      onPass: (report) => passes.push(report.dispatched.map((d) => d.taskId)),
+    });
+    await loop.start();
+    cleanups.push(() => loop.stop());
+    expect(passes).toEqual([[blocker]]);
+
+    await recordResult(other, blocker, { markdown: "## Summary\nBuilt.", exitCode: 0 }, "cli");
+    await recordVerdict(other, blocker, "approved", null, "cli");
+    await waitFor(async () => (await showTask(other, dependent)).status === "dispatched", "the dependent to be dispatched");
+    expect(passes.flat()).toEqual([blocker, dependent]);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

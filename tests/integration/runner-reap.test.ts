@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Runner } from "../../runner/runner.ts";
 import type { RunnerPort } from "../../runner/port.ts";
 import { processGroupAlive } from "../../runner/agent.ts";
+import { waitFor } from "../wait.ts";
 
 const idlePort: RunnerPort = { claim: async () => [], heartbeat: async () => ({ leaseUntil: "" }), report: async () => {} };
 
@@ -35,8 +36,7 @@ describe("crash recovery", () => {
         clock: () => new Date(),
       });
       expect(runner.reapOrphans()).toBe(1);
-      const deadline = Date.now() + 2000;
-      while (processGroupAlive(orphan.pid!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => !processGroupAlive(orphan.pid!), "the orphan's process group to die", 2000);
       expect(processGroupAlive(orphan.pid!)).toBe(false);
       expect(processGroupAlive(kept.pid!)).toBe(true);
       expect(readdirSync(join(dataDir, "pids"))).toEqual(["8-1.json"]);

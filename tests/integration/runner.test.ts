@@ -9,6 +9,7 @@ import { queueTask } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { COS_BIN, ROOT, runCli, tempWorkspace } from "../helpers.ts";
+import { waitFor } from "../wait.ts";
 
 const alive = (pid: number) => {
   try {
@@ -18,15 +19,6 @@ const alive = (pid: number) => {
     return false;
   }
 };
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms`);
-}
 
 describe("runners with real child processes", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -58,13 +50,13 @@ describe("runners with real child processes", () => {
     const id = await queueTask(ctx, { title: "Sleep a long time", type: "research", agent: "sleeper" }, "cli");
 
     const { child } = start(["tick", "--wait"], env);
-    await waitFor(() => existsSync(join(ws.dir, pidFile)), 15_000, "the agent to start");
+    await waitFor(() => existsSync(join(ws.dir, pidFile)), "the agent to start", 15_000);
     const pids = JSON.parse(readFileSync(join(ws.dir, pidFile), "utf8")) as { agent: number; grandchild: number };
     expect(alive(pids.agent) && alive(pids.grandchild)).toBe(true);
     expect((await showTask(ctx, id)).status).toBe("running");
 
     child.kill("SIGKILL");
-    await waitFor(() => !alive(pids.agent) && !alive(pids.grandchild), 3000, "the agent's process group to die");
+    await waitFor(() => !alive(pids.agent) && !alive(pids.grandchild), "the agent's process group to die", 3000);
 
     const later = new Date(Date.now() + 11_000).toISOString();
     const tick = await runCli(["tick"], { env: { ...env, COS_NOW: later } });
@@ -99,12 +91,12 @@ describe("runners with real child processes", () => {
     }
 
     const server = start(["serve"], env);
-    await waitFor(() => /listening on (http:\/\/\S+)/.test(server.output()), 15_000, "cos serve to listen");
+    await waitFor(() => /listening on (http:\/\/\S+)/.test(server.output()), "cos serve to listen", 15_000);
     const url = /listening on (http:\/\/\S+)/.exec(server.output())![1]!;
     start(["runner", "--server", url, "--token", "t0ken", "--slots", "2", "--id", "remote-a"], env);
     start(["runner", "--server", url, "--token", "t0ken", "--slots", "2", "--id", "remote-b"], env);
 
-    await waitFor(async () => (await ctx.db.query("SELECT id FROM tasks WHERE status = 'review'")).length === 30, 90_000, "all 30 results");
+    await waitFor(async () => (await ctx.db.query("SELECT id FROM tasks WHERE status = 'review'")).length === 30, "all 30 results", 90_000);
 
     const lines = readFileSync(join(ws.dir, record), "utf8").trim().split("\n").map((l) => l.split(" "));
     const starts = lines.filter((l) => l[0] === "start");
@@ -129,11 +121,10 @@ describe("runners with real child processes", () => {
     expect(claimedBy.length).toBeGreaterThanOrEqual(2);
   }, 120_000);
 
-  it("cos demo runs a whole night in under 60 s with no configuration", async () => {
-    const started = Date.now();
+  // How long a night takes is the bench's cli.demo_ms (target: under 60 s).
+  it("cos demo runs a whole night with no configuration", async () => {
     const demo = await runCli(["demo"], { cwd: tempWorkspace({}).dir });
     expect(demo.code, demo.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(60_000);
     expect(demo.stdout).toMatch(/sent back: "Use rem units/);
     expect(demo.stdout).toMatch(/dispatched #2 \(attempt 2/);
     expect(demo.stdout).toMatch(/merged cos\/task-4 into main/);

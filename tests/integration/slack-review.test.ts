@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { Hono } from "hono";
-import { enqueueDailyDigest } from "../../handlers/telegram/index.ts";
+import { enqueueDailyDigest } from "../../src/outbox/digest.ts";
 import { startSlack } from "../../handlers/slack/index.ts";
 import { blocksText, buttonIds } from "../fixtures/fake-slack.ts";
 import { taskInReview } from "./telegram-kit.ts";

@@ -13,6 +13,7 @@ import { startHttp, type Server } from "../../handlers/http/serve.ts";
 import { startTelegram, type TelegramService } from "../../handlers/telegram/index.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
+import { waitFor as waitUntil } from "../wait.ts";
 
 export const OWNER = 111;
 export const STRANGER = 666;
@@ -133,13 +134,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   return harness;
 }
 
-export async function waitUntil(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 10));
-  }
-}
+// The chat tests import the one wait helper (tests/wait.ts) under the name they have always used.
+export { waitUntil };
 
 export function postUpdate(port: number, update: unknown, secret: string | null): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}/telegram/webhook`, {

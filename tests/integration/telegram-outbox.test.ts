@@ -9,7 +9,7 @@ import { parseEnv } from "../../src/config/env.ts";
 import { OutboxWorker } from "../../src/outbox/outbox.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { telegramTransport } from "../../handlers/telegram/transport.ts";
-import { enqueueDailyDigest } from "../../handlers/telegram/index.ts";
+import { enqueueDailyDigest } from "../../src/outbox/digest.ts";
 import { MESSAGE_LIMIT } from "../../handlers/telegram/render.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 import { movableClock, tempWorkspace, type MovableClock } from "../helpers.ts";

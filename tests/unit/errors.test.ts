@@ -4,6 +4,7 @@ import {
   CosError,
   IllegalStateError,
   NotFoundError,
+  TooLargeError,
   UnauthorizedError,
   ValidationError,
   toCosError,
@@ -16,6 +17,7 @@ describe("the error family", () => {
     [new ConflictError("c"), "conflict", "ConflictError"],
     [new IllegalStateError("i"), "illegal_state", "IllegalStateError"],
     [new UnauthorizedError("u"), "unauthorized", "UnauthorizedError"],
+    [new TooLargeError("t"), "too_large", "TooLargeError"],
   ])("gives %s its code and class name", (error, code, name) => {
     expect(error).toBeInstanceOf(CosError);
     expect(error.code).toBe(code);

@@ -1,0 +1,80 @@
+import { idArgument, oneOf, onePositional, str } from "../args.ts";
+import { ACTOR, storeCommand } from "../command.ts";
+import { renderPass } from "../render.ts";
+
+// The wave resolver (DESIGN §4, §6): a pass by hand, why a task waits, the prompt it would get, and the
+// settings every pass reads (mode, pause).
+
+export const tick = storeCommand({
+  usage: "cos tick [--wait]   (one resolver pass; --wait also runs what it dispatched, here, until the results are in)",
+  options: { wait: { type: "boolean" } },
+  run: async (ctx, { values }, io) => {
+    const { runPass } = await import("../../../resolver/pass.ts");
+    const report = await runPass(ctx);
+    if (!values.wait || report.dispatched.length === 0) return report;
+    const { runDispatched } = await import("../local-runner.ts");
+    const results = await runDispatched(ctx, io, report.dispatched.map((d) => d.taskId));
+    return { ...report, results };
+  },
+  text: renderPass,
+});
+
+export const why = storeCommand({
+  positional: true,
+  usage: "cos why ID",
+  options: {},
+  run: async (ctx, { positionals }) => {
+    const { explain } = await import("../../../resolver/why.ts");
+    return explain(ctx, idArgument(positionals, "cos why ID"));
+  },
+  text: (v) => v.text,
+});
+
+export const prompt = storeCommand({
+  positional: true,
+  usage: "cos prompt ID   (the prompt the task would get now)",
+  options: {},
+  run: async (ctx, { positionals }) => {
+    const { loadTask } = await import("../../../src/app/tasks.ts");
+    const { buildDispatchPrompt } = await import("../../../src/prompt/build.ts");
+    const { loadPromptInput } = await import("../../../src/prompt/load.ts");
+    const { state } = await loadTask(ctx, idArgument(positionals, "cos prompt ID"));
+    return buildDispatchPrompt(await loadPromptInput(ctx.db, ctx.config, state, ctx.clock()), ctx.config.prompt.budgetTokens);
+  },
+  text: (v) => v.text,
+});
+
+export const mode = storeCommand({
+  positional: true,
+  usage: "cos mode sprint|idle",
+  options: {},
+  run: async (ctx, { positionals }) => {
+    const mode = oneOf(onePositional(positionals, "cos mode sprint|idle") ?? "", ["sprint", "idle"] as const, "the mode");
+    const { changeMode } = await import("../../../src/app/settings.ts");
+    const { state, changed } = await changeMode(ctx, mode, ACTOR);
+    return { mode: state.mode, changed };
+  },
+  text: (v) => `mode: ${v.mode}${v.changed ? "" : " (already)"}`,
+});
+
+export const pause = storeCommand({
+  usage: "cos pause [--reason TEXT]",
+  options: { reason: { type: "string" } },
+  run: async (ctx, { values }) => {
+    const { pauseResolver } = await import("../../../src/app/settings.ts");
+    await pauseResolver(ctx, str(values, "reason") ?? null, ACTOR);
+    return { paused: true };
+  },
+  text: () => "paused: nothing new is dispatched until cos resume",
+});
+
+export const resume = storeCommand({
+  usage: "cos resume",
+  options: {},
+  run: async (ctx) => {
+    const { resumeResolver } = await import("../../../src/app/settings.ts");
+    await resumeResolver(ctx, ACTOR);
+    return { paused: false };
+  },
+  text: () => "resumed",
+});

@@ -1,0 +1,31 @@
+import type { ErrorHandler } from "hono";
+import { type CosError, toCosError } from "../../src/shared/errors.ts";
+
+// One way to say no over HTTP (hono's model: throw, map once). Routes, webhooks and middleware throw
+// the CosError family; `errorResponse` is the app's one onError, and `jsonRpcErrorResponse` the one
+// for the MCP endpoint, whose client reads a JSON-RPC error body. Both take the status from STATUS.
+
+const STATUS: Record<CosError["code"], 400 | 401 | 404 | 409 | 413 | 500 | 503> = {
+  validation: 400,
+  not_found: 404,
+  conflict: 409,
+  illegal_state: 409,
+  unauthorized: 401,
+  too_large: 413,
+  // The store is away: the same request works once it is back (a runner retries its report).
+  unavailable: 503,
+  misconfigured: 500,
+  internal: 500,
+};
+
+/** `{ error: { code, message } }` with the code's status: what the API, webhooks and runners read. */
+export const errorResponse: ErrorHandler = (error, c) => {
+  const cos = toCosError(error);
+  return c.json({ error: { code: cos.code, message: cos.message } }, STATUS[cos.code]);
+};
+
+/** JSON-RPC's error shape, with the same status (an MCP client reads `error.message`). */
+export const jsonRpcErrorResponse: ErrorHandler = (error, c) => {
+  const cos = toCosError(error);
+  return c.json({ jsonrpc: "2.0", error: { code: -32001, message: cos.message }, id: null }, STATUS[cos.code]);
+};

@@ -1,0 +1,111 @@
+import { PLATFORMS, type Platform } from "../config/platforms.ts";
+import type { ChatReply, Notification, ReviewCard, TextBlock } from "./types.ts";
+
+// What a reply or a notification says, in the order it says it, for every platform: text blocks
+// (a notification's title carries its kind's emoji), review cards, and the digest. Also the fixed
+// sentences every platform says alike: the refusal of someone not allowed, the question asking for
+// notes. A platform renders these parts in its markup and adds only what is its own (Telegram's
+// "reply to this message", Slack's "reply in the card's thread").
+
+export type ChatPart =
+  | { kind: "block"; block: TextBlock }
+  | { kind: "card"; card: ReviewCard }
+  /** The digest's text: its heading, then one block per section. Its cards follow as card parts. */
+  | { kind: "digest"; heading: string; blocks: TextBlock[] };
+
+/** The replies that are shown as messages (taps, files and questions are each platform's own calls). */
+export type ShownReply = Extract<ChatReply, { kind: "text" | "cards" | "refused" }>;
+
+export const DIGEST_HEADING = "☀️ Digest";
+
+const EMOJI = { trust_change: "⚖️", failure: "❌", held: "⏸" } as const;
+
+export function replyParts(reply: ShownReply): ChatPart[] {
+  switch (reply.kind) {
+    case "text":
+      return [{ kind: "block", block: reply.block }];
+    case "refused":
+      return [{ kind: "block", block: { title: null, lines: [reply.text] } }];
+    case "cards":
+      return [...(reply.intro ? [{ kind: "block" as const, block: reply.intro }] : []), ...cardParts(reply.cards)];
+    default: {
+      const never: never = reply;
+      return never;
+    }
+  }
+}
+
+export function notificationParts(n: Notification): ChatPart[] {
+  switch (n.kind) {
+    case "review_card":
+    case "card_update":
+      return cardParts([n.card]);
+    case "trust_change":
+    case "failure":
+    case "held":
+      return [{ kind: "block", block: { title: n.block.title ? `${EMOJI[n.kind]} ${n.block.title}` : null, lines: n.block.lines } }];
+    case "digest":
+      return [{ kind: "digest", heading: DIGEST_HEADING, blocks: n.blocks }, ...cardParts(n.cards)];
+    default: {
+      const never: never = n;
+      return never;
+    }
+  }
+}
+
+const cardParts = (cards: ReviewCard[]): ChatPart[] => cards.map((card) => ({ kind: "card", card }));
+
+/** How a platform shows each kind of part, as its own messages; what a platform's render.ts provides. */
+export interface PartRenderer<Message> {
+  /** Text, split at the platform's limits. */
+  block(block: TextBlock): Message[];
+  /** One message, with the buttons while open. */
+  card(card: ReviewCard): Message;
+  digest(heading: string, blocks: TextBlock[]): Message[];
+}
+
+/** The messages of parts, in order. */
+export function renderParts<Message>(parts: ChatPart[], render: PartRenderer<Message>): Message[] {
+  return parts.flatMap((part): Message[] => {
+    switch (part.kind) {
+      case "block":
+        return render.block(part.block);
+      case "card":
+        return [render.card(part.card)];
+      case "digest":
+        return render.digest(part.heading, part.blocks);
+      default: {
+        const never: never = part;
+        return never;
+      }
+    }
+  });
+}
+
+/** A reply in one line, for a toast or an ephemeral answer to a tap that recorded nothing (e.g. a merge conflict). */
+export function replyInOneLine(reply: ChatReply): string {
+  if (reply.kind === "text") return [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ");
+  return reply.kind === "refused" ? reply.text : "Done";
+}
+
+/** Asks for an attempt's send-back notes; `hint` says how to answer on this platform. */
+export function notesQuestion(ask: { taskId: number; title: string }, hint: string | null = null): string {
+  return `Notes for #${ask.taskId} "${ask.title}"${hint ? ` ${hint}` : ""}:`;
+}
+
+/** The label of the notes field (a force-reply placeholder, a modal's input). */
+export const NOTES_LABEL = "What should the agent change?";
+
+/** The answer to a tap on a button whose data this version cannot read. */
+export const STALE_BUTTON = "This button is no longer understood.";
+
+/** What someone not on the platform's allowlist is told; with their id, which is what the owner needs. */
+export function notAllowed(platform: Platform, userId: string | null = null): string {
+  const refusal = `You are not allowed to act on this ChiefOfStaff. Ask its owner to add your user id to ${PLATFORMS[platform].allowlist}.`;
+  return userId === null ? refusal : `${refusal}\nYour user id: ${userId}`;
+}
+
+/** The log line of a refused attempt: who, and what they tried. */
+export function refusalLogLine(platform: Platform, who: string, what: string): string {
+  return `${platform}: refused user ${who}: not in ${PLATFORMS[platform].allowlist}; ${what}`;
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { cardText } from "../../src/chat/card-text.ts";
+import { notAllowed, notesQuestion, notificationParts } from "../../src/chat/chat-text.ts";
+import type { ReviewCard } from "../../src/chat/types.ts";
+
+const OPEN: ReviewCard = { taskId: 42, attempt: 2, title: "Add MDX blog", agent: "builder", type: "code", tier: "quick", summary: "  ", decided: null, diffUrl: null,
+  diffStat: { files: 1, insertions: 3, deletions: 0 }, autoApproveAt: "2026-11-25T06:00:00.000Z" };
+const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({ ...OPEN, ...over });
+
+describe("the card text model", () => {
+  it("words an open card: facts, its timer, three buttons", () => {
+    const text = cardText(card(), { timezone: "UTC" });
+    expect(text).toMatchObject({
+      title: "#42 Add MDX blog",
+      facts: ["builder · code · tier quick · attempt 2", "diff: 1 file, +3 −0"],
+      summary: "(no summary)",
+      verdict: null,
+      timer: "⏱ Approved on its own at Wed 25 Nov 06:00 UTC unless you decide first.",
+    });
+    expect(text.buttons.map((b) => [b.label, b.data])).toEqual([
+      ["✅ Approve", "v:a:42:2"],
+      ["↩️ Send back", "v:s:42:2"],
+      ["🗑 Discard", "v:d:42:2"],
+    ]);
+  });
+
+  it("words a decided card: its verdict line with the notes, no timer, no buttons", () => {
+    const text = cardText(card({ decided: { verdict: "discarded", by: "user:slack:U1", notes: "not needed" } }), { timezone: "UTC" });
+    expect(text).toMatchObject({ verdict: "🗑 Discarded by user:slack:U1: not needed", timer: null, buttons: [] });
+    expect(cardText(card({ decided: { verdict: "auto_approved", by: "timer", notes: null } }), { timezone: "UTC" }).verdict).toBe(
+      "✅ Approved on its own (tier timer)",
+    );
+  });
+
+  it("asks for notes with only the hint the platform gives", () => {
+    expect(notesQuestion({ taskId: 7, title: "Fix it" })).toBe('Notes for #7 "Fix it":');
+    expect(notesQuestion({ taskId: 7, title: "Fix it" }, "(reply to this message)")).toBe('Notes for #7 "Fix it" (reply to this message):');
+  });
+
+  it("titles notifications with their kind's emoji and names the allowlist in a refusal", () => {
+    expect(notificationParts({ kind: "held", block: { title: "#3 is held", lines: ["x"] } })).toEqual([
+      { kind: "block", block: { title: "⏸ #3 is held", lines: ["x"] } },
+    ]);
+    expect(notAllowed("slack", "U9")).toMatch(/add your user id to SLACK_ALLOWED_USER_IDS\.\nYour user id: U9$/);
+  });
+});
