@@ -6,7 +6,7 @@ import { goalAdd, goalList, initiativeAdd, initiativeList } from "./commands/goa
 import { prompt, mode, pause, resume, tick, why } from "./commands/resolver.ts";
 import { demo, digest, skills } from "./commands/reports.ts";
 import { gc, mcp, runner, serve } from "./commands/runs.ts";
-import { events, rebuild } from "./commands/store.ts";
+import { backup, check, events, rebuild, restore } from "./commands/store.ts";
 import { taskAdd, taskCancel, taskEdit, taskList, taskResult, taskShow, taskVerdict } from "./commands/tasks.ts";
 import { tierClear, tierSet, trust } from "./commands/trust.ts";
 import { processIo, type CliIo } from "./io.ts";
@@ -30,6 +30,9 @@ const COMMANDS: Record<string, Command> = {
   verdict: taskVerdict,
   events,
   rebuild,
+  check,
+  backup,
+  restore,
   tick,
   digest,
   demo,
