@@ -25,6 +25,8 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** The MCP endpoint agents reach (cos serve's /mcp), passed as COS_MCP_URL; null or absent: none. */
   mcpUrl?: string | null;
+  /** Another part of the process (cos serve's watch) reports an unreachable store: failed claims say nothing. */
+  storeWatched?: boolean;
 }
 
 interface ActiveRun {
@@ -92,7 +94,10 @@ export class Runner {
         if (this.claimFailures) this.options.log?.(`runner ${this.options.id}: claiming again`);
         this.claimFailures = 0;
       } catch (error) {
-        if (this.claimFailures++ === 0) this.options.log?.(`runner ${this.options.id}: claim failed: ${toCosError(error).message}`);
+        const cos = toCosError(error);
+        // In cos serve the store's watch says once that the store is away; the runner need not say it too.
+        if (cos.code === "unavailable" && this.options.storeWatched) return;
+        if (this.claimFailures++ === 0) this.options.log?.(`runner ${this.options.id}: claim failed: ${cos.message}`);
       }
     })();
     await this.polling;

@@ -13,7 +13,7 @@ export function dataDirOf(ctx: Pick<AppContext, "config">): string {
   return dirname(ctx.config.worktreeRoot);
 }
 
-export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number, mcpUrl: string | null = null): Runner {
+export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number, mcpUrl: string | null = null, storeWatched = false): Runner {
   return new Runner(localPort(ctx), {
     id,
     slots,
@@ -24,6 +24,7 @@ export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: numbe
     clock: ctx.clock,
     log: (line) => io.err(line),
     mcpUrl,
+    storeWatched,
   });
 }
 

@@ -58,7 +58,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const host = ["0.0.0.0", "::", ""].includes(ctx.env.COS_HOST) ? "127.0.0.1" : ctx.env.COS_HOST;
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
-    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl) : null;
+    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl, true) : null;
   runner?.start();
   await runner?.poll();
   await watch.start();

@@ -126,9 +126,13 @@ export class Database {
     this.commitObservers.push(observer);
   }
 
-  /** Told of every request this process sends to a remote store (the idle bench and tests count them). */
-  onRequest(observer: () => void): void {
+  /** Told of every request this process sends to a remote store (the watch paces itself by them). Returns the unsubscribe. */
+  onRequest(observer: () => void): () => void {
     this.requestObservers.push(observer);
+    return () => {
+      const i = this.requestObservers.indexOf(observer);
+      if (i >= 0) this.requestObservers.splice(i, 1);
+    };
   }
 
   private async writeWithRetry<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

@@ -48,6 +48,10 @@ export class StoreWatch {
   private stopped = false;
   private downSince: number | null = null;
   private failures = 0;
+  /** When this process last sent the store a request of its own (a pass, a claim), on the watch's timers. */
+  private lastOther = Number.NEGATIVE_INFINITY;
+  private ownRequest = false;
+  private unobserve: (() => void) | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -58,6 +62,11 @@ export class StoreWatch {
   async start(): Promise<void> {
     const db = this.store.db;
     if (db.embedded) this.watchFile(db.url);
+    else {
+      this.unobserve = db.onRequest(() => {
+        if (!this.ownRequest) this.lastOther = this.now();
+      });
+    }
     await this.look(true);
   }
 
@@ -81,6 +90,7 @@ export class StoreWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     this.cancelTimer?.();
+    this.unobserve?.();
     this.files?.close();
     this.store.unwatch();
     await this.looking;
@@ -119,10 +129,22 @@ export class StoreWatch {
     const base = this.store.db.embedded ? (this.options.fallbackMs ?? 5_000) : (this.options.intervalMs ?? 1_000);
     const wait = this.downSince === null ? base : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures - 1, 5));
     this.cancelTimer?.();
-    this.cancelTimer = (this.options.timers ?? systemTimers).after(wait, () => {
+    let deferred = false;
+    const fire = () => {
+      // A remote store's budget is one request a second from this process: when something else of this
+      // process (the minute's pass, a claim) just asked the store, the look waits that request's second
+      // out, once, rather than add to it.
+      const since = this.now() - this.lastOther;
+      if (!deferred && !this.store.db.embedded && this.downSince === null && since < base) {
+        deferred = true;
+        this.cancelTimer = timers.after(base - since, fire);
+        return;
+      }
       this.cancelTimer = null;
       void this.look(false);
-    });
+    };
+    const timers = this.options.timers ?? systemTimers;
+    this.cancelTimer = timers.after(wait, fire);
   }
 
   private async lookOnce(first: boolean): Promise<void> {
@@ -138,7 +160,8 @@ export class StoreWatch {
       for (;;) {
         const extras = this.options.extras?.() ?? [];
         const read: InStatement = { sql: `SELECT position, type FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, args: [this.cursor] };
-        const results = extras.length ? await db.batch([...extras, read]) : [await db.execute(read)];
+        this.ownRequest = true;
+        const results = await (extras.length ? db.batch([...extras, read]) : db.execute(read).then((r) => [r])).finally(() => (this.ownRequest = false));
         const rows = results.at(-1)!.rows.map((r) => ({ position: Number(r.position), type: String(r.type) }));
         this.back();
         if (rows.length) this.cursor = rows.at(-1)!.position;
