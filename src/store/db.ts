@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Client, InArgs, InStatement, ResultSet, Row, Transaction } from "@libsql/client";
 import { CosError, UnavailableError } from "../shared/errors.ts";
+import { NativeWriter } from "./native-writer.ts";
 import { storeError } from "./store-errors.ts";
 
 /**
@@ -51,23 +52,20 @@ export interface DatabaseOptions {
 export class Database {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private writerClient: Promise<Client> | null;
+  /** Embedded: the write connection, opened on the first write (so read-only commands start faster). */
+  private native: NativeWriter | null = null;
   private readonly commitObservers: (() => Promise<void>)[] = [];
   private readonly requestObservers: (() => void)[] = [];
 
   private constructor(
-    private readonly connect: () => Promise<Client>,
     private readonly reader: Client,
     readonly url: string,
     readonly embedded: boolean,
-  ) {
-    // Embedded: the writer connection opens on the first write, so read-only commands start faster.
-    this.writerClient = embedded ? null : Promise.resolve(reader);
-  }
+  ) {}
 
-  private writer(): Promise<Client> {
-    this.writerClient ??= this.connect();
-    return this.writerClient;
+  private writer(): NativeWriter {
+    this.native ??= new NativeWriter(filePath(this.url), BUSY_TIMEOUT_MS, PRAGMAS);
+    return this.native;
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -88,7 +86,7 @@ export class Database {
       if (embedded) await withBusyRetry(() => applyPragmas(client));
       return client;
     };
-    return new Database(connect, await connect(), url, embedded);
+    return new Database(await connect(), url, embedded);
   }
 
   /** COS_DB_URL as a person may see it: a remote URL without its query (which may carry a token). */
@@ -103,7 +101,7 @@ export class Database {
    */
   batch(statements: InStatement[]): Promise<ResultSet[]> {
     if (!this.embedded) return this.remote(() => this.reader.batch(statements, "write"));
-    return this.write((tx) => tx.batch(statements));
+    return this.write(async (tx) => tx.batch(statements));
   }
 
   /**
@@ -112,9 +110,40 @@ export class Database {
    * trip: only for work that is local or short (a rebuild of an embedded file, tests).
    */
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.writeWithRetry(work));
+    const run = this.queue.then(() => (this.embedded ? this.writeHere(work) : this.writeWithRetry(work)));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** An embedded write: the write connection's transaction, its statements kept prepared (native-writer.ts). */
+  private async writeHere<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new CosError("internal", "the store is closed");
+      const writer = this.writer();
+      try {
+        writer.begin();
+        const tx = { execute: async (s: InStatement) => writer.execute(s), batch: async (ss: InStatement[]) => writer.batch(ss) } as unknown as Tx;
+        const result = await work(tx);
+        for (const observer of this.commitObservers) await observer();
+        writer.commit();
+        return result;
+      } catch (error) {
+        try {
+          writer.rollback();
+        } catch {
+          // the connection is gone: the next write opens another
+          this.reopenWriter();
+        }
+        if (!isBusy(error)) throw error;
+        // A stale snapshot pinned on the writer connection never clears by waiting: start a new connection.
+        if ((error as { code?: string }).code === "SQLITE_BUSY_SNAPSHOT") this.reopenWriter();
+        if (Date.now() - started > MAX_BUSY_WAIT_MS) {
+          throw new UnavailableError("the store stayed busy for two minutes (another process holds the write lock); try again");
+        }
+        await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
+      }
+    }
   }
 
   /**
@@ -135,13 +164,14 @@ export class Database {
     };
   }
 
+  /** A remote write transaction (held across round trips: only for short work). */
   private async writeWithRetry<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new CosError("internal", "the store is closed");
       let tx: Transaction | null = null;
       try {
-        tx = await (await this.writer()).transaction("write");
+        tx = await this.reader.transaction("write");
         const result = await work(tx);
         for (const observer of this.commitObservers) await observer();
         await tx.commit();
@@ -154,9 +184,7 @@ export class Database {
         } catch {
           // the connection is gone; the client opens a new one (with the busy timeout of its config)
         }
-        if (!isBusy(error)) throw this.embedded ? error : storeError(error, this.displayUrl);
-        // A stale snapshot pinned on the writer connection never clears by waiting: start a new connection.
-        if ((error as { extendedCode?: string }).extendedCode === "SQLITE_BUSY_SNAPSHOT" && this.embedded) await this.reopenWriter();
+        if (!isBusy(error)) throw storeError(error, this.displayUrl);
         if (Date.now() - started > MAX_BUSY_WAIT_MS) {
           throw new UnavailableError("the store stayed busy for two minutes (another process holds the write lock); try again");
         }
@@ -165,10 +193,14 @@ export class Database {
     }
   }
 
-  private async reopenWriter(): Promise<void> {
-    const old = this.writerClient;
-    this.writerClient = null;
-    if (old) (await old).close();
+  private reopenWriter(): void {
+    const old = this.native;
+    this.native = null;
+    try {
+      old?.close();
+    } catch {
+      // closing a broken connection: nothing to keep
+    }
   }
 
   async query<T = Row>(sql: string, args: InArgs = []): Promise<T[]> {
@@ -237,8 +269,7 @@ export class Database {
     if (this.closed) return;
     await this.queue;
     this.closed = true;
-    const writer = this.writerClient ? await this.writerClient : null;
-    if (writer && writer !== this.reader) writer.close();
+    this.native?.close();
     this.reader.close();
   }
 }
@@ -278,6 +309,11 @@ function normaliseUrl(url: string, cwd: string): string {
   const path = resolve(cwd, decodeURIComponent(pathPart.replace(/^\/\/(localhost)?(?=\/)/, "")));
   mkdirSync(dirname(path), { recursive: true });
   return `file:${path}${query ? `?${query}` : ""}`;
+}
+
+/** The file of a `file:` URL. */
+function filePath(url: string): string {
+  return decodeURIComponent(url.slice("file:".length).split("?")[0]!);
 }
 
 function delay(ms: number): Promise<void> {
