@@ -45,7 +45,8 @@ const cronEveryMinute = (fire: () => void) => {
 };
 
 /**
- * The resolver inside `cos serve`: a pass every minute and one at once after any unblocking event.
+ * The resolver inside `cos serve`: a pass every minute (while any task is open) and one at once after
+ * any unblocking event.
  * Events this process appends are heard as they commit (`store.onAppended`: no polling); events of
  * other processes come from the store's watch (the file's own change notices, or one read a second of
  * a remote log). Passes never overlap in this process; across processes each pass's guarded batch
@@ -85,7 +86,11 @@ export class ResolverLoop {
       });
       await this.ownWatch.start();
     }
-    this.stopMinutes = (this.options.everyMinute ?? cronEveryMinute)(() => void this.trigger());
+    this.stopMinutes = (this.options.everyMinute ?? cronEveryMinute)(() => {
+      // With no open task, time alone can move nothing: an idle store is not asked for a pass.
+      if ((this.options.watch ?? this.ownWatch)?.openTasks === 0) return;
+      void this.trigger();
+    });
     await this.trigger();
   }
 

@@ -55,7 +55,6 @@ export class Database {
   /** Embedded: the write connection, opened on the first write (so read-only commands start faster). */
   private native: NativeWriter | null = null;
   private readonly commitObservers: (() => Promise<void>)[] = [];
-  private readonly requestObservers: (() => void)[] = [];
 
   private constructor(
     private readonly reader: Client,
@@ -155,15 +154,6 @@ export class Database {
     this.commitObservers.push(observer);
   }
 
-  /** Told of every request this process sends to a remote store (the watch paces itself by them). Returns the unsubscribe. */
-  onRequest(observer: () => void): () => void {
-    this.requestObservers.push(observer);
-    return () => {
-      const i = this.requestObservers.indexOf(observer);
-      if (i >= 0) this.requestObservers.splice(i, 1);
-    };
-  }
-
   /** A remote write transaction (held across round trips: only for short work). */
   private async writeWithRetry<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const started = Date.now();
@@ -257,7 +247,6 @@ export class Database {
 
   private async remote<T>(request: () => Promise<T>): Promise<T> {
     if (this.closed) throw new CosError("internal", "the store is closed");
-    for (const observer of this.requestObservers) observer();
     try {
       return await request();
     } catch (error) {

@@ -29,6 +29,14 @@ export interface WatchOptions {
 
 const PAGE = 1000;
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * After the file changed, looks again this long after (ms): a writer appends its frames to the WAL
+ * (the change we are told of) before it publishes the commit in the shared index (which we are not
+ * told of), so the first look may come a moment too early.
+ */
+const SETTLE_MS = [2, 10, 50];
+/** Read with every look, in the same request: whether anything is open that time alone can move. */
+const OPEN_TASKS = "SELECT COUNT(*) AS open FROM tasks WHERE status IN ('queued', 'dispatched', 'running', 'review')";
 
 /**
  * Keeps a long-lived process (`cos serve`) up to date with the log without asking the store more
@@ -48,10 +56,8 @@ export class StoreWatch {
   private stopped = false;
   private downSince: number | null = null;
   private failures = 0;
-  /** When this process last sent the store a request of its own (a pass, a claim), on the watch's timers. */
-  private lastOther = Number.NEGATIVE_INFINITY;
-  private ownRequest = false;
-  private unobserve: (() => void) | null = null;
+  private settling: (() => void)[] = [];
+  private open: number | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -62,17 +68,21 @@ export class StoreWatch {
   async start(): Promise<void> {
     const db = this.store.db;
     if (db.embedded) this.watchFile(db.url);
-    else {
-      this.unobserve = db.onRequest(() => {
-        if (!this.ownRequest) this.lastOther = this.now();
-      });
-    }
     await this.look(true);
   }
 
   /** The last position seen. */
   get position(): number {
     return this.cursor;
+  }
+
+  /**
+   * How many tasks were open (queued, dispatched, running, in review) at the last look; null before
+   * one. With none, nothing can fall due with the passing of time (a lease, a review timer, a
+   * cooldown): the minute's pass can be left out, and an idle store costs only the looks.
+   */
+  get openTasks(): number | null {
+    return this.open;
   }
 
   /** Look now (or right after the look under way). */
@@ -90,7 +100,7 @@ export class StoreWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     this.cancelTimer?.();
-    this.unobserve?.();
+    for (const cancel of this.settling.splice(0)) cancel();
     this.files?.close();
     this.store.unwatch();
     await this.looking;
@@ -102,7 +112,11 @@ export class StoreWatch {
     try {
       // The folder, not the file: the WAL comes and goes, and a checkpoint rewrites the database.
       this.files = watchFiles(dirname(path), (_event, file) => {
-        if (file === null || file === name || file === `${name}-wal`) this.poke();
+        if (file !== null && file !== name && file !== `${name}-wal`) return;
+        this.poke();
+        const timers = this.options.timers ?? systemTimers;
+        for (const cancel of this.settling.splice(0)) cancel();
+        this.settling = SETTLE_MS.map((ms) => timers.after(ms, () => this.poke()));
       });
       this.files.on("error", () => this.files?.close());
     } catch {
@@ -129,22 +143,10 @@ export class StoreWatch {
     const base = this.store.db.embedded ? (this.options.fallbackMs ?? 5_000) : (this.options.intervalMs ?? 1_000);
     const wait = this.downSince === null ? base : Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failures - 1, 5));
     this.cancelTimer?.();
-    let deferred = false;
-    const fire = () => {
-      // A remote store's budget is one request a second from this process: when something else of this
-      // process (the minute's pass, a claim) just asked the store, the look waits that request's second
-      // out, once, rather than add to it.
-      const since = this.now() - this.lastOther;
-      if (!deferred && !this.store.db.embedded && this.downSince === null && since < base) {
-        deferred = true;
-        this.cancelTimer = timers.after(base - since, fire);
-        return;
-      }
+    this.cancelTimer = (this.options.timers ?? systemTimers).after(wait, () => {
       this.cancelTimer = null;
       void this.look(false);
-    };
-    const timers = this.options.timers ?? systemTimers;
-    this.cancelTimer = timers.after(wait, fire);
+    });
   }
 
   private async lookOnce(first: boolean): Promise<void> {
@@ -153,16 +155,18 @@ export class StoreWatch {
       if (first) {
         const rows = await db.query<{ head: number | null }>("SELECT MAX(position) AS head FROM events");
         this.cursor = Number(rows[0]?.head ?? 0);
+        this.open = null;
         this.store.watchedAt(this.cursor);
         this.back();
         return;
       }
       for (;;) {
         const extras = this.options.extras?.() ?? [];
-        const read: InStatement = { sql: `SELECT position, type FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, args: [this.cursor] };
-        this.ownRequest = true;
-        const results = await (extras.length ? db.batch([...extras, read]) : db.execute(read).then((r) => [r])).finally(() => (this.ownRequest = false));
-        const rows = results.at(-1)!.rows.map((r) => ({ position: Number(r.position), type: String(r.type) }));
+        const reads: InStatement[] = [{ sql: `SELECT position, type FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, args: [this.cursor] }, OPEN_TASKS];
+        const results = await (extras.length ? db.batch([...extras, ...reads]) : db.snapshot(reads));
+        const [entries, open] = results.slice(-2);
+        this.open = Number(open!.rows[0]?.open ?? 0);
+        const rows = entries!.rows.map((r) => ({ position: Number(r.position), type: String(r.type) }));
         this.back();
         if (rows.length) this.cursor = rows.at(-1)!.position;
         this.store.watchedAt(this.cursor);
