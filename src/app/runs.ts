@@ -30,6 +30,11 @@ export interface ClaimedRun {
   leaseUntil: string;
   /** The run's MCP token (COS_MCP_TOKEN): valid while this attempt's lease lives. */
   mcpToken?: string;
+  /**
+   * Which dispatch of this attempt it is, from 1: a usage limit or an unclaimed dispatch runs the same attempt
+   * again, and each try keeps its own run folder (absent from servers before it: 1).
+   */
+  try?: number;
 }
 
 export interface ClaimRequest {
@@ -109,6 +114,7 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
         promptHash: prompt.hash,
         leaseUntil,
         mcpToken,
+        try: Math.max(1, state.runs.filter((r) => r.attempt === state.attempt).length),
       });
     }
     return claimed;
@@ -151,6 +157,14 @@ async function requireLease(tx: Tx, taskId: number, attempt: number, runner: str
   }
 }
 
+/** The agent CLI a run used, as the runner saw it (TODO move to the task's result once the domain has it). */
+export interface AgentCli {
+  name: string;
+  version: string | null;
+  /** Set when the version is not one its preset was proven with. */
+  warning: string | null;
+}
+
 export type RunOutcome =
   | {
       kind: "result";
@@ -159,6 +173,8 @@ export type RunOutcome =
       durationMs: number | null;
       diffStat: DiffStat | null;
       usage: Usage | null;
+      /** The agent CLI and its version, when the agent has a preset. */
+      cli?: AgentCli | null;
     }
   | { kind: "failure"; reason: FailureReason; detail: string; retryAt: string | null };
 
