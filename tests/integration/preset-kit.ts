@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach } from "vitest";
+import type { AppContext } from "../../src/app/context.ts";
+import { openApp } from "../../src/app/open.ts";
+import { loadTask } from "../../src/app/tasks.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import type { TaskState } from "../../src/domain/task/task.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
+import { COS_BIN } from "../helpers.ts";
+import { waitFor } from "../wait.ts";
+import { git } from "./git-kit.ts";
+import type { CliFound } from "./cli-real-kit.ts";
+
+// Shared by tests/integration/preset-*.test.ts: a real agent CLI run by a real `cos serve` or `cos tick --wait`,
+// configured the way the README tells a user to (a `preset`, the variables to list in `env`), pointed at a local
+// fake of its vendor's API through the CLI's own base-URL variable. The CLI is on PATH under its usual name, as
+// an install puts it there; everything it writes goes to the world's HOME and TMPDIR, never the real ones.
+
+export interface PresetWorld {
+  /** The folder of cos.config.json: data/ (store, worktrees, runs) and the project repo `site/` live here. */
+  dir: string;
+  repo: string;
+  home: string;
+  /** What every cos process of the world runs with. */
+  env: Record<string, string>;
+  worktree(taskId: number): string;
+  /** One `cos` command at `now` (COS_NOW), to the end. */
+  cos(args: string[], now?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `cos serve` at `now`, listening; stopped at the end of the test. */
+  serve(now?: string): Promise<{ output(): string }>;
+  /** The store, opened in this process to read what the commands did. */
+  task(id: number): Promise<TaskState>;
+  ctx(): Promise<AppContext>;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A world with one project (a git repo on `main`) and the agents given, `cli` on PATH as `binName`. `env` holds
+ * the variables the agents' `env` lists (keys, base URLs); the world adds PATH, HOME, TMPDIR and TZ=UTC.
+ */
+export function presetWorld(cli: CliFound, binName: string, agents: Record<string, object>, env: Record<string, string>, config: object = {}): PresetWorld {
+  // Under /var/tmp, not /tmp: Codex's workspace-write sandbox lets a CLI write anywhere in /tmp.
+  const base = existsSync("/var/tmp") ? "/var/tmp" : tmpdir();
+  const dir = realpathSync(mkdtempSync(join(base, `cos-preset-${binName}-`)));
+  if (!process.env.CLI_REAL_KEEP) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const [bin, home, tmp, repo] = ["bin", "home", "tmp", "site"].map((d) => join(dir, d)) as [string, string, string, string];
+  for (const d of [bin, home, tmp, repo]) mkdirSync(d, { recursive: true });
+  // Gemini CLI is a JavaScript file with a node shebang; the native ones are their binaries.
+  symlinkSync(cli.command.at(-1)!, join(bin, binName));
+  git(repo, "init", "-q", "-b", "main");
+  writeFileSync(join(repo, "README.md"), "# site\n");
+  git(repo, "add", ".");
+  git(repo, "-c", "user.name=Test Person", "-c", "user.email=test@example.com", "commit", "-q", "-m", "init");
+  writeFileSync(join(dir, "cos.config.json"), JSON.stringify({ projects: { site: { repo: "./site" } }, agents, ...config }, null, 2));
+  const worldEnv: Record<string, string> = {
+    PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    HOME: home,
+    TMPDIR: tmp,
+    TZ: "UTC",
+    LANG: "C.UTF-8",
+    COS_DB_URL: `file:${join(dir, "data", "cos.db")}`,
+    COS_CONFIG: join(dir, "cos.config.json"),
+    ...env,
+  };
+  let opened: AppContext | null = null;
+  const ctx = async () => {
+    if (!opened) {
+      opened = await openApp({ env: parseEnv(worldEnv), cwd: dir, workspace: gitWorkspace });
+      const mine = opened;
+      cleanups.push(() => mine.db.close());
+    }
+    return opened;
+  };
+  const spawnCos = (args: string[], now?: string): { child: ChildProcess; output: () => string; done: Promise<number> } => {
+    const child = spawn(process.execPath, [COS_BIN, ...args], { cwd: dir, env: { ...worldEnv, ...(now ? { COS_NOW: now } : {}) }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    const done = new Promise<number>((resolve) => child.once("close", (code) => resolve(code ?? -1)));
+    return { child, output: () => output, done };
+  };
+  return {
+    dir,
+    repo,
+    home,
+    env: worldEnv,
+    worktree: (taskId) => join(dir, "data", "worktrees", String(taskId)),
+    cos: async (args, now) => {
+      let stdout = "";
+      let stderr = "";
+      const child = spawn(process.execPath, [COS_BIN, ...args], { cwd: dir, env: { ...worldEnv, ...(now ? { COS_NOW: now } : {}) }, stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? -1)));
+      return { code, stdout, stderr };
+    },
+    serve: async (now) => {
+      const server = spawnCos(["serve"], now);
+      cleanups.push(async () => {
+        if (server.child.exitCode === null) server.child.kill("SIGTERM");
+        await server.done;
+      });
+      await waitFor(() => /listening on http:\/\/\S+/.test(server.output()), "cos serve to listen", 30_000).catch((error: Error) => {
+        throw new Error(`${error.message}\n${server.output()}`);
+      });
+      return { output: server.output };
+    },
+    task: async (id) => (await loadTask(await ctx(), id)).state,
+    ctx,
+  };
+}
+
+/** The activity of a task, one line each, for an assertion message. */
+export function activityText(task: TaskState): string {
+  return task.activity.map((a) => `${a.at} ${a.text}`).join("\n");
+}
+
+/** The files a commit on the task's branch changed against main. */
+export function branchFiles(repo: string, taskId: number): string[] {
+  return git(repo, "diff", "--name-only", `main...cos/task-${taskId}`).trim().split("\n").filter(Boolean);
+}
+
+/** T0 for a test that moves COS_NOW: now, to the second (the real CLIs print resets against the real clock). */
+export function startOfTest(): number {
+  return Math.floor(Date.now() / 1000) * 1000;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
