@@ -9,6 +9,7 @@ import { cliGroup } from "./cli.ts";
 import { RESULTS_PATH, mergeResults, printTable, tempDir, verdictOf, type BenchGroup, type Metric } from "./lib.ts";
 import { memoryGroup } from "./memory.ts";
 import { resolverGroup } from "./resolver.ts";
+import { sandboxGroup } from "./sandbox.ts";
 import { storeGroup } from "./store.ts";
 import { telegramGroup } from "./telegram.ts";
 
@@ -18,6 +19,7 @@ const GROUPS: Record<string, BenchGroup> = {
   resolver: resolverGroup,
   telegram: telegramGroup,
   memory: memoryGroup,
+  sandbox: sandboxGroup,
 };
 
 function usage(): string {
