@@ -38,7 +38,7 @@ export interface RunPlaces {
 export async function sandboxSpecForRun(places: RunPlaces): Promise<SandboxSpec> {
   const abs = (path: string) => (isAbsolute(path) ? path : resolve(places.cwd, path));
   const home = places.env.HOME;
-  const state = home ? statePathsFor(places.preset, places.extraStatePaths, abs(home)) : [];
+  const state = home ? statePathsFor(places.preset, places.extraStatePaths, abs(home), places.env) : [];
   ensureStateFolders(state);
   return {
     workdir: abs(places.workdir),
