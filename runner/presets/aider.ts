@@ -32,10 +32,12 @@ export const aider: Preset = {
   proven: null,
   version: { args: ["--version"], parse: semverIn },
   helpArgs: ["--help"],
+  install: "python -m pip install aider-install && aider-install",
+  mcp: null,
   auth: {
     env: ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "DEEPSEEK_API_KEY", "OPENROUTER_API_KEY"],
     login: null,
-    note: "the key of the model's provider (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, …), which aider reads through litellm",
+    note: "aider takes the key of its model's provider (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, …)",
   },
   statePaths: (home) => [{ path: inHome(home, ".aider"), createFolder: true }],
   wire: ({ argv, runDir }) => ({

@@ -26,10 +26,13 @@ export const claudeCode: Preset = {
   proven: { from: "2.1.332", to: "2.1.332" },
   version: { args: ["--version"], parse: semverIn },
   helpArgs: ["--help"],
+  install: "npm install -g @anthropic-ai/claude-code@2.1.332",
+  // `claude mcp list` reads only the user's and the project's servers, not --mcp-config.
+  mcp: { list: null },
   auth: {
     env: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"],
     login: (home, env) => join(env.CLAUDE_CONFIG_DIR ?? inHome(home, ".claude"), ".credentials.json"),
-    note: "an API key (ANTHROPIC_API_KEY), a subscription token from `claude setup-token` (CLAUDE_CODE_OAUTH_TOKEN), or a `claude /login` in the agent's HOME",
+    note: "Claude Code takes an API key (ANTHROPIC_API_KEY), a subscription token from `claude setup-token` (CLAUDE_CODE_OAUTH_TOKEN) or a `claude /login` in the agent's HOME",
   },
   statePaths: (home, env) =>
     env.CLAUDE_CONFIG_DIR

@@ -23,10 +23,12 @@ export const codex: Preset = {
   proven: { from: "0.171.0", to: "0.171.0" },
   version: { args: ["--version"], parse: semverIn },
   helpArgs: ["exec", "--help"],
+  install: "npm install -g @openai/codex@0.171.0",
+  mcp: { list: (wired) => ["mcp", "list", ...configOverrides(wired)] },
   auth: {
     env: ["CODEX_API_KEY"],
     login: (home, env) => join(env.CODEX_HOME ?? inHome(home, ".codex"), "auth.json"),
-    note: "CODEX_API_KEY (`codex exec` does not read OPENAI_API_KEY), or a `codex login` in the agent's HOME",
+    note: "`codex exec` takes CODEX_API_KEY (not OPENAI_API_KEY) or a `codex login` in the agent's HOME",
   },
   statePaths: (home, env) => [{ path: env.CODEX_HOME ?? inHome(home, ".codex"), createFolder: true }],
   wire: ({ argv, mcp, env }) => {
@@ -81,3 +83,8 @@ export const codex: Preset = {
     "`codex exec --json --sandbox workspace-write --skip-git-repo-check -`, prompt on stdin, its last agent message is the result; tokens from turn.completed (no cost); " +
     "\"You've hit your usage limit … try again at 3:28 PM\" re-queues the task for the end of that minute, \"exceeded retry limit, last status: 429\" backs off.",
 };
+
+/** The `-c key=value` pairs of an argv. */
+function configOverrides(argv: string[]): string[] {
+  return argv.flatMap((arg, i) => (argv[i - 1] === "-c" ? ["-c", arg] : []));
+}

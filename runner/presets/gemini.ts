@@ -33,10 +33,12 @@ export const gemini: Preset = {
   proven: { from: "0.61.0", to: "0.61.0" },
   version: { args: ["--version"], parse: semverIn },
   helpArgs: ["--help"],
+  install: "npm install -g @google/gemini-cli@0.61.0",
+  mcp: { list: () => ["mcp", "list"] },
   auth: {
     env: ["GEMINI_API_KEY", "GOOGLE_API_KEY"],
     login: null,
-    note: "GEMINI_API_KEY, or GOOGLE_API_KEY with GOOGLE_GENAI_USE_VERTEXAI=true; a \"Login with Google\" in ~/.gemini is not seen by runs, which get a Gemini home of their own",
+    note: "Gemini CLI takes GEMINI_API_KEY, or GOOGLE_API_KEY with GOOGLE_GENAI_USE_VERTEXAI=true (a \"Login with Google\" in ~/.gemini is not seen: each run has a Gemini home of its own)",
   },
   statePaths: (home, env) => [{ path: env.GEMINI_CLI_HOME ? join(env.GEMINI_CLI_HOME, ".gemini") : inHome(home, ".gemini"), createFolder: true }],
   wire: ({ argv, runDir, mcp, env }) => {

@@ -60,6 +60,14 @@ export interface Preset {
   version: { args: string[]; parse(printed: string): string | null };
   /** The arguments whose help text lists every flag the preset passes (`cos doctor` checks them there). */
   helpArgs: string[];
+  /** How to install the version the preset was proven with, for `cos doctor`'s advice. */
+  install: string;
+  /**
+   * cos's MCP tools for this CLI: null when it has no MCP support. `list`: the arguments (after the binary) that
+   * make the CLI list the servers it loads with a run's wiring (the wired argv), without a model call; null when
+   * it has no such command, and only its flags can be checked.
+   */
+  mcp: { list: ((wiredArgv: string[]) => string[]) | null } | null;
   /**
    * The variables the CLI authenticates with: any one, listed in the agent's `env` and set, is enough. `login`
    * names the file a CLI's own login leaves under the agent's HOME, which works without a variable.
