@@ -22,6 +22,8 @@ export interface RunToWire {
   endpoint: McpEndpoint | null;
   /** The variables the agent may see (its `env` allowlist), with their values. */
   env: Record<string, string>;
+  /** The run is inside cos's sandbox. */
+  sandboxed?: boolean;
 }
 
 export function wireRun(preset: Preset | null, run: RunToWire): Wiring {
@@ -30,7 +32,7 @@ export function wireRun(preset: Preset | null, run: RunToWire): Wiring {
   if (run.endpoint?.url) env.COS_MCP_URL = run.endpoint.url;
   if (!preset) return { argv: run.argv, env, files: [] };
   const mcp = run.endpoint?.url ? { url: run.endpoint.url, token: run.endpoint.token } : null;
-  const wired = preset.wire({ argv: run.argv, runDir: run.runDir, mcp, env: run.env });
+  const wired = preset.wire({ argv: run.argv, runDir: run.runDir, mcp, env: run.env, sandboxed: run.sandboxed ?? false });
   return { argv: wired.argv, env: { ...env, ...wired.env }, files: wired.files };
 }
 

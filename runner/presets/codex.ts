@@ -31,7 +31,7 @@ export const codex: Preset = {
     note: "`codex exec` takes CODEX_API_KEY (not OPENAI_API_KEY) or a `codex login` in the agent's HOME",
   },
   statePaths: (home, env) => [{ path: env.CODEX_HOME ?? inHome(home, ".codex"), createFolder: true }],
-  wire: ({ argv, mcp, env }) => {
+  wire: ({ argv, mcp, env, sandboxed }) => {
     const overrides: string[] = [];
     // 0.171.0 ignores OPENAI_BASE_URL; its built-in provider takes the endpoint from this key.
     if (env.OPENAI_BASE_URL) overrides.push("-c", `openai_base_url=${JSON.stringify(env.OPENAI_BASE_URL)}`);
@@ -47,7 +47,13 @@ export const codex: Preset = {
       );
     }
     const at = Math.max(1, argv.indexOf("exec") + 1);
-    return { argv: [...argv.slice(0, at), ...overrides, ...argv.slice(at)], env: {}, files: [] };
+    const wired = [...argv.slice(0, at), ...overrides, ...argv.slice(at)];
+    // Codex sandboxes its commands with a bwrap of its own, which cannot start inside cos's (no capabilities,
+    // no user namespace): there cos's sandbox is the boundary, and Codex's steps aside. Network stays as cos's
+    // sandbox has it (agents.<name>.network).
+    const mode = wired.indexOf("--sandbox") + 1;
+    if (sandboxed && mode > 0 && wired[mode] === "workspace-write") wired[mode] = "danger-full-access";
+    return { argv: wired, env: {}, files: [] };
   },
   resultText: (stdout) => {
     const messages = jsonLines(stdout).flatMap((event) =>

@@ -31,6 +31,11 @@ export interface WiringInput {
   mcp: { url: string; token: string } | null;
   /** The variables the agent may see (its `env` allowlist) with their values: a preset may translate one. */
   env: Record<string, string>;
+  /**
+   * The run is inside cos's sandbox (DESIGN §12). A CLI whose own sandbox cannot nest in it (Codex's bwrap needs
+   * namespaces a sandbox without capabilities refuses) leaves the confinement to cos's.
+   */
+  sandboxed?: boolean;
 }
 
 export interface Wiring {

@@ -3,9 +3,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fixtures/fake-vendors/anthropic.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
-import { waitFor } from "../wait.ts";
 import { findClaude, SUMMARY, type CliFound } from "./cli-real-kit.ts";
-import { activityText, branchFiles, presetWorld } from "./preset-kit.ts";
+import { activityText, branchFiles, presetWorld, waitForTask } from "./preset-kit.ts";
 
 // The claude-code preset as shipped, with the real Claude Code (the pinned @anthropic-ai/claude-code) under a
 // real `cos serve` / `cos tick --wait`, configured as the README says, against a local Anthropic Messages API
@@ -41,12 +40,7 @@ describe.skipIf(!cli.ok)("the claude-code preset, real Claude Code under cos", (
     const added = await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "builder", "--project", "site"]);
     expect(added.code, added.stderr).toBe(0);
     const server = await world.serve();
-    const task = await waitFor(async () => {
-      const t = await world.task(1);
-      return t.status === "review" || t.status === "failed" ? t : null;
-    }, "the task to reach review", 90_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${server.output()}`);
-    });
+    const task = await waitForTask(world, 1, ["review", "failed"], server.output);
 
     expect(task.status, `${activityText(task)}\n${server.output()}`).toBe("review");
     expect(task.result).toMatchObject({

@@ -67,6 +67,7 @@ export function presetWorld(cli: CliFound, binName: string, agents: Record<strin
     LANG: "C.UTF-8",
     COS_DB_URL: `file:${join(dir, "data", "cos.db")}`,
     COS_CONFIG: join(dir, "cos.config.json"),
+    COS_PORT: "0",
     ...env,
   };
   let opened: AppContext | null = null;
@@ -115,6 +116,23 @@ export function presetWorld(cli: CliFound, binName: string, agents: Record<strin
     task: async (id) => (await loadTask(await ctx(), id)).state,
     ctx,
   };
+}
+
+/** Waits until task `id` is in one of `statuses` (a run takes seconds; the deadline only catches a hang). */
+export async function waitForTask(world: PresetWorld, id: number, statuses: string[], output: () => string = () => ""): Promise<TaskState> {
+  return waitFor(
+    async () => {
+      const task = await world.task(id);
+      return statuses.includes(task.status) ? task : null;
+    },
+    `task #${id} to be ${statuses.join(" or ")}`,
+    90_000,
+    100,
+  ).catch(async (error: Error) => {
+    throw new Error(`${error.message}
+${activityText(await world.task(id))}
+${output()}`);
+  });
 }
 
 /** The activity of a task, one line each, for an assertion message. */

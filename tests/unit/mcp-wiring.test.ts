@@ -39,6 +39,13 @@ describe("wiring a run", () => {
     expect(wiring.files).toEqual([]);
   });
 
+  it("Codex inside cos's sandbox: its own sandbox, which cannot nest there, steps aside", () => {
+    const wiring = wireRun(PRESETS.codex, { argv: PRESETS.codex.command, runDir, endpoint, env: {}, sandboxed: true });
+    expect(wiring.argv.slice(-5)).toEqual(["--json", "--sandbox", "danger-full-access", "--skip-git-repo-check", "-"]);
+    const custom = wireRun(PRESETS.codex, { argv: ["codex", "exec", "--sandbox", "read-only", "-"], runDir, endpoint: null, env: {}, sandboxed: true });
+    expect(custom.argv).toEqual(["codex", "exec", "--sandbox", "read-only", "-"]);
+  });
+
   it("Codex: OPENAI_BASE_URL in the agent's env becomes openai_base_url, which Codex reads instead", () => {
     const wiring = wire("codex", PRESETS.codex.command, { OPENAI_BASE_URL: "http://proxy.internal/v1" }, null);
     expect(wiring.argv.slice(0, 4)).toEqual(["codex", "exec", "-c", 'openai_base_url="http://proxy.internal/v1"']);

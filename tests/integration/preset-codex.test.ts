@@ -1,0 +1,58 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { startFakeOpenAI, type FakeOpenAI } from "../fixtures/fake-vendors/openai-responses.ts";
+import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { findCodex, SUMMARY, type CliFound } from "./cli-real-kit.ts";
+import { activityText, branchFiles, presetWorld, waitForTask } from "./preset-kit.ts";
+
+// The codex preset as shipped, with the real Codex CLI (the pinned @openai/codex) under a real `cos serve` /
+// `cos tick --wait`, configured as the README says, against a local OpenAI Responses API named by
+// OPENAI_BASE_URL in the agent's env.
+
+const cli = findCodex();
+if (!cli.ok) console.warn(`preset-codex skipped: ${cli.reason}`);
+
+let fake: FakeOpenAI | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+/** Codex 0.171.0 "code mode": tools are called from JavaScript given to the custom tool `exec`. */
+const execJs = (source: string): Turn => ({ tool: "exec", input: source });
+const addFile = (path: string, content: string) => `*** Begin Patch\n*** Add File: ${path}\n${content.split("\n").map((l) => `+${l}`).join("\n")}\n*** End Patch\n`;
+const WRITE_HELLO = execJs(`const r = await tools.apply_patch(${JSON.stringify(addFile("hello.txt", "hello from the fake model"))});\ntext(r);`);
+const LOG = execJs('const r = await tools.mcp__cos__log_activity({ text: "wrote hello.txt" });\ntext(r);');
+const AGENTS = { coder: { preset: "codex", env: ["CODEX_API_KEY", "OPENAI_BASE_URL"] } };
+
+describe.skipIf(!cli.ok)("the codex preset, real Codex CLI under cos", () => {
+  test("takes a code task to review: the file committed on the task's branch, summary, handoff and tokens, the MCP note on the task", async () => {
+    const world = presetWorld(cli as CliFound, "codex", AGENTS, { CODEX_API_KEY: "sk-codex-fake" });
+    fake = await startFakeOpenAI({ turns: [WRITE_HELLO, LOG, { text: SUMMARY }] });
+    world.env.OPENAI_BASE_URL = `${fake.url}/v1`;
+
+    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "coder", "--project", "site"])).code).toBe(0);
+    const server = await world.serve();
+    const task = await waitForTask(world, 1, ["review", "failed"], server.output);
+
+    expect(task.status, `${activityText(task)}\n${server.output()}`).toBe("review");
+    expect(task.result).toMatchObject({
+      attempt: 1,
+      exitCode: 0,
+      summary: "Wrote hello.txt with a greeting.",
+      handoff: "hello.txt holds one line; nothing else changed.",
+      usage: { costUsd: null, inputTokens: 3000, outputTokens: 150 },
+      cli: { name: "Codex CLI", version: "0.171.0", warning: null },
+    });
+    expect(task.activity.map((a) => a.text)).toContain("coder: wrote hello.txt");
+    expect(branchFiles(world.repo, 1)).toEqual(["hello.txt"]);
+    expect(readFileSync(join(world.worktree(1), "hello.txt"), "utf8")).toBe("hello from the fake model\n");
+    // The MCP server came in as -c overrides for this run: nothing in the user's config.toml, no file in the run folder.
+    expect(existsSync(join(world.home, ".codex", "config.toml"))).toBe(false);
+    expect(readdirSync(join(world.dir, "data", "runs", "1-1")).sort()).toEqual(["output.log", "prompt.md"]);
+    expect(fake.mainRequests()[0]!.headers.authorization).toBe("Bearer sk-codex-fake");
+  }, 120_000);
+});
+
+if (!cli.ok) test.skip(`Codex CLI cannot run here: ${cli.reason}`, () => {});

@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { startFakeGemini, type FakeGemini } from "../fixtures/fake-vendors/gemini.ts";
+import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { findGemini, SUMMARY, type CliFound } from "./cli-real-kit.ts";
+import { activityText, branchFiles, presetWorld, waitForTask } from "./preset-kit.ts";
+
+// The gemini preset as shipped, with the real Gemini CLI (the pinned @google/gemini-cli) under a real `cos serve` /
+// `cos tick --wait`, configured as the README says, against a local Gemini API named by GOOGLE_GEMINI_BASE_URL
+// in the agent's env.
+
+const cli = findGemini();
+if (!cli.ok) console.warn(`preset-gemini skipped: ${cli.reason}`);
+
+let fake: FakeGemini | undefined;
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+const WRITE_HELLO = (worktree: string): Turn => ({ tool: "write_file", input: { file_path: join(worktree, "hello.txt"), content: "hello from the fake model\n" } });
+const AGENTS = { scout: { preset: "gemini", env: ["GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"] } };
+
+describe.skipIf(!cli.ok)("the gemini preset, real Gemini CLI under cos", () => {
+  test("takes a code task to review in an untrusted worktree: the file committed, summary, handoff and tokens, the MCP note on the task", async () => {
+    const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" });
+    fake = await startFakeGemini({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt" } }, { text: SUMMARY }] });
+    world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
+
+    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "scout", "--project", "site"])).code).toBe(0);
+    const server = await world.serve();
+    const task = await waitForTask(world, 1, ["review", "failed"], server.output);
+
+    expect(task.status, `${activityText(task)}\n${server.output()}`).toBe("review");
+    expect(task.result).toMatchObject({
+      attempt: 1,
+      exitCode: 0,
+      summary: "Wrote hello.txt with a greeting.",
+      handoff: "hello.txt holds one line; nothing else changed.",
+      cli: { name: "Gemini CLI", version: "0.61.0", warning: null },
+    });
+    // The agent's three turns and the router's side call, each as the fake counts them.
+    expect(task.result!.usage).toMatchObject({ costUsd: null, inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    expect(task.result!.usage!.inputTokens).toBeGreaterThanOrEqual(3000);
+    expect(task.activity.map((a) => a.text)).toContain("scout: wrote hello.txt");
+    expect(branchFiles(world.repo, 1)).toEqual(["hello.txt"]);
+    expect(readFileSync(join(world.worktree(1), "hello.txt"), "utf8")).toBe("hello from the fake model\n");
+    // Its state and settings went to the run's own Gemini home: nothing in ~/.gemini, nothing in the worktree.
+    expect(existsSync(join(world.home, ".gemini"))).toBe(false);
+    const settings = JSON.parse(readFileSync(join(world.dir, "data", "runs", "1-1", "gemini-home", ".gemini", "settings.json"), "utf8")) as Record<string, unknown>;
+    expect(settings).toMatchObject({ security: { auth: { selectedType: "gemini-api-key" } }, mcpServers: { cos: { httpUrl: expect.stringMatching(/\/mcp$/) } } });
+    expect(fake.mainRequests()[0]!.headers["x-goog-api-key"]).toBe("fake-gemini-key");
+  }, 120_000);
+});
+
+if (!cli.ok) test.skip(`Gemini CLI cannot run here: ${cli.reason}`, () => {});
