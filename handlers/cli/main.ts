@@ -291,7 +291,7 @@ const COMMANDS: Record<string, Command> = {
     usage: "cos why ID",
     options: {},
     run: async (ctx, { positionals }) => {
-      const { explain } = await import("../../resolver/why.ts");
+      const { explain } = await import("../../src/plan/explain.ts");
       return explain(ctx, parseId(onePositional(positionals, "cos why ID")));
     },
     text: (v) => v.text,

@@ -1,7 +1,7 @@
 import type { TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
-import { describeHold } from "../../resolver/why.ts";
-import { plan } from "../../resolver/plan.ts";
-import { loadPlanInput } from "../../resolver/state.ts";
+import { describeHold } from "../plan/hold-words.ts";
+import { loadPlanInput } from "../plan/load.ts";
+import { plan } from "../plan/plan.ts";
 import type { AppContext } from "./context.ts";
 
 export interface DigestItem {

@@ -1,7 +1,7 @@
 import { knownTypes } from "../config/config.ts";
 import { MAX_AGENT_GENERATIONS } from "../domain/task/decide.ts";
 import { IllegalStateError, ValidationError } from "../shared/errors.ts";
-import { nightStart } from "../../resolver/state.ts";
+import { nightStart } from "../plan/night.ts";
 import type { AppContext } from "./context.ts";
 import type { RunScope } from "./run-tokens.ts";
 import { queueTask } from "./tasks.ts";

@@ -1,9 +1,8 @@
 import { evolveTrust, decideTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
-import { nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
+import { defaultTierOf, nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
 import { ValidationError } from "../shared/errors.ts";
-import { verdictWindow } from "../../resolver/state.ts";
-import { defaultTierOf } from "../../resolver/plan.ts";
+import { verdictWindow } from "../plan/verdicts.ts";
 import { knownTypes } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf } from "./execute.ts";

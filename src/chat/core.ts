@@ -7,7 +7,7 @@ import { clearPin, pinTier, trustTable } from "../app/trust.ts";
 import { listTasks } from "../app/views.ts";
 import type { Verdict } from "../domain/task/task.ts";
 import { toCosError } from "../shared/errors.ts";
-import { explain } from "../../resolver/why.ts";
+import { explain } from "../plan/explain.ts";
 import { cardOf } from "./cards.ts";
 import { COMMAND_HELP, parseChatCommand, type ChatCommand } from "./grammar.ts";
 import type { ChatActor, ChatInput, ChatReply, ReviewCard, TextBlock } from "./types.ts";

@@ -1,5 +1,7 @@
 // Builders for the resolver's pure plan: a night described in a few lines, then planned once.
-import { key, plan, type Decision, type Hold, type PlanInput, type PlanLimits, type PlanTask } from "../../resolver/plan.ts";
+import type { Hold } from "../../src/plan/holds.ts";
+import { key, type PlanInput, type PlanLimits, type PlanTask } from "../../src/plan/input.ts";
+import { plan, type PlanDecision as Decision } from "../../src/plan/plan.ts";
 import type { Mode } from "../../src/domain/settings/settings.ts";
 import type { TaskStatus, Tier, Verdict } from "../../src/domain/task/task.ts";
 

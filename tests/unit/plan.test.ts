@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isolationOf, plan, type PlanTask } from "../../resolver/plan.ts";
+import { isolationOf } from "../../src/plan/dispatch.ts";
+import type { PlanTask } from "../../src/plan/input.ts";
+import { plan } from "../../src/plan/plan.ts";
 import type { TaskStatus } from "../../src/domain/task/task.ts";
 import {
   NOW,

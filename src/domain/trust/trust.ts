@@ -45,6 +45,11 @@ export function trustStanding(newestFirst: readonly Verdict[], defaultTier: Tier
   return { ...numbers, defaultTier, effective: defaultTier, movement: "default" };
 }
 
+/** A type's tier before any trust moves it (DESIGN §5): the configured default, gate for a type without one. */
+export function defaultTierOf(type: string, defaults: Readonly<Record<string, Tier>>): Tier {
+  return defaults[type] ?? "gate";
+}
+
 export function promote(tier: Tier): Tier {
   return TIER_ORDER[Math.min(TIER_ORDER.indexOf(tier) + 1, TIER_ORDER.length - 1)]!;
 }

@@ -1,14 +1,11 @@
-import type { InStatement, ResultSet } from "@libsql/client";
-import type { Config } from "../src/config/config.ts";
-import type { Mode } from "../src/domain/settings/settings.ts";
-import type { TaskStatus, Tier, Verdict } from "../src/domain/task/task.ts";
-import { describeMissingSkills, missingSkills } from "../src/prompt/skills.ts";
-import { key, type PlanInput, type PlanTask } from "./plan.ts";
-
-/** A write transaction or the reader: the pass reads inside its transaction, `cos why` outside. */
-export interface Executor {
-  execute(statement: InStatement): Promise<ResultSet>;
-}
+import type { Config } from "../config/config.ts";
+import type { Mode } from "../domain/settings/settings.ts";
+import type { TaskStatus, Tier, Verdict } from "../domain/task/task.ts";
+import { describeMissingSkills, missingSkills } from "../prompt/skills.ts";
+import type { Executor } from "../store/db.ts";
+import { key, limitsOf, type PlanInput, type PlanTask } from "./input.ts";
+import { nightStart } from "./night.ts";
+import { verdictWindow } from "./verdicts.ts";
 
 type PackedTask = [
   number, string, string, string, string | null, number | null, number, string, string | null, number,
@@ -119,63 +116,4 @@ export async function loadPlanInput(
     runnerSlots,
     trust,
   };
-}
-
-export function limitsOf(config: Config): PlanInput["limits"] {
-  return {
-    maxConcurrent: config.resolver.maxConcurrent,
-    cooldownMinutes: config.resolver.cooldownMinutes,
-    autoApproveHours: config.review.autoApproveHours,
-    typeDefaults: config.review.defaults,
-    agentIsolation: Object.fromEntries(Object.entries(config.agents).map(([name, a]) => [name, a.defaultIsolation])),
-    budget: config.resolver.budget ?? null,
-  };
-}
-
-/** The last 20 human verdicts of an (agent, type), newest first, by log position. */
-export async function verdictWindow(db: Executor, agent: string, type: string): Promise<Verdict[]> {
-  const result = await db.execute({
-    sql: "SELECT verdict FROM verdicts WHERE agent = ? AND type = ? ORDER BY position DESC LIMIT 20",
-    args: [agent, type],
-  });
-  return result.rows.map((r) => r.verdict as Verdict);
-}
-
-/** The latest instant ≤ now at which the local clock in `timeZone` read `hh:mm`, as ISO-8601 UTC. */
-export function nightStart(now: Date, hhmm: string, timeZone: string): string {
-  const [hh, mm] = hhmm.split(":").map(Number) as [number, number];
-  const local = localParts(now, timeZone);
-  let candidate = fromLocal(local.year, local.month, local.day, hh, mm, timeZone);
-  if (candidate > now.getTime()) {
-    // Yesterday by the calendar, not 24 hours back: days with a clock change are 23 or 25 hours long.
-    const yesterday = new Date(Date.UTC(local.year, local.month - 1, local.day - 1));
-    candidate = fromLocal(yesterday.getUTCFullYear(), yesterday.getUTCMonth() + 1, yesterday.getUTCDate(), hh, mm, timeZone);
-  }
-  return new Date(candidate).toISOString();
-}
-
-function localParts(at: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).formatToParts(at);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute") };
-}
-
-/** A local wall-clock time in `timeZone` → epoch ms (two rounds of offset correction cover DST). */
-function fromLocal(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
-  const wanted = Date.UTC(year, month - 1, day, hour, minute);
-  let guess = wanted;
-  for (let i = 0; i < 2; i++) {
-    const p = localParts(new Date(guess), timeZone);
-    const shown = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
-    guess += wanted - shown;
-  }
-  return guess;
 }
