@@ -9,7 +9,7 @@ export function renderTaskList(items: TaskListItem[]): string {
     const extra = [t.area ? `area:${t.area}` : "", t.blockedBy.length ? `after:${t.blockedBy.join(",")}` : ""]
       .filter(Boolean)
       .join(" ");
-    const held = t.held ? `  [held: ${t.held.split(":")[0]}]` : "";
+    const held = t.held ? `  [held: ${t.held.split(";")[0]}]` : "";
     return `#${String(t.id).padEnd(5)} ${t.status.padEnd(10)} ${t.agent.padEnd(12)} ${t.type.padEnd(9)} ${t.title}${extra ? `  (${extra})` : ""}${held}`;
   });
   return lines.join("\n");

@@ -1,5 +1,6 @@
 import type { TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
 import { describeHold } from "../plan/hold-words.ts";
+import { waitsForAPerson, type Hold } from "../plan/holds.ts";
 import { loadPlanInput } from "../plan/load.ts";
 import { plan } from "../plan/plan.ts";
 import type { AppContext } from "./context.ts";
@@ -58,10 +59,12 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
     summary: r.result ? (JSON.parse(r.result) as TaskResult).summary : null,
     note,
   });
-  const holds = new Map<number, string>();
-  for (const d of plan(await loadPlanInput(ctx.db, ctx.config, now, null))) {
-    if (d.kind === "hold") holds.set(d.taskId, describeHold(d, ctx.config.digest.timezone));
-  }
+  const holds = new Map<number, Hold>();
+  for (const d of plan(await loadPlanInput(ctx.db, ctx.config, now, null))) if (d.kind === "hold") holds.set(d.taskId, d);
+  const holdWords = (id: number): string | null => {
+    const hold = holds.get(id);
+    return hold ? describeHold(hold, ctx.config.digest.timezone) : null;
+  };
   const events = await ctx.db.query<{ data: string; meta: string }>(
     `SELECT data, meta FROM events WHERE type = 'TierChanged' AND json_extract(meta, '$.at') >= ? ORDER BY position`,
     [since],
@@ -76,9 +79,9 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
       .filter((r) => r.status === "failed")
       .map((r) => item(r, r.failure ? (JSON.parse(r.failure) as { detail: string }).detail : null)),
     held: rows
-      // Held for a person: a blocker ended badly. Ordinary waiting shows in tonight's queue.
-      .filter((r) => r.status === "queued" && holds.get(Number(r.id))?.startsWith("held"))
-      .map((r) => item(r, holds.get(Number(r.id))!)),
+      // Held for a person. Ordinary waiting shows in tonight's queue.
+      .filter((r) => r.status === "queued" && waitsForAPerson(holds.get(Number(r.id))))
+      .map((r) => item(r, holdWords(Number(r.id)))),
     trustChanges: events.map((e) => {
       const d = JSON.parse(e.data) as { agent: string; type: string; from: Tier; to: Tier; reason: string; approvalRate: number; sendBackRate: number; n: number };
       return {
@@ -94,7 +97,7 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
     spotCheck: rows
       .filter((r) => r.status === "approved" && r.auto_approved && (JSON.parse(r.auto_approved) as { spotCheck: boolean }).spotCheck)
       .map((r) => item(r)),
-    queue: rows.filter((r) => r.status === "queued").map((r) => item(r, holds.get(Number(r.id)) ?? "ready")),
+    queue: rows.filter((r) => r.status === "queued").map((r) => item(r, holdWords(Number(r.id)) ?? "ready")),
   };
 }
 

@@ -1,5 +1,7 @@
 import { join } from "node:path";
+import { BAD_ENDINGS, blockersEndedBadly } from "../domain/task/dependencies.ts";
 import { ALL_STATUSES, OPEN_STATUSES, type TaskStatus } from "../domain/task/task.ts";
+import { blockerEndedWords } from "../plan/hold-words.ts";
 import { ValidationError } from "../shared/errors.ts";
 import type { AppContext } from "./context.ts";
 import { loadTask } from "./tasks.ts";
@@ -20,8 +22,6 @@ export interface TaskListItem {
   held: string | null;
 }
 
-const BAD_ENDINGS: readonly TaskStatus[] = ["discarded", "cancelled", "failed"];
-
 /**
  * `status` is a status, a comma list of them, `open` or `all` (the default). SQLite packs the rows
  * into one JSON string: turning 10,000 rows into client row objects costs more than the query.
@@ -35,8 +35,11 @@ export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskLi
             FROM (SELECT * FROM tasks ${filter} ORDER BY id) t`,
       args: statuses ?? [],
     },
-    `SELECT b.task_id, b.blocker_id, t.status FROM task_blockers b JOIN tasks t ON t.id = b.blocker_id
-      WHERE t.status IN ('discarded', 'cancelled', 'failed') ORDER BY b.task_id, b.blocker_id`,
+    {
+      sql: `SELECT b.task_id, b.blocker_id, t.status FROM task_blockers b JOIN tasks t ON t.id = b.blocker_id
+            WHERE t.status IN (${BAD_ENDINGS.map(() => "?").join(",")}) ORDER BY b.task_id, b.blocker_id`,
+      args: [...BAD_ENDINGS],
+    },
   ]);
   const badBlockers = new Map<number, { id: number; status: TaskStatus }[]>();
   for (const row of bad!.rows) {
@@ -60,10 +63,10 @@ export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskLi
   }));
 }
 
-export function heldReason(blockers: { id: number; status: TaskStatus }[]): string | null {
-  const bad = blockers.filter((b) => BAD_ENDINGS.includes(b.status));
-  if (!bad.length) return null;
-  return `blocker ${bad.map((b) => `#${b.id} ${b.status}`).join(", ")}: cancel this task or change its blockers (cos task edit)`;
+/** Why a queued task waits for a person: a blocker that ended badly, in the words `cos why` uses. */
+function heldReason(blockers: { id: number; status: TaskStatus }[]): string | null {
+  const ended = blockersEndedBadly(blockers);
+  return ended.length ? blockerEndedWords(ended) : null;
 }
 
 function parseStatusFilter(status: string): TaskStatus[] | null {

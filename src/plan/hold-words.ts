@@ -21,6 +21,23 @@ export function clockTime(iso: string, timeZone: string): string {
   return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
 }
 
+type Ended = { id: number; status: TaskStatus };
+
+const endedList = (ended: readonly Ended[]) => ended.map((b) => `#${b.id} was ${STATUS_WORDS[b.status]}`).join(", ");
+
+/**
+ * A task held because blockers ended badly (DESIGN §3), and the way out, as `cos why`, the task list
+ * and the digest say it.
+ */
+export function blockerEndedWords(ended: readonly Ended[]): string {
+  return `${endedList(ended)}; cancel this task or change its blockers (cos task edit ID --after …)`;
+}
+
+/** The chat alert when a blocker has just ended badly: the same facts, with the chat's way out. */
+export function blockerEndedAlert(taskId: number, blocker: Ended): string {
+  return `its blocker ${endedList([blocker])}: cancel it (/cancel ${taskId}) or change its blockers`;
+}
+
 /** A hold in words a person understands (DESIGN §4, `cos why`). */
 export function describeHold(hold: Hold, timeZone: string): string {
   switch (hold.code) {
@@ -29,10 +46,7 @@ export function describeHold(hold: Hold, timeZone: string): string {
     case "blocked":
       return `waiting for ${hold.waitingFor.map((b) => `#${b.id} (${STATUS_WORDS[b.status]})`).join(", ")}`;
     case "blocker_ended":
-      return (
-        `held: ${hold.ended.map((b) => `#${b.id} was ${STATUS_WORDS[b.status]}`).join(", ")}; ` +
-        `cancel this task or change its blockers (cos task edit ID --after …)`
-      );
+      return `held: ${blockerEndedWords(hold.ended)}`;
     case "missing_skill":
       return hold.note;
     case "agent_busy":

@@ -19,3 +19,13 @@ export type Hold =
   | { code: "budget"; detail: string };
 
 export type HoldCode = Hold["code"];
+
+/**
+ * Holds that time and other tasks cannot lift: a blocker ended badly, or a promised skill has no
+ * SKILL.md. The digest lists them under "Failed or held"; the rest is ordinary waiting.
+ */
+export const HOLDS_FOR_A_PERSON: readonly HoldCode[] = ["blocker_ended", "missing_skill"];
+
+export function waitsForAPerson(hold: Hold | undefined): boolean {
+  return hold !== undefined && HOLDS_FOR_A_PERSON.includes(hold.code);
+}

@@ -1,3 +1,4 @@
+import { blockersEndedBadly } from "../domain/task/dependencies.ts";
 import type { Isolation, TaskStatus, Tier } from "../domain/task/task.ts";
 import { isolationOf, tierAtDispatch } from "./dispatch.ts";
 import type { Hold } from "./holds.ts";
@@ -13,7 +14,6 @@ export type PlanDecision =
   | { kind: "lease_expired"; taskId: number; attempt: number; claimed: boolean };
 
 const ACTIVE: readonly TaskStatus[] = ["dispatched", "running"];
-const ENDED_BADLY: readonly TaskStatus[] = ["discarded", "cancelled", "failed"];
 const HOUR = 3600_000;
 const MINUTE = 60_000;
 
@@ -68,7 +68,7 @@ export function plan(input: PlanInput): PlanDecision[] {
     for (const id of task.blockedBy) if (input.statusOf.get(id) !== "approved") allApproved = false;
     if (!allApproved) {
       const blockers = task.blockedBy.map((id) => ({ id, status: input.statusOf.get(id) ?? ("cancelled" as TaskStatus) }));
-      const ended = blockers.filter((b) => ENDED_BADLY.includes(b.status));
+      const ended = blockersEndedBadly(blockers);
       if (ended.length) {
         hold({ code: "blocker_ended", ended });
         continue;
