@@ -1,5 +1,6 @@
 import type { AppContext } from "../app/context.ts";
 import { loadTask } from "../app/tasks.ts";
+import { autoApprovalDue, reviewTier } from "../domain/task/auto-approval.ts";
 import type { TaskStatus } from "../domain/task/task.ts";
 import { clockTime, describeHold, statusWord } from "./hold-words.ts";
 import { loadPlanInput } from "./load.ts";
@@ -17,11 +18,10 @@ export async function explain(ctx: AppContext, id: number): Promise<{ id: number
     case "running":
       return result("running", `running (attempt ${state.attempt}) on ${state.runner ?? "a runner"}`);
     case "review": {
-      const tier = state.tier ?? "gate";
-      if (tier === "gate") return result("review", "in review (tier gate): waiting for a person's verdict");
-      const hours = ctx.config.review.autoApproveHours[tier];
-      const due = new Date(Date.parse(state.finishedAt ?? state.updatedAt) + hours * 3600_000).toISOString();
-      return result("review", `in review (tier ${tier}): approved on its own at ${at(due)} unless a person decides first`);
+      const tier = reviewTier(state.tier);
+      const due = autoApprovalDue(tier, state.finishedAt ?? state.updatedAt, ctx.config.review.autoApproveHours);
+      if (due === null) return result("review", "in review (tier gate): waiting for a person's verdict");
+      return result("review", `in review (tier ${tier}): approved on its own at ${at(new Date(due).toISOString())} unless a person decides first`);
     }
     case "queued": {
       const decisions = plan(await loadPlanInput(ctx.db, ctx.config, ctx.clock(), null));

@@ -1,3 +1,4 @@
+import { autoApprovalDue, reviewTier, spotCheckOf } from "../domain/task/auto-approval.ts";
 import { blockersEndedBadly } from "../domain/task/dependencies.ts";
 import type { Isolation, TaskStatus, Tier } from "../domain/task/task.ts";
 import { isolationOf, tierAtDispatch } from "./dispatch.ts";
@@ -14,7 +15,6 @@ export type PlanDecision =
   | { kind: "lease_expired"; taskId: number; attempt: number; claimed: boolean };
 
 const ACTIVE: readonly TaskStatus[] = ["dispatched", "running"];
-const HOUR = 3600_000;
 const MINUTE = 60_000;
 
 export function plan(input: PlanInput): PlanDecision[] {
@@ -37,11 +37,10 @@ export function plan(input: PlanInput): PlanDecision[] {
 
   for (const task of input.tasks) {
     if (task.status !== "review" || task.finishedAt === null) continue;
-    const tier = task.tier ?? "gate";
-    if (tier === "gate") continue;
-    const due = Date.parse(task.finishedAt) + input.limits.autoApproveHours[tier] * HOUR;
-    if (due <= now) {
-      decisions.push({ kind: "auto_approve", taskId: task.id, attempt: task.attempt, tier, spotCheck: tier === "quick" });
+    const tier = reviewTier(task.tier);
+    const due = autoApprovalDue(tier, task.finishedAt, input.limits.autoApproveHours);
+    if (due !== null && due <= now) {
+      decisions.push({ kind: "auto_approve", taskId: task.id, attempt: task.attempt, tier, spotCheck: spotCheckOf(tier) });
     }
   }
 
