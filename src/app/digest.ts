@@ -1,4 +1,6 @@
 import type { TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
+import type { TierChangedData } from "../domain/trust/tier-pins.ts";
+import { trustNumbersText } from "../domain/trust/trust.ts";
 import { describeHold } from "../plan/hold-words.ts";
 import { waitsForAPerson, type Hold } from "../plan/holds.ts";
 import { loadPlanInput } from "../plan/load.ts";
@@ -69,7 +71,6 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
     `SELECT data, meta FROM events WHERE type = 'TierChanged' AND json_extract(meta, '$.at') >= ? ORDER BY position`,
     [since],
   );
-  const pct = (x: number) => `${Math.round(x * 100)}%`;
   return {
     since,
     at: now.toISOString(),
@@ -83,7 +84,7 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
       .filter((r) => r.status === "queued" && waitsForAPerson(holds.get(Number(r.id))))
       .map((r) => item(r, holdWords(Number(r.id)))),
     trustChanges: events.map((e) => {
-      const d = JSON.parse(e.data) as { agent: string; type: string; from: Tier; to: Tier; reason: string; approvalRate: number; sendBackRate: number; n: number };
+      const d = JSON.parse(e.data) as TierChangedData;
       return {
         agent: d.agent,
         type: d.type,
@@ -91,7 +92,7 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
         to: d.to,
         reason: d.reason,
         at: (JSON.parse(e.meta) as { at: string }).at,
-        numbers: `approval: ${pct(d.approvalRate)}, sendBack: ${pct(d.sendBackRate)}, n=${d.n}`,
+        numbers: trustNumbersText(d),
       };
     }),
     spotCheck: rows

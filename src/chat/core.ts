@@ -6,6 +6,7 @@ import { cancelTask, loadTask, queueTask, retryTask } from "../app/tasks.ts";
 import { clearPin, pinTier, trustTable } from "../app/trust.ts";
 import { listTasks } from "../app/views.ts";
 import type { Verdict } from "../domain/task/task.ts";
+import { trustNumbersText } from "../domain/trust/trust.ts";
 import { toCosError } from "../shared/errors.ts";
 import { explain } from "../plan/explain.ts";
 import { cardOf } from "./cards.ts";
@@ -134,11 +135,10 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand)
       return text(null, [(await explain(ctx, command.id)).text]);
     case "trust": {
       const rows = await trustTable(ctx);
-      const pct = (x: number) => `${Math.round(x * 100)}%`;
       return text(
         "Trust",
         rows.length
-          ? rows.map((r) => `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; approval ${pct(r.approvalRate)}, send-back ${pct(r.sendBackRate)}, n=${r.n}; ${r.next}`)
+          ? rows.map((r) => `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; ${trustNumbersText(r)}; ${r.next}`)
           : ["no agents have tasks yet"],
       );
     }

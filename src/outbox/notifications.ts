@@ -5,6 +5,7 @@ import type { Notification, Platform } from "../chat/types.ts";
 import { endedBadly } from "../domain/task/dependencies.ts";
 import type { TaskState } from "../domain/task/task.ts";
 import type { TierChangedData } from "../domain/trust/tier-pins.ts";
+import { trustNumbersText } from "../domain/trust/trust.ts";
 import { blockerEndedAlert } from "../plan/hold-words.ts";
 import type { Tx } from "../store/db.ts";
 import type { StoredEvent } from "../store/event-store.ts";
@@ -16,8 +17,6 @@ export interface Pending {
   taskId: number | null;
   attempt: number | null;
 }
-
-const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** The notifications a batch of events causes, read inside the appending transaction. */
 export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEvent[]): Promise<Pending[]> {
@@ -39,7 +38,7 @@ export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEv
       }
       case "TierChanged": {
         const d = event.data as TierChangedData;
-        const why = d.reason === "trust" ? `trust (approval: ${pct(d.approvalRate)}, sendBack: ${pct(d.sendBackRate)}, n=${d.n})` : "a pin";
+        const why = d.reason === "trust" ? `trust (${trustNumbersText(d)})` : "a pin";
         out.push({
           notification: { kind: "trust_change", block: { title: `Tier change: ${d.agent} ${d.type}`, lines: [`${d.from} → ${d.to} by ${why}`] } },
           key: key("trust_change"),
