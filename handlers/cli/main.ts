@@ -6,7 +6,7 @@ import { openApp } from "../../src/app/open.ts";
 import { cancelTask, editTask, queueTask, recordResult } from "../../src/app/tasks.ts";
 import { listGoals, listInitiatives, listTasks, showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
-import type { TaskEdit, Verdict } from "../../src/domain/task/task.ts";
+import { ISOLATIONS, TIERS, type TaskEdit, type Verdict } from "../../src/domain/task/task.ts";
 import { CosError, ValidationError, toCosError } from "../../src/shared/errors.ts";
 import { rebuildProjections } from "../../src/store/rebuild.ts";
 import { oneOf, parse, parseId, parseIdList, parseInteger, str, type Options } from "./args.ts";
@@ -14,7 +14,6 @@ import { processIo, type CliIo } from "./io.ts";
 import { renderEvents, renderPass, renderTask, renderTaskList, renderTrust } from "./render.ts";
 
 const ACTOR = "cli";
-const TIERS = ["auto", "quick", "gate"] as const;
 
 interface Command {
   usage: string;
@@ -110,7 +109,7 @@ const COMMANDS: Record<string, Command> = {
           initiativeId: initiative === undefined ? null : parseId(initiative, "initiative"),
           blockedBy: after === undefined ? [] : parseIdList(after),
           area: str(values, "area") ?? null,
-          isolation: isolation === undefined ? null : oneOf(isolation, ["worktree", "direct"] as const, "--isolation"),
+          isolation: isolation === undefined ? null : oneOf(isolation, ISOLATIONS, "--isolation"),
           tier: tier === undefined ? null : oneOf(tier, TIERS, "--tier"),
           priority: priority === undefined ? 0 : parseInteger(priority, "--priority"),
           skills: (str(values, "skill") ?? "").split(",").map((s) => s.trim()).filter(Boolean),

@@ -1,8 +1,9 @@
-import type { Tier, Verdict } from "../task/task.ts";
+import { TIERS, type Tier, type Verdict } from "../task/task.ts";
 
 // DESIGN §5. Trust is a pure function of the human verdicts of one (agent, type), newest first.
 
-export const TIER_ORDER: readonly Tier[] = ["gate", "quick", "auto"];
+/** The tiers from the most review to the least: promotion moves right, demotion left. */
+export const TIER_ORDER: readonly Tier[] = [...TIERS].reverse();
 
 /** The verdicts trust looks at: the approval rate over the last 20, the send-back rate over the last 10. */
 export const TRUST_WINDOW = 20;
