@@ -1,9 +1,8 @@
 import { evolveTrust, decideTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
 import { defaultTierOf, nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
-import { ValidationError } from "../shared/errors.ts";
 import { verdictWindow } from "../plan/verdicts.ts";
-import { knownTypes } from "../config/config.ts";
+import { checkAgent, checkType } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf } from "./execute.ts";
 import { readStreamIn, type StreamAppend } from "../store/event-store.ts";
@@ -35,17 +34,9 @@ export async function trustAppendIn(
   return append(trustStream(agent, type), version, decideTrust(command(standing), state, agent, type));
 }
 
-function checkPair(ctx: AppContext, agent: string, type: string): void {
-  if (!ctx.config.agents[agent]) {
-    throw new ValidationError(`unknown agent "${agent}": configured agents are ${Object.keys(ctx.config.agents).join(", ") || "none"}`);
-  }
-  if (!knownTypes(ctx.config).includes(type)) {
-    throw new ValidationError(`unknown type "${type}": use one of ${knownTypes(ctx.config).join(", ")}`);
-  }
-}
-
 async function runTrust(ctx: AppContext, agent: string, type: string, command: (standing: TrustStanding) => TrustCommand, actor: string) {
-  checkPair(ctx, agent, type);
+  checkAgent(ctx.config, agent);
+  checkType(ctx.config, type);
   const meta = metaOf(ctx, actor);
   return ctx.store.transaction(async (tx) => {
     const trust = await trustAppendIn(tx, ctx, agent, type, command);
