@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { BAD_ENDINGS, blockersEndedBadly } from "../domain/task/dependencies.ts";
+import { taskBranch } from "../domain/task/refs.ts";
 import { ALL_STATUSES, OPEN_STATUSES, type TaskStatus } from "../domain/task/task.ts";
 import { blockerEndedWords } from "../plan/hold-words.ts";
 import { ValidationError } from "../shared/errors.ts";
@@ -140,7 +141,7 @@ export async function showTask(ctx: AppContext, id: number) {
     failure: t.failure,
     worktree:
       isolation === "worktree" && t.dispatchedAt
-        ? { path: join(ctx.config.worktreeRoot, String(t.id)), branch: `cos/task-${t.id}` }
+        ? { path: join(ctx.config.worktreeRoot, String(t.id)), branch: taskBranch(t.id) }
         : null,
   };
 }

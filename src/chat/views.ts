@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import type { AppContext } from "../app/context.ts";
 import type { Digest, DigestItem } from "../app/digest.ts";
 import { loadTask } from "../app/tasks.ts";
+import { taskBranch } from "../domain/task/refs.ts";
 import { IllegalStateError } from "../shared/errors.ts";
 import { cardOf } from "./cards.ts";
 import type { ReviewCard, TextBlock } from "./types.ts";
@@ -39,7 +40,7 @@ export async function taskDiff(ctx: AppContext, id: number): Promise<string> {
   if (!project || state.isolation !== "worktree" || state.dispatchedAt === null) {
     throw new IllegalStateError(`task #${id} has no branch of its own (it did not run in a worktree), so there is no patch`);
   }
-  const ref = state.merge ? `${state.merge.commit}^1..${state.merge.commit}` : `${project.mainBranch}...cos/task-${id}`;
+  const ref = state.merge ? `${state.merge.commit}^1..${state.merge.commit}` : `${project.mainBranch}...${taskBranch(id)}`;
   try {
     const { stdout } = await run("git", ["-C", project.repo, "diff", "--no-color", ref], { maxBuffer: 64 * 1024 * 1024 });
     return stdout || "(no changes)\n";
