@@ -4,6 +4,7 @@ import { taskBranch } from "../domain/task/refs.ts";
 import { ALL_STATUSES, OPEN_STATUSES, type TaskStatus } from "../domain/task/task.ts";
 import { blockerEndedWords } from "../plan/hold-words.ts";
 import { ValidationError } from "../shared/errors.ts";
+import { packedRows } from "../store/packed.ts";
 import type { AppContext } from "./context.ts";
 import { loadTask } from "./tasks.ts";
 
@@ -23,17 +24,35 @@ export interface TaskListItem {
   held: string | null;
 }
 
-/**
- * `status` is a status, a comma list of them, `open` or `all` (the default). SQLite packs the rows
- * into one JSON string: turning 10,000 rows into client row objects costs more than the query.
- */
+const LISTED_TASK = packedRows<{
+  id: number;
+  title: string;
+  type: string;
+  agent: string;
+  status: TaskStatus;
+  attempt: number;
+  priority: number;
+  area: string | null;
+  blockedBy: string | null;
+}>({
+  id: "id",
+  title: "title",
+  type: "type",
+  agent: "agent",
+  status: "status",
+  attempt: "attempt",
+  priority: "priority",
+  area: "area",
+  blockedBy: "blocked_by",
+});
+
+/** `status` is a status, a comma list of them, `open` or `all` (the default). */
 export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskListItem[]> {
   const statuses = parseStatusFilter(status);
   const filter = statuses ? `WHERE status IN (${statuses.map(() => "?").join(",")})` : "";
   const [list, bad] = await ctx.db.snapshot([
     {
-      sql: `SELECT json_group_array(json_array(id, title, type, agent, status, attempt, priority, area, blocked_by)) AS list
-            FROM (SELECT * FROM tasks ${filter} ORDER BY id) t`,
+      sql: `SELECT ${LISTED_TASK.select} AS list FROM (SELECT * FROM tasks ${filter} ORDER BY id) t`,
       args: statuses ?? [],
     },
     {
@@ -47,20 +66,10 @@ export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskLi
     const id = Number(row.task_id);
     badBlockers.set(id, [...(badBlockers.get(id) ?? []), { id: Number(row.blocker_id), status: row.status as TaskStatus }]);
   }
-  const packed = JSON.parse(String(list!.rows[0]?.list ?? "[]")) as [
-    number, string, string, string, TaskStatus, number, number, string | null, string | null,
-  ][];
-  return packed.map(([id, title, type, agent, status, attempt, priority, area, after]) => ({
-    id,
-    title,
-    type,
-    agent,
-    status,
-    attempt,
-    priority,
-    area,
-    blockedBy: after ? after.split(",").map(Number).sort((a, b) => a - b) : [],
-    held: status === "queued" ? heldReason(badBlockers.get(id) ?? []) : null,
+  return LISTED_TASK.rows(list!.rows[0]?.list).map(({ blockedBy, ...task }) => ({
+    ...task,
+    blockedBy: blockedBy ? blockedBy.split(",").map(Number).sort((a, b) => a - b) : [],
+    held: task.status === "queued" ? heldReason(badBlockers.get(task.id) ?? []) : null,
   }));
 }
 

@@ -1,16 +1,52 @@
 import type { Config } from "../config/config.ts";
 import type { Mode } from "../domain/settings/settings.ts";
-import type { TaskStatus, Tier, Verdict } from "../domain/task/task.ts";
+import type { Isolation, TaskStatus, Tier, Verdict } from "../domain/task/task.ts";
 import { describeMissingSkills, missingSkills } from "../prompt/skills.ts";
 import type { Executor } from "../store/db.ts";
+import { packedRows } from "../store/packed.ts";
 import { key, limitsOf, type PlanInput, type PlanTask } from "./input.ts";
 import { nightStart } from "./night.ts";
 import { verdictWindow } from "./verdicts.ts";
 
-type PackedTask = [
-  number, string, string, string, string | null, number | null, number, string, string | null, number,
-  string | null, string | null, string | null, string | null, string | null, string | null, string | null,
-];
+/** An open task as the pass reads it from the tasks table (and the lease the runner renewed). */
+const OPEN_TASK = packedRows<{
+  id: number;
+  status: TaskStatus;
+  agent: string;
+  type: string;
+  area: string | null;
+  goalId: number | null;
+  priority: number;
+  createdAt: string;
+  blockedBy: string | null;
+  attempt: number;
+  tierPin: Tier | null;
+  isolation: Isolation | null;
+  tier: Tier | null;
+  notBefore: string | null;
+  leaseUntil: string | null;
+  finishedAt: string | null;
+  skills: string | null;
+}>({
+  id: "t.id",
+  status: "t.status",
+  agent: "t.agent",
+  type: "t.type",
+  area: "t.area",
+  goalId: "t.goal_id",
+  priority: "t.priority",
+  createdAt: "t.created_at",
+  blockedBy: "t.blocked_by",
+  attempt: "t.attempt",
+  tierPin: "t.tier_pin",
+  isolation: "t.isolation",
+  tier: "t.tier",
+  notBefore: "t.not_before",
+  // Heartbeats renew the lease in `leases` only (they stay out of the log): the later of the two counts.
+  leaseUntil: "CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END",
+  finishedAt: "t.finished_at",
+  skills: "t.skills",
+});
 
 /**
  * Reads what one pass needs from the projections only, never the log: the open tasks with their
@@ -27,15 +63,9 @@ export async function loadPlanInput(
   const since = new Date(now.getTime() - cooldownWindow * 60_000).toISOString();
 
   const tasksResult = await db.execute(
-    `SELECT json_group_array(json_array(t.id, t.status, t.agent, t.type, t.area, t.goal_id, t.priority, t.created_at,
-        t.blocked_by, t.attempt, t.tier_pin, t.isolation,
-        t.tier, t.not_before,
-        CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END,
-        t.finished_at, t.skills)) AS list
-     FROM tasks t LEFT JOIN leases l ON l.task_id = t.id
+    `SELECT ${OPEN_TASK.select} AS list FROM tasks t LEFT JOIN leases l ON l.task_id = t.id
      WHERE t.status IN ('queued', 'dispatched', 'running', 'review')`,
   );
-  const packed = JSON.parse(String(tasksResult.rows[0]?.list ?? "[]")) as PackedTask[];
   const skillFiles = new Map<string, boolean>();
   const skillProblem = (status: string, agent: string, skills: string | null): PlanTask["missingSkills"] => {
     if (status !== "queued" || (!skills && !config.agents[agent]?.skills.length)) return null;
@@ -43,24 +73,24 @@ export async function loadPlanInput(
     const names = missingSkills(config, task, skillFiles);
     return names.length ? { names, note: describeMissingSkills(config, task, names) } : null;
   };
-  const tasks: PlanTask[] = packed.map((r) => ({
-    id: r[0],
-    status: r[1] as TaskStatus,
-    agent: r[2],
-    type: r[3],
-    area: r[4],
-    goalId: r[5],
-    priority: r[6],
-    createdAt: r[7],
-    blockedBy: r[8] ? r[8].split(",").map(Number) : [],
-    attempt: r[9],
-    tierPin: r[10] as Tier | null,
-    isolation: r[11] as PlanTask["isolation"],
-    tier: r[12] as Tier | null,
-    notBefore: r[13],
-    leaseUntil: r[14],
-    finishedAt: r[15],
-    missingSkills: skillProblem(r[1], r[2], r[16]),
+  const tasks: PlanTask[] = OPEN_TASK.rows(tasksResult.rows[0]?.list).map((r) => ({
+    id: r.id,
+    status: r.status,
+    agent: r.agent,
+    type: r.type,
+    area: r.area,
+    goalId: r.goalId,
+    priority: r.priority,
+    createdAt: r.createdAt,
+    blockedBy: r.blockedBy ? r.blockedBy.split(",").map(Number) : [],
+    attempt: r.attempt,
+    tierPin: r.tierPin,
+    isolation: r.isolation,
+    tier: r.tier,
+    notBefore: r.notBefore,
+    leaseUntil: r.leaseUntil,
+    finishedAt: r.finishedAt,
+    missingSkills: skillProblem(r.status, r.agent, r.skills),
   }));
 
   // Blocker statuses: open blockers are in the list already; only the rest (approved or ended) are
