@@ -112,7 +112,7 @@ export async function showTask(ctx: AppContext, id: number) {
     agent: t.agent,
     project: t.project,
     status: t.status,
-    tier: t.tier ?? t.tierPin,
+    tier: t.dispatchTier ?? t.tierPin,
     tierPin: t.tierPin,
     attempt: t.attempt,
     priority: t.priority,

@@ -7,7 +7,7 @@ import type { ReviewCard } from "./types.ts";
 /** The review card of a task's current (or last) result. */
 export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
   if (!t.result) return null;
-  const tier = reviewTier(t.tier);
+  const tier = reviewTier(t.dispatchTier);
   const due = t.finishedAt ? autoApprovalDue(tier, t.finishedAt, ctx.config.review.autoApproveHours) : null;
   const last = t.verdicts.at(-1);
   const decidedNow = t.status !== "review";

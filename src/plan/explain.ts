@@ -18,7 +18,7 @@ export async function explain(ctx: AppContext, id: number): Promise<{ id: number
     case "running":
       return result("running", `running (attempt ${state.attempt}) on ${state.runner ?? "a runner"}`);
     case "review": {
-      const tier = reviewTier(state.tier);
+      const tier = reviewTier(state.dispatchTier);
       const due = autoApprovalDue(tier, state.finishedAt ?? state.updatedAt, ctx.config.review.autoApproveHours);
       if (due === null) return result("review", "in review (tier gate): waiting for a person's verdict");
       return result("review", `in review (tier ${tier}): approved on its own at ${at(new Date(due).toISOString())} unless a person decides first`);

@@ -19,7 +19,7 @@ export interface PlanTask {
   tierPin: Tier | null;
   isolation: Isolation | null;
   /** The tier fixed at dispatch (review timers use it). */
-  tier: Tier | null;
+  dispatchTier: Tier | null;
   notBefore: string | null;
   leaseUntil: string | null;
   finishedAt: string | null;

@@ -22,7 +22,7 @@ const OPEN_TASK = packedRows<{
   attempt: number;
   tierPin: Tier | null;
   isolation: Isolation | null;
-  tier: Tier | null;
+  dispatchTier: Tier | null;
   notBefore: string | null;
   leaseUntil: string | null;
   finishedAt: string | null;
@@ -40,7 +40,7 @@ const OPEN_TASK = packedRows<{
   attempt: "t.attempt",
   tierPin: "t.tier_pin",
   isolation: "t.isolation",
-  tier: "t.tier",
+  dispatchTier: "t.tier",
   notBefore: "t.not_before",
   // Heartbeats renew the lease in `leases` only (they stay out of the log): the later of the two counts.
   leaseUntil: "CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END",
@@ -86,7 +86,7 @@ export async function loadPlanInput(
     attempt: r.attempt,
     tierPin: r.tierPin,
     isolation: r.isolation,
-    tier: r.tier,
+    dispatchTier: r.dispatchTier,
     notBefore: r.notBefore,
     leaseUntil: r.leaseUntil,
     finishedAt: r.finishedAt,

@@ -43,7 +43,7 @@ const TASK_ROW: Readonly<Record<string, (t: TaskState) => InValue>> = {
   area: (t) => t.area,
   isolation: (t) => t.isolation,
   tier_pin: (t) => t.tierPin,
-  tier: (t) => t.tier,
+  tier: (t) => t.dispatchTier,
   priority: (t) => t.priority,
   attempt: (t) => t.attempt,
   status: (t) => t.status,

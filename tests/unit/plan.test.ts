@@ -451,7 +451,7 @@ describe("auto-approval timers", () => {
   });
 
   it("does not approve a task that was sent back to the queue, whatever its old result time", () => {
-    const planned = givenNight({ tasks: [task(30, { tier: "auto", finishedAt: plusMinutes(NOW, -48 * 60), agent: "writer" })], paused: true }).whenPlanned();
+    const planned = givenNight({ tasks: [task(30, { dispatchTier: "auto", finishedAt: plusMinutes(NOW, -48 * 60), agent: "writer" })], paused: true }).whenPlanned();
     expect(planned.of("auto_approve")).toEqual([]);
   });
 });

@@ -78,6 +78,7 @@ export interface TaskDefinition {
   blockedBy: number[];
   area: string | null;
   isolation: Isolation | null;
+  /** The person's pin (`--tier`). Events keep this name for good; the state calls it `tierPin`, apart from the tier fixed at dispatch. */
   tier: Tier | null;
   priority: number;
   /** Skills (`<skillsDir>/<name>/SKILL.md`) this task needs beyond its agent's; absent on older events. */
@@ -158,7 +159,7 @@ const TASK_STATE_FIELDS = {
   /** The person's pin for this task (`--tier`), if any: `tier` in TaskQueued and TaskEdited. */
   tierPin: (d) => d.tier,
   /** The tier fixed at the last dispatch. */
-  tier: (): Tier | null => null,
+  dispatchTier: (): Tier | null => null,
   createdAt: (_, at) => at,
   updatedAt: (_, at) => at,
   dispatchedAt: (): string | null => null,
@@ -264,7 +265,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
     case "TaskDispatched":
       next.status = "dispatched";
       next.attempt = event.data.attempt;
-      next.tier = event.data.tier;
+      next.dispatchTier = event.data.tier;
       next.isolation = event.data.isolation;
       next.runner = event.data.runner;
       next.leaseUntil = event.data.leaseUntil;
