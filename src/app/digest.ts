@@ -1,5 +1,5 @@
 import type { TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
-import type { TierChangedData } from "../domain/trust/tier-pins.ts";
+import type { TierChangedData } from "../domain/trust/aggregate.ts";
 import { trustNumbersText } from "../domain/trust/trust.ts";
 import { describeHold } from "../plan/hold-words.ts";
 import { waitsForAPerson, type Hold } from "../plan/holds.ts";

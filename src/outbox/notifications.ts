@@ -4,7 +4,7 @@ import { cardOf } from "../chat/cards.ts";
 import type { Notification, Platform } from "../chat/types.ts";
 import { endedBadly } from "../domain/task/dependencies.ts";
 import type { TaskState } from "../domain/task/task.ts";
-import type { TierChangedData } from "../domain/trust/tier-pins.ts";
+import type { TierChangedData } from "../domain/trust/aggregate.ts";
 import { trustNumbersText } from "../domain/trust/trust.ts";
 import { blockerEndedAlert } from "../plan/hold-words.ts";
 import type { Tx } from "../store/db.ts";

@@ -5,7 +5,7 @@ import { evolveInitiative, type InitiativeEvent, type InitiativeState } from "..
 import { evolveSettings, type SettingsEvent, type SettingsState } from "../domain/settings/settings.ts";
 import { evolveContent, type ContentEvent, type ContentItemState } from "../domain/content/content.ts";
 import { evolveTask, type TaskEvent, type TaskState } from "../domain/task/task.ts";
-import { evolveTrust, trustStream, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
+import { evolveTrust, type TrustEvent, type TrustState } from "../domain/trust/aggregate.ts";
 
 /**
  * Projections are rows derived from one aggregate's state, and that state from its stream alone.
@@ -24,8 +24,9 @@ export interface AggregateProjection<S = unknown> {
   category: string;
   evolve(state: S | null, event: EventEnvelope): S;
   tables: TableSpec[];
-  key(state: S): InValue;
-  rows(state: S): Record<string, InValue[][]>;
+  /** The key of the aggregate's rows; `stream` is the stream its state was folded from. */
+  key(state: S, stream: string): InValue;
+  rows(state: S, stream: string): Record<string, InValue[][]>;
 }
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
@@ -157,8 +158,9 @@ const trustProjection: AggregateProjection<TrustState> = {
   category: "trust",
   evolve: (state, event) => evolveTrust(state, event as TrustEvent),
   tables: [{ name: "trust", key: "stream", singleRow: true, columns: ["stream", "agent", "type", "pin", "trust_tier", "updated_at"] }],
-  key: (t) => trustStream(t.agent, t.type),
-  rows: (t) => ({ trust: [[trustStream(t.agent, t.type), t.agent, t.type, t.pin, t.trustTier, t.updatedAt]] }),
+  // Keyed by the stream itself: a pair whose history is in a stream named before `-` was encoded keeps it.
+  key: (_t, stream) => stream,
+  rows: (t, stream) => ({ trust: [[stream, t.agent, t.type, t.pin, t.trustTier, t.updatedAt]] }),
 };
 
 export const PROJECTIONS: AggregateProjection<any>[] = [
