@@ -2,8 +2,6 @@ import { once } from "node:events";
 import {
   closeSync,
   createWriteStream,
-  existsSync,
-  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -139,26 +137,6 @@ export function processGroupAlive(pid: number): boolean {
   // kill(2) also finds zombies, and a container's init may never reap the orphans of a killed group.
   const states = linuxGroupStates(pid);
   return states === null || states.some((state) => state !== "Z" && state !== "X");
-}
-
-/** Reads at most the last `maxBytes` of a run's log, starting at a line boundary when one is near. */
-export function readLogTail(logPath: string, maxBytes = 1024 * 1024): string {
-  if (!existsSync(logPath)) return "";
-  const fd = openSync(logPath, "r");
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, maxBytes);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    let text = utf8FromTail(buffer);
-    if (length < size) {
-      const newline = text.indexOf("\n");
-      if (newline >= 0 && newline < 4096) text = text.slice(newline + 1);
-    }
-    return text;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

@@ -240,8 +240,8 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The last `bytes` of a log that may be hundreds of megabytes. */
-function readTail(path: string, bytes: number): string {
+/** The last `bytes` of a log that may be hundreds of megabytes; "" when it cannot be read. */
+export function readTail(path: string, bytes: number): string {
   let fd: number | null = null;
   try {
     fd = openSync(path, "r");

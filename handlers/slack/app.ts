@@ -171,7 +171,6 @@ async function respond(deps: SlackDeps, client: webApi.WebClient, channel: strin
   switch (reply.kind) {
     case "text":
     case "cards":
-    case "refused":
       for (const m of replyMessages(reply, deps.render)) await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, ...thread });
       return;
     case "tap_answer":
@@ -205,7 +204,7 @@ async function answerOnCard(deps: SlackDeps, client: webApi.WebClient, channel: 
     if (channel) await client.chat.postEphemeral({ channel, user, text: reply.toast });
     return;
   }
-  const text = reply.kind === "text" ? [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ") : reply.kind === "refused" ? reply.text : "Done";
+  const text = reply.kind === "text" ? [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ") : "Done";
   if (channel) await client.chat.postEphemeral({ channel, user, text: text.slice(0, 3000) });
   else deps.log(`slack: ${text}`);
 }

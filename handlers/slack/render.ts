@@ -148,12 +148,10 @@ export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMess
   return { text: `${title}${decided ? ` (${decided})` : ""}`, blocks };
 }
 
-export function replyMessages(reply: Extract<ChatReply, { kind: "text" | "cards" | "refused" }>, options: RenderOptions): SlackMessage[] {
+export function replyMessages(reply: Extract<ChatReply, { kind: "text" | "cards" }>, options: RenderOptions): SlackMessage[] {
   switch (reply.kind) {
     case "text":
       return blockMessages(reply.block);
-    case "refused":
-      return blockMessages({ title: null, lines: [reply.text] });
     case "cards":
       return [...(reply.intro ? blockMessages(reply.intro) : []), ...reply.cards.map((c) => cardMessage(c, options))];
     default: {

@@ -172,12 +172,10 @@ function fitEscaped(raw: string, room: number): string {
 }
 
 /** What a chat reply looks like as messages (taps, files and questions are sent by the bot itself). */
-export function replyMessages(reply: Extract<ChatReply, { kind: "text" | "cards" | "refused" }>, options: RenderOptions): OutMessage[] {
+export function replyMessages(reply: Extract<ChatReply, { kind: "text" | "cards" }>, options: RenderOptions): OutMessage[] {
   switch (reply.kind) {
     case "text":
       return blockMessages(reply.block);
-    case "refused":
-      return blockMessages({ title: null, lines: [reply.text] });
     case "cards":
       return [...(reply.intro ? blockMessages(reply.intro) : []), ...reply.cards.map((c) => cardMessage(c, options))];
     default: {

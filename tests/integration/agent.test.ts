@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SECRET_ENV_NAMES } from "../../src/config/env.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
-import { agentEnvironment, expandArgv, killProcessGroup, processGroupAlive, readLogTail, runAgent } from "../../runner/agent.ts";
+import { agentEnvironment, expandArgv, killProcessGroup, processGroupAlive, runAgent } from "../../runner/agent.ts";
+import { readTail } from "../../runner/runner.ts";
 import { agent, tempRun } from "../fixtures/agents/harness.ts";
 
 // DESIGN §7 with real child processes: argv placeholders without a shell, the prompt on stdin and in a file,
@@ -169,8 +170,10 @@ describe("the result", () => {
     expect(log).toContain("starting on stderr");
     expect(log).toContain("line 000001 ✓\n");
     expect(statSync(result.logPath).size).toBe(lines * Buffer.byteLength("line 000001 ✓\n") + "END\n".length + "starting on stderr\n".length);
-    // 40 bytes reach into line 19998; the tail starts at the next full line.
-    expect(readLogTail(result.logPath, 40)).toBe("line 019999 ✓\nline 020000 ✓\nEND\n");
+    // The runner reads a log's tail for usage limits: 40 bytes reach into line 19998 ("✓\n" of it).
+    expect(readTail(result.logPath, 40)).toBe("✓\nline 019999 ✓\nline 020000 ✓\nEND\n");
+    expect(readTail(result.logPath, 10 * 1024 * 1024)).toBe(log);
+    expect(readTail(join(result.logPath, "..", "no-such.log"), 40)).toBe("");
   });
 });
 
