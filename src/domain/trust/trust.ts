@@ -85,7 +85,7 @@ export function nextMove(newestFirst: readonly Verdict[], defaultTier: Tier): st
   if (up !== null) parts.push(`${up} more approval${up === 1 ? "" : "s"} without a send-back to reach ${promote(now)}`);
   const down = stepsUntil(newestFirst, defaultTier, "sent_back", (t) => TIER_ORDER.indexOf(t) < TIER_ORDER.indexOf(now));
   if (down !== null) parts.push(`${down} send-back${down === 1 ? "" : "s"} in a row would drop it to ${demote(now)}`);
-  if (!parts.length) return now === promote(defaultTier) ? "at its highest tier" : "no change within 20 verdicts";
+  if (!parts.length) return now === promote(defaultTier) ? "at its highest tier" : `no change within ${TRUST_WINDOW} verdicts`;
   return parts.join("; ");
 }
 
