@@ -24,17 +24,7 @@ export interface TaskListItem {
   held: string | null;
 }
 
-const LISTED_TASK = packedRows<{
-  id: number;
-  title: string;
-  type: string;
-  agent: string;
-  status: TaskStatus;
-  attempt: number;
-  priority: number;
-  area: string | null;
-  blockedBy: string | null;
-}>({
+const LISTED_TASK = packedRows<Omit<TaskListItem, "blockedBy" | "held"> & { blockedBy: string | null }>({
   id: "id",
   title: "title",
   type: "type",

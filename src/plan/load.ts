@@ -1,6 +1,6 @@
 import type { Config } from "../config/config.ts";
 import type { Mode } from "../domain/settings/settings.ts";
-import type { Isolation, TaskStatus, Tier, Verdict } from "../domain/task/task.ts";
+import type { TaskStatus, Tier, Verdict } from "../domain/task/task.ts";
 import { describeMissingSkills, missingSkills } from "../prompt/skills.ts";
 import type { Executor } from "../store/db.ts";
 import { packedRows } from "../store/packed.ts";
@@ -9,25 +9,7 @@ import { nightStart } from "./night.ts";
 import { verdictWindow } from "./verdicts.ts";
 
 /** An open task as the pass reads it from the tasks table (and the lease the runner renewed). */
-const OPEN_TASK = packedRows<{
-  id: number;
-  status: TaskStatus;
-  agent: string;
-  type: string;
-  area: string | null;
-  goalId: number | null;
-  priority: number;
-  createdAt: string;
-  blockedBy: string | null;
-  attempt: number;
-  tierPin: Tier | null;
-  isolation: Isolation | null;
-  dispatchTier: Tier | null;
-  notBefore: string | null;
-  leaseUntil: string | null;
-  finishedAt: string | null;
-  skills: string | null;
-}>({
+const OPEN_TASK = packedRows<Omit<PlanTask, "blockedBy" | "missingSkills"> & { blockedBy: string | null; skills: string | null }>({
   id: "t.id",
   status: "t.status",
   agent: "t.agent",

@@ -1,22 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { buildDigest, digestSince } from "../../src/app/digest.ts";
 import { cancelTask, queueTask } from "../../src/app/tasks.ts";
 import { listTasks, showTask } from "../../src/app/views.ts";
 import { explain } from "../../src/plan/explain.ts";
-import { tempApp } from "../helpers.ts";
+import { tempAppsClosedAfterEach } from "../helpers.ts";
 
 // A task whose blocker ended badly waits for a person (DESIGN §3): `cos why`, the task list, the task
 // view and the digest say so in the same words; a task that only waits for time is not "held".
 describe("a task held because its blocker ended badly", () => {
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0)) await close();
-  });
+  const tempApp = tempAppsClosedAfterEach();
 
   async function night() {
-    const app = await tempApp();
-    closers.push(app.close);
-    const { ctx } = app;
+    const { ctx } = await tempApp();
     const cancelled = await queueTask(ctx, { title: "Blocker", type: "research", agent: "builder" }, "cli");
     const open = await queueTask(ctx, { title: "Open blocker", type: "research", agent: "writer" }, "cli");
     const held = await queueTask(ctx, { title: "Held", type: "research", agent: "researcher", blockedBy: [cancelled] }, "cli");

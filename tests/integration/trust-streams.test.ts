@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { clearPin, pinTier, trustTable } from "../../src/app/trust.ts";
 import { legacyTrustStream, trustStream, type TierChangedData } from "../../src/domain/trust/aggregate.ts";
-import { tempApp } from "../helpers.ts";
+import { tempAppsClosedAfterEach } from "../helpers.ts";
 import { liveAndRebuilt } from "./store-helpers.ts";
 
 // Agents and types may have '-' in their names. (a-b, c) and (a, b-c) once shared a trust stream; now
@@ -10,15 +10,18 @@ const agent = { command: ["true"] };
 const config = { agents: { a: agent, "a-b": agent, "claude-code": agent }, review: { defaults: { c: "gate", "b-c": "gate", code: "gate" } } };
 
 describe("trust streams of names with '-'", () => {
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0)) await close();
+  const tempApp = tempAppsClosedAfterEach();
+  const app = async () => (await tempApp(config)).ctx;
+
+  /** A TierChanged for a pin, as any version wrote it. */
+  const pinned = (a: string, type: string, pin: "auto" | "quick"): TierChangedData => ({
+    agent: a, type, from: "gate", to: pin, reason: "override", pin, trustTier: "gate", approvalRate: 0, sendBackRate: 0, n: 0,
   });
 
-  async function app() {
-    const opened = await tempApp(config);
-    closers.push(opened.close);
-    return opened.ctx;
+  async function expectRebuildToEqualLive(ctx: Awaited<ReturnType<typeof app>>) {
+    const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(ctx.db);
+    expect(rebuilt).toEqual(live);
+    expect(rebuiltInWorker).toEqual(live);
   }
 
   const streamsOf = async (ctx: Awaited<ReturnType<typeof app>>) =>
@@ -37,20 +40,16 @@ describe("trust streams of names with '-'", () => {
       ["a", "b-c", "quick"],
       ["a-b", "c", "quick"],
     ]);
-    const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(ctx.db);
-    expect(rebuilt).toEqual(live);
-    expect(rebuiltInWorker).toEqual(live);
+    await expectRebuildToEqualLive(ctx);
   });
 
   it("goes on in the stream an older store named trust-<agent>-<type>, without a migration", async () => {
     const ctx = await app();
     const old = legacyTrustStream("claude-code", "code");
     expect(old).not.toBe(trustStream("claude-code", "code"));
-    const pinned: TierChangedData = {
-      agent: "claude-code", type: "code", from: "gate", to: "auto", reason: "override", pin: "auto", trustTier: "gate", approvalRate: 0, sendBackRate: 0, n: 0,
-    };
     // What the earlier version wrote for `cos tier set claude-code code auto`.
-    await ctx.store.append([{ stream: old, expectedVersion: 0, events: [{ type: "TierChanged", data: pinned }] }], { at: ctx.clock().toISOString(), actor: "cli" });
+    const meta = { at: ctx.clock().toISOString(), actor: "cli" };
+    await ctx.store.append([{ stream: old, expectedVersion: 0, events: [{ type: "TierChanged", data: pinned("claude-code", "code", "auto") }] }], meta);
     expect((await trustTable(ctx)).map((r) => [r.agent, r.pin])).toEqual([["claude-code", "auto"]]);
 
     expect(await pinTier(ctx, "claude-code", "code", "auto", "cli")).toEqual({ changed: false });
@@ -58,20 +57,15 @@ describe("trust streams of names with '-'", () => {
     expect(await streamsOf(ctx)).toEqual([`${old}:2`]);
     expect((await ctx.db.query<{ stream: string }>("SELECT stream FROM trust")).map((r) => r.stream)).toEqual([old]);
     expect((await trustTable(ctx)).map((r) => [r.agent, r.pin])).toEqual([["claude-code", null]]);
-    const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(ctx.db);
-    expect(rebuilt).toEqual(live);
-    expect(rebuiltInWorker).toEqual(live);
+    await expectRebuildToEqualLive(ctx);
   });
 
   it("gives a pair that once shared its stream a stream of its own, and leaves the other pair the old one", async () => {
     const ctx = await app();
     const shared = legacyTrustStream("a-b", "c");
-    const change = (a: string, type: string, pin: "auto" | "quick"): TierChangedData => ({
-      agent: a, type, from: "gate", to: pin, reason: "override", pin, trustTier: "gate", approvalRate: 0, sendBackRate: 0, n: 0,
-    });
     const meta = { at: ctx.clock().toISOString(), actor: "cli" };
-    await ctx.store.append([{ stream: shared, expectedVersion: 0, events: [{ type: "TierChanged", data: change("a", "b-c", "quick") }] }], meta);
-    await ctx.store.append([{ stream: shared, expectedVersion: 1, events: [{ type: "TierChanged", data: change("a-b", "c", "auto") }] }], meta);
+    await ctx.store.append([{ stream: shared, expectedVersion: 0, events: [{ type: "TierChanged", data: pinned("a", "b-c", "quick") }] }], meta);
+    await ctx.store.append([{ stream: shared, expectedVersion: 1, events: [{ type: "TierChanged", data: pinned("a-b", "c", "auto") }] }], meta);
 
     await clearPin(ctx, "a-b", "c", "cli");
     await pinTier(ctx, "a", "b-c", "auto", "cli");
@@ -80,7 +74,6 @@ describe("trust streams of names with '-'", () => {
       ["a", "b-c", "auto"],
       ["a-b", "c", null],
     ]);
-    const { live, rebuilt } = await liveAndRebuilt(ctx.db);
-    expect(rebuilt).toEqual(live);
+    await expectRebuildToEqualLive(ctx);
   });
 });
