@@ -231,15 +231,6 @@ export class Runner {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The last `bytes` of a log that may be hundreds of megabytes; "" when it cannot be read. */
 export function readTail(path: string, bytes: number): string {
   let fd: number | null = null;
@@ -253,5 +244,14 @@ export function readTail(path: string, bytes: number): string {
     return "";
   } finally {
     if (fd !== null) closeSync(fd);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
