@@ -56,11 +56,24 @@ export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskLi
     const id = Number(row.task_id);
     badBlockers.set(id, [...(badBlockers.get(id) ?? []), { id: Number(row.blocker_id), status: row.status as TaskStatus }]);
   }
-  return LISTED_TASK.rows(list!.rows[0]?.list).map(({ blockedBy, ...task }) => ({
-    ...task,
-    blockedBy: blockedBy ? blockedBy.split(",").map(Number).sort((a, b) => a - b) : [],
-    held: task.status === "queued" ? heldReason(badBlockers.get(task.id) ?? []) : null,
-  }));
+  const f = LISTED_TASK.read;
+  return LISTED_TASK.rows(list!.rows[0]?.list).map((r) => {
+    const id = f.id(r);
+    const status = f.status(r);
+    const blockedBy = f.blockedBy(r);
+    return {
+      id,
+      title: f.title(r),
+      type: f.type(r),
+      agent: f.agent(r),
+      status,
+      attempt: f.attempt(r),
+      priority: f.priority(r),
+      area: f.area(r),
+      blockedBy: blockedBy ? blockedBy.split(",").map(Number).sort((a, b) => a - b) : [],
+      held: status === "queued" ? heldReason(badBlockers.get(id) ?? []) : null,
+    };
+  });
 }
 
 /** Why a queued task waits for a person: a blocker that ended badly, in the words `cos why` uses. */

@@ -55,25 +55,29 @@ export async function loadPlanInput(
     const names = missingSkills(config, task, skillFiles);
     return names.length ? { names, note: describeMissingSkills(config, task, names) } : null;
   };
-  const tasks: PlanTask[] = OPEN_TASK.rows(tasksResult.rows[0]?.list).map((r) => ({
-    id: r.id,
-    status: r.status,
-    agent: r.agent,
-    type: r.type,
-    area: r.area,
-    goalId: r.goalId,
-    priority: r.priority,
-    createdAt: r.createdAt,
-    blockedBy: r.blockedBy ? r.blockedBy.split(",").map(Number) : [],
-    attempt: r.attempt,
-    tierPin: r.tierPin,
-    isolation: r.isolation,
-    dispatchTier: r.dispatchTier,
-    notBefore: r.notBefore,
-    leaseUntil: r.leaseUntil,
-    finishedAt: r.finishedAt,
-    missingSkills: skillProblem(r.status, r.agent, r.skills),
-  }));
+  const f = OPEN_TASK.read;
+  const tasks: PlanTask[] = OPEN_TASK.rows(tasksResult.rows[0]?.list).map((r) => {
+    const blockedBy = f.blockedBy(r);
+    return {
+      id: f.id(r),
+      status: f.status(r),
+      agent: f.agent(r),
+      type: f.type(r),
+      area: f.area(r),
+      goalId: f.goalId(r),
+      priority: f.priority(r),
+      createdAt: f.createdAt(r),
+      blockedBy: blockedBy ? blockedBy.split(",").map(Number) : [],
+      attempt: f.attempt(r),
+      tierPin: f.tierPin(r),
+      isolation: f.isolation(r),
+      dispatchTier: f.dispatchTier(r),
+      notBefore: f.notBefore(r),
+      leaseUntil: f.leaseUntil(r),
+      finishedAt: f.finishedAt(r),
+      missingSkills: skillProblem(f.status(r), f.agent(r), f.skills(r)),
+    };
+  });
 
   // Blocker statuses: open blockers are in the list already; only the rest (approved or ended) are
   // looked up, by id, so the pass does not grow with the history of finished tasks.
