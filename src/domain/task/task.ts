@@ -200,8 +200,8 @@ const FIELD_NAMES = Object.keys(TASK_STATE_FIELDS);
  * The first state, and the copy every later event starts from, each one object literal with every field
  * written out, generated once from the list. V8 keeps the objects of one literal on its fast path;
  * `{ ...state }` or a loop of stores does not, and a rebuild of a million events feels the difference
- * (about three times). A state with a key the list does not know (a field that a later version of
- * TaskQueued carries) is copied by spreading it, so nothing is dropped.
+ * (folding takes two to three times as long). A state with a key the list does not know (a field that
+ * a later version of TaskQueued carries) is copied by spreading it, so nothing is dropped.
  */
 const queuedState = new Function(
   "fields",
