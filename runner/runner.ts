@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
@@ -156,6 +157,7 @@ export class Runner {
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
       const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed });
+      mkdirSync(runDir, { recursive: true });
       writeWiringFiles(wiring);
       const cli =
         agent.preset && wiring.argv[0]

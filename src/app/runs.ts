@@ -1,5 +1,5 @@
 import { decideTask, type TaskCommand } from "../domain/task/decide.ts";
-import { taskStream, type DiffStat, type FailureReason, type Isolation, type Tier, type Usage } from "../domain/task/task.ts";
+import { taskStream, type AgentCli, type DiffStat, type FailureReason, type Isolation, type Tier, type Usage } from "../domain/task/task.ts";
 import { parseResultSections } from "../domain/task/result.ts";
 import { buildDispatchPrompt } from "../prompt/build.ts";
 import { loadPromptInput } from "../prompt/load.ts";
@@ -157,14 +157,6 @@ async function requireLease(tx: Tx, taskId: number, attempt: number, runner: str
   }
 }
 
-/** The agent CLI a run used, as the runner saw it (TODO move to the task's result once the domain has it). */
-export interface AgentCli {
-  name: string;
-  version: string | null;
-  /** Set when the version is not one its preset was proven with. */
-  warning: string | null;
-}
-
 export type RunOutcome =
   | {
       kind: "result";
@@ -200,6 +192,7 @@ export async function reportRun(ctx: AppContext, taskId: number, attempt: number
         sections: parseResultSections(outcome.markdown),
         diffStat: outcome.diffStat,
         usage: outcome.usage,
+        cli: outcome.cli ?? null,
         maxAttempts: ctx.config.resolver.maxAttempts,
       },
     };
