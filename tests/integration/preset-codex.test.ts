@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../fixtures/fake-vendors/openai-responses.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
 import { findCodex, SUMMARY, type CliFound } from "./cli-real-kit.ts";
-import { activityText, branchFiles, presetWorld, waitForTask } from "./preset-kit.ts";
+import { activityText, branchFiles, iso, presetWorld, startOfTest, tickAt, waitForTask } from "./preset-kit.ts";
 
 // The codex preset as shipped, with the real Codex CLI (the pinned @openai/codex) under a real `cos serve` /
 // `cos tick --wait`, configured as the README says, against a local OpenAI Responses API named by
@@ -52,6 +52,62 @@ describe.skipIf(!cli.ok)("the codex preset, real Codex CLI under cos", () => {
     expect(existsSync(join(world.home, ".codex", "config.toml"))).toBe(false);
     expect(readdirSync(join(world.dir, "data", "runs", "1-1")).sort()).toEqual(["output.log", "prompt.md"]);
     expect(fake.mainRequests()[0]!.headers.authorization).toBe("Bearer sk-codex-fake");
+  }, 120_000);
+});
+
+
+describe.skipIf(!cli.ok)("the codex preset at a usage limit, real Codex CLI under cos tick --wait", () => {
+  async function limited(gate: Turn, untilMs: number) {
+    const world = presetWorld(cli as CliFound, "codex", AGENTS, { CODEX_API_KEY: "sk-codex-fake" });
+    const clock = { now: 0 };
+    fake = await startFakeOpenAI({ turns: [WRITE_HELLO, { text: SUMMARY }], gate: { turn: gate, activeWhile: () => clock.now < untilMs } });
+    world.env.OPENAI_BASE_URL = `${fake.url}/v1`;
+    const tick = (ms: number) => {
+      clock.now = ms;
+      return tickAt(world, ms);
+    };
+    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "coder", "--project", "site"], iso(startOfTest()))).code).toBe(0);
+    return { world, tick };
+  }
+
+  test("a limit 40 s ahead, printed to the minute ('try again at 4:12 AM'): re-queued for the end of that minute, at most 2 dispatches before the run that succeeds, no attempt spent", async () => {
+    const t0 = startOfTest();
+    const resetsAt = t0 + 40_000;
+    const { world, tick } = await limited({ usageLimit: { resetsAt: new Date(resetsAt) } }, resetsAt);
+
+    expect(await tick(t0)).toEqual([1]);
+    const waiting = await world.task(1);
+    const minute = Math.floor(resetsAt / 60_000) * 60_000;
+    expect(waiting, activityText(waiting)).toMatchObject({ status: "queued", attempt: 1, notBefore: iso(minute + 60_000 + 15_000) });
+    expect(waiting.failure!.detail).toMatch(/^usage limit: You’ve hit your usage limit\. .* try again at \d{1,2}:\d{2} (AM|PM)\.$/);
+
+    let at = t0 + 30_000;
+    while (at < Date.parse(waiting.notBefore!)) {
+      expect(await tick(at)).toEqual([]);
+      at += 30_000;
+    }
+    expect(await tick(Date.parse(waiting.notBefore!))).toEqual([1]);
+    const done = await world.task(1);
+    expect(done, activityText(done)).toMatchObject({ status: "review", attempt: 1, result: { attempt: 1, summary: "Wrote hello.txt with a greeting." } });
+    // One dispatch met the limit, the next one ran: within the "at most 2 before the run that succeeds".
+    expect(done.runs).toHaveLength(2);
+    expect(done.activity.filter((a) => a.text.startsWith("usage limit"))).toHaveLength(1);
+    expect(branchFiles(world.repo, 1)).toEqual(["hello.txt"]);
+  }, 120_000);
+
+  test("an API 429 it gave up on ('exceeded retry limit, last status: 429'): a limit, backed off a minute, no attempt spent", async () => {
+    const t0 = startOfTest();
+    const { world, tick } = await limited({ rateLimit: { retryAfterSeconds: 1 } }, t0 + 30_000);
+    expect(await tick(t0)).toEqual([1]);
+    const waiting = await world.task(1);
+    expect(waiting, activityText(waiting)).toMatchObject({
+      status: "queued",
+      attempt: 1,
+      notBefore: iso(t0 + 60_000),
+      failure: { reason: "usage_limit", detail: "usage limit: exceeded retry limit, last status: 429 Too Many Requests" },
+    });
+    expect(await tick(t0 + 60_000)).toEqual([1]);
+    expect(await world.task(1)).toMatchObject({ status: "review", attempt: 1 });
   }, 120_000);
 });
 

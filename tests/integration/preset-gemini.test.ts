@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startFakeGemini, type FakeGemini } from "../fixtures/fake-vendors/gemini.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
 import { findGemini, SUMMARY, type CliFound } from "./cli-real-kit.ts";
-import { activityText, branchFiles, presetWorld, waitForTask } from "./preset-kit.ts";
+import { activityText, branchFiles, iso, presetWorld, startOfTest, tickAt, waitForTask } from "./preset-kit.ts";
 
 // The gemini preset as shipped, with the real Gemini CLI (the pinned @google/gemini-cli) under a real `cos serve` /
 // `cos tick --wait`, configured as the README says, against a local Gemini API named by GOOGLE_GEMINI_BASE_URL
@@ -51,6 +51,39 @@ describe.skipIf(!cli.ok)("the gemini preset, real Gemini CLI under cos", () => {
     const settings = JSON.parse(readFileSync(join(world.dir, "data", "runs", "1-1", "gemini-home", ".gemini", "settings.json"), "utf8")) as Record<string, unknown>;
     expect(settings).toMatchObject({ security: { auth: { selectedType: "gemini-api-key" } }, mcpServers: { cos: { httpUrl: expect.stringMatching(/\/mcp$/) } } });
     expect(fake.mainRequests()[0]!.headers["x-goog-api-key"]).toBe("fake-gemini-key");
+  }, 120_000);
+});
+
+
+describe.skipIf(!cli.ok)("the gemini preset at a usage limit, real Gemini CLI under cos tick --wait", () => {
+  test("a daily quota (exit 173, code 429, no reset named): a limit, backed off a minute, no attempt spent", async () => {
+    const t0 = startOfTest();
+    const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" });
+    const clock = { now: 0 };
+    fake = await startFakeGemini({
+      turns: [WRITE_HELLO(world.worktree(1)), { text: SUMMARY }],
+      gate: { turn: { usageLimit: { resetsAt: new Date(t0 + 40_000) } }, activeWhile: () => clock.now < t0 + 40_000 },
+    });
+    world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
+    const tick = (ms: number) => {
+      clock.now = ms;
+      return tickAt(world, ms);
+    };
+    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "scout", "--project", "site"], iso(t0))).code).toBe(0);
+
+    expect(await tick(t0)).toEqual([1]);
+    const waiting = await world.task(1);
+    expect(waiting, activityText(waiting)).toMatchObject({
+      status: "queued",
+      attempt: 1,
+      notBefore: iso(t0 + 60_000),
+      failure: { reason: "usage_limit", detail: "usage limit: You have exhausted your daily quota on this model." },
+    });
+    expect(await tick(t0 + 30_000)).toEqual([]);
+    expect(await tick(t0 + 60_000)).toEqual([1]);
+    const done = await world.task(1);
+    expect(done, activityText(done)).toMatchObject({ status: "review", attempt: 1, result: { attempt: 1, summary: "Wrote hello.txt with a greeting." } });
+    expect(done.runs).toHaveLength(2);
   }, 120_000);
 });
 

@@ -135,6 +135,17 @@ ${output()}`);
   });
 }
 
+/**
+ * `cos tick --wait` at `atMs` (COS_NOW): one resolver pass that runs what it dispatched, here, to the end. The ids
+ * it dispatched.
+ */
+export async function tickAt(world: PresetWorld, atMs: number): Promise<number[]> {
+  const ran = await world.cos(["tick", "--wait", "--json"], iso(atMs));
+  if (ran.code !== 0) throw new Error(`cos tick --wait at ${iso(atMs)} exited ${ran.code}:\n${ran.stdout}\n${ran.stderr}`);
+  const report = JSON.parse(ran.stdout) as { dispatched: { taskId: number }[] };
+  return report.dispatched.map((d) => d.taskId);
+}
+
 /** The activity of a task, one line each, for an assertion message. */
 export function activityText(task: TaskState): string {
   return task.activity.map((a) => `${a.at} ${a.text}`).join("\n");
