@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { waitFor } from "../wait.ts";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { startFakeGemini, type FakeGemini } from "../fixtures/fake-vendors/gemini.ts";
@@ -54,6 +55,35 @@ describe.skipIf(!cli.ok)("the gemini preset, real Gemini CLI under cos", () => {
   }, 120_000);
 });
 
+
+const root = process.getuid?.() === 0;
+const setpriv = root && existsSync("/usr/bin/setpriv");
+const NOBODY = 65534;
+
+describe.skipIf(!cli.ok || !setpriv)("the gemini preset for a user who is not root", () => {
+  // Gemini CLI skips a settings file a non-root user owns when it is named as system settings (issue #13): the
+  // preset's per-run Gemini home must load for anyone. The tests run as root here, so this one runs cos, and so
+  // Gemini, as nobody, in a world nobody owns.
+  test("cos serve and the agent as nobody: the MCP note lands on the task, the task reaches review", async () => {
+    const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" }, { runAs: NOBODY });
+    fake = await startFakeGemini({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt as nobody" } }, { text: SUMMARY }] });
+    world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
+    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "scout", "--project", "site"])).code).toBe(0);
+    const server = await world.serve();
+    const show = async () => JSON.parse((await world.cos(["task", "show", "1", "--json"])).stdout) as { status: string; activity: { text: string }[]; result: { summary: string } | null };
+    const task = await waitFor(async () => {
+      const t = await show();
+      return t.status === "review" || t.status === "failed" ? t : null;
+    }, "the task to reach review", 90_000, 500).catch((error: Error) => {
+      throw new Error(`${error.message}\n${server.output()}`);
+    });
+    expect(task.status, `${task.activity.map((a) => a.text).join("\n")}\n${server.output()}`).toBe("review");
+    expect(task.activity.map((a) => a.text)).toContain("scout: wrote hello.txt as nobody");
+    expect(task.result?.summary).toBe("Wrote hello.txt with a greeting.");
+    expect(statSync(join(world.dir, "data", "runs", "1-1", "gemini-home", ".gemini", "settings.json")).uid).toBe(NOBODY);
+  }, 120_000);
+});
+if (!setpriv) test.skip(`the gemini preset as a user who is not root: ${root ? "setpriv is missing" : "the tests already run as a user who is not root"}`, () => {});
 
 describe.skipIf(!cli.ok)("the gemini preset at a usage limit, real Gemini CLI under cos tick --wait", () => {
   test("a daily quota (exit 173, code 429, no reset named): a limit, backed off a minute, no attempt spent", async () => {

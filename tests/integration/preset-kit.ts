@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
@@ -45,7 +45,13 @@ afterEach(async () => {
  * A world with one project (a git repo on `main`) and the agents given, `cli` on PATH as `binName`. `env` holds
  * the variables the agents' `env` lists (keys, base URLs); the world adds PATH, HOME, TMPDIR and TZ=UTC.
  */
-export function presetWorld(cli: CliFound, binName: string, agents: Record<string, object>, env: Record<string, string>, config: object = {}): PresetWorld {
+export function presetWorld(
+  cli: CliFound,
+  binName: string,
+  agents: Record<string, object>,
+  env: Record<string, string>,
+  options: { config?: object; runAs?: number } = {},
+): PresetWorld {
   // Under /var/tmp, not /tmp: Codex's workspace-write sandbox lets a CLI write anywhere in /tmp.
   const base = existsSync("/var/tmp") ? "/var/tmp" : tmpdir();
   const dir = realpathSync(mkdtempSync(join(base, `cos-preset-${binName}-`)));
@@ -58,7 +64,15 @@ export function presetWorld(cli: CliFound, binName: string, agents: Record<strin
   writeFileSync(join(repo, "README.md"), "# site\n");
   git(repo, "add", ".");
   git(repo, "-c", "user.name=Test Person", "-c", "user.email=test@example.com", "commit", "-q", "-m", "init");
-  writeFileSync(join(dir, "cos.config.json"), JSON.stringify({ projects: { site: { repo: "./site" } }, agents, ...config }, null, 2));
+  writeFileSync(join(dir, "cos.config.json"), JSON.stringify({ projects: { site: { repo: "./site" } }, agents, ...options.config }, null, 2));
+  // Another user's world: theirs to write, and every cos process (so every agent) runs as them.
+  if (options.runAs !== undefined) {
+    chownTree(dir, options.runAs);
+    // The first run of `cos` after a source change bundles into dist/, which only its owner may write.
+    execFileSync(process.execPath, [COS_BIN, "help"], { stdio: "ignore" });
+  }
+  const asUser = (argv: string[]) =>
+    options.runAs === undefined ? argv : ["setpriv", `--reuid=${options.runAs}`, `--regid=${options.runAs}`, "--clear-groups", ...argv];
   const worldEnv: Record<string, string> = {
     PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     HOME: home,
@@ -80,7 +94,8 @@ export function presetWorld(cli: CliFound, binName: string, agents: Record<strin
     return opened;
   };
   const spawnCos = (args: string[], now?: string): { child: ChildProcess; output: () => string; done: Promise<number> } => {
-    const child = spawn(process.execPath, [COS_BIN, ...args], { cwd: dir, env: { ...worldEnv, ...(now ? { COS_NOW: now } : {}) }, stdio: ["ignore", "pipe", "pipe"] });
+    const [file, ...argv] = asUser([process.execPath, COS_BIN, ...args]);
+    const child = spawn(file!, argv, { cwd: dir, env: { ...worldEnv, ...(now ? { COS_NOW: now } : {}) }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout!.on("data", (d) => (output += d));
     child.stderr!.on("data", (d) => (output += d));
@@ -96,7 +111,8 @@ export function presetWorld(cli: CliFound, binName: string, agents: Record<strin
     cos: async (args, now) => {
       let stdout = "";
       let stderr = "";
-      const child = spawn(process.execPath, [COS_BIN, ...args], { cwd: dir, env: { ...worldEnv, ...(now ? { COS_NOW: now } : {}) }, stdio: ["ignore", "pipe", "pipe"] });
+      const [file, ...argv] = asUser([process.execPath, COS_BIN, ...args]);
+      const child = spawn(file!, argv, { cwd: dir, env: { ...worldEnv, ...(now ? { COS_NOW: now } : {}) }, stdio: ["ignore", "pipe", "pipe"] });
       child.stdout.on("data", (d) => (stdout += d));
       child.stderr.on("data", (d) => (stderr += d));
       const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? -1)));
@@ -144,6 +160,16 @@ export async function tickAt(world: PresetWorld, atMs: number): Promise<number[]
   if (ran.code !== 0) throw new Error(`cos tick --wait at ${iso(atMs)} exited ${ran.code}:\n${ran.stdout}\n${ran.stderr}`);
   const report = JSON.parse(ran.stdout) as { dispatched: { taskId: number }[] };
   return report.dispatched.map((d) => d.taskId);
+}
+
+function chownTree(path: string, uid: number): void {
+  chownSync(path, uid, uid);
+  if (!statSync(path).isDirectory()) return;
+  for (const entry of readdirSync(path)) {
+    const child = join(path, entry);
+    if (lstatSync(child).isSymbolicLink()) lchownSync(child, uid, uid);
+    else chownTree(child, uid);
+  }
 }
 
 /** The activity of a task, one line each, for an assertion message. */
