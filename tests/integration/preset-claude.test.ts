@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fixtures/fake-vendors/anthropic.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
 import { findClaude, SUMMARY, type CliFound } from "./cli-real-kit.ts";
-import { activityText, branchFiles, iso, presetWorld, startOfTest, tickAt, waitForTask } from "./preset-kit.ts";
+import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld, queueHello, serveToReview, startOfTest } from "./preset-kit.ts";
 
 // The claude-code preset as shipped, with the real Claude Code (the pinned @anthropic-ai/claude-code) under a
 // real `cos serve` / `cos tick --wait`, configured as the README says, against a local Anthropic Messages API
@@ -37,17 +37,10 @@ describe.skipIf(!cli.ok)("the claude-code preset, real Claude Code under cos", (
     });
     world.env.ANTHROPIC_BASE_URL = fake.url;
 
-    const added = await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "builder", "--project", "site"]);
-    expect(added.code, added.stderr).toBe(0);
-    const server = await world.serve();
-    const task = await waitForTask(world, 1, ["review", "failed"], server.output);
-
-    expect(task.status, `${activityText(task)}\n${server.output()}`).toBe("review");
+    await queueHello(world, "builder");
+    const task = await serveToReview(world);
     expect(task.result).toMatchObject({
-      attempt: 1,
-      exitCode: 0,
-      summary: "Wrote hello.txt with a greeting.",
-      handoff: "hello.txt holds one line; nothing else changed.",
+      ...HELLO_RESULT,
       usage: { costUsd: expect.any(Number), inputTokens: 4000, outputTokens: 200 },
       cli: { name: "Claude Code", version: "2.1.332", warning: null },
     });
@@ -71,28 +64,20 @@ describe.skipIf(!cli.ok)("the claude-code preset, real Claude Code under cos", (
 
 
 describe.skipIf(!cli.ok)("the claude-code preset at a usage limit, real Claude Code under cos tick --wait", () => {
-  /** A world whose fake refuses every request while its clock (moved with COS_NOW) is before `until`. */
+  /** A world whose fake refuses every request while its clock (moved with COS_NOW) is before `untilMs`. */
   async function limited(gate: Turn, untilMs: number, env: Record<string, string>, listed: string[]) {
     const world = presetWorld(cli as CliFound, "claude", builder(["ANTHROPIC_BASE_URL", ...listed]), env);
-    const clock = { now: 0 };
-    fake = await startFakeAnthropic({
-      turns: [WRITE_HELLO(world.worktree(1)), { text: SUMMARY }],
-      gate: { turn: gate, activeWhile: () => clock.now < untilMs },
-    });
+    const clock = movingClock(world);
+    fake = await startFakeAnthropic({ turns: [WRITE_HELLO(world.worktree(1)), { text: SUMMARY }], gate: { turn: gate, activeWhile: clock.before(untilMs) } });
     world.env.ANTHROPIC_BASE_URL = fake.url;
-    /** One `cos tick --wait` at `ms`, the fake's clock with it. */
-    const tick = (ms: number) => {
-      clock.now = ms;
-      return tickAt(world, ms);
-    };
-    return { world, tick };
+    await queueHello(world, "builder", startOfTest());
+    return { world, tick: clock.tick };
   }
 
   test("a subscription's limit, 40 s ahead: re-queued for rate_limit_event's exact resetsAt, one dispatch before the run that succeeds, no attempt spent", async () => {
     const t0 = startOfTest();
     const resetsAt = t0 + 40_000;
     const { world, tick } = await limited({ usageLimit: { resetsAt: new Date(resetsAt) } }, resetsAt, { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-fake" }, ["CLAUDE_CODE_OAUTH_TOKEN"]);
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "builder", "--project", "site"], iso(t0))).code).toBe(0);
 
     expect(await tick(t0)).toEqual([1]);
     const waiting = await world.task(1);
@@ -123,7 +108,6 @@ describe.skipIf(!cli.ok)("the claude-code preset at a usage limit, real Claude C
     const resetsAt = t0 + 40_000;
     // The API keeps refusing for five minutes, naming the same (soon past) reset.
     const { world, tick } = await limited({ usageLimit: { resetsAt: new Date(resetsAt) } }, t0 + 300_000, { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-fake" }, ["CLAUDE_CODE_OAUTH_TOKEN"]);
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "builder", "--project", "site"], iso(t0))).code).toBe(0);
 
     const tries: string[] = [];
     let at = t0;
@@ -147,7 +131,6 @@ describe.skipIf(!cli.ok)("the claude-code preset at a usage limit, real Claude C
       "ANTHROPIC_API_KEY",
       "CLAUDE_CODE_MAX_RETRIES",
     ]);
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "builder", "--project", "site"], iso(t0))).code).toBe(0);
 
     expect(await tick(t0)).toEqual([1]);
     const waiting = await world.task(1);

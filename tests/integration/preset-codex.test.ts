@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../fixtures/fake-vendors/openai-responses.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
 import { findCodex, SUMMARY, type CliFound } from "./cli-real-kit.ts";
-import { activityText, branchFiles, iso, presetWorld, startOfTest, tickAt, waitForTask } from "./preset-kit.ts";
+import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld, queueHello, serveToReview, startOfTest } from "./preset-kit.ts";
 
 // The codex preset as shipped, with the real Codex CLI (the pinned @openai/codex) under a real `cos serve` /
 // `cos tick --wait`, configured as the README says, against a local OpenAI Responses API named by
@@ -32,16 +32,10 @@ describe.skipIf(!cli.ok)("the codex preset, real Codex CLI under cos", () => {
     fake = await startFakeOpenAI({ turns: [WRITE_HELLO, LOG, { text: SUMMARY }] });
     world.env.OPENAI_BASE_URL = `${fake.url}/v1`;
 
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "coder", "--project", "site"])).code).toBe(0);
-    const server = await world.serve();
-    const task = await waitForTask(world, 1, ["review", "failed"], server.output);
-
-    expect(task.status, `${activityText(task)}\n${server.output()}`).toBe("review");
+    await queueHello(world, "coder");
+    const task = await serveToReview(world);
     expect(task.result).toMatchObject({
-      attempt: 1,
-      exitCode: 0,
-      summary: "Wrote hello.txt with a greeting.",
-      handoff: "hello.txt holds one line; nothing else changed.",
+      ...HELLO_RESULT,
       usage: { costUsd: null, inputTokens: 3000, outputTokens: 150 },
       cli: { name: "Codex CLI", version: "0.171.0", warning: null },
     });
@@ -57,17 +51,14 @@ describe.skipIf(!cli.ok)("the codex preset, real Codex CLI under cos", () => {
 
 
 describe.skipIf(!cli.ok)("the codex preset at a usage limit, real Codex CLI under cos tick --wait", () => {
+  /** A world whose fake refuses every request while its clock (moved with COS_NOW) is before `untilMs`. */
   async function limited(gate: Turn, untilMs: number) {
     const world = presetWorld(cli as CliFound, "codex", AGENTS, { CODEX_API_KEY: "sk-codex-fake" });
-    const clock = { now: 0 };
-    fake = await startFakeOpenAI({ turns: [WRITE_HELLO, { text: SUMMARY }], gate: { turn: gate, activeWhile: () => clock.now < untilMs } });
+    const clock = movingClock(world);
+    fake = await startFakeOpenAI({ turns: [WRITE_HELLO, { text: SUMMARY }], gate: { turn: gate, activeWhile: clock.before(untilMs) } });
     world.env.OPENAI_BASE_URL = `${fake.url}/v1`;
-    const tick = (ms: number) => {
-      clock.now = ms;
-      return tickAt(world, ms);
-    };
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "coder", "--project", "site"], iso(startOfTest()))).code).toBe(0);
-    return { world, tick };
+    await queueHello(world, "coder", startOfTest());
+    return { world, tick: clock.tick };
   }
 
   test("a limit 40 s ahead, printed to the minute ('try again at 4:12 AM'): re-queued for the end of that minute, at most 2 dispatches before the run that succeeds, no attempt spent", async () => {
@@ -88,7 +79,7 @@ describe.skipIf(!cli.ok)("the codex preset at a usage limit, real Codex CLI unde
     }
     expect(await tick(Date.parse(waiting.notBefore!))).toEqual([1]);
     const done = await world.task(1);
-    expect(done, activityText(done)).toMatchObject({ status: "review", attempt: 1, result: { attempt: 1, summary: "Wrote hello.txt with a greeting." } });
+    expect(done, activityText(done)).toMatchObject({ status: "review", attempt: 1, result: HELLO_RESULT });
     // One dispatch met the limit, the next one ran: within the "at most 2 before the run that succeeds".
     expect(done.runs).toHaveLength(2);
     expect(done.activity.filter((a) => a.text.startsWith("usage limit"))).toHaveLength(1);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startFakeGemini, type FakeGemini } from "../fixtures/fake-vendors/gemini.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
 import { findGemini, SUMMARY, type CliFound } from "./cli-real-kit.ts";
-import { activityText, branchFiles, iso, presetWorld, startOfTest, tickAt, waitForTask } from "./preset-kit.ts";
+import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld, queueHello, serveToReview, startOfTest } from "./preset-kit.ts";
 
 // The gemini preset as shipped, with the real Gemini CLI (the pinned @google/gemini-cli) under a real `cos serve` /
 // `cos tick --wait`, configured as the README says, against a local Gemini API named by GOOGLE_GEMINI_BASE_URL
@@ -29,16 +29,10 @@ describe.skipIf(!cli.ok)("the gemini preset, real Gemini CLI under cos", () => {
     fake = await startFakeGemini({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt" } }, { text: SUMMARY }] });
     world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
 
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "scout", "--project", "site"])).code).toBe(0);
-    const server = await world.serve();
-    const task = await waitForTask(world, 1, ["review", "failed"], server.output);
-
-    expect(task.status, `${activityText(task)}\n${server.output()}`).toBe("review");
+    await queueHello(world, "scout");
+    const task = await serveToReview(world);
     expect(task.result).toMatchObject({
-      attempt: 1,
-      exitCode: 0,
-      summary: "Wrote hello.txt with a greeting.",
-      handoff: "hello.txt holds one line; nothing else changed.",
+      ...HELLO_RESULT,
       cli: { name: "Gemini CLI", version: "0.61.0", warning: null },
     });
     // The agent's three turns and the router's side call, each as the fake counts them.
@@ -68,7 +62,7 @@ describe.skipIf(!cli.ok || !setpriv)("the gemini preset for a user who is not ro
     const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" }, { runAs: NOBODY });
     fake = await startFakeGemini({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt as nobody" } }, { text: SUMMARY }] });
     world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "scout", "--project", "site"])).code).toBe(0);
+    await queueHello(world, "scout");
     const server = await world.serve();
     const show = async () => JSON.parse((await world.cos(["task", "show", "1", "--json"])).stdout) as { status: string; activity: { text: string }[]; result: { summary: string } | null };
     const task = await waitFor(async () => {
@@ -89,17 +83,13 @@ describe.skipIf(!cli.ok)("the gemini preset at a usage limit, real Gemini CLI un
   test("a daily quota (exit 173, code 429, no reset named): a limit, backed off a minute, no attempt spent", async () => {
     const t0 = startOfTest();
     const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" });
-    const clock = { now: 0 };
+    const { before, tick } = movingClock(world);
     fake = await startFakeGemini({
       turns: [WRITE_HELLO(world.worktree(1)), { text: SUMMARY }],
-      gate: { turn: { usageLimit: { resetsAt: new Date(t0 + 40_000) } }, activeWhile: () => clock.now < t0 + 40_000 },
+      gate: { turn: { usageLimit: { resetsAt: new Date(t0 + 40_000) } }, activeWhile: before(t0 + 40_000) },
     });
     world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
-    const tick = (ms: number) => {
-      clock.now = ms;
-      return tickAt(world, ms);
-    };
-    expect((await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", "scout", "--project", "site"], iso(t0))).code).toBe(0);
+    await queueHello(world, "scout", t0);
 
     expect(await tick(t0)).toEqual([1]);
     const waiting = await world.task(1);
@@ -112,7 +102,7 @@ describe.skipIf(!cli.ok)("the gemini preset at a usage limit, real Gemini CLI un
     expect(await tick(t0 + 30_000)).toEqual([]);
     expect(await tick(t0 + 60_000)).toEqual([1]);
     const done = await world.task(1);
-    expect(done, activityText(done)).toMatchObject({ status: "review", attempt: 1, result: { attempt: 1, summary: "Wrote hello.txt with a greeting." } });
+    expect(done, activityText(done)).toMatchObject({ status: "review", attempt: 1, result: HELLO_RESULT });
     expect(done.runs).toHaveLength(2);
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
 import { loadTask } from "../../src/app/tasks.ts";
@@ -170,6 +170,38 @@ function chownTree(path: string, uid: number): void {
     if (lstatSync(child).isSymbolicLink()) lchownSync(child, uid, uid);
     else chownTree(child, uid);
   }
+}
+
+/** Queues what every preset test gives its agent: a code task in the world's project. */
+export async function queueHello(world: PresetWorld, agent: string, atMs?: number): Promise<void> {
+  const added = await world.cos(["task", "add", "Say hello", "--type", "code", "--agent", agent, "--project", "site"], atMs === undefined ? undefined : iso(atMs));
+  if (added.code !== 0) throw new Error(`cos task add: ${added.stderr}`);
+}
+
+/** `cos serve` runs task #1 until it is in review (or failed: the assertion then shows its activity and the server's output). */
+export async function serveToReview(world: PresetWorld): Promise<TaskState> {
+  const server = await world.serve();
+  const task = await waitForTask(world, 1, ["review", "failed"], server.output);
+  expect(task.status, `${activityText(task)}\n${server.output()}`).toBe("review");
+  return task;
+}
+
+/** What every test's fake answers last (cli-real-kit's SUMMARY), as the result of the first attempt. */
+export const HELLO_RESULT = { attempt: 1, exitCode: 0, summary: "Wrote hello.txt with a greeting.", handoff: "hello.txt holds one line; nothing else changed." };
+
+/**
+ * The clock a fake's limit gate reads, moved with COS_NOW: `tick(ms)` is one `cos tick --wait` at `ms` with the
+ * fake's "now" there too, and `before(ms)` the gate that holds while that "now" is earlier than `ms`.
+ */
+export function movingClock(world: PresetWorld): { before(untilMs: number): () => boolean; tick(ms: number): Promise<number[]> } {
+  let now = 0;
+  return {
+    before: (untilMs) => () => now < untilMs,
+    tick: (ms) => {
+      now = ms;
+      return tickAt(world, ms);
+    },
+  };
 }
 
 /** The activity of a task, one line each, for an assertion message. */
