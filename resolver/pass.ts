@@ -9,15 +9,16 @@ import { loadPromptInput } from "../src/prompt/load.ts";
 import { ConflictError } from "../src/shared/errors.ts";
 import type { EventMeta, Guard, StreamAppend } from "../src/store/event-store.ts";
 import { unchanged } from "../src/store/guards.ts";
-import { plan, type Decision, type PlanTask } from "./plan.ts";
-import { loadPlanInput } from "./state.ts";
+import { loadPlanInput } from "../src/plan/load.ts";
+import type { PlanTask } from "../src/plan/input.ts";
+import { plan, type PlanDecision } from "../src/plan/plan.ts";
 
 export interface PassReport {
   at: string;
   dispatched: { taskId: number; attempt: number; tier: Tier; isolation: Isolation; note: string | null }[];
   autoApproved: { taskId: number; tier: Tier; spotCheck: boolean }[];
   expired: { taskId: number; attempt: number; claimed: boolean }[];
-  holds: Extract<Decision, { kind: "hold" }>[];
+  holds: Extract<PlanDecision, { kind: "hold" }>[];
   /** Work was left for the next pass (more auto-approvals or expired leases than one pass writes). */
   more: boolean;
 }
@@ -66,9 +67,9 @@ export async function runPass(ctx: AppContext, options: PassOptions = {}): Promi
 }
 
 type Act =
-  | { decision: Extract<Decision, { kind: "dispatch" }>; task: PlanTask }
-  | { decision: Extract<Decision, { kind: "auto_approve" | "lease_expired" }>; task: PlanTask }
-  | { decision: Extract<Decision, { kind: "hold" }> & { code: "missing_skill" }; task: PlanTask };
+  | { decision: Extract<PlanDecision, { kind: "dispatch" }>; task: PlanTask }
+  | { decision: Extract<PlanDecision, { kind: "auto_approve" | "lease_expired" }>; task: PlanTask }
+  | { decision: Extract<PlanDecision, { kind: "hold" }> & { code: "missing_skill" }; task: PlanTask };
 
 async function passOnce(ctx: AppContext, options: PassOptions): Promise<PassReport> {
   const now = ctx.clock();
@@ -203,7 +204,7 @@ function asPlanned(act: Act, state: TaskState): boolean {
         state.blockedBy.join(",") === seen.blockedBy.join(",")
       );
     case "auto_approve":
-      return state.tier === seen.tier && state.finishedAt === seen.finishedAt;
+      return state.dispatchTier === seen.dispatchTier && state.finishedAt === seen.finishedAt;
     default:
       return true;
   }

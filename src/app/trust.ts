@@ -1,10 +1,9 @@
-import { evolveTrust, decideTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
-import { nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
+import type { InStatement, InValue } from "@libsql/client";
+import { decideTrust, evolveTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/aggregate.ts";
+import { defaultTierOf, nextMove, trustStanding, TRUST_WINDOW, type TrustStanding } from "../domain/trust/trust.ts";
 import type { TaskState, Tier, Verdict } from "../domain/task/task.ts";
-import { ValidationError } from "../shared/errors.ts";
-import { verdictWindow } from "../../resolver/state.ts";
-import { defaultTierOf } from "../../resolver/plan.ts";
-import { knownTypes } from "../config/config.ts";
+import { verdictWindow } from "../plan/verdicts.ts";
+import { checkAgent, checkType } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
 import type { Guard, LoadedStream, StreamAppend, StreamExpectation } from "../store/event-store.ts";
@@ -16,6 +15,8 @@ import { taskStream } from "../domain/task/task.ts";
 export interface TrustInput {
   agent: string;
   type: string;
+  /** The pair's stream (trustStreamSql). */
+  stream: string;
   state: TrustState | null;
   version: number;
   /** The last 20 human verdicts, newest first. */
@@ -30,22 +31,41 @@ export interface ReviewInput {
   trust: TrustInput;
 }
 
-const WINDOW = 20;
+const WINDOW = TRUST_WINDOW;
 
-/** The statements that read an (agent, type)'s verdict window and its newest position. */
-function windowQueries(agent: string, type: string) {
+/** An SQL expression and the arguments of its placeholders. */
+interface Sql {
+  sql: string;
+  args: InValue[];
+}
+
+/**
+ * The reads of an (agent, type)'s trust, over SQL expressions for the agent and the type: the events
+ * of its stream, its verdict window and the position of its newest verdict. The stream is the one the
+ * trust table records for the pair (a pair with `-` in a name that had a stream before trustStream
+ * encoded `-` keeps it), else trustStream's, spelled here in SQL too, so that a verdict reads its
+ * task's trust in the same snapshot as the task.
+ */
+function trustQueries(agent: Sql, type: Sql): InStatement[] {
+  const pair = { sql: `agent = ${agent.sql} AND type = ${type.sql}`, args: [...agent.args, ...type.args] };
+  const stream = `COALESCE((SELECT stream FROM trust WHERE ${pair.sql}), 'trust-' || replace(${agent.sql}, '-', '.') || '-' || replace(${type.sql}, '-', '.'))`;
   return [
-    { sql: `SELECT verdict FROM verdicts WHERE agent = ? AND type = ? ORDER BY position DESC LIMIT ${WINDOW}`, args: [agent, type] },
-    { sql: "SELECT COALESCE(MAX(position), 0) AS newest FROM verdicts WHERE agent = ? AND type = ?", args: [agent, type] },
+    { sql: `SELECT position, event_id, stream, version, type, data, meta FROM events WHERE stream = ${stream} ORDER BY version`, args: [...pair.args, ...pair.args] },
+    { sql: `SELECT verdict FROM verdicts WHERE ${pair.sql} ORDER BY position DESC LIMIT ${WINDOW}`, args: pair.args },
+    { sql: `SELECT COALESCE(MAX(position), 0) AS newest FROM verdicts WHERE ${pair.sql}`, args: pair.args },
   ];
 }
 
-function trustFrom(agent: string, type: string, loaded: LoadedStream, window: { rows: Record<string, unknown>[] }, newest: { rows: Record<string, unknown>[] }): TrustInput {
+function trustFrom(agent: string, type: string, events: { rows: Record<string, unknown>[] }, window: { rows: Record<string, unknown>[] }, newest: { rows: Record<string, unknown>[] }, store: AppContext["store"]): TrustInput {
+  // A pair with no events yet gets trustStream's name; one with events is in the stream they were read from.
+  const stream = events.rows[0] ? String(events.rows[0].stream) : trustStream(agent, type);
+  const loaded = store.loaded(stream, events as never);
   let state: TrustState | null = null;
   for (const e of loaded.events) state = evolveTrust(state, { type: e.type, data: e.data, at: e.meta.at } as TrustEvent);
   return {
     agent,
     type,
+    stream,
     state,
     version: loaded.version,
     verdicts: window.rows.map((r) => r.verdict as Verdict),
@@ -54,8 +74,8 @@ function trustFrom(agent: string, type: string, loaded: LoadedStream, window: { 
 }
 
 export async function loadTrustInput(ctx: AppContext, agent: string, type: string): Promise<TrustInput> {
-  const { streams, results } = await ctx.store.load([trustStream(agent, type)], windowQueries(agent, type));
-  return trustFrom(agent, type, streams[0]!, results[0]!, results[1]!);
+  const [events, window, newest] = await ctx.db.snapshot(trustQueries({ sql: "?", args: [agent] }, { sql: "?", args: [type] }));
+  return trustFrom(agent, type, events!, window!, newest!, ctx.store);
 }
 
 /**
@@ -63,19 +83,12 @@ export async function loadTrustInput(ctx: AppContext, agent: string, type: strin
  * (agent, type) is read from the task's projection row in the same snapshot as its stream.
  */
 export async function loadReviewInput(ctx: AppContext, id: number): Promise<ReviewInput> {
-  const pair = "(SELECT agent FROM tasks WHERE id = ?) AND type = (SELECT type FROM tasks WHERE id = ?)";
   const { streams, results } = await ctx.store.load(
     [taskStream(id)],
-    [
-      // trustStream(agent, type), spelled in SQL: the task's agent and type are not known before this read.
-      { sql: "SELECT position, event_id, stream, version, type, data, meta FROM events WHERE stream = (SELECT 'trust-' || agent || '-' || type FROM tasks WHERE id = ?) ORDER BY version", args: [id] },
-      { sql: `SELECT verdict FROM verdicts WHERE agent = ${pair} ORDER BY position DESC LIMIT ${WINDOW}`, args: [id, id] },
-      { sql: `SELECT COALESCE(MAX(position), 0) AS newest FROM verdicts WHERE agent = ${pair}`, args: [id, id] },
-    ],
+    trustQueries({ sql: "(SELECT agent FROM tasks WHERE id = ?)", args: [id] }, { sql: "(SELECT type FROM tasks WHERE id = ?)", args: [id] }),
   );
   const task = taskFrom(id, streams[0] as LoadedStream<TaskState>);
-  const stream = trustStream(task.state.agent, task.state.type);
-  const trust = trustFrom(task.state.agent, task.state.type, ctx.store.loaded(stream, results[0]!), results[1]!, results[2]!);
+  const trust = trustFrom(task.state.agent, task.state.type, results[0]!, results[1]!, results[2]!, ctx.store);
   return { task, trust };
 }
 
@@ -94,25 +107,18 @@ export function trustDecision(
   const { agent, type } = input;
   const standing = trustStanding([...extra, ...input.verdicts], defaultTierOf(type, ctx.config.review.defaults));
   const events = decideTrust(command(standing), input.state, agent, type);
-  const [, newest] = windowQueries(agent, type);
   return {
-    append: append(trustStream(agent, type), input.version, events),
-    expectations: events.length ? [] : [{ stream: trustStream(agent, type), version: input.version }],
-    guards: [unchanged(`the verdicts of ${agent} ${type}`, newest!.sql, newest!.args, input.newest)],
+    append: append(input.stream, input.version, events),
+    expectations: events.length ? [] : [{ stream: input.stream, version: input.version }],
+    guards: [
+      unchanged(`the verdicts of ${agent} ${type}`, "SELECT COALESCE(MAX(position), 0) FROM verdicts WHERE agent = ? AND type = ?", [agent, type], input.newest),
+    ],
   };
 }
 
-function checkPair(ctx: AppContext, agent: string, type: string): void {
-  if (!ctx.config.agents[agent]) {
-    throw new ValidationError(`unknown agent "${agent}": configured agents are ${Object.keys(ctx.config.agents).join(", ") || "none"}`);
-  }
-  if (!knownTypes(ctx.config).includes(type)) {
-    throw new ValidationError(`unknown type "${type}": use one of ${knownTypes(ctx.config).join(", ")}`);
-  }
-}
-
 async function runTrust(ctx: AppContext, agent: string, type: string, command: (standing: TrustStanding) => TrustCommand, actor: string) {
-  checkPair(ctx, agent, type);
+  checkAgent(ctx.config, agent);
+  checkType(ctx.config, type);
   const { events } = await runDecision(ctx, metaOf(ctx, actor), async () => {
     const decision = trustDecision(ctx, await loadTrustInput(ctx, agent, type), command);
     return { decision: { appends: [decision.append], expectations: decision.expectations, guards: decision.guards }, value: null };

@@ -32,6 +32,8 @@ export interface ReviewCard {
   tier: Tier;
   summary: string;
   diffStat: { files: number; insertions: number; deletions: number } | null;
+  /** Set when the agent's CLI ran in a version its preset was not proven with. */
+  cliWarning?: string | null;
   /** When an `auto` or `quick` item is approved on its own; null for gate. */
   autoApproveAt: string | null;
   /** Set once decided: the card shows it and loses its buttons. */
@@ -54,8 +56,7 @@ export type ChatReply =
   /** A tap was answered: a short toast, and the card to show now (edited in place). */
   | { kind: "tap_answer"; toast: string; card: ReviewCard | null }
   /** A file to send (`/diff 42`). */
-  | { kind: "file"; name: string; content: string; caption: string }
-  | { kind: "refused"; text: string };
+  | { kind: "file"; name: string; content: string; caption: string };
 
 /** What the outbox delivers (DESIGN §1): written in the transaction of the events that caused it. */
 export type Notification =

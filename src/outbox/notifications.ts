@@ -1,9 +1,12 @@
-import type { InStatement } from "@libsql/client";
+import type { InStatement, InValue } from "@libsql/client";
 import type { AppContext } from "../app/context.ts";
 import { cardOf } from "../chat/cards.ts";
 import type { Notification, Platform } from "../chat/types.ts";
+import { endedBadly } from "../domain/task/dependencies.ts";
 import type { TaskState } from "../domain/task/task.ts";
-import type { TierChangedData } from "../domain/trust/tier-pins.ts";
+import type { TierChangedData } from "../domain/trust/aggregate.ts";
+import { trustNumbersText } from "../domain/trust/trust.ts";
+import { blockerEndedAlert } from "../plan/hold-words.ts";
 import type { Appending } from "../store/event-store.ts";
 
 export interface Pending {
@@ -14,15 +17,12 @@ export interface Pending {
   attempt: number | null;
 }
 
-/** A notification the batch itself works out: the tasks a blocker that ended badly now holds. */
+/** A notification the batch itself works out: the queued tasks a blocker that ended badly now holds. */
 interface HeldDependents {
-  blocker: number;
-  ending: string;
+  blocker: TaskState;
   /** The key's prefix; each dependent adds `held-<id>`. */
   key: string;
 }
-
-const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /**
  * The notifications a batch of events causes, from the events and each stream's state after them
@@ -32,6 +32,10 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 export function notificationsFor(ctx: AppContext, appending: Appending): { pending: Pending[]; held: HeldDependents[] } {
   const pending: Pending[] = [];
   const held: HeldDependents[] = [];
+  // The queued tasks that a blocker, having just ended badly, now holds for a person (DESIGN §3).
+  const heldBy = (state: TaskState, key: string) => {
+    if (endedBadly(state.status)) held.push({ blocker: state, key });
+  };
   for (const event of appending.events) {
     const taskId = event.stream.startsWith("task-") ? Number(event.stream.slice(5)) : null;
     const key = (kind: string) => `${event.eventId}:${kind}`;
@@ -40,18 +44,17 @@ export function notificationsFor(ctx: AppContext, appending: Appending): { pendi
       case "TaskResultReported":
       case "VerdictRecorded":
       case "TaskAutoApproved": {
-        const card = cardOf(ctx, task());
+        const state = task();
+        const card = cardOf(ctx, state);
         if (!card) break;
         const kind = event.type === "TaskResultReported" ? "review_card" : "card_update";
         pending.push({ notification: { kind, card }, key: key(kind), taskId, attempt: card.attempt });
-        if (event.type === "VerdictRecorded" && (event.data as { verdict: string }).verdict === "discarded") {
-          held.push({ blocker: taskId!, ending: "discarded", key: `${event.eventId}:` });
-        }
+        if (event.type === "VerdictRecorded") heldBy(state, `${event.eventId}:`);
         break;
       }
       case "TierChanged": {
         const d = event.data as TierChangedData;
-        const why = d.reason === "trust" ? `trust (approval: ${pct(d.approvalRate)}, sendBack: ${pct(d.sendBackRate)}, n=${d.n})` : "a pin";
+        const why = d.reason === "trust" ? `trust (${trustNumbersText(d)})` : "a pin";
         pending.push({
           notification: { kind: "trust_change", block: { title: `Tier change: ${d.agent} ${d.type}`, lines: [`${d.from} → ${d.to} by ${why}`] } },
           key: key("trust_change"),
@@ -61,8 +64,23 @@ export function notificationsFor(ctx: AppContext, appending: Appending): { pendi
         break;
       }
       case "TaskFailed": {
-        const d = event.data as { attempt: number; detail: string; final: boolean; reason: string };
+        const d = event.data as { attempt: number; detail: string; final: boolean; reason: string; retryAt: string | null };
         const state = task();
+        if (d.reason === "usage_limit") {
+          // Said once, when the limit begins: the tries while it lasts are the task's activity, not a message each.
+          if (state.limitStreak === 1) {
+            pending.push({
+              notification: {
+                kind: "failure",
+                block: { title: `#${taskId} ${state.title} waits for a usage limit`, lines: [`${d.detail}; tried again after ${d.retryAt ?? "the next pass"}, no attempt spent`] },
+              },
+              key: key("failure"),
+              taskId,
+              attempt: d.attempt,
+            });
+          }
+          break;
+        }
         const next = d.final ? "no attempts left" : `queued again for attempt ${state.attempt}`;
         pending.push({
           notification: { kind: "failure", block: { title: `#${taskId} ${state.title} failed`, lines: [`attempt ${d.attempt}: ${d.detail}; ${next}`] } },
@@ -70,11 +88,11 @@ export function notificationsFor(ctx: AppContext, appending: Appending): { pendi
           taskId,
           attempt: d.attempt,
         });
-        if (d.final) held.push({ blocker: taskId!, ending: "failed", key: `${event.eventId}:` });
+        heldBy(state, `${event.eventId}:`);
         break;
       }
       case "TaskCancelled":
-        held.push({ blocker: taskId!, ending: "cancelled", key: `${event.eventId}:` });
+        heldBy(task(), `${event.eventId}:`);
         break;
       default:
         break;
@@ -101,21 +119,25 @@ export function outboxStatements(ctx: AppContext, appending: Appending, platform
   return statements;
 }
 
+/** Stands for a dependent's id in the alert's words, so the words are written once (hold-words.ts) and the id filled in by SQL. */
+const DEPENDENT = 9_007_199_254_740_991;
+
 /**
  * The `held` notification of every queued task that `h.blocker` blocks, by INSERT … SELECT after the
  * batch's projection writes: the same JSON as `{ kind: "held", block: { title, lines } }`.
  */
 function heldStatement(platform: Platform, h: HeldDependents, at: string): InStatement {
+  // The alert's text around the dependent's id, as SQL: 'its blocker … (/cancel ' || t.id || ') or …'.
+  const parts = blockerEndedAlert(DEPENDENT, { id: h.blocker.id, status: h.blocker.status }).split(String(DEPENDENT));
+  const alert = parts.map(() => "?").join(" || t.id || ");
+  const args: InValue[] = [platform, ...parts, `${platform}:${h.key}`, at, at, h.blocker.id];
   return {
     sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, task_id, attempt, created_at, next_attempt_at)
           SELECT ?, 'held',
-                 json_object('kind', 'held', 'block', json_object(
-                   'title', '#' || t.id || ' ' || t.title || ' is held',
-                   'lines', json_array('its blocker #' || ? || ' was ' || ? || ': cancel it (/cancel ' || t.id || ') or change its blockers'))),
+                 json_object('kind', 'held', 'block', json_object('title', '#' || t.id || ' ' || t.title || ' is held', 'lines', json_array(${alert}))),
                  ? || 'held-' || t.id, t.id, NULL, ?, ?
           FROM task_blockers b JOIN tasks t ON t.id = b.task_id
           WHERE b.blocker_id = ? AND t.status = 'queued' ORDER BY t.id`,
-    // The blocker's id as text: a number would be bound as a float by a remote client ("#12.0").
-    args: [platform, String(h.blocker), h.ending, `${platform}:${h.key}`, at, at, h.blocker],
+    args,
   };
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config/config.ts";
 import { SIGNAL_WINDOW_DAYS, summariseSignals, type SignalRow } from "../domain/content/signals.ts";
 import type { TaskResult, TaskState } from "../domain/task/task.ts";
-import type { PromptInput } from "./build.ts";
+import { reportChannelOf, type PromptInput } from "./build.ts";
 import { readSkill, skillsOf } from "./skills.ts";
 
 interface Executor {
@@ -72,6 +72,7 @@ export async function loadPromptInput(db: Executor, config: Config, task: TaskSt
       return { name: skill.name, text: skill.text };
     }),
     signals,
+    report: reportChannelOf(config.agents[task.agent]),
   };
 }
 

@@ -255,10 +255,10 @@ export class EventStore {
       }
       if (state === null) continue;
       after.set(a.stream, state);
-      const beforeRows = before === null ? null : (cachedRows.get(a.stream) ?? projection.rows(before));
-      const rows = projection.rows(state);
+      const beforeRows = before === null ? null : (cachedRows.get(a.stream) ?? projection.rows(before, a.stream));
+      const rows = projection.rows(state, a.stream);
       afterRows.set(a.stream, { rows, placeholders: holdsPlaceholder(projection, rows, placeholderId) });
-      for (const statement of projectionStatements(projection, beforeRows, rows, projection.key(state), placeholderId)) add(statement, { kind: "write" });
+      for (const statement of projectionStatements(projection, beforeRows, rows, projection.key(state, a.stream), placeholderId)) add(statement, { kind: "write" });
     }
     for (const statement of extra) add(statement, { kind: "write" });
     for (const hook of this.hooks) {

@@ -117,8 +117,8 @@ export async function catchUpShadows(db: Database, set: ShadowSet, from: number,
         state = projection.evolve(state, { type: String(e.type), data: JSON.parse(String(e.data)), at: String(e.at), position: Number(e.position) });
       }
       if (state === null) return;
-      const key = projection.key(state);
-      const rows = projection.rows(state);
+      const key = projection.key(state, stream);
+      const rows = projection.rows(state, stream);
       for (const table of projection.tables) {
         statements.push({ sql: `DELETE FROM "${shadowOf(set, table.name)}" WHERE ${table.key} = ?`, args: [key] });
         const fresh: InValue[][] = rows[table.name] ?? [];
