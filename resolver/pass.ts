@@ -66,6 +66,23 @@ export async function runPass(ctx: AppContext, options: PassOptions = {}): Promi
   }
 }
 
+/**
+ * Passes until one leaves nothing over, as one report (`cos tick`, a scheduler's tick): each pass's
+ * write stays bounded however much fell due at once.
+ */
+export async function runPasses(ctx: AppContext, options: PassOptions = {}): Promise<PassReport> {
+  const report = await runPass(ctx, options);
+  while (report.more) {
+    const next = await runPass(ctx, options);
+    report.dispatched.push(...next.dispatched);
+    report.autoApproved.push(...next.autoApproved);
+    report.expired.push(...next.expired);
+    report.holds = next.holds;
+    report.more = next.more;
+  }
+  return report;
+}
+
 type Act =
   | { decision: Extract<PlanDecision, { kind: "dispatch" }>; task: PlanTask }
   | { decision: Extract<PlanDecision, { kind: "auto_approve" | "lease_expired" }>; task: PlanTask }

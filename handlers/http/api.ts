@@ -8,7 +8,7 @@ import { z } from "../../src/config/zod.ts";
 import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/task/task.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 import { requireToken } from "./guards.ts";
-import { runPass } from "../../resolver/pass.ts";
+import { runPasses } from "../../resolver/pass.ts";
 
 const id = z.number().check(z.int(), z.positive());
 const runnerId = z.string().check(z.regex(RUNNER_ID_PATTERN, RUNNER_ID_RULE));
@@ -103,7 +103,7 @@ export function mountApi(app: Hono, ctx: AppContext): void {
     return c.json({ taskId: state.id, status: state.status, attempt: state.attempt });
   });
 
-  app.post("/cron/tick", async (c) => c.json(await runPass(ctx, { runnerSlots: "count" })));
+  app.post("/cron/tick", async (c) => c.json(await runPasses(ctx, { runnerSlots: "count" })));
 
   app.get("/api/tasks", async (c) => c.json(await listTasks(ctx, c.req.query("status") ?? "all")));
   app.get("/api/tasks/:id", async (c) => c.json(await showTask(ctx, pathId(c.req.param("id")))));

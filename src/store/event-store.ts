@@ -271,7 +271,8 @@ export class EventStore {
     } catch (error) {
       const index = (error as { statementIndex?: number }).statementIndex;
       const role = typeof index === "number" ? roles[index] : undefined;
-      if (!role || !isConstraint(error)) throw error;
+      // Only the checks and the event inserts speak of a decision gone stale; any other failure is one.
+      if (!role || role.kind === "write" || !isConstraint(error)) throw error;
       return this.explainRefusal(role, ids, prepared, expectations, error);
     }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { recordResult, recordVerdict, queueTask } from "../../src/app/tasks.ts";
-import { runPass } from "../../resolver/pass.ts";
+import { runPass, runPasses } from "../../resolver/pass.ts";
 import { rebuildProjections } from "../../src/store/rebuild.ts";
 import { Database } from "../../src/store/db.ts";
 import { COS_BIN, ROOT, runCli, tempApp } from "../helpers.ts";
@@ -127,6 +127,23 @@ describe("upkeep in bounded passes", () => {
       expect(third.autoApproved).toHaveLength(20);
       expect(third.more).toBe(false);
       expect(await ctx.db.query("SELECT id FROM tasks WHERE status <> 'approved'")).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("cos tick runs bounded passes until none leaves anything over, and reports them as one", async () => {
+    const app = await tempApp({ agents: { a: quick } });
+    try {
+      const { ctx, clock } = app;
+      for (let i = 0; i < 60; i++) {
+        const id = await queueTask(ctx, { title: `t${i}`, type: "research", agent: "a" }, "cli");
+        await runPass(ctx);
+        await recordResult(ctx, id, { markdown: "## Summary\ndone", exitCode: 0 }, "cli");
+      }
+      clock.advance(19 * 3600_000);
+      const report = await runPasses(ctx);
+      expect({ approved: report.autoApproved.length, more: report.more }).toEqual({ approved: 60, more: false });
     } finally {
       await app.close();
     }

@@ -9,8 +9,8 @@ export const tick = storeCommand({
   usage: "cos tick [--wait]   (one resolver pass; --wait also runs what it dispatched, here, until the results are in)",
   options: { wait: { type: "boolean" } },
   run: async (ctx, { values }, io) => {
-    const { runPass } = await import("../../../resolver/pass.ts");
-    const report = await runPass(ctx);
+    const { runPasses } = await import("../../../resolver/pass.ts");
+    const report = await runPasses(ctx);
     if (!values.wait || report.dispatched.length === 0) return report;
     const { runDispatched } = await import("../local-runner.ts");
     const results = await runDispatched(ctx, io, report.dispatched.map((d) => d.taskId));
