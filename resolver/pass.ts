@@ -95,7 +95,7 @@ async function passOnce(ctx: AppContext, options: PassOptions): Promise<PassRepo
   const planReads = ctx.db.pipeline();
   const [slots, input, activeSet, settingsVersion] = await Promise.all([
     options.runnerSlots === "count" ? freeRunnerSlots(planReads, now) : Promise.resolve(options.runnerSlots ?? null),
-    loadPlanInput(planReads, ctx.config, now, null),
+    loadPlanInput(planReads, ctx.config, now, null, { oneRequest: !ctx.db.embedded }),
     planReads.execute(ACTIVE_SET),
     planReads.execute(SETTINGS_VERSION),
   ]);
