@@ -28,8 +28,14 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     },
     onBack: () => {
       storeAway = false;
-      loop.graceAfterOutage();
-      void runner?.poll();
+      // The runners' presence may have gone stale while the store was away: write it before the pass counts slots.
+      const presence = presenceStatements(ctx, ctx.clock(), { all: true });
+      void (presence.length ? ctx.db.batch(presence) : Promise.resolve([]))
+        .catch(() => undefined)
+        .then(() => {
+          loop.graceAfterOutage();
+          void runner?.poll();
+        });
     },
     log: (line) => {
       if (/can't be reached|refused the token/.test(line)) storeAway = true;

@@ -83,13 +83,14 @@ function presenceOf(ctx: AppContext): Map<string, Presence> {
 /**
  * The presence rows of runners that claimed through this process and are due a refresh: a watcher
  * of the store (`cos serve`) sends them with its next read of the log's head, so an idle runner costs
- * no request of its own.
+ * no request of its own. `all`: every present runner's, due or not (the store is back from an outage
+ * that may have outlasted them).
  */
-export function presenceStatements(ctx: AppContext, now: Date): InStatement[] {
+export function presenceStatements(ctx: AppContext, now: Date, { all = false }: { all?: boolean } = {}): InStatement[] {
   const due: InStatement[] = [];
   for (const presence of presenceOf(ctx).values()) {
     if (now.getTime() - presence.seenAt > RUNNER_FRESH_MS) continue;
-    if (now.getTime() - presence.writtenAt < PRESENCE_REFRESH_MS) continue;
+    if (!all && now.getTime() - presence.writtenAt < PRESENCE_REFRESH_MS) continue;
     presence.writtenAt = now.getTime();
     due.push(presence.statement);
   }
