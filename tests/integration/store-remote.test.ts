@@ -8,6 +8,9 @@ import { recordResult, recordVerdict, queueTask } from "../../src/app/tasks.ts";
 import { runPass, runPasses } from "../../resolver/pass.ts";
 import { rebuildProjections } from "../../src/store/rebuild.ts";
 import { Database } from "../../src/store/db.ts";
+import { EventStore } from "../../src/store/event-store.ts";
+import { startCountingProxy } from "../fixtures/counting-proxy.ts";
+import { dispatch } from "../fixtures/store-kit.ts";
 import { COS_BIN, ROOT, runCli, tempApp } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
 import { remoteStore, TOKEN, type RemoteStore } from "./remote-kit.ts";
@@ -67,6 +70,36 @@ describe("a remote store: one round trip per write", () => {
     expect(report.dispatched.map((d) => d.taskId).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
     expect(store.proxy.total()).toBeLessThanOrEqual(3);
     expect(store.server.stats.txnTimeouts).toBe(0);
+  });
+
+  it("fails a pass's write whole when the active tasks changed since its plan, and plans again", async () => {
+    store = await remoteStore({ agents: { a: quick, b: quick }, resolver: { maxConcurrent: 1 } });
+    const here = await store.app();
+    const x = await queueTask(here, { title: "X", type: "research", agent: "a" }, "cli");
+    const y = await queueTask(here, { title: "Y", type: "research", agent: "b" }, "cli");
+    // Another machine, 400 ms away: its pass plans X (capacity 1, nothing active) in its first request.
+    const far = await startCountingProxy({ target: store.server.url, latencyMs: 400 });
+    try {
+      const there = await store.app();
+      const farDb = await Database.open({ url: far.url, authToken: TOKEN });
+      const slow = { ...there, db: farDb, store: new EventStore(farDb) };
+      far.reset();
+      const passing = runPass(slow);
+      // As its second request (the tasks it acts on) leaves, Y is dispatched here: the active set moves.
+      await waitFor(() => far.total() >= 2, "the far pass to have planned");
+      await dispatch(here, y);
+      const report = await passing;
+      // Its batch, guarded by the active set it planned on, failed whole; planned again, X waits for capacity.
+      expect(report.dispatched).toEqual([]);
+      expect(report.holds.find((h) => h.taskId === x)).toMatchObject({ code: "capacity" });
+      // Its requests: the plan, the tasks it acts on, the write refused, the plan again (nothing to do now).
+      expect(far.total()).toBe(4);
+      const dispatched = (await readLog(here.db)).filter((e) => e.type === "TaskDispatched").map((e) => e.stream);
+      expect(dispatched).toEqual([`task-${y}`]);
+      await farDb.close();
+    } finally {
+      await far.close();
+    }
   });
 
   it("keeps two passes on two machines from both acting on a stale view: each task dispatched once, the limits never passed", async () => {
