@@ -95,7 +95,7 @@ export class Database {
 
   /**
    * Runs the statements in one write transaction, after every earlier write of this process; a
-   * statement that fails rolls all of them back (a `LibsqlBatchError` names which). One request to
+   * statement that fails rolls all of them back (the error's `statementIndex` names which). One request to
    * a remote store.
    */
   batch(statements: InStatement[]): Promise<ResultSet[]> {
