@@ -7,6 +7,7 @@ import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
+import { withLastLines } from "./agent/last-lines.ts";
 import { runOutcome } from "./run-outcome.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
 
@@ -175,15 +176,18 @@ export class Runner {
       );
       clearInterval(heartbeat);
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
-      const outcome = runOutcome({
+      const outcome = withLastLines(
+        runOutcome({
+          result,
+          stopped: abort.signal,
+          preset,
+          timeoutMinutes: agent.timeoutMinutes,
+          durationMs: Date.now() - started,
+          diffStat: finished.diffStat,
+          now: this.options.clock(),
+        }),
         result,
-        stopped: abort.signal,
-        preset,
-        timeoutMinutes: agent.timeoutMinutes,
-        durationMs: Date.now() - started,
-        diffStat: finished.diffStat,
-        now: this.options.clock(),
-      });
+      );
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
       return report(outcome);
     } catch (error) {

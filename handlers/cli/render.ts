@@ -2,6 +2,7 @@ import type { StoredEvent } from "../../src/store/event-store.ts";
 import type { TaskListItem, TaskView, listGoals, listInitiatives } from "../../src/app/views.ts";
 import type { TrustRow } from "../../src/app/trust.ts";
 import { percent } from "../../src/domain/trust/trust.ts";
+import { logLine, tailLines } from "../../src/app/run-words.ts";
 import type { PassReport } from "../../resolver/pass.ts";
 
 type GoalListItem = Awaited<ReturnType<typeof listGoals>>[number];
@@ -61,6 +62,13 @@ export function renderTask(t: TaskView): string {
     if (t.result.handoff) lines.push("handoff:", indent(t.result.handoff));
     if (t.result.whatWorked) lines.push("what worked:", indent(t.result.whatWorked));
     if (t.result.reusablePattern) lines.push("reusable pattern:", indent(t.result.reusablePattern));
+  }
+  if (t.failure) {
+    lines.push("", `last failure: ${t.failureHeadline}`);
+    const tail = tailLines(t.failure);
+    if (tail.length) lines.push(...tail.map((l) => `  ${l}`));
+    const log = logLine(t.failure);
+    if (log) lines.push(`  ${log}`);
   }
   lines.push("", "activity:", ...t.activity.map((a) => `  ${a.at}  ${a.text}`));
   return lines.join("\n");

@@ -1,6 +1,6 @@
 import type { Context, Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
-import { claimRuns, heartbeat, reportRun, RUNNER_ID_PATTERN, RUNNER_ID_RULE, type RunOutcome } from "../../src/app/runs.ts";
+import { claimRuns, heartbeat, reportRun, runStops, RUNNER_ID_PATTERN, RUNNER_ID_RULE, type RunOutcome } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { listTasks, showTask } from "../../src/app/views.ts";
 import { decideReview } from "../../src/app/review.ts";
@@ -22,14 +22,24 @@ const claimBody = z.object({
   taskIds: z.optional(z.nullable(z.array(id))),
 });
 const heartbeatBody = z.object({ taskId: id, attempt: id, runner: runnerId });
+const stopsBody = z.object({ runner: runnerId, runs: z.array(z.object({ taskId: id, attempt: id })).check(z.maxLength(64)) });
 const usage = z.nullable(
   z.object({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
 );
+/** A failed run's last lines and its log's path (optional: runners before they sent them). */
+const lastWords = {
+  tail: z.optional(z.array(z.string().check(z.maxLength(1000))).check(z.maxLength(20))),
+  log: z.optional(z.nullable(z.string().check(z.maxLength(4096)))),
+};
 const reportBody = z.object({
   taskId: id,
   attempt: id,
   runner: runnerId,
   outcome: z.discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("stopped"),
+      worktree: z.nullable(z.object({ path: z.string().check(z.maxLength(4096)), removed: z.boolean() })),
+    }),
     z.object({
       kind: z.literal("result"),
       markdown: z.string().check(z.maxLength(1_000_000)),
@@ -37,12 +47,14 @@ const reportBody = z.object({
       durationMs: z.nullable(z.number()),
       diffStat: z.nullable(z.object({ files: z.number(), insertions: z.number(), deletions: z.number() })),
       usage,
+      ...lastWords,
     }),
     z.object({
       kind: z.literal("failure"),
       reason: z.enum(FAILURE_REASONS),
       detail: z.string().check(z.maxLength(10_000)),
       retryAt: z.nullable(z.string()),
+      ...lastWords,
     }),
   ]),
 });
@@ -95,6 +107,10 @@ export function mountApi(app: Hono, ctx: AppContext): void {
   app.post("/runner/heartbeat", async (c) => {
     const b = await body(c, heartbeatBody);
     return c.json(await heartbeat(ctx, b.taskId, b.attempt, b.runner));
+  });
+  app.post("/runner/stops", async (c) => {
+    const b = await body(c, stopsBody);
+    return c.json({ stop: await runStops(ctx, b.runner, b.runs) });
   });
   app.post("/runner/report", async (c) => {
     const b = await body(c, reportBody);

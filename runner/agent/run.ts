@@ -35,6 +35,8 @@ export interface AgentRunResult {
   resultFromFile: boolean;
   /** Full stdout+stderr of the run. */
   logPath: string;
+  /** The last lines each stream printed (a few KiB), for a failure's alert. */
+  lastWords: { stdout: string; stderr: string };
   promptFile: string;
   pid: number | null;
 }
@@ -108,6 +110,7 @@ export async function runAgent(
       output: reason,
       resultFromFile: false,
       logPath,
+      lastWords: { stdout: "", stderr: reason },
       promptFile,
       pid: null,
     };
@@ -165,6 +168,7 @@ export async function runAgent(
     output: fromFile ?? output.stdoutTail.text(),
     resultFromFile: fromFile !== null,
     logPath,
+    lastWords: { stdout: output.lastWords.stdout.text(), stderr: output.lastWords.stderr.text() },
     promptFile,
     pid,
   };

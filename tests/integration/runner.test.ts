@@ -128,7 +128,7 @@ describe("runners with real child processes", () => {
     expect(demo.stdout).toMatch(/sent back: "Use rem units/);
     expect(demo.stdout).toMatch(/dispatched #2 \(attempt 2/);
     expect(demo.stdout).toMatch(/merged cos\/task-4 into main/);
-    expect(demo.stdout).toMatch(/Morning digest/);
+    expect(demo.stdout).toMatch(/☀️ Digest for Tue 24 Nov 2026/);
     expect(demo.stdout).toMatch(/designer\s+code\s+gate/);
   }, 90_000);
 });

@@ -70,7 +70,7 @@ describe("Telegram and Slack together", () => {
     await settle();
     expect((await showTask(ctx, first)).status).toBe("approved");
     const tgFirstNow = tgFake.message(tgFirst.chatId, tgFirst.messageId)!;
-    expect(tgFirstNow.text).toContain(`Approved by user:slack:${SLACK_OWNER}`);
+    expect(tgFirstNow.text).toContain(`Approved by Slack user ${SLACK_OWNER}`);
     expect(buttonData(tgFirstNow.replyMarkup)).toEqual([]);
 
     // Discarded from Telegram: the Slack card is updated to show it.
@@ -82,7 +82,7 @@ describe("Telegram and Slack together", () => {
     expect(response.status).toBe(200);
     await settle();
     expect((await showTask(ctx, second)).status).toBe("discarded");
-    expect(blocksText(slackSecond.blocks)).toContain(`Discarded by user:telegram:${TG_OWNER}`);
+    expect(blocksText(slackSecond.blocks)).toContain(`Discarded by User${TG_OWNER}`);
     expect(buttonIds(slackSecond.blocks)).toEqual([]);
     expect(slackFake.ok("chat.update").length).toBeGreaterThanOrEqual(2);
   });

@@ -125,7 +125,7 @@ describe("the Telegram bot behind the webhook", () => {
     const toasts = h.fake.ok("answerCallbackQuery").map((c) => c.params.text);
     expect(toasts).toEqual([`Approved #${id}`, "already decided"]);
     const after = h.fake.message(CHAT, card.messageId)!;
-    expect(after.text).toContain(`✅ Approved by user:telegram:${OWNER}`);
+    expect(after.text).toContain(`✅ Approved by User${OWNER}`);
     expect(buttonData(after.replyMarkup)).toEqual([]);
     // The tap edited the card and the outbox's card_update found it already showing the verdict.
     expect(h.fake.messagesIn(CHAT).filter((m) => m.text.startsWith(`#${id} `))).toHaveLength(1);
@@ -184,7 +184,7 @@ describe("the Telegram bot behind the webhook", () => {
     expect(await verdicts(h)).toEqual([expect.objectContaining({ verdict: "sent_back", notes, attempt: 1 })]);
     expect((await showTask(h.ctx, id)).status).toBe("queued");
     const edited = h.fake.message(CHAT, card.messageId)!;
-    expect(edited.text).toContain(`↩️ Sent back by user:telegram:${OWNER}: ${notes}`);
+    expect(edited.text).toContain(`↩️ Sent back by User${OWNER}: ${notes}`);
     expect(buttonData(edited.replyMarkup)).toEqual([]);
 
     // Attempt 2 lands; /sendback decides it in one message.
