@@ -3,7 +3,8 @@ import { dirname } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import { loadTask } from "../../src/app/tasks.ts";
 import { listTasks } from "../../src/app/views.ts";
-import { Runner } from "../../runner/runner.ts";
+import { Runner, type RunEvents } from "../../runner/runner.ts";
+import { durationWords } from "../../src/app/run-words.ts";
 import { localPort } from "../../runner/port.ts";
 import { collectGarbage, type GcReport } from "../../runner/workspace.ts";
 import type { CliIo } from "./io.ts";
@@ -13,8 +14,9 @@ export function dataDirOf(ctx: Pick<AppContext, "config">): string {
   return dirname(ctx.config.worktreeRoot);
 }
 
-export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number, mcpUrl: string | null = null): Runner {
+export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number, mcpUrl: string | null = null, events?: RunEvents): Runner {
   return new Runner(localPort(ctx), {
+    ...(events ? { events } : {}),
     id,
     slots,
     labels: ctx.config.runner.labels,
@@ -27,9 +29,33 @@ export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: numbe
   });
 }
 
-/** `cos tick --wait`: runs, in this process, the tasks this pass dispatched, until their results are in. */
-export async function runDispatched(ctx: AppContext, io: CliIo, taskIds: number[]) {
-  const runner = localRunner(ctx, io, `tick-${hostname()}-${process.pid}`, taskIds.length);
+/** Lines saying each run's start and end, as `cos tick --wait` prints them while it waits. */
+export function runProgress(say: (line: string) => void, now: () => number = Date.now): RunEvents {
+  const started = new Map<number, number>();
+  return {
+    started: (run) => {
+      started.set(run.taskId, now());
+      say(`#${run.taskId} ${run.title}: started (${run.agent}, attempt ${run.attempt})`);
+    },
+    ended: (run, outcome) => {
+      const took = durationWords(now() - (started.get(run.taskId) ?? now()));
+      const how =
+        outcome.kind === "stopped"
+          ? "stopped: the task was cancelled"
+          : outcome.kind === "failure"
+            ? `failed: ${outcome.detail}`
+            : outcome.exitCode === 0
+              ? "finished: its result is in review"
+              : `failed: exit code ${outcome.exitCode}`;
+      say(`#${run.taskId} ${run.title}: ${how} (after ${took})`);
+      for (const line of outcome.kind !== "stopped" ? (outcome.tail ?? []) : []) say(`  │ ${line}`);
+    },
+  };
+}
+
+/** `cos tick --wait`: runs, in this process, the tasks this pass dispatched, until their results are in; `say` tells each start and end. */
+export async function runDispatched(ctx: AppContext, io: CliIo, taskIds: number[], say: (line: string) => void = () => {}) {
+  const runner = localRunner(ctx, io, `tick-${hostname()}-${process.pid}`, taskIds.length, null, runProgress(say));
   runner.reapOrphans();
   await runner.poll(taskIds);
   await runner.idle();

@@ -7,7 +7,7 @@ import { prompt, mode, pause, resume, tick, why } from "./commands/resolver.ts";
 import { demo, digest, skills } from "./commands/reports.ts";
 import { gc, mcp, runner, serve } from "./commands/runs.ts";
 import { events, rebuild } from "./commands/store.ts";
-import { taskAdd, taskCancel, taskEdit, taskList, taskResult, taskShow, taskVerdict } from "./commands/tasks.ts";
+import { taskAdd, taskCancel, taskEdit, taskList, taskResult, taskRetry, taskShow, taskVerdict } from "./commands/tasks.ts";
 import { tierClear, tierSet, trust } from "./commands/trust.ts";
 import { processIo, type CliIo } from "./io.ts";
 
@@ -25,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   "task list": taskList,
   "task show": taskShow,
   "task cancel": taskCancel,
+  "task retry": taskRetry,
   "task edit": taskEdit,
   result: taskResult,
   verdict: taskVerdict,

@@ -127,8 +127,10 @@ export async function runAgent(
     timedOut = true;
     group.terminate();
   });
-  hooks.signal?.addEventListener("abort", group.terminate, { once: true });
-  if (hooks.signal?.aborted) group.terminate();
+  // A stop that names a grace of its own (a cancel: the person wants it gone now) gets it.
+  const stop = () => group.terminate(graceOf(hooks.signal?.reason) ?? graceMs);
+  hooks.signal?.addEventListener("abort", stop, { once: true });
+  if (hooks.signal?.aborted) stop();
   let hookError: unknown = null;
   try {
     hooks.onSpawn?.(pid);
@@ -140,7 +142,7 @@ export async function runAgent(
 
   const exit = await exited;
   cancelTimeout();
-  hooks.signal?.removeEventListener("abort", group.terminate);
+  hooks.signal?.removeEventListener("abort", stop);
   await group.reap();
 
   let cancelCloseWait = () => {};
@@ -172,6 +174,12 @@ export async function runAgent(
     promptFile,
     pid,
   };
+}
+
+/** The grace period a stop asks for, if it names one (`{ graceMs }` on the abort reason). */
+function graceOf(reason: unknown): number | null {
+  const grace = (reason as { graceMs?: unknown } | null | undefined)?.graceMs;
+  return typeof grace === "number" && grace >= 0 ? grace : null;
 }
 
 function startFailure(file: string, message: string, code: string | undefined): string {

@@ -13,7 +13,9 @@ export const tick = storeCommand({
     const report = await runPass(ctx);
     if (!values.wait || report.dispatched.length === 0) return report;
     const { runDispatched } = await import("../local-runner.ts");
-    const results = await runDispatched(ctx, io, report.dispatched.map((d) => d.taskId));
+    // Each run's start and end as it happens; with --json, stdout keeps to the one JSON document.
+    const say = values.json ? (line: string) => io.err(line) : (line: string) => io.out(line);
+    const results = await runDispatched(ctx, io, report.dispatched.map((d) => d.taskId), say);
     return { ...report, results };
   },
   text: renderPass,
