@@ -20,7 +20,10 @@ export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: numbe
     id,
     slots,
     labels: ctx.config.runner.labels,
-    config: ctx.config,
+    // Read at each claim and run: a configuration `cos serve` read again applies to the next run.
+    get config() {
+      return ctx.config;
+    },
     dataDir: dataDirOf(ctx),
     sourceEnv: io.env,
     clock: ctx.clock,

@@ -7,6 +7,8 @@ import { startConfiguredPlatforms } from "../platforms.ts";
 import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
 import { localRunner } from "./local-runner.ts";
+import { watchConfig } from "./config-watch.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 
 /** `cos serve`: HTTP, the resolver loop and every chat platform whose token is set (handlers/platforms.ts). Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
@@ -31,6 +33,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl) : null;
   runner?.start();
   await loop.start();
+  const stopWatching = watchConfig(ctx, io, gitWorkspace);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       io.out(`cos serve: ${signal}, shutting down`);
@@ -43,6 +46,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
   });
+  stopWatching();
   await loop.stop();
   for (const platform of platforms) await platform.stop();
   await runner?.stop();
