@@ -94,9 +94,16 @@ export function renderPass(report: PassReport): string {
     lines.push(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})${d.note ? `: ${d.note}` : ""}`);
   }
   for (const a of report.autoApproved) lines.push(`auto-approved #${a.taskId} (tier ${a.tier})${a.spotCheck ? ", flagged for spot-check" : ""}`);
-  for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${e.claimed ? "lease lost" : "never claimed"}, back in the queue or failed`);
+  for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
   lines.push(`${report.holds.length} task${report.holds.length === 1 ? "" : "s"} held (cos why ID says why)`);
   return lines.join("\n");
+}
+
+/** What became of a dispatch whose lease ran out: an unclaimed one never spends an attempt, so it is always queued again. */
+export function expiredWords(claimed: boolean): string {
+  return claimed
+    ? "its runner stopped sending heartbeats (lease lost): queued again for its next attempt, or failed if that was its last"
+    : "no runner claimed it in time: back in the queue, no attempt spent";
 }
 
 export function renderTrust(rows: TrustRow[]): string {

@@ -7,6 +7,7 @@ import { startConfiguredPlatforms } from "../platforms.ts";
 import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
 import { localRunner } from "./local-runner.ts";
+import { expiredWords } from "./render.ts";
 import { watchConfig } from "./config-watch.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 
@@ -21,7 +22,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     onPass: (report) => {
       for (const d of report.dispatched) io.out(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier})`);
       for (const a of report.autoApproved) io.out(`auto-approved #${a.taskId}`);
-      for (const e of report.expired) io.out(`#${e.taskId}: ${e.claimed ? "lease lost" : "not claimed in time"}`);
+      for (const e of report.expired) io.out(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
     },
     onError: (error) => io.err(`resolver: ${toCosError(error).message}`),
   });
