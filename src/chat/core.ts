@@ -11,7 +11,7 @@ import { blockersEndedBadly } from "../domain/task/dependencies.ts";
 import type { TaskState, Verdict } from "../domain/task/task.ts";
 import { trustNumbersText } from "../domain/trust/trust.ts";
 import { toCosError } from "../shared/errors.ts";
-import { hintsFor, type Hints } from "../shared/hints.ts";
+import { errorText, hintsFor, type Hints } from "../shared/hints.ts";
 import { explain } from "../plan/explain.ts";
 import { queuedAfterEndedWarning } from "../plan/hold-words.ts";
 import { namedCardOf } from "./cards.ts";
@@ -50,7 +50,7 @@ export async function handleChat(ctx: AppContext, who: ChatActor, input: ChatInp
       }
     }
   } catch (error) {
-    return text("Refused", [toCosError(error).message]);
+    return text("Refused", [errorText(toCosError(error), hints)]);
   }
 }
 

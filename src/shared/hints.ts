@@ -1,4 +1,5 @@
 import { PLATFORMS, type Platform } from "../config/platforms.ts";
+import type { CosError, WayOut } from "./errors.ts";
 
 // The ways out a message offers ("cancel it", "change its blockers", "resume"), written as the command a
 // person types where they read it: `cos task edit 9 --after none` in a terminal, `/after 9 none` in
@@ -64,4 +65,14 @@ function chatHints(platform: Platform): Hints {
 
 export function hintsFor(surface: Surface): Hints {
   return surface === "cli" ? CLI : chatHints(surface);
+}
+
+/** An error's message with its way out written for where it is read. */
+export function errorText(error: CosError, hints: Hints): string {
+  if (!error.way || hints.surface === "cli") return error.message;
+  const ways: Record<WayOut, string> = {
+    "list-tasks": `${hints.status()} shows the open tasks`,
+    resume: `${hints.resume()} starts it again`,
+  };
+  return `${error.bare} (${ways[error.way]})`;
 }
