@@ -9,6 +9,8 @@ import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/t
 import { ValidationError } from "../../src/shared/errors.ts";
 import { requireToken } from "./guards.ts";
 import { runPass } from "../../resolver/pass.ts";
+import { enqueueDueDigests } from "../../src/outbox/digest.ts";
+import { deliverNow } from "../../src/outbox/outbox.ts";
 
 const id = z.number().check(z.int(), z.positive());
 const runnerId = z.string().check(z.regex(RUNNER_ID_PATTERN, RUNNER_ID_RULE));
@@ -118,7 +120,13 @@ export function mountApi(app: Hono, ctx: AppContext): void {
     return c.json({ taskId: state.id, status: state.status, attempt: state.attempt });
   });
 
-  app.post("/cron/tick", async (c) => c.json(await runPass(ctx, { runnerSlots: "count" })));
+  // A platform's scheduler: a pass, and the digest when it is due (once a day), sent before answering.
+  app.post("/cron/tick", async (c) => {
+    const report = await runPass(ctx, { runnerSlots: "count" });
+    const digests = await enqueueDueDigests(ctx);
+    const delivered = await deliverNow(ctx);
+    return c.json({ ...report, digests, delivered });
+  });
 
   app.get("/api/tasks", async (c) => c.json(await listTasks(ctx, c.req.query("status") ?? "all")));
   app.get("/api/tasks/:id", async (c) => c.json(await showTask(ctx, pathId(c.req.param("id")))));
