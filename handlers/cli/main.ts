@@ -6,6 +6,7 @@ import { nearest } from "../../src/shared/nearest.ts";
 import { packageRoot } from "../../src/shared/paths.ts";
 import { parse } from "./args.ts";
 import { openStore, type Command } from "./command.ts";
+import { doctor } from "./commands/doctor.ts";
 import { goalAdd, goalList, initiativeAdd, initiativeList } from "./commands/goals.ts";
 import { prompt, mode, pause, resume, tick, why } from "./commands/resolver.ts";
 import { demo, digest, skills, status } from "./commands/reports.ts";
@@ -52,6 +53,7 @@ const COMMANDS: Record<string, Command> = {
   skills,
   mcp,
   serve,
+  doctor,
 };
 
 const HELP = `cos — ChiefOfStaff

@@ -36,6 +36,7 @@ export function runEndedTitle(state: TaskState, at: string): string {
     case "failed":
       return `❌ ${head}: failed${took}; no attempts left`;
     case "queued":
+      if (state.failure?.reason === "usage_limit") return `⏳ ${head}: stopped by its CLI's usage limit${took}; tried again when it lifts`;
       return `❌ ${head}: attempt ${run?.attempt ?? state.attempt} failed${took}; queued again`;
     default:
       return `${head}: ${state.status}${took}`;

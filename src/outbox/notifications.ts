@@ -21,7 +21,7 @@ export interface Pending {
   attempt: number | null;
 }
 
-type FailedData = { attempt: number; detail: string; final: boolean; reason: string; attemptSpent?: boolean } & FailureOutput;
+type FailedData = { attempt: number; detail: string; final: boolean; reason: string; retryAt: string | null; attemptSpent?: boolean } & FailureOutput;
 
 /**
  * The notifications a batch of events causes, read inside the appending transaction, in the words of
@@ -66,8 +66,21 @@ export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEv
       case "TaskFailed": {
         const d = event.data as FailedData;
         const { state } = await loadTaskIn(tx, taskId!);
-        push({ kind: "failure", block: { title: `#${taskId} ${state.title} failed`, lines: failureWords(d, state.attempt, ctx, hints, state.id) } }, d.attempt);
         if (state.runs.at(-1)?.startedAt) push(runEnded(state, event.meta.at), d.attempt);
+        if (d.reason === "usage_limit") {
+          // Said once, when the limit begins: the tries while it lasts are the task's activity, not a message each.
+          if (state.limitStreak === 1) {
+            push(
+              {
+                kind: "failure",
+                block: { title: `#${taskId} ${state.title} waits for a usage limit`, lines: [`${d.detail}; tried again after ${d.retryAt ?? "the next pass"}, no attempt spent`] },
+              },
+              d.attempt,
+            );
+          }
+          break;
+        }
+        push({ kind: "failure", block: { title: `#${taskId} ${state.title} failed`, lines: failureWords(d, state.attempt, ctx, hints, state.id) } }, d.attempt);
         out.push(...(await heldDependents(tx, state, key, hints)));
         break;
       }

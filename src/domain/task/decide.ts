@@ -1,8 +1,10 @@
 import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
 import { assertNever, type CommandMeta, type NewEvent } from "../events.ts";
 import { checkBlockers, type BlockerGraph } from "./dependencies.ts";
+import { usageLimitRetryAt } from "./usage-limit.ts";
 import {
   OPEN_STATUSES,
+  type AgentCli,
   type DiffStat,
   type FailureOutput,
   type RunStopped,
@@ -36,6 +38,7 @@ export type TaskCommand =
         sections: ResultSections;
         diffStat: DiffStat | null;
         usage?: Usage | null;
+        cli?: AgentCli | null;
         maxAttempts: number;
         /** What the run printed last and where its log is, for the failure a non-zero exit code makes. */
         output?: FailureOutput;
@@ -43,6 +46,7 @@ export type TaskCommand =
     }
   | {
       type: "ReportFailure";
+      /** `retryAt`: for a usage limit, the reset the agent's CLI named (or null); the task decides when it retries. */
       data: { attempt: number; reason: FailureReason; detail: string; maxAttempts: number; retryAt: string | null; output?: FailureOutput };
     }
   | { type: "RecordRunStopped"; data: RunStopped }
@@ -114,7 +118,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       }
       return [{ type: "TaskStarted", data: command.data }];
     case "ReportResult": {
-      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage, output } = command.data;
+      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage, cli, output } = command.data;
       // A report from an earlier attempt is stale whatever the task does now: say so first.
       if (attempt !== null && attempt < state.attempt) requireCurrentAttempt(state, attempt);
       if (state.status !== "dispatched" && state.status !== "running") {
@@ -127,10 +131,13 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       const current = attempt ?? state.attempt;
       requireCurrentAttempt(state, current);
       if (exitCode !== 0) {
-        return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null, output)];
+        return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null, meta, output)];
       }
       return [
-        { type: "TaskResultReported", data: { attempt: current, exitCode, durationMs, ...sections, diffStat, ...(usage ? { usage } : {}) } },
+        {
+          type: "TaskResultReported",
+          data: { attempt: current, exitCode, durationMs, ...sections, diffStat, ...(usage ? { usage } : {}), ...(cli ? { cli } : {}) },
+        },
       ];
     }
     case "ReportFailure": {
@@ -140,7 +147,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
         throw new IllegalStateError(`${ref} is ${state.status}; only a dispatched or running task can fail`);
       }
       requireCurrentAttempt(state, attempt);
-      return [failure(state, attempt, reason, detail, maxAttempts, retryAt, output)];
+      return [failure(state, attempt, reason, detail, maxAttempts, retryAt, meta, output)];
     }
     case "RecordRunStopped": {
       // Only a cancel stops a run from outside and is confirmed so; once per attempt.
@@ -197,11 +204,13 @@ function failure(
   detail: string,
   maxAttempts: number,
   retryAt: string | null,
+  meta: CommandMeta,
   output: FailureOutput = {},
 ): Emitted {
   // A usage limit is the provider's doing and an unclaimed dispatch never ran: neither spends an attempt.
   const attemptSpent = reason !== "usage_limit" && reason !== "claim_timeout";
   const final = attemptSpent && attempt >= maxAttempts;
+  const next = reason === "usage_limit" ? usageLimitRetryAt(retryAt, meta.at, state.limitStreak) : retryAt;
   const runner = output.runner;
   return {
     type: "TaskFailed",
@@ -210,7 +219,7 @@ function failure(
       reason,
       detail,
       final,
-      retryAt,
+      retryAt: next,
       attemptSpent,
       ...(output.tail?.length ? { tail: output.tail } : {}),
       ...(output.log ? { log: output.log } : {}),
