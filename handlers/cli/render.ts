@@ -97,7 +97,12 @@ export function renderPass(report: PassReport): string {
   }
   for (const a of report.autoApproved) lines.push(`auto-approved #${a.taskId} (tier ${a.tier})${a.spotCheck ? ", flagged for spot-check" : ""}`);
   for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
-  lines.push(`${report.holds.length} task${report.holds.length === 1 ? "" : "s"} held (cos why ID says why)`);
+  const held = report.holds.map((h) => h.taskId);
+  lines.push(
+    held.length
+      ? `${held.length} task${held.length === 1 ? "" : "s"} held: ${held.slice(0, 10).map((id) => `#${id}`).join(", ")}${held.length > 10 ? ", …" : ""} (cos why ${held[0]} says why)`
+      : "nothing held",
+  );
   return lines.join("\n");
 }
 

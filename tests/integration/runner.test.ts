@@ -61,7 +61,7 @@ describe("runners with real child processes", () => {
     const later = new Date(Date.now() + 11_000).toISOString();
     const tick = await runCli(["tick"], { env: { ...env, COS_NOW: later } });
     expect(tick.code, tick.stderr).toBe(0);
-    expect(tick.stdout).toContain(`#${id} attempt 1: lease lost`);
+    expect(tick.stdout).toContain(`#${id} attempt 1: its runner stopped sending heartbeats (lease lost)`);
     const view = await showTask(ctx, id);
     expect(view).toMatchObject({ status: "queued", attempt: 2 });
     expect(view.activity.map((a) => a.text).join("\n")).toMatch(/lease lost/);
