@@ -1,6 +1,6 @@
 import { webApi } from "@slack/bolt";
 import type { Notification } from "../../src/chat/types.ts";
-import { DeliveryError, type Posted, type Transport } from "../../src/outbox/outbox.ts";
+import { DeliveryError, editedInPlace, type Posted, type Transport } from "../../src/outbox/outbox.ts";
 import { notificationMessagesTracked, type RenderOptions, type SlackMessage } from "./render.ts";
 
 export interface SlackTransportOptions extends RenderOptions {
@@ -63,12 +63,8 @@ export function slackTransport(client: webApi.WebClient, options: SlackTransport
     platform: "slack",
     async deliver(notification: Notification, refs: string[]): Promise<{ posted: Posted[] }> {
       const tracked = notificationMessagesTracked(notification, options);
-      if (notification.kind === "card_update" || notification.kind === "run_ended") {
-        let edited = 0;
-        for (const ref of refs) if (await edit(ref, tracked[0]!.message)) edited++;
-        // A run's end with no start message to edit says nothing new: its card or alert says it.
-        if (edited || notification.kind === "run_ended") return { posted: [] };
-      }
+      // Every copy of a card deleted or too old to edit (or none posted): the decided card is posted afresh.
+      if (await editedInPlace(notification, refs, (ref) => edit(ref, tracked[0]!.message))) return { posted: [] };
       const posted: Posted[] = [];
       let first: string | null = null;
       for (const { message: m, card } of tracked) {

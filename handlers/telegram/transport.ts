@@ -1,6 +1,6 @@
 import { GrammyError, HttpError, type Api } from "grammy";
 import type { Notification } from "../../src/chat/types.ts";
-import { DeliveryError, type Posted, type Transport } from "../../src/outbox/outbox.ts";
+import { DeliveryError, editedInPlace, type Posted, type Transport } from "../../src/outbox/outbox.ts";
 import { notificationMessagesTracked, type OutMessage, type RenderOptions } from "./render.ts";
 
 export interface TransportOptions extends RenderOptions {
@@ -74,13 +74,8 @@ export function telegramTransport(api: Api, options: TransportOptions): Transpor
     platform: "telegram",
     async deliver(notification: Notification, refs: string[]): Promise<{ posted: Posted[] }> {
       const tracked = notificationMessagesTracked(notification, options);
-      if (notification.kind === "card_update" || notification.kind === "run_ended") {
-        let edited = 0;
-        for (const ref of refs) if (await edit(ref, tracked[0]!.message)) edited++;
-        // A run's end with no start message to edit says nothing new: its card or alert says it.
-        if (edited || notification.kind === "run_ended") return { posted: [] };
-        // Every copy of the card was deleted or is too old to edit (or none was posted): post the decided card afresh.
-      }
+      // Every copy of a card deleted or too old to edit (or none posted): the decided card is posted afresh.
+      if (await editedInPlace(notification, refs, (ref) => edit(ref, tracked[0]!.message))) return { posted: [] };
       const ids = await sendAll(tracked.map((t) => t.message));
       const posted: Posted[] = [];
       tracked.forEach((t, i) => {

@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from "../config/config.ts";
 import { toCosError } from "../shared/errors.ts";
+import { perOwner } from "../shared/registry.ts";
 import type { AppContext } from "./context.ts";
 import type { WorkspacePortFactory } from "./ports.ts";
 
@@ -11,14 +12,11 @@ import type { WorkspacePortFactory } from "./ports.ts";
 
 type Listener = (before: Config) => void | Promise<void>;
 
-const listeners = new WeakMap<AppContext, Set<Listener>>();
+const listeners = perOwner<AppContext, Listener>();
 
 /** Calls `listener` after each new configuration is applied, with the one it replaced; answers how to stop. */
 export function onConfigReload(ctx: AppContext, listener: Listener): () => void {
-  const set = listeners.get(ctx) ?? new Set<Listener>();
-  listeners.set(ctx, set);
-  set.add(listener);
-  return () => void set.delete(listener);
+  return listeners.add(ctx, listener);
 }
 
 export interface ReloadOutcome {
@@ -49,6 +47,6 @@ export async function reloadConfig(
   ctx.config = loaded.config;
   ctx.configPath = loaded.path;
   ctx.workspace = options.workspace(loaded.config);
-  for (const listener of listeners.get(ctx) ?? []) await listener(before);
+  for (const listener of listeners.of(ctx)) await listener(before);
   return { applied: true, error: null };
 }

@@ -5,6 +5,7 @@ import { notificationsFor } from "./notifications.ts";
 import { messageRefsOf, saveMessageRef, type MessageKind } from "../chat/message-refs.ts";
 import { notifiedPlatforms } from "../config/platforms.ts";
 import { hintsFor } from "../shared/hints.ts";
+import { perOwner } from "../shared/registry.ts";
 
 /** A message a delivery posted that a later notification edits: a card, or the message saying a run started. */
 export interface Posted {
@@ -22,6 +23,18 @@ export interface Posted {
 export interface Transport {
   platform: Platform;
   deliver(notification: Notification, refs: string[]): Promise<{ posted: Posted[] }>;
+}
+
+/**
+ * A notification that edits (a card update, a run's end) applied to the messages it edits: true when
+ * that is all there is to do (at least one was edited, or a run's end had no start message to edit,
+ * which says nothing its card or alert does not). False: post it afresh (every copy of a card is gone).
+ */
+export async function editedInPlace(notification: Notification, refs: string[], edit: (ref: string) => Promise<boolean>): Promise<boolean> {
+  if (notification.kind !== "card_update" && notification.kind !== "run_ended") return false;
+  let edited = 0;
+  for (const ref of refs) if (await edit(ref)) edited++;
+  return edited > 0 || notification.kind === "run_ended";
 }
 
 /** Which messages a notification edits, if any. */
@@ -67,14 +80,11 @@ export function installOutbox(ctx: AppContext): void {
   });
 }
 
-const workers = new WeakMap<AppContext, Set<OutboxWorker>>();
+const workers = perOwner<AppContext, OutboxWorker>();
 
 /** Lets `deliverNow` reach a platform's worker in this process; answers how to take it back. */
 export function registerWorker(ctx: AppContext, worker: OutboxWorker): () => void {
-  const set = workers.get(ctx) ?? new Set<OutboxWorker>();
-  workers.set(ctx, set);
-  set.add(worker);
-  return () => void set.delete(worker);
+  return workers.add(ctx, worker);
 }
 
 /**
@@ -83,7 +93,7 @@ export function registerWorker(ctx: AppContext, worker: OutboxWorker): () => voi
  */
 export async function deliverNow(ctx: AppContext): Promise<number> {
   let delivered = 0;
-  for (const worker of workers.get(ctx) ?? []) delivered += await worker.deliverDue();
+  for (const worker of workers.of(ctx)) delivered += await worker.deliverDue();
   return delivered;
 }
 

@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runPass } from "../../resolver/pass.ts";
@@ -12,7 +11,7 @@ import { messageUpdate } from "../fixtures/fake-telegram.ts";
 import { processAlive } from "../fixtures/agents/harness.ts";
 import { ROOT, runCli } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
-import { CHAT, OWNER, startHarness, type Harness } from "./telegram-kit.ts";
+import { CHAT, OWNER, siteRepo, startHarness, type Harness } from "./telegram-kit.ts";
 
 // Issue #14, item 4: a cancel stops the run now. The agent's process group is gone within seconds
 // (not at the next heartbeat, a quarter lease later), its worktree is freed, and the person is told so:
@@ -20,15 +19,6 @@ import { CHAT, OWNER, startHarness, type Harness } from "./telegram-kit.ts";
 
 const SLEEPER = join(ROOT, "tests/fixtures/sleeper-agent.mjs");
 
-function siteRepo(dir: string): void {
-  const repo = join(dir, "site");
-  mkdirSync(repo, { recursive: true });
-  const git = (...args: string[]) => execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { stdio: "pipe" });
-  git("init", "-q", "-b", "main");
-  writeFileSync(join(repo, "README.md"), "site\n");
-  git("add", ".");
-  git("commit", "-q", "-m", "init");
-}
 
 describe("cancelling a running task", () => {
   const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
-import { messageUpdate, tapUpdate } from "../fixtures/fake-telegram.ts";
-import { CHAT, OWNER, cardOfTask, startHarness, taskInReview, type Harness } from "./telegram-kit.ts";
+import { tapUpdate } from "../fixtures/fake-telegram.ts";
+import { CHAT, OWNER, cardOfTask, startHarness, taskInReview, askAsOwner } from "./telegram-kit.ts";
 import { slackCard, slash, startSlackHarness, tap } from "./slack-kit.ts";
 
 // Issue #14, item 7: chat can fix what it breaks. A task queued after a blocker that already ended
@@ -14,12 +14,7 @@ describe("chat can fix what it breaks", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function ask(h: Harness, text: string): Promise<string> {
-    const before = h.fake.messagesIn(OWNER).length;
-    await h.send(messageUpdate(text, { from: OWNER }));
-    await h.settle();
-    return h.fake.messagesIn(OWNER).slice(before).map((m) => m.text).join("\n---\n");
-  }
+  const ask = askAsOwner;
 
   it("warns when a task is queued after a discarded blocker, and /after and /edit fix it with the real id", async () => {
     const h = await startHarness({ mode: "polling" });

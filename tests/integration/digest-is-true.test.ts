@@ -1,18 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { recordVerdict, queueTask } from "../../src/app/tasks.ts";
 import { pinTier, clearPin } from "../../src/app/trust.ts";
-import { openApp } from "../../src/app/open.ts";
-import { gitWorkspace } from "../../runner/workspace/port.ts";
-import { parseEnv } from "../../src/config/env.ts";
-import { createHttpApp } from "../../handlers/http/app.ts";
-import { startHttp } from "../../handlers/http/serve.ts";
-import { startSlack } from "../../handlers/slack/index.ts";
-import { startTelegram } from "../../handlers/telegram/index.ts";
-import { startFakeTelegram } from "../fixtures/fake-telegram.ts";
-import { blocksText, startFakeSlack } from "../fixtures/fake-slack.ts";
-import { movableClock, runCli, tempWorkspace } from "../helpers.ts";
-import { CHAT, CONFIG, startHarness, taskInReview, telegramEnv } from "./telegram-kit.ts";
-import { CHANNEL, slackEnv } from "./slack-kit.ts";
+import { blocksText } from "../fixtures/fake-slack.ts";
+import { runCli } from "../helpers.ts";
+import { CHAT, startHarness, taskInReview } from "./telegram-kit.ts";
+import { CHANNEL, startBothPlatforms } from "./slack-kit.ts";
 
 // Issue #14, item 8: the digest is true. Pins say pinned, discarded tasks are listed, a task appears
 // once, the heading has the date, and Telegram, Slack and `cos digest` say the same. POST /cron/tick
@@ -27,24 +19,10 @@ describe("the digest", () => {
   });
 
   it("is sent by POST /cron/tick at its time, once a day, the same on Telegram, Slack and cos digest", async () => {
-    const tgFake = await startFakeTelegram();
-    cleanups.push(tgFake.close);
-    const slackFake = await startFakeSlack();
-    cleanups.push(slackFake.close);
-    const ws = tempWorkspace(CONFIG);
-    cleanups.push(ws.cleanup);
-    const clock = movableClock("2026-11-23T22:00:00.000Z");
-    const env = parseEnv({ ...ws.env, COS_PORT: "0", COS_RUNNER_TOKEN: TOKEN, ...telegramEnv(tgFake, "polling"), ...slackEnv(slackFake) });
-    const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
-    cleanups.push(() => ctx.db.close());
-    const app = createHttpApp(ctx);
-    // Long intervals: only /cron/tick delivers in this test.
-    const telegram = await startTelegram(ctx, app, () => {}, { outboxIntervalMs: 3_600_000, pollTimeoutSeconds: 1, sleep: async () => {} });
-    cleanups.push(telegram.stop);
-    const slack = await startSlack(ctx, app, () => {}, { outboxIntervalMs: 3_600_000 });
-    cleanups.push(slack.stop);
-    const server = await startHttp(ctx, app);
-    cleanups.push(server.close);
+    // Long outbox intervals: only /cron/tick delivers in this test.
+    const both = await startBothPlatforms({ telegramMode: "polling", env: { COS_RUNNER_TOKEN: TOKEN }, outboxIntervalMs: 3_600_000 });
+    cleanups.push(both.close);
+    const { tgFake, slackFake, ws, clock, ctx, server } = both;
     const tick = async () => {
       const response = await fetch(`http://127.0.0.1:${server.port}/cron/tick`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
       expect(response.status).toBe(200);

@@ -1,14 +1,12 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runPass } from "../../resolver/pass.ts";
-import { localPort } from "../../runner/port.ts";
-import { Runner } from "../../runner/runner.ts";
 import { meaningfulTail } from "../../runner/agent/last-lines.ts";
 import type { AppContext } from "../../src/app/context.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
 import { ROOT, runCli } from "../helpers.ts";
-import { CHAT, startHarness } from "./telegram-kit.ts";
+import { CHAT, runNow, startHarness } from "./telegram-kit.ts";
 import { CHANNEL, startSlackHarness } from "./slack-kit.ts";
 
 // Issue #14, item 2: a failure says why. The alert, `cos task show`, the digest and --json carry the
@@ -20,17 +18,7 @@ const CONFIG = { agents: { boomer: { command: ["node", BOOM] } }, resolver: { ma
 async function failOnce(ctx: AppContext, dataDir: string): Promise<{ id: number; log: string }> {
   const id = await queueTask(ctx, { title: "Configure the agent", type: "research", agent: "boomer" }, "cli");
   await runPass(ctx);
-  const runner = new Runner(localPort(ctx), {
-    id: "night-runner",
-    slots: 1,
-    labels: [],
-    config: ctx.config,
-    dataDir,
-    sourceEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
-    clock: ctx.clock,
-  });
-  await runner.poll([id]);
-  await runner.idle();
+  await runNow(ctx, dataDir, [id]);
   return { id, log: join(dataDir, "runs", `${id}-1`, "output.log") };
 }
 

@@ -1,12 +1,10 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runPass } from "../../resolver/pass.ts";
-import { localPort } from "../../runner/port.ts";
-import { Runner } from "../../runner/runner.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
 import type { AppContext } from "../../src/app/context.ts";
-import { CHAT, startHarness } from "./telegram-kit.ts";
+import { CHAT, runNow, startHarness } from "./telegram-kit.ts";
 import { CHANNEL, startSlackHarness } from "./slack-kit.ts";
 
 // Issue #14, item 10: long work shows progress. When a task starts, chat gets a message saying so
@@ -22,17 +20,7 @@ const CONFIG = {
 async function runOne(ctx: AppContext, dataDir: string, agent: string, title: string): Promise<number> {
   const id = await queueTask(ctx, { title, type: "research", agent }, "cli");
   await runPass(ctx);
-  const runner = new Runner(localPort(ctx), {
-    id: "night-runner",
-    slots: 1,
-    labels: [],
-    config: ctx.config,
-    dataDir,
-    sourceEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
-    clock: ctx.clock,
-  });
-  await runner.poll([id]);
-  await runner.idle();
+  await runNow(ctx, dataDir, [id]);
   return id;
 }
 

@@ -2,9 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runPass } from "../../resolver/pass.ts";
 import { claimRuns, reportRun } from "../../src/app/runs.ts";
 import { queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
-import { messageUpdate } from "../fixtures/fake-telegram.ts";
 import { runCli } from "../helpers.ts";
-import { CHAT, OWNER, cardOfTask, startHarness, taskInReview, type Harness } from "./telegram-kit.ts";
+import { CHAT, cardOfTask, startHarness, type Harness, askAsOwner } from "./telegram-kit.ts";
 
 // Issue #14, item 12: small truths. Trust at n=0 is "—" (null in JSON); "next" says what really moves
 // the tier; an unclaimed dispatch says it went back to the queue and never shows a past deadline as to
@@ -21,12 +20,7 @@ describe("small truths", () => {
     cleanups.push(h.close);
     return h;
   }
-  async function ask(h: Harness, text: string): Promise<string> {
-    const before = h.fake.messagesIn(OWNER).length;
-    await h.send(messageUpdate(text, { from: OWNER }));
-    await h.settle();
-    return h.fake.messagesIn(OWNER).slice(before).map((m) => m.text).join("\n---\n");
-  }
+  const ask = askAsOwner;
 
   it("shows trust at n=0 as — (null in JSON), and says what really demotes", async () => {
     const h = await harness();

@@ -3,9 +3,9 @@ import { runPass } from "../../resolver/pass.ts";
 import { claimRuns } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
-import { messageUpdate, tapUpdate } from "../fixtures/fake-telegram.ts";
+import { tapUpdate } from "../fixtures/fake-telegram.ts";
 import { runCli } from "../helpers.ts";
-import { CHAT, OWNER, cardOfTask, startHarness, taskInReview, type Harness } from "./telegram-kit.ts";
+import { CHAT, OWNER, cardOfTask, startHarness, taskInReview, askAsOwner } from "./telegram-kit.ts";
 import { OWNER as SLACK_OWNER, slackCard, slash, startSlackHarness, tap } from "./slack-kit.ts";
 
 // Issue #14, item 6: status tells the state (paused or not and why, the mode, what runs and for how
@@ -18,12 +18,7 @@ describe("status and the people in it", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function ask(h: Harness, text: string): Promise<string> {
-    const before = h.fake.messagesIn(OWNER).length;
-    await h.send(messageUpdate(text, { from: OWNER }));
-    await h.settle();
-    return h.fake.messagesIn(OWNER).slice(before).map((m) => m.text).join("\n---\n");
-  }
+  const ask = askAsOwner;
 
   it("/status says paused, by whom and since when, what runs and for how long, what waits and why, and the next digest", async () => {
     const h = await startHarness({ mode: "polling" });

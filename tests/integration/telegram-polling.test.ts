@@ -5,7 +5,7 @@ import { reportRun } from "../../src/app/runs.ts";
 import { enqueueDueDigests } from "../../src/outbox/digest.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { messageUpdate, tapUpdate } from "../fixtures/fake-telegram.ts";
-import { CHAT, CONFIG, OWNER, STRANGER, buttonData, cardOfTask, startHarness, taskInReview, waitUntil, type Harness } from "./telegram-kit.ts";
+import { CHAT, CONFIG, OWNER, STRANGER, buttonData, cardOfTask, startHarness, taskInReview, waitUntil, type Harness, askAsOwner } from "./telegram-kit.ts";
 
 describe("the Telegram bot on long polling", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -19,17 +19,7 @@ describe("the Telegram bot on long polling", () => {
     return h;
   }
 
-  /** Sends a command as the owner and returns the text of the replies it got. */
-  async function ask(h: Harness, text: string): Promise<string> {
-    const before = h.fake.messagesIn(OWNER).length;
-    await h.send(messageUpdate(text, { from: OWNER }));
-    await h.settle();
-    return h.fake
-      .messagesIn(OWNER)
-      .slice(before)
-      .map((m) => m.text)
-      .join("\n---\n");
-  }
+  const ask = askAsOwner;
 
   it("polls without a public URL: drops any webhook, never sets one, and the webhook route stays shut", async () => {
     const h = await harness();
