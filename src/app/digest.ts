@@ -24,14 +24,8 @@ export interface DigestItem {
   failure: ({ detail: string; attempt: number } & FailureOutput) | null;
 }
 
-export interface DigestTrustChange {
-  agent: string;
-  type: string;
-  from: Tier;
-  to: Tier;
-  reason: "trust" | "override";
-  /** For an override: the pin set, or null when the pin was cleared. */
-  pin: Tier | null;
+/** A tier change as the digest tells it: its event's facts (`pin` null for a cleared pin), who, when, the numbers in words. */
+export interface DigestTrustChange extends Pick<TierChangedData, "agent" | "type" | "from" | "to" | "reason" | "pin"> {
   by: Person;
   at: string;
   numbers: string;
