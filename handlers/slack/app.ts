@@ -2,7 +2,7 @@ import { App, LogLevel, type Receiver, type webApi } from "@slack/bolt";
 import { STALE_BUTTON, notAllowed, notesQuestion, refusalLogLine, replyInOneLine } from "../../src/chat/chat-text.ts";
 import { handleChat } from "../../src/chat/core.ts";
 import { cardAt, notesQuestionAt, saveMessageRef, saveNotesQuestion } from "../../src/chat/message-refs.ts";
-import { NameBook } from "../../src/chat/people.ts";
+import { NameBook } from "../../src/app/people.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatReply } from "../../src/chat/types.ts";
 import { toCosError } from "../../src/shared/errors.ts";

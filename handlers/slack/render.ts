@@ -1,7 +1,7 @@
 import { cardText, clip, type CardAction, type RenderOptions } from "../../src/chat/card-text.ts";
 import { NOTES_LABEL, notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { parseVerdictData, verdictData } from "../../src/chat/format.ts";
-import { plainName, platformUser, showPeople } from "../../src/chat/people.ts";
+import { plainName, platformUser, showPeople } from "../../src/app/people.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
 import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 

@@ -3,7 +3,7 @@ import type { UserFromGetMe } from "grammy/types";
 import { STALE_BUTTON, notAllowed, refusalLogLine } from "../../src/chat/chat-text.ts";
 import { handleChat } from "../../src/chat/core.ts";
 import { cardAt, notesQuestionAt } from "../../src/chat/message-refs.ts";
-import { NameBook } from "../../src/chat/people.ts";
+import { NameBook } from "../../src/app/people.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatInput } from "../../src/chat/types.ts";
 import { parseVerdictData } from "./render.ts";

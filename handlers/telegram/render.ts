@@ -2,7 +2,7 @@ import type { InlineKeyboardMarkup } from "grammy/types";
 import { cardText, type RenderOptions } from "../../src/chat/card-text.ts";
 import { notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
-import { plainPeople } from "../../src/chat/people.ts";
+import { plainPeople } from "../../src/app/people.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
 import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 

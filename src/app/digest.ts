@@ -1,5 +1,5 @@
-import { peopleOf, personMark, plainPeople, type Person } from "../chat/people.ts";
-import type { TextBlock } from "../chat/types.ts";
+import { peopleOf, personMark, plainPeople, type Person } from "./people.ts";
+import type { TextBlock } from "./text.ts";
 import type { FailureOutput, TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
 import type { TierChangedData } from "../domain/trust/aggregate.ts";
 import { trustNumbersText } from "../domain/trust/trust.ts";

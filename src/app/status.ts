@@ -1,12 +1,12 @@
-import { peopleOf, personMark, type Person } from "../chat/people.ts";
-import type { TextBlock } from "../chat/types.ts";
+import { peopleOf, personMark, type Person } from "./people.ts";
+import type { TextBlock } from "./text.ts";
 import type { Mode } from "../domain/settings/settings.ts";
-import { formatTime } from "../chat/format.ts";
+import { formatTime } from "../shared/zoned-time.ts";
 import { describeHold } from "../plan/hold-words.ts";
 import { loadPlanInput } from "../plan/load.ts";
 import { plan } from "../plan/plan.ts";
 import type { Hints } from "../shared/hints.ts";
-import { nextDigestTime } from "../outbox/digest.ts";
+import { nextDigestTime } from "./digest-time.ts";
 import type { AppContext } from "./context.ts";
 import { durationWords } from "./run-words.ts";
 import { loadSettings } from "./settings.ts";

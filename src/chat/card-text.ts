@@ -1,6 +1,6 @@
 import type { Hints } from "../shared/hints.ts";
 import { formatTime, verdictData } from "./format.ts";
-import { personMark, type Person } from "./people.ts";
+import { personMark, type Person } from "../app/people.ts";
 import type { ReviewCard } from "./types.ts";
 
 // The words of a review card (DESIGN §10), written once for every platform: its title and facts, the

@@ -3,7 +3,7 @@ import type { TaskState } from "../domain/task/task.ts";
 import type { AppContext } from "../app/context.ts";
 import type { Tx } from "../store/db.ts";
 import { diffLink } from "./diff-link.ts";
-import { peopleOf, type Person } from "./people.ts";
+import { peopleOf, type Person } from "../app/people.ts";
 import type { ReviewCard } from "./types.ts";
 
 /** The review card of a task's current (or last) result; `people` names whoever decided it. */

@@ -2,7 +2,7 @@ import type { AppContext } from "../app/context.ts";
 import { logLine, tailLines } from "../app/run-words.ts";
 import { showTask } from "../app/views.ts";
 import type { Hints } from "../shared/hints.ts";
-import { actorsIn, markActors, peopleOf } from "./people.ts";
+import { actorsIn, markActors, peopleOf } from "../app/people.ts";
 import type { TextBlock } from "./types.ts";
 
 /** The last activity lines `/show` gives; `cos task show` has them all. */

@@ -1,6 +1,7 @@
 import type { Platform } from "../config/platforms.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
-import type { Person } from "./people.ts";
+import type { Person } from "../app/people.ts";
+import type { TextBlock } from "../app/text.ts";
 
 // The chat core's contract with every platform adapter (Telegram, Slack). Adapters parse nothing
 // and decide nothing: they turn an incoming message or tap into `ChatInput`, hand it to
@@ -49,10 +50,7 @@ export interface ReviewCard {
 }
 
 /** Plain text made of lines; a renderer escapes and formats it for its platform. */
-export interface TextBlock {
-  title: string | null;
-  lines: string[];
-}
+export type { TextBlock };
 
 export type ChatReply =
   | { kind: "text"; block: TextBlock }

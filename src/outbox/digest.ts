@@ -1,6 +1,6 @@
-import cron from "node-cron";
 import type { AppContext } from "../app/context.ts";
 import { buildDigest, digestHeading, digestSince } from "../app/digest.ts";
+import { lastDigestTime } from "../app/digest-time.ts";
 import type { Platform } from "../chat/types.ts";
 import { digestView } from "../chat/views.ts";
 import { notifiedPlatforms } from "../config/platforms.ts";
@@ -12,37 +12,6 @@ import { enqueue } from "./outbox.ts";
 // of `cos serve` after a night it was down (a missed digest is sent then, once), or `POST /cron/tick`
 // from a platform's scheduler. The outbox's dedupe key (per platform and day) makes "once" hold across
 // processes.
-
-const MINUTE = 60_000;
-/** A daily digest's last time is at most a day back; a week covers any cron for the next one. */
-const LOOK_BACK_MINUTES = 24 * 60;
-const LOOK_AHEAD_MINUTES = 8 * 24 * 60;
-
-function schedule(ctx: AppContext) {
-  return cron.createTask(ctx.config.digest.cron, () => {}, { timezone: ctx.config.digest.timezone });
-}
-
-/** The last time the digest's cron fired at or before `now`, within a day; null when it did not. */
-export function lastDigestTime(ctx: AppContext, now: Date = ctx.clock()): Date | null {
-  const task = schedule(ctx);
-  const start = Math.floor(now.getTime() / MINUTE) * MINUTE;
-  for (let i = 0; i <= LOOK_BACK_MINUTES; i++) {
-    const at = new Date(start - i * MINUTE);
-    if (task.match(at)) return at;
-  }
-  return null;
-}
-
-/** The next time the digest is due after `now`; null when the cron never fires within a week. */
-export function nextDigestTime(ctx: AppContext, now: Date = ctx.clock()): Date | null {
-  const task = schedule(ctx);
-  const start = Math.floor(now.getTime() / MINUTE) * MINUTE;
-  for (let i = 1; i <= LOOK_AHEAD_MINUTES; i++) {
-    const at = new Date(start + i * MINUTE);
-    if (task.match(at)) return at;
-  }
-  return null;
-}
 
 /** The day a digest time belongs to, in the digest's timezone: its dedupe key. */
 function dayOf(ctx: AppContext, at: Date): string {

@@ -1,7 +1,7 @@
 import type { AppContext } from "../app/context.ts";
 import { loadTaskIn } from "../app/tasks.ts";
 import { namedCardOf } from "../chat/cards.ts";
-import { peopleOf, personMark } from "../chat/people.ts";
+import { peopleOf, personMark } from "../app/people.ts";
 import type { Notification, TextBlock } from "../chat/types.ts";
 import { endedBadly } from "../domain/task/dependencies.ts";
 import type { FailureOutput, RunStopped, TaskState } from "../domain/task/task.ts";

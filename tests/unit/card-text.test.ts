@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cardText } from "../../src/chat/card-text.ts";
-import { plainPeople } from "../../src/chat/people.ts";
+import { plainPeople } from "../../src/app/people.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
 import { notAllowed, notesQuestion, notificationParts } from "../../src/chat/chat-text.ts";
 import type { ReviewCard } from "../../src/chat/types.ts";

@@ -28,7 +28,7 @@ export const status = storeCommand({
   text: async (v) => {
     const { statusBlock } = await import("../../../src/app/status.ts");
     const { hintsFor } = await import("../../../src/shared/hints.ts");
-    const { plainPeople } = await import("../../../src/chat/people.ts");
+    const { plainPeople } = await import("../../../src/app/people.ts");
     const block = statusBlock(v, hintsFor("cli"), v.timezone);
     return plainPeople([block.title, ...block.lines].join("\n"));
   },
