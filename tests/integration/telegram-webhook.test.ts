@@ -69,10 +69,13 @@ describe("the Telegram bot behind the webhook", () => {
   it("registers the commands and the webhook with its secret at start", async () => {
     const h = await harness();
     expect(h.fake.webhook).toEqual({ url: `${PUBLIC_URL}/telegram/webhook`, secret: SECRET });
-    const commands = h.fake.ok("setMyCommands")[0]!.params.commands as { command: string }[];
+    const commands = h.fake.ok("setMyCommands")[0]!.params.commands as { command: string; description: string }[];
     expect(commands.map((c) => c.command)).toEqual(
       expect.arrayContaining(["task", "review", "status", "queue", "why", "trust", "mode", "pause", "resume", "digest", "tier", "cancel", "retry", "sendback", "diff", "help"]),
     );
+    // Telegram takes 1 to 256 characters of description.
+    for (const c of commands) expect(c.description.length, c.command).toBeGreaterThan(0);
+    expect(commands.find((c) => c.command === "why")!.description).toBe("why a task is not running: /why 42");
   });
 
   it("answers 401 to a wrong or missing secret and neither stores nor handles the update", async () => {
