@@ -2,7 +2,7 @@ import { realpathSync } from "node:fs";
 import { GitError, simpleGit } from "simple-git";
 import { CosError, toCosError } from "../../src/shared/errors.ts";
 
-/** Who commits when the repository names nobody. */
+/** Who cos commits as: merges on approval, and what an agent left uncommitted. */
 export const COS_IDENTITY = { name: "ChiefOfStaff", email: "cos@localhost" } as const;
 
 /** A git command that exited non-zero, with what git said, so callers can tell a conflict from a fault. */
@@ -45,34 +45,52 @@ export interface Git {
   attempt(args: string[]): Promise<GitOutcome>;
 }
 
-// Variables git itself reads (GIT_DIR, GIT_INDEX_FILE, …) are dropped: inherited from a hook or a shell
-// inside some repository they would point every command somewhere else. simple-git refuses editors and
-// pagers outright, and none is wanted unattended.
-const INHERITED_BUT_DROPPED = /^(GIT_.*|EDITOR|VISUAL|PAGER|PREFIX|SSH_ASKPASS)$/i;
+/**
+ * cos's own git never runs what an agent wrote (DESIGN §12): no hooks (`core.hooksPath=/dev/null`: a hook an
+ * agent planted in the git dir, `post-commit` or `post-merge`, would run with cos's whole environment), no
+ * fsmonitor (a command git starts on `status` and `add`), and no system or global git config, where an
+ * unsandboxed agent could have put a `filter.*.clean` that runs in cos's own `git add`. simple-git refuses
+ * `core.hooksPath` and `core.fsmonitor` overrides and `GIT_CONFIG_GLOBAL` unless its `unsafe` options allow
+ * them: `GIT_SAFETY` allows exactly those three, on purpose.
+ */
+export const GIT_SAFETY_CONFIG = ["core.hooksPath=/dev/null", "core.fsmonitor=false"] as const;
+const GIT_SAFETY = { allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true, allowUnsafeConfigPaths: true } as const;
 
-function childEnvironment(extra: Record<string, string>): Record<string, string> {
+/**
+ * The environment of every git command cos runs: PATH, HOME and LANG from this process and nothing else of
+ * it (no bot token, no store token, no GIT_DIR a shell left behind), plus what cos tells git: English
+ * messages (lock and stale-worktree errors are recognised by their text), no prompts, no system or global
+ * config.
+ */
+export function gitEnvironment(extra: Record<string, string> = {}, source: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !INHERITED_BUT_DROPPED.test(key)) env[key] = value;
+  for (const name of ["PATH", "HOME", "LANG"] as const) {
+    const value = source[name];
+    if (value !== undefined) env[name] = value;
   }
-  // English messages: lock and stale-worktree errors are recognised by their text.
-  return { ...env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", ...extra };
+  return { ...env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", ...extra };
+}
+
+/** The same safety as `-c` options and a plain environment, for git run outside simple-git. */
+export function safeGitArgs(args: readonly string[]): string[] {
+  return [...GIT_SAFETY_CONFIG.flatMap((c) => ["-c", c]), ...args];
 }
 
 /** One simple-git instance bound to one folder. `config` becomes `-c` options; `env` adds git variables. */
 export function openGit(dir: string, options: { config?: string[]; env?: Record<string, string> } = {}): Git {
-  const extra = options.env ?? {};
+  const env = gitEnvironment(options.env);
   const instance = simpleGit({
     baseDir: dir,
     trimmed: false,
-    config: options.config ?? [],
-    allowEnvironment: ["GIT_TERMINAL_PROMPT", ...Object.keys(extra)],
+    config: [...GIT_SAFETY_CONFIG, ...(options.config ?? [])],
+    unsafe: GIT_SAFETY,
+    allowEnvironment: Object.keys(env).filter((name) => name.startsWith("GIT_")),
     // simple-git only fails a command that also wrote to stderr; every non-zero exit counts here.
     errors: (error, result) =>
       result.exitCode
         ? new GitExit(result.exitCode, Buffer.concat(result.stdOut).toString("utf8"), Buffer.concat(result.stdErr).toString("utf8"))
         : error,
-  }).env(childEnvironment(extra));
+  }).env(env);
 
   const run = async (args: string[]): Promise<string> => {
     try {
@@ -96,23 +114,9 @@ export function openGit(dir: string, options: { config?: string[]; env?: Record<
   };
 }
 
-/** `-c` options naming ChiefOfStaff for whichever of user.name / user.email the repository leaves unset. */
-export async function identityConfig(git: Git): Promise<string[]> {
-  const set = new Set<string>();
-  for (const entry of nulFields(await git.run(["config", "--list", "-z"]))) {
-    const [key = "", value = ""] = entry.split("\n", 2);
-    if (value.trim()) set.add(key);
-  }
-  const config: string[] = [];
-  if (!set.has("user.name")) config.push(`user.name=${COS_IDENTITY.name}`);
-  if (!set.has("user.email")) config.push(`user.email=${COS_IDENTITY.email}`);
-  return config;
-}
-
-/** A git instance for the same folder that can commit. */
-export async function committingGit(git: Git): Promise<Git> {
-  const config = await identityConfig(git);
-  return config.length ? openGit(git.dir, { config }) : git;
+/** A git instance for the same folder that commits as ChiefOfStaff, whatever identity the repository names. */
+export function committingGit(git: Git): Git {
+  return openGit(git.dir, { config: [`user.name=${COS_IDENTITY.name}`, `user.email=${COS_IDENTITY.email}`] });
 }
 
 /** The repository's shared git folder, canonical: the same for the main checkout and all its worktrees. */

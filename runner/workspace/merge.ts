@@ -64,7 +64,7 @@ async function mergeInCheckout(job: MergeJob, checkout: Git): Promise<MergeOutco
   const preview = await mergeTree(job);
   if (!preview.clean) return conflicted(job, preview.conflicts);
 
-  const merger = await committingGit(checkout);
+  const merger = committingGit(checkout);
   const merge = await merger.attempt(["merge", "--no-ff", "--no-edit", "-m", job.message, job.branchRef]);
   if (merge.exitCode === 0) return { merged: true, commit: (await checkout.run(["rev-parse", "HEAD"])).trim() };
 
@@ -83,7 +83,7 @@ async function mergeWithoutCheckout(job: MergeJob): Promise<MergeOutcome> {
   const { git, mainRef, project } = job.repo;
   const { tree, clean, conflicts } = await mergeTree(job);
   if (!clean) return conflicted(job, conflicts);
-  const committer = await committingGit(git);
+  const committer = committingGit(git);
   const commit = (await committer.run(["commit-tree", tree, "-p", job.main, "-p", job.tip, "-m", job.message])).trim();
   const moved = await git.attempt(["update-ref", "-m", job.message, mainRef, commit, job.main]);
   if (moved.exitCode !== 0) {
