@@ -3,12 +3,16 @@ import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
+import { agentEnvironment, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { runFiles } from "./agent/run-folder.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
 import { runOutcome } from "./run-outcome.ts";
+import { sandboxLaunch, type RunnerSandbox } from "./sandbox/runner-sandbox.ts";
+import { SandboxWatch } from "./sandbox/watch.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
+import { guardRun } from "./workspace/guard.ts";
 
 export interface RunnerOptions {
   id: string;
@@ -24,6 +28,8 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** The MCP endpoint agents reach (cos serve's /mcp), passed as COS_MCP_URL; null or absent: none. */
   mcpUrl?: string | null;
+  /** How agents run (DESIGN §12), decided at start by `startSandbox`; absent: unsandboxed. */
+  sandbox?: RunnerSandbox;
 }
 
 interface ActiveRun {
@@ -141,6 +147,7 @@ export class Runner {
         log(`heartbeat: ${cos.message}`);
       }
     }, Math.max(1000, (config.resolver.leaseSeconds * 1000) / 4));
+    let release = () => {};
     try {
       const project = run.project ? config.projects[run.project] : undefined;
       const workspace = await prepareWorkspace({
@@ -150,30 +157,72 @@ export class Runner {
         worktreeRoot: config.worktreeRoot,
         scratchRoot: join(this.options.dataDir, "scratch"),
       });
+      // What the run may not change in the repository, recorded before the agent starts (guard.ts).
+      const guard = await guardRun(workspace, run.taskId, run.attempt);
+      release = () => guard?.release();
       const runDir = join(this.options.dataDir, "runs", `${run.taskId}-${run.attempt}`);
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const wiring = wireMcp(agent.preset, agentCommand(agent), endpoint, runDir);
       writeWiringFiles(wiring, runDir);
-      const result = await runAgent(
-        {
-          argv: supervisedArgv(wiring.argv),
-          prompt: run.prompt,
+      const spec: AgentRunSpec = {
+        argv: supervisedArgv(wiring.argv),
+        prompt: run.prompt,
+        taskId: run.taskId,
+        attempt: run.attempt,
+        workdir: workspace.dir,
+        runDir,
+        envAllow: agent.env,
+        sourceEnv: this.options.sourceEnv,
+        extraEnv: wiring.env,
+        timeoutMs: agent.timeoutMinutes * 60_000,
+        maxCaptureBytes: preset?.captureBytes,
+      };
+      const sandbox = this.options.sandbox;
+      let discardArgs = () => {};
+      if (sandbox?.mode === "bwrap") {
+        const launch = await sandboxLaunch(sandbox, {
           taskId: run.taskId,
           attempt: run.attempt,
+          workspace: workspace.kind,
           workdir: workspace.dir,
           runDir,
-          envAllow: agent.env,
-          sourceEnv: this.options.sourceEnv,
-          extraEnv: wiring.env,
-          timeoutMs: agent.timeoutMinutes * 60_000,
-          maxCaptureBytes: preset?.captureBytes,
-        },
-        {
+          preset: agent.preset,
+          statePaths: agent.statePaths,
+          network: agent.network,
+          env: agentEnvironment(spec, runFiles(runDir)),
+          command: wiring.argv,
+        });
+        if ("refusal" in launch) {
+          clearInterval(heartbeat);
+          return report({ kind: "failure", reason: "exit_code", detail: launch.refusal, retryAt: null });
+        }
+        spec.argv = supervisedArgv(launch.argv, launch.argsFile);
+        discardArgs = launch.discard;
+      }
+      const watch = new SandboxWatch();
+      let result;
+      try {
+        result = await runAgent(spec, {
           signal: abort.signal,
-          onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
-        },
-      );
+          onSpawn: (pid) => {
+            this.records.record(run.taskId, run.attempt, pid);
+            if (sandbox?.mode === "bwrap") watch.start(pid);
+          },
+        });
+      } finally {
+        discardArgs();
+      }
       clearInterval(heartbeat);
+      // Nothing of the run may be alive, and nothing it must not touch changed, before anything is committed.
+      const survivors = await watch.settle();
+      const problems = [
+        ...(survivors.length ? [`processes of the run survived it (host pids ${survivors.join(", ")})`] : []),
+        ...((await guard?.check()) ?? []),
+      ];
+      if (problems.length) {
+        log(`refused: ${problems.join("; ")}`);
+        return report({ kind: "failure", reason: "tampered", detail: `the run changed what it must not: ${problems.join("; ")}`, retryAt: null });
+      }
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
       const outcome = runOutcome({
         result,
@@ -191,6 +240,7 @@ export class Runner {
       return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
     } finally {
       clearInterval(heartbeat);
+      release();
       this.records.forget(run.taskId, run.attempt);
     }
   }

@@ -14,7 +14,7 @@ import { parseEnv } from "../../src/config/env.ts";
 import { packageRoot } from "../../src/shared/paths.ts";
 import { runPass } from "../../resolver/pass.ts";
 import type { CliIo } from "./io.ts";
-import { localRunner } from "./local-runner.ts";
+import { localRunner, runnerSandbox } from "./local-runner.ts";
 import { renderTrust } from "./render.ts";
 
 const NIGHT_STARTS = "2026-11-23T22:00:00.000Z";
@@ -72,7 +72,8 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
     const post = await add("First post", "writer", "content", [design, engine], "posts");
     say(`queued #${scaffold} scaffold → #${design} design system, #${engine} blog engine → #${post} first post`);
 
-    const runner = localRunner(ctx, { ...io, out: () => {}, err: () => {} }, "demo", 3);
+    const sandbox = await runnerSandbox(ctx.config, ctx.env, { ...io, cwd: dir }, ctx.configPath);
+    const runner = localRunner(ctx, { ...io, out: () => {}, err: () => {} }, "demo", 3, null, sandbox);
     for (let round = 0; round < 12; round++) {
       const pass = await runPass(ctx);
       for (const d of pass.dispatched) say(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})`);

@@ -6,6 +6,7 @@ import { fixedClock, systemClock } from "../../src/shared/clock.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 import { Runner } from "../../runner/runner.ts";
 import { httpPort } from "../../runner/port.ts";
+import { runnerSandbox } from "./local-runner.ts";
 import { parseInteger } from "./args.ts";
 import type { CliIo } from "./io.ts";
 
@@ -19,11 +20,12 @@ export async function runRemote(values: Record<string, string | boolean | undefi
   const token = typeof values.token === "string" ? values.token : env.COS_RUNNER_TOKEN;
   if (!server || !/^https?:\/\//.test(server)) throw new ValidationError("give the server with --server http(s)://host:port");
   if (!token) throw new ValidationError("give the runner token with --token T (or COS_RUNNER_TOKEN)");
-  const { config } = loadConfig(env.COS_CONFIG, io.cwd);
+  const { config, path: configFile } = loadConfig(env.COS_CONFIG, io.cwd);
   const slots = typeof values.slots === "string" ? parseInteger(values.slots, "--slots") : config.runner.slots;
   if (slots < 1 || slots > 64) throw new ValidationError("--slots must be from 1 to 64");
   const labels = typeof values.labels === "string" ? values.labels.split(",").map((l) => l.trim()).filter(Boolean) : config.runner.labels;
   const id = typeof values.id === "string" ? values.id : `${hostname()}-${process.pid}`;
+  const sandbox = await runnerSandbox(config, env, io, configFile);
   const runner = new Runner(httpPort(server, token), {
     id,
     slots,
@@ -34,6 +36,7 @@ export async function runRemote(values: Record<string, string | boolean | undefi
     clock: env.COS_NOW ? fixedClock(env.COS_NOW) : systemClock,
     log: (line) => io.err(line),
     mcpUrl: `${server.replace(/\/+$/, "")}/mcp`,
+    sandbox,
   });
   io.out(`cos runner ${id}: ${slots} slot${slots === 1 ? "" : "s"}${labels.length ? `, labels ${labels.join(",")}` : ""}, serving ${server}`);
   runner.start();

@@ -1,6 +1,7 @@
 import { isAncestor, resolveCommit } from "./git.ts";
 import { discardedRef, taskBranch, taskBranchRef, worktreePath } from "./names.ts";
 import { mainCommit, openRepo, removeTaskWorktrees, type OpenRepo, type ProjectRef } from "./project.ts";
+import { noteRefs } from "./ref-journal.ts";
 import { withRepoLock } from "./repo-lock.ts";
 
 /** Removes the task's worktree and branch, keeping unmerged commits under `refs/cos/discarded/<id>`. */
@@ -31,6 +32,7 @@ export async function keepUnmergedCommits(repo: OpenRepo, taskId: number): Promi
   if (!tip) return null;
   const ref = discardedRef(taskId);
   await repo.git.run(["update-ref", "-m", `cos: keep ${taskBranch(taskId)}`, ref, tip]);
+  noteRefs(repo.key, [{ ref, value: tip }]);
   return ref;
 }
 
@@ -45,5 +47,6 @@ export async function unmergedTip(repo: OpenRepo, taskId: number): Promise<strin
 export async function deleteTaskBranch(repo: OpenRepo, taskId: number): Promise<void> {
   if (await resolveCommit(repo.git, taskBranchRef(taskId))) {
     await repo.git.run(["branch", "--delete", "--force", taskBranch(taskId)]);
+    noteRefs(repo.key, [{ ref: taskBranchRef(taskId), value: null }]);
   }
 }

@@ -42,6 +42,8 @@ describe("runners with real child processes", () => {
     const ws = tempWorkspace({
       agents: { sleeper: { command: ["node", join(ROOT, "tests/fixtures/sleeper-agent.mjs")], env: ["PID_FILE"] } },
       resolver: { leaseSeconds: 10 },
+      // Unsandboxed on purpose: the agent writes its host pids outside its work folder for the test to kill.
+      runner: { sandbox: "none" },
     });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, PID_FILE: join(ws.dir, pidFile) };
@@ -78,7 +80,8 @@ describe("runners with real child processes", () => {
     const ws = tempWorkspace({
       agents: { alpha: agent("alpha"), beta: agent("beta"), gamma: agent("gamma") },
       resolver: { maxConcurrent: 6 },
-      runner: { slots: 1 },
+      // Unsandboxed on purpose: every agent appends to one record file outside its work folder.
+      runner: { slots: 1, sandbox: "none" },
     });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, RECORD_FILE: join(ws.dir, record), COS_PORT: "0", COS_RUNNER_TOKEN: "t0ken" };

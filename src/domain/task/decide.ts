@@ -188,7 +188,8 @@ function failure(
 ): Emitted {
   // A usage limit is the provider's doing and an unclaimed dispatch never ran: neither spends an attempt.
   const attemptSpent = reason !== "usage_limit" && reason !== "claim_timeout";
-  const final = attemptSpent && attempt >= maxAttempts;
+  // A run that tampered with the repository is not tried again on its own: a person looks first (cos retry).
+  const final = reason === "tampered" || (attemptSpent && attempt >= maxAttempts);
   return { type: "TaskFailed", data: { attempt, reason, detail, final, retryAt, attemptSpent } };
 }
 
