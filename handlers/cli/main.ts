@@ -5,7 +5,7 @@ import { openStore, type Command } from "./command.ts";
 import { goalAdd, goalList, initiativeAdd, initiativeList } from "./commands/goals.ts";
 import { prompt, mode, pause, resume, tick, why } from "./commands/resolver.ts";
 import { demo, digest, skills } from "./commands/reports.ts";
-import { gc, mcp, runner, serve } from "./commands/runs.ts";
+import { gc, mcp, runner, runnerToken, serve } from "./commands/runs.ts";
 import { events, rebuild } from "./commands/store.ts";
 import { taskAdd, taskCancel, taskEdit, taskList, taskResult, taskShow, taskVerdict } from "./commands/tasks.ts";
 import { tierClear, tierSet, trust } from "./commands/trust.ts";
@@ -34,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   digest,
   demo,
   runner,
+  "runner token": runnerToken,
   gc,
   why,
   prompt,

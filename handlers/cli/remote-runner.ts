@@ -6,6 +6,7 @@ import { fixedClock, systemClock } from "../../src/shared/clock.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 import { Runner } from "../../runner/runner.ts";
 import { httpPort } from "../../runner/port.ts";
+import { runnerNameInToken } from "../../src/app/runner-tokens.ts";
 import { runnerSandbox } from "./local-runner.ts";
 import { parseInteger } from "./args.ts";
 import type { CliIo } from "./io.ts";
@@ -24,7 +25,12 @@ export async function runRemote(values: Record<string, string | boolean | undefi
   const slots = typeof values.slots === "string" ? parseInteger(values.slots, "--slots") : config.runner.slots;
   if (slots < 1 || slots > 64) throw new ValidationError("--slots must be from 1 to 64");
   const labels = typeof values.labels === "string" ? values.labels.split(",").map((l) => l.trim()).filter(Boolean) : config.runner.labels;
-  const id = typeof values.id === "string" ? values.id : `${hostname()}-${process.pid}`;
+  // A per-runner token names its runner: that is the id, and another is refused here rather than by the server.
+  const bound = runnerNameInToken(token);
+  if (bound !== null && typeof values.id === "string" && values.id !== bound) {
+    throw new ValidationError(`this token belongs to runner ${bound}; drop --id or give --id ${bound}`);
+  }
+  const id = typeof values.id === "string" ? values.id : (bound ?? `${hostname()}-${process.pid}`);
   const sandbox = await runnerSandbox(config, env, io, configFile);
   const runner = new Runner(httpPort(server, token), {
     id,

@@ -9,7 +9,8 @@ import { httpPort } from "../../runner/port.ts";
 import type { AppContext } from "../../src/app/context.ts";
 import { tempWorkspace } from "../helpers.ts";
 
-const TOKEN = "runner-secret-token";
+const TOKEN = "api-secret-token";
+const RUNNER_TOKEN = "runner-secret-token";
 
 describe("the HTTP API on loopback", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -17,10 +18,10 @@ describe("the HTTP API on loopback", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function serve(token: string | null = TOKEN): Promise<{ ctx: AppContext; base: string; server: Server }> {
+  async function serve(token: string | null = TOKEN, runnerToken: string | null = RUNNER_TOKEN): Promise<{ ctx: AppContext; base: string; server: Server }> {
     const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
     cleanups.push(ws.cleanup);
-    const env = { ...ws.env, COS_PORT: "0", ...(token ? { COS_RUNNER_TOKEN: token } : {}) };
+    const env = { ...ws.env, COS_PORT: "0", ...(token ? { COS_API_TOKEN: token } : {}), ...(runnerToken ? { COS_RUNNER_TOKEN: runnerToken } : {}) };
     const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const server = await startHttp(ctx);
@@ -47,10 +48,13 @@ describe("the HTTP API on loopback", () => {
     expect((await post(base, "/api/tasks", {}, null)).status).toBe(401);
     expect((await post(base, "/api/tasks", {}, "wrong")).status).toBe(401);
     expect((await fetch(`${base}/api/tasks`)).status).toBe(401);
-    const closed = await serve(null);
-    const response = await post(closed.base, "/runner/claim", { runner: "r", slots: 1 });
+    const closed = await serve(null, null);
+    const response = await post(closed.base, "/api/tasks", { title: "x", type: "research", agent: "scout" });
     expect(response.status).toBe(401);
-    expect((await response.json()).error.message).toMatch(/COS_RUNNER_TOKEN/);
+    expect((await response.json()).error.message).toMatch(/COS_API_TOKEN/);
+    const noRunners = await post(closed.base, "/runner/claim", { runner: "r", slots: 1 }, "anything");
+    expect(noRunners.status).toBe(401);
+    expect((await noRunners.json()).error.message).toMatch(/COS_RUNNER_TOKEN/);
   });
 
   it("queues, lists and shows tasks, and says what is wrong with a bad body", async () => {
@@ -74,7 +78,7 @@ describe("the HTTP API on loopback", () => {
     const queued = await post(base, "/api/tasks", { title: "Find sources", type: "research", agent: "scout" });
     const { id } = await queued.json();
     await runPass(ctx);
-    const port = httpPort(base, TOKEN);
+    const port = httpPort(base, RUNNER_TOKEN);
     const [run] = await port.claim({ runner: "remote-1", slots: 1, labels: [] });
     expect(run).toMatchObject({ taskId: id, attempt: 1, agent: "scout" });
     expect((await port.heartbeat(id, 1, "remote-1")).leaseUntil).toMatch(/^\d{4}-/);
