@@ -3,8 +3,8 @@
 // Usage: node plan-worker.mjs /path/to/store.db RUNS
 import { configSchema } from "../src/config/config.ts";
 import { Database } from "../src/store/db.ts";
-import { plan } from "../resolver/plan.ts";
-import { loadPlanInput } from "../resolver/state.ts";
+import { loadPlanInput } from "../src/plan/load.ts";
+import { plan } from "../src/plan/plan.ts";
 
 const [file, runsText] = process.argv.slice(2);
 if (!file) throw new Error("usage: plan-worker.ts STORE_FILE [RUNS]");

@@ -7,15 +7,15 @@ import { buildDispatchPrompt } from "../src/prompt/build.ts";
 import { loadPromptInput } from "../src/prompt/load.ts";
 import type { Tx } from "../src/store/db.ts";
 import type { EventMeta } from "../src/store/event-store.ts";
-import { plan, type Decision } from "./plan.ts";
-import { loadPlanInput } from "./state.ts";
+import { loadPlanInput } from "../src/plan/load.ts";
+import { plan, type PlanDecision } from "../src/plan/plan.ts";
 
 export interface PassReport {
   at: string;
   dispatched: { taskId: number; attempt: number; tier: Tier; isolation: Isolation; note: string | null }[];
   autoApproved: { taskId: number; tier: Tier; spotCheck: boolean }[];
   expired: { taskId: number; attempt: number; claimed: boolean }[];
-  holds: Extract<Decision, { kind: "hold" }>[];
+  holds: Extract<PlanDecision, { kind: "hold" }>[];
 }
 
 export interface PassOptions {

@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { afterEach } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -58,6 +59,19 @@ export async function tempApp(
       await ctx.db.close();
       ws.cleanup();
     },
+  };
+}
+
+/** Opens temp apps for the tests of one describe block and closes each after its test. */
+export function tempAppsClosedAfterEach(): typeof tempApp {
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+  });
+  return async (...args) => {
+    const app = await tempApp(...args);
+    closers.push(app.close);
+    return app;
   };
 }
 

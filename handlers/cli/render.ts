@@ -1,6 +1,7 @@
 import type { StoredEvent } from "../../src/store/event-store.ts";
 import type { TaskListItem, TaskView, listGoals, listInitiatives } from "../../src/app/views.ts";
 import type { TrustRow } from "../../src/app/trust.ts";
+import { percent } from "../../src/domain/trust/trust.ts";
 import type { PassReport } from "../../resolver/pass.ts";
 
 type GoalListItem = Awaited<ReturnType<typeof listGoals>>[number];
@@ -30,7 +31,7 @@ export function renderTaskList(items: TaskListItem[]): string {
     const extra = [t.area ? `area:${t.area}` : "", t.blockedBy.length ? `after:${t.blockedBy.join(",")}` : ""]
       .filter(Boolean)
       .join(" ");
-    const held = t.held ? `  [held: ${t.held.split(":")[0]}]` : "";
+    const held = t.held ? `  [held: ${t.held.split(";")[0]}]` : "";
     return `#${String(t.id).padEnd(5)} ${t.status.padEnd(10)} ${t.agent.padEnd(12)} ${t.type.padEnd(9)} ${t.title}${extra ? `  (${extra})` : ""}${held}`;
   });
   return lines.join("\n");
@@ -90,13 +91,11 @@ export function renderPass(report: PassReport): string {
   return lines.join("\n");
 }
 
-const pct = (rate: number) => `${Math.round(rate * 100)}%`;
-
 export function renderTrust(rows: TrustRow[]): string {
   if (!rows.length) return "no agents have tasks yet";
   const header = ["agent", "type", "default", "effective", "pin", "n", "approval", "send-back", "next"];
   const body = rows.map((r) => [
-    r.agent, r.type, r.defaultTier, r.effective, r.pin ?? "-", String(r.n), pct(r.approvalRate), pct(r.sendBackRate), r.next,
+    r.agent, r.type, r.defaultTier, r.effective, r.pin ?? "-", String(r.n), percent(r.approvalRate), percent(r.sendBackRate), r.next,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   return [header, ...body].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");

@@ -163,7 +163,6 @@ async function respond(deps: SlackDeps, client: webApi.WebClient, channel: strin
   switch (reply.kind) {
     case "text":
     case "cards":
-    case "refused":
       for (const m of replyMessages(reply, deps.render)) await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, ...thread });
       return;
     case "tap_answer":

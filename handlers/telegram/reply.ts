@@ -24,7 +24,6 @@ export async function respond(deps: PlatformDeps, c: Context, reply: ChatReply):
   switch (reply.kind) {
     case "text":
     case "cards":
-    case "refused":
       for (const m of replyMessages(reply, deps.render)) await c.api.sendMessage(chatId, m.html, sendOptions(m));
       return;
     case "tap_answer":
@@ -71,7 +70,7 @@ export async function answerTap(deps: PlatformDeps, c: Context, reply: ChatReply
       return;
     default: {
       // A refusal (e.g. a merge conflict): the toast shows its start, the chat gets all of it.
-      const messages = reply.kind === "text" || reply.kind === "cards" || reply.kind === "refused" ? replyMessages(reply, deps.render) : [];
+      const messages = reply.kind === "text" || reply.kind === "cards" ? replyMessages(reply, deps.render) : [];
       await c.answerCallbackQuery({ text: replyInOneLine(reply).slice(0, 190), show_alert: true });
       if (message) for (const m of messages) await c.api.sendMessage(message.chat.id, m.html, sendOptions(m));
     }

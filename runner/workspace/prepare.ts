@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { assertNever } from "../../src/domain/events.ts";
+import type { Isolation } from "../../src/domain/task/task.ts";
 import { IllegalStateError } from "../../src/shared/errors.ts";
 import { mergeBase, resolveCommit, retryAfterPrune } from "./git.ts";
 import { checkTaskId, samePath, scratchPath, taskBranch, taskBranchRef, worktreePath } from "./names.ts";
@@ -11,7 +12,7 @@ import { withRepoLock } from "./repo-lock.ts";
 
 export interface WorkspaceSpec {
   taskId: number;
-  isolation: "worktree" | "direct";
+  isolation: Isolation;
   /** null: a scratch folder, for research and content tasks without a project. */
   project: ProjectRef | null;
   worktreeRoot: string;
@@ -20,7 +21,7 @@ export interface WorkspaceSpec {
 }
 
 export interface PreparedWorkspace {
-  kind: "worktree" | "direct" | "scratch";
+  kind: Isolation | "scratch";
   /** The agent's working directory. */
   dir: string;
   /** `cos/task-<id>` for worktrees. */

@@ -108,27 +108,6 @@ export async function reportSignal(
   return { itemId: input.itemId, metric, value: input.value, at: stored.at };
 }
 
-/** Items of one project, newest change first. */
-export async function listContentItems(ctx: AppContext, project: string | null): Promise<Omit<ContentItemView, "body">[]> {
-  const rows = await ctx.db.query<Record<string, unknown>>(
-    `SELECT i.id, i.project, i.title, i.channel, i.status, i.url, i.created_at, i.updated_at,
-            (SELECT COUNT(*) FROM content_signals s WHERE s.item_id = i.id) AS signals
-     FROM content_items i WHERE i.project IS ? ORDER BY i.updated_at DESC, i.id DESC`,
-    [project],
-  );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    project: (r.project as string | null) ?? null,
-    title: String(r.title),
-    channel: String(r.channel),
-    status: r.status as ContentStatus,
-    url: (r.url as string | null) ?? null,
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-    signals: Number(r.signals),
-  }));
-}
-
 function normalise(input: ContentItemInput): Partial<ContentFields> {
   const out: Partial<ContentFields> = {};
   if (input.title !== undefined) out.title = input.title.trim();

@@ -1,7 +1,10 @@
 import type { TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
-import { describeHold } from "../../resolver/why.ts";
-import { plan } from "../../resolver/plan.ts";
-import { loadPlanInput } from "../../resolver/state.ts";
+import type { TierChangedData } from "../domain/trust/aggregate.ts";
+import { trustNumbersText } from "../domain/trust/trust.ts";
+import { describeHold } from "../plan/hold-words.ts";
+import { waitsForAPerson, type Hold } from "../plan/holds.ts";
+import { loadPlanInput } from "../plan/load.ts";
+import { plan } from "../plan/plan.ts";
 import type { AppContext } from "./context.ts";
 
 export interface DigestItem {
@@ -58,15 +61,16 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
     summary: r.result ? (JSON.parse(r.result) as TaskResult).summary : null,
     note,
   });
-  const holds = new Map<number, string>();
-  for (const d of plan(await loadPlanInput(ctx.db, ctx.config, now, null))) {
-    if (d.kind === "hold") holds.set(d.taskId, describeHold(d, ctx.config.digest.timezone));
-  }
+  const holds = new Map<number, Hold>();
+  for (const d of plan(await loadPlanInput(ctx.db, ctx.config, now, null))) if (d.kind === "hold") holds.set(d.taskId, d);
+  const holdWords = (id: number): string | null => {
+    const hold = holds.get(id);
+    return hold ? describeHold(hold, ctx.config.digest.timezone) : null;
+  };
   const events = await ctx.db.query<{ data: string; meta: string }>(
     `SELECT data, meta FROM events WHERE type = 'TierChanged' AND json_extract(meta, '$.at') >= ? ORDER BY position`,
     [since],
   );
-  const pct = (x: number) => `${Math.round(x * 100)}%`;
   return {
     since,
     at: now.toISOString(),
@@ -76,11 +80,11 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
       .filter((r) => r.status === "failed")
       .map((r) => item(r, r.failure ? (JSON.parse(r.failure) as { detail: string }).detail : null)),
     held: rows
-      // Held for a person: a blocker ended badly. Ordinary waiting shows in tonight's queue.
-      .filter((r) => r.status === "queued" && holds.get(Number(r.id))?.startsWith("held"))
-      .map((r) => item(r, holds.get(Number(r.id))!)),
+      // Held for a person. Ordinary waiting shows in tonight's queue.
+      .filter((r) => r.status === "queued" && waitsForAPerson(holds.get(Number(r.id))))
+      .map((r) => item(r, holdWords(Number(r.id)))),
     trustChanges: events.map((e) => {
-      const d = JSON.parse(e.data) as { agent: string; type: string; from: Tier; to: Tier; reason: string; approvalRate: number; sendBackRate: number; n: number };
+      const d = JSON.parse(e.data) as TierChangedData;
       return {
         agent: d.agent,
         type: d.type,
@@ -88,13 +92,13 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
         to: d.to,
         reason: d.reason,
         at: (JSON.parse(e.meta) as { at: string }).at,
-        numbers: `approval: ${pct(d.approvalRate)}, sendBack: ${pct(d.sendBackRate)}, n=${d.n}`,
+        numbers: trustNumbersText(d),
       };
     }),
     spotCheck: rows
       .filter((r) => r.status === "approved" && r.auto_approved && (JSON.parse(r.auto_approved) as { spotCheck: boolean }).spotCheck)
       .map((r) => item(r)),
-    queue: rows.filter((r) => r.status === "queued").map((r) => item(r, holds.get(Number(r.id)) ?? "ready")),
+    queue: rows.filter((r) => r.status === "queued").map((r) => item(r, holdWords(Number(r.id)) ?? "ready")),
   };
 }
 

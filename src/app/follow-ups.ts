@@ -1,7 +1,7 @@
-import { knownTypes } from "../config/config.ts";
+import { checkType } from "../config/config.ts";
 import { MAX_AGENT_GENERATIONS } from "../domain/task/decide.ts";
 import { IllegalStateError, ValidationError } from "../shared/errors.ts";
-import { nightStart } from "../../resolver/state.ts";
+import { nightStart } from "../plan/night.ts";
 import type { AppContext } from "./context.ts";
 import type { RunScope } from "./run-tokens.ts";
 import { queueTask } from "./tasks.ts";
@@ -32,7 +32,7 @@ export interface FollowUpReceipt {
 export async function queueFollowUp(ctx: AppContext, scope: RunScope, input: FollowUpInput): Promise<FollowUpReceipt> {
   const { maxTasksPerRun, maxTasksPerNight } = ctx.config.mcp;
   const type = input.type ?? scope.type;
-  if (!knownTypes(ctx.config).includes(type)) throw new ValidationError(`unknown type "${type}": use one of ${knownTypes(ctx.config).join(", ")}`);
+  checkType(ctx.config, type);
   const blockedBy = [...new Set(input.blockedBy ?? [scope.taskId])];
   const generation = scope.generation + 1;
   if (generation > MAX_AGENT_GENERATIONS) {

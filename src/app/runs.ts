@@ -103,7 +103,7 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
         type: state.type,
         project: state.project,
         isolation: state.isolation ?? "direct",
-        tier: state.tier ?? "gate",
+        tier: state.dispatchTier ?? "gate",
         prompt: prompt.text,
         promptHash: prompt.hash,
         leaseUntil,

@@ -1,4 +1,4 @@
-import { knownTypes } from "../config/config.ts";
+import { checkAgent, checkType } from "../config/config.ts";
 import type { CommandMeta } from "../domain/events.ts";
 import { goalStream } from "../domain/goal/goal.ts";
 import { initiativeStream } from "../domain/initiative/initiative.ts";
@@ -63,12 +63,8 @@ export function toEnvelope(e: StoredEvent): TaskEvent {
 export async function queueTask(ctx: AppContext, input: TaskInput, actor: string, options: QueueOptions = {}): Promise<number> {
   const meta = metaOf(ctx, actor);
   const type = input.type;
-  if (!knownTypes(ctx.config).includes(type)) {
-    throw new ValidationError(
-      `unknown type "${type}": use one of ${knownTypes(ctx.config).join(", ")} (more types go under review.defaults in cos.config.json)`,
-    );
-  }
-  checkAgent(ctx, input.agent);
+  checkType(ctx.config, type);
+  checkAgent(ctx.config, input.agent);
   const project = options.exactProject ? exactProject(ctx, input.project ?? null, type) : defaultProject(ctx, input.project ?? null, type);
   const area = normaliseArea(input.area ?? null);
   const skills = [...new Set(input.skills ?? [])];
@@ -149,7 +145,7 @@ export async function runTaskCommand(
 }
 
 export async function editTask(ctx: AppContext, id: number, changes: TaskEdit, actor: string) {
-  if (changes.agent !== undefined) checkAgent(ctx, changes.agent);
+  if (changes.agent !== undefined) checkAgent(ctx.config, changes.agent);
   if (changes.area !== undefined) changes = { ...changes, area: normaliseArea(changes.area) };
   if (!changes.blockedBy) return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "EditTask", data: changes, graph: new Map() }));
   // New blockers: the graph is read inside the write transaction, so two edits at once cannot each
@@ -225,16 +221,6 @@ export function retryTask(ctx: AppContext, id: number, actor: string) {
 
 export function noteActivity(ctx: AppContext, id: number, text: string, actor: string) {
   return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "NoteActivity", data: { text } }));
-}
-
-function checkAgent(ctx: AppContext, agent: string): void {
-  if (ctx.config.agents[agent]) return;
-  const known = Object.keys(ctx.config.agents);
-  throw new ValidationError(
-    known.length
-      ? `unknown agent "${agent}": configured agents are ${known.join(", ")}`
-      : `unknown agent "${agent}": no agents are configured (add one under "agents" in cos.config.json)`,
-  );
 }
 
 /** DESIGN §3: the only configured project is the default; with several, a code task must name one. */

@@ -1,17 +1,37 @@
-import { evolveTrust, decideTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
-import { nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
+import {
+  decideTrust,
+  evolveTrust,
+  legacyTrustStream,
+  trustStream,
+  type TrustCommand,
+  type TrustEvent,
+  type TrustState,
+} from "../domain/trust/aggregate.ts";
+import { defaultTierOf, nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
-import { ValidationError } from "../shared/errors.ts";
-import { verdictWindow } from "../../resolver/state.ts";
-import { defaultTierOf } from "../../resolver/plan.ts";
-import { knownTypes } from "../config/config.ts";
+import { verdictWindow } from "../plan/verdicts.ts";
+import { checkAgent, checkType } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf } from "./execute.ts";
 import { readStreamIn, type StreamAppend } from "../store/event-store.ts";
 import type { Tx } from "../store/db.ts";
 
-export async function loadTrust(tx: Tx, agent: string, type: string): Promise<{ state: TrustState | null; version: number }> {
-  const events = await readStreamIn(tx, trustStream(agent, type));
+/**
+ * The stream an (agent, type) lives in. A pair with `-` in a name that already has a stream keeps it,
+ * whatever it is called (stores from before `trustStream` encoded `-` named it `trust-<agent>-<type>`),
+ * so its pin and history carry on without a migration; the trust table records each pair's stream.
+ * Where two pairs once shared such a stream, the one whose change came last keeps it and the other
+ * starts a stream of its own.
+ */
+export async function trustStreamOf(tx: Tx, agent: string, type: string): Promise<string> {
+  const stream = trustStream(agent, type);
+  if (stream === legacyTrustStream(agent, type)) return stream;
+  const row = await tx.execute({ sql: "SELECT stream FROM trust WHERE agent = ? AND type = ?", args: [agent, type] });
+  return row.rows[0] ? String(row.rows[0].stream) : stream;
+}
+
+async function loadTrust(tx: Tx, stream: string): Promise<{ state: TrustState | null; version: number }> {
+  const events = await readStreamIn(tx, stream);
   let state: TrustState | null = null;
   for (const e of events) state = evolveTrust(state, { type: e.type, data: e.data, at: e.meta.at } as TrustEvent);
   return { state, version: events.length };
@@ -32,21 +52,14 @@ export async function trustAppendIn(
 ): Promise<StreamAppend> {
   const history = [...extra, ...(await verdictWindow(tx, agent, type))];
   const standing = trustStanding(history, defaultTierOf(type, ctx.config.review.defaults));
-  const { state, version } = await loadTrust(tx, agent, type);
-  return append(trustStream(agent, type), version, decideTrust(command(standing), state, agent, type));
-}
-
-function checkPair(ctx: AppContext, agent: string, type: string): void {
-  if (!ctx.config.agents[agent]) {
-    throw new ValidationError(`unknown agent "${agent}": configured agents are ${Object.keys(ctx.config.agents).join(", ") || "none"}`);
-  }
-  if (!knownTypes(ctx.config).includes(type)) {
-    throw new ValidationError(`unknown type "${type}": use one of ${knownTypes(ctx.config).join(", ")}`);
-  }
+  const stream = await trustStreamOf(tx, agent, type);
+  const { state, version } = await loadTrust(tx, stream);
+  return append(stream, version, decideTrust(command(standing), state, agent, type));
 }
 
 async function runTrust(ctx: AppContext, agent: string, type: string, command: (standing: TrustStanding) => TrustCommand, actor: string) {
-  checkPair(ctx, agent, type);
+  checkAgent(ctx.config, agent);
+  checkType(ctx.config, type);
   const meta = metaOf(ctx, actor);
   return ctx.store.transaction(async (tx) => {
     const trust = await trustAppendIn(tx, ctx, agent, type, command);

@@ -1,6 +1,10 @@
 import { join } from "node:path";
+import { BAD_ENDINGS, blockersEndedBadly } from "../domain/task/dependencies.ts";
+import { taskBranch } from "../domain/task/refs.ts";
 import { ALL_STATUSES, OPEN_STATUSES, type TaskStatus } from "../domain/task/task.ts";
+import { blockerEndedWords } from "../plan/hold-words.ts";
 import { ValidationError } from "../shared/errors.ts";
+import { packedRows } from "../store/packed.ts";
 import type { AppContext } from "./context.ts";
 import { loadTask } from "./tasks.ts";
 
@@ -20,50 +24,62 @@ export interface TaskListItem {
   held: string | null;
 }
 
-const BAD_ENDINGS: readonly TaskStatus[] = ["discarded", "cancelled", "failed"];
+const LISTED_TASK = packedRows<Omit<TaskListItem, "blockedBy" | "held"> & { blockedBy: string | null }>({
+  id: "id",
+  title: "title",
+  type: "type",
+  agent: "agent",
+  status: "status",
+  attempt: "attempt",
+  priority: "priority",
+  area: "area",
+  blockedBy: "blocked_by",
+});
 
-/**
- * `status` is a status, a comma list of them, `open` or `all` (the default). SQLite packs the rows
- * into one JSON string: turning 10,000 rows into client row objects costs more than the query.
- */
+/** `status` is a status, a comma list of them, `open` or `all` (the default). */
 export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskListItem[]> {
   const statuses = parseStatusFilter(status);
   const filter = statuses ? `WHERE status IN (${statuses.map(() => "?").join(",")})` : "";
   const [list, bad] = await ctx.db.snapshot([
     {
-      sql: `SELECT json_group_array(json_array(id, title, type, agent, status, attempt, priority, area, blocked_by)) AS list
-            FROM (SELECT * FROM tasks ${filter} ORDER BY id) t`,
+      sql: `SELECT ${LISTED_TASK.select} AS list FROM (SELECT * FROM tasks ${filter} ORDER BY id) t`,
       args: statuses ?? [],
     },
-    `SELECT b.task_id, b.blocker_id, t.status FROM task_blockers b JOIN tasks t ON t.id = b.blocker_id
-      WHERE t.status IN ('discarded', 'cancelled', 'failed') ORDER BY b.task_id, b.blocker_id`,
+    {
+      sql: `SELECT b.task_id, b.blocker_id, t.status FROM task_blockers b JOIN tasks t ON t.id = b.blocker_id
+            WHERE t.status IN (${BAD_ENDINGS.map(() => "?").join(",")}) ORDER BY b.task_id, b.blocker_id`,
+      args: [...BAD_ENDINGS],
+    },
   ]);
   const badBlockers = new Map<number, { id: number; status: TaskStatus }[]>();
   for (const row of bad!.rows) {
     const id = Number(row.task_id);
     badBlockers.set(id, [...(badBlockers.get(id) ?? []), { id: Number(row.blocker_id), status: row.status as TaskStatus }]);
   }
-  const packed = JSON.parse(String(list!.rows[0]?.list ?? "[]")) as [
-    number, string, string, string, TaskStatus, number, number, string | null, string | null,
-  ][];
-  return packed.map(([id, title, type, agent, status, attempt, priority, area, after]) => ({
-    id,
-    title,
-    type,
-    agent,
-    status,
-    attempt,
-    priority,
-    area,
-    blockedBy: after ? after.split(",").map(Number).sort((a, b) => a - b) : [],
-    held: status === "queued" ? heldReason(badBlockers.get(id) ?? []) : null,
-  }));
+  const f = LISTED_TASK.read;
+  return LISTED_TASK.rows(list!.rows[0]?.list).map((r) => {
+    const id = f.id(r);
+    const status = f.status(r);
+    const blockedBy = f.blockedBy(r);
+    return {
+      id,
+      title: f.title(r),
+      type: f.type(r),
+      agent: f.agent(r),
+      status,
+      attempt: f.attempt(r),
+      priority: f.priority(r),
+      area: f.area(r),
+      blockedBy: blockedBy ? blockedBy.split(",").map(Number).sort((a, b) => a - b) : [],
+      held: status === "queued" ? heldReason(badBlockers.get(id) ?? []) : null,
+    };
+  });
 }
 
-export function heldReason(blockers: { id: number; status: TaskStatus }[]): string | null {
-  const bad = blockers.filter((b) => BAD_ENDINGS.includes(b.status));
-  if (!bad.length) return null;
-  return `blocker ${bad.map((b) => `#${b.id} ${b.status}`).join(", ")}: cancel this task or change its blockers (cos task edit)`;
+/** Why a queued task waits for a person: a blocker that ended badly, in the words `cos why` uses. */
+function heldReason(blockers: { id: number; status: TaskStatus }[]): string | null {
+  const ended = blockersEndedBadly(blockers);
+  return ended.length ? blockerEndedWords(ended) : null;
 }
 
 function parseStatusFilter(status: string): TaskStatus[] | null {
@@ -99,7 +115,7 @@ export async function showTask(ctx: AppContext, id: number) {
     agent: t.agent,
     project: t.project,
     status: t.status,
-    tier: t.tier ?? t.tierPin,
+    tier: t.dispatchTier ?? t.tierPin,
     tierPin: t.tierPin,
     attempt: t.attempt,
     priority: t.priority,
@@ -137,7 +153,7 @@ export async function showTask(ctx: AppContext, id: number) {
     failure: t.failure,
     worktree:
       isolation === "worktree" && t.dispatchedAt
-        ? { path: join(ctx.config.worktreeRoot, String(t.id)), branch: `cos/task-${t.id}` }
+        ? { path: join(ctx.config.worktreeRoot, String(t.id)), branch: taskBranch(t.id) }
         : null,
   };
 }

@@ -1,4 +1,5 @@
-import type { TaskState, Tier } from "../domain/task/task.ts";
+import { autoApprovalDue, reviewTier } from "../domain/task/auto-approval.ts";
+import type { TaskState } from "../domain/task/task.ts";
 import type { AppContext } from "../app/context.ts";
 import { diffLink } from "./diff-link.ts";
 import type { ReviewCard } from "./types.ts";
@@ -6,8 +7,8 @@ import type { ReviewCard } from "./types.ts";
 /** The review card of a task's current (or last) result. */
 export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
   if (!t.result) return null;
-  const tier: Tier = t.tier ?? "gate";
-  const hours = tier === "gate" ? null : ctx.config.review.autoApproveHours[tier];
+  const tier = reviewTier(t.dispatchTier);
+  const due = t.finishedAt ? autoApprovalDue(tier, t.finishedAt, ctx.config.review.autoApproveHours) : null;
   const last = t.verdicts.at(-1);
   const decidedNow = t.status !== "review";
   let decided: ReviewCard["decided"] = null;
@@ -23,7 +24,7 @@ export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
     tier,
     summary: t.result.summary,
     diffStat: t.result.diffStat,
-    autoApproveAt: hours === null || !t.finishedAt ? null : new Date(Date.parse(t.finishedAt) + hours * 3600_000).toISOString(),
+    autoApproveAt: due === null ? null : new Date(due).toISOString(),
     decided,
     diffUrl: t.isolation === "worktree" ? diffLink(ctx.env, t.id) : null,
   };

@@ -14,7 +14,7 @@ export type ChatPart =
   | { kind: "digest"; heading: string; blocks: TextBlock[] };
 
 /** The replies that are shown as messages (taps, files and questions are each platform's own calls). */
-export type ShownReply = Extract<ChatReply, { kind: "text" | "cards" | "refused" }>;
+export type ShownReply = Extract<ChatReply, { kind: "text" | "cards" }>;
 
 export const DIGEST_HEADING = "☀️ Digest";
 
@@ -24,8 +24,6 @@ export function replyParts(reply: ShownReply): ChatPart[] {
   switch (reply.kind) {
     case "text":
       return [{ kind: "block", block: reply.block }];
-    case "refused":
-      return [{ kind: "block", block: { title: null, lines: [reply.text] } }];
     case "cards":
       return [...(reply.intro ? [{ kind: "block" as const, block: reply.intro }] : []), ...cardParts(reply.cards)];
     default: {
@@ -85,7 +83,7 @@ export function renderParts<Message>(parts: ChatPart[], render: PartRenderer<Mes
 /** A reply in one line, for a toast or an ephemeral answer to a tap that recorded nothing (e.g. a merge conflict). */
 export function replyInOneLine(reply: ChatReply): string {
   if (reply.kind === "text") return [reply.block.title, ...reply.block.lines].filter(Boolean).join(": ");
-  return reply.kind === "refused" ? reply.text : "Done";
+  return "Done";
 }
 
 /** Asks for an attempt's send-back notes; `hint` says how to answer on this platform. */

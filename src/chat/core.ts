@@ -5,9 +5,10 @@ import { changeMode, pauseResolver, resumeResolver } from "../app/settings.ts";
 import { cancelTask, loadTask, queueTask, retryTask } from "../app/tasks.ts";
 import { clearPin, pinTier, trustTable } from "../app/trust.ts";
 import { listTasks } from "../app/views.ts";
-import type { Verdict } from "../domain/task/task.ts";
+import type { TaskState, Verdict } from "../domain/task/task.ts";
+import { trustNumbersText } from "../domain/trust/trust.ts";
 import { toCosError } from "../shared/errors.ts";
-import { explain } from "../../resolver/why.ts";
+import { explain } from "../plan/explain.ts";
 import { cardOf } from "./cards.ts";
 import { COMMAND_HELP, parseChatCommand, type ChatCommand } from "./grammar.ts";
 import type { ChatActor, ChatInput, ChatReply, ReviewCard, TextBlock } from "./types.ts";
@@ -44,9 +45,8 @@ export async function handleChat(ctx: AppContext, who: ChatActor, input: ChatInp
 
 async function tap(ctx: AppContext, who: ChatActor, taskId: number, attempt: number, action: "approve" | "send_back" | "discard"): Promise<ChatReply> {
   const { state } = await loadTask(ctx, taskId);
-  if (state.status !== "review" || state.attempt !== attempt) {
-    return { kind: "tap_answer", toast: "already decided", card: stillCard(ctx, state, attempt) };
-  }
+  const stale = alreadyDecided(ctx, state, attempt);
+  if (stale) return stale;
   if (action === "send_back") {
     return { kind: "ask_notes", taskId, attempt, title: state.title };
   }
@@ -56,17 +56,21 @@ async function tap(ctx: AppContext, who: ChatActor, taskId: number, attempt: num
 /** Records a verdict from a card; a stale or repeated decision answers "already decided" and records nothing. */
 async function decide(ctx: AppContext, who: ChatActor, taskId: number, attempt: number, verdict: Verdict, notes: string | null): Promise<ChatReply> {
   const { state } = await loadTask(ctx, taskId);
-  if (state.status !== "review" || state.attempt !== attempt) {
-    return { kind: "tap_answer", toast: "already decided", card: stillCard(ctx, state, attempt) };
-  }
+  const stale = alreadyDecided(ctx, state, attempt);
+  if (stale) return stale;
   const decided = await decideReview(ctx, taskId, verdict, notes, who.actor, attempt);
   const words = verdict === "approved" ? "Approved" : verdict === "discarded" ? "Discarded" : "Sent back";
   return { kind: "tap_answer", toast: `${words} #${taskId}`, card: cardOf(ctx, decided.state) };
 }
 
-function stillCard(ctx: AppContext, state: Parameters<typeof cardOf>[1], attempt: number): ReviewCard | null {
+/**
+ * The answer to a tap or notes on a card that is no longer live (the task left review, or is on
+ * another attempt): "already decided", with the card as it stands; null while the card is live.
+ */
+function alreadyDecided(ctx: AppContext, state: TaskState, attempt: number): ChatReply | null {
+  if (state.status === "review" && state.attempt === attempt) return null;
   const card = cardOf(ctx, state);
-  return card && card.attempt === attempt ? card : null;
+  return { kind: "tap_answer", toast: "already decided", card: card && card.attempt === attempt ? card : null };
 }
 
 async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand): Promise<ChatReply> {
@@ -134,11 +138,10 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand)
       return text(null, [(await explain(ctx, command.id)).text]);
     case "trust": {
       const rows = await trustTable(ctx);
-      const pct = (x: number) => `${Math.round(x * 100)}%`;
       return text(
         "Trust",
         rows.length
-          ? rows.map((r) => `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; approval ${pct(r.approvalRate)}, send-back ${pct(r.sendBackRate)}, n=${r.n}; ${r.next}`)
+          ? rows.map((r) => `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; ${trustNumbersText(r)}; ${r.next}`)
           : ["no agents have tasks yet"],
       );
     }

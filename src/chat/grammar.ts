@@ -1,4 +1,4 @@
-import type { Tier } from "../domain/task/task.ts";
+import { TIERS, type Tier } from "../domain/task/task.ts";
 
 // DESIGN §10's command grammar, shared by Telegram and Slack (`/cos task …` there).
 
@@ -45,8 +45,6 @@ export const COMMAND_HELP: [string, string][] = [
   ["diff", "the task's patch as a file: /diff 42"],
   ["help", "this list"],
 ];
-
-const TIERS = ["auto", "quick", "gate"] as const;
 
 export function parseChatCommand(input: string): Parsed {
   const text = input.replace(/\r\n?/g, "\n").trim();

@@ -54,8 +54,7 @@ export type ChatReply =
   /** A tap was answered: a short toast, and the card to show now (edited in place). */
   | { kind: "tap_answer"; toast: string; card: ReviewCard | null }
   /** A file to send (`/diff 42`). */
-  | { kind: "file"; name: string; content: string; caption: string }
-  | { kind: "refused"; text: string };
+  | { kind: "file"; name: string; content: string; caption: string };
 
 /** What the outbox delivers (DESIGN §1): written in the transaction of the events that caused it. */
 export type Notification =

@@ -173,3 +173,22 @@ function resolvePaths(config: Config, base: string): Config {
 export function knownTypes(config: Config): string[] {
   return [...new Set([...BUILTIN_TYPES, ...Object.keys(config.review.defaults)])];
 }
+
+/** Refuses an agent the configuration does not name, with the names it does. */
+export function checkAgent(config: Pick<Config, "agents">, agent: string): void {
+  if (config.agents[agent]) return;
+  const known = Object.keys(config.agents);
+  throw new ValidationError(
+    known.length
+      ? `unknown agent "${agent}": configured agents are ${known.join(", ")}`
+      : `unknown agent "${agent}": no agents are configured (add one under "agents" in cos.config.json)`,
+  );
+}
+
+/** Refuses a task type that is neither built in nor configured, with the types there are. */
+export function checkType(config: Config, type: string): void {
+  if (knownTypes(config).includes(type)) return;
+  throw new ValidationError(
+    `unknown type "${type}": use one of ${knownTypes(config).join(", ")} (more types go under review.defaults in cos.config.json)`,
+  );
+}

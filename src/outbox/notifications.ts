@@ -2,7 +2,11 @@ import type { AppContext } from "../app/context.ts";
 import { loadTaskIn } from "../app/tasks.ts";
 import { cardOf } from "../chat/cards.ts";
 import type { Notification } from "../chat/types.ts";
-import type { TierChangedData } from "../domain/trust/tier-pins.ts";
+import { endedBadly } from "../domain/task/dependencies.ts";
+import type { TaskState } from "../domain/task/task.ts";
+import type { TierChangedData } from "../domain/trust/aggregate.ts";
+import { trustNumbersText } from "../domain/trust/trust.ts";
+import { blockerEndedAlert } from "../plan/hold-words.ts";
 import type { Tx } from "../store/db.ts";
 import type { StoredEvent } from "../store/event-store.ts";
 
@@ -13,8 +17,6 @@ export interface Pending {
   taskId: number | null;
   attempt: number | null;
 }
-
-const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** The notifications a batch of events causes, read inside the appending transaction. */
 export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEvent[]): Promise<Pending[]> {
@@ -31,14 +33,12 @@ export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEv
         if (!card) break;
         const kind = event.type === "TaskResultReported" ? "review_card" : "card_update";
         out.push({ notification: { kind, card }, key: key(kind), taskId, attempt: card.attempt });
-        if (event.type === "VerdictRecorded" && (event.data as { verdict: string }).verdict === "discarded") {
-          out.push(...(await heldDependents(tx, taskId!, "discarded", key)));
-        }
+        if (event.type === "VerdictRecorded") out.push(...(await heldDependents(tx, state, key)));
         break;
       }
       case "TierChanged": {
         const d = event.data as TierChangedData;
-        const why = d.reason === "trust" ? `trust (approval: ${pct(d.approvalRate)}, sendBack: ${pct(d.sendBackRate)}, n=${d.n})` : "a pin";
+        const why = d.reason === "trust" ? `trust (${trustNumbersText(d)})` : "a pin";
         out.push({
           notification: { kind: "trust_change", block: { title: `Tier change: ${d.agent} ${d.type}`, lines: [`${d.from} → ${d.to} by ${why}`] } },
           key: key("trust_change"),
@@ -57,11 +57,11 @@ export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEv
           taskId,
           attempt: d.attempt,
         });
-        if (d.final) out.push(...(await heldDependents(tx, taskId!, "failed", key)));
+        out.push(...(await heldDependents(tx, state, key)));
         break;
       }
       case "TaskCancelled":
-        out.push(...(await heldDependents(tx, taskId!, "cancelled", key)));
+        out.push(...(await heldDependents(tx, (await loadTaskIn(tx, taskId!)).state, key)));
         break;
       default:
         break;
@@ -70,17 +70,19 @@ export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEv
   return out;
 }
 
-async function heldDependents(tx: Tx, blocker: number, ending: string, key: (kind: string) => string): Promise<Pending[]> {
+/** The queued tasks that `blocker`, having just ended badly, now holds for a person (DESIGN §3). */
+async function heldDependents(tx: Tx, blocker: TaskState, key: (kind: string) => string): Promise<Pending[]> {
+  if (!endedBadly(blocker.status)) return [];
   const rows = await tx.execute({
     sql: `SELECT t.id, t.title FROM task_blockers b JOIN tasks t ON t.id = b.task_id WHERE b.blocker_id = ? AND t.status = 'queued' ORDER BY t.id`,
-    args: [blocker],
+    args: [blocker.id],
   });
   return rows.rows.map((r) => ({
     notification: {
       kind: "held" as const,
       block: {
         title: `#${r.id} ${r.title} is held`,
-        lines: [`its blocker #${blocker} was ${ending}: cancel it (/cancel ${r.id}) or change its blockers`],
+        lines: [blockerEndedAlert(Number(r.id), { id: blocker.id, status: blocker.status })],
       },
     },
     key: key(`held-${r.id}`),

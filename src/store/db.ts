@@ -21,6 +21,11 @@ const MAX_BUSY_WAIT_MS = 120_000;
 
 export type Tx = Pick<Transaction, "execute" | "batch">;
 
+/** A write transaction or the reader: reads that run inside a pass's transaction and outside it alike. */
+export interface Executor {
+  execute(statement: InStatement): Promise<ResultSet>;
+}
+
 export interface DatabaseOptions {
   url: string;
   authToken?: string | undefined;

@@ -285,9 +285,9 @@ async function projectStream(
     });
   }
   if (after === null) return null;
-  const key = projection.key(after);
-  const oldRows = before === null ? null : projection.rows(before);
-  const newRows = projection.rows(after);
+  const key = projection.key(after, stream);
+  const oldRows = before === null ? null : projection.rows(before, stream);
+  const newRows = projection.rows(after, stream);
   for (const table of projection.tables) {
     const next = newRows[table.name] ?? [];
     const prev = oldRows?.[table.name] ?? [];

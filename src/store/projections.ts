@@ -5,7 +5,7 @@ import { evolveInitiative, type InitiativeEvent, type InitiativeState } from "..
 import { evolveSettings, type SettingsEvent, type SettingsState } from "../domain/settings/settings.ts";
 import { evolveContent, type ContentEvent, type ContentItemState } from "../domain/content/content.ts";
 import { evolveTask, type TaskEvent, type TaskState } from "../domain/task/task.ts";
-import { evolveTrust, trustStream, type TrustEvent, type TrustState } from "../domain/trust/tier-pins.ts";
+import { evolveTrust, type TrustEvent, type TrustState } from "../domain/trust/aggregate.ts";
 
 /**
  * Projections are rows derived from one aggregate's state, and that state from its stream alone.
@@ -24,27 +24,55 @@ export interface AggregateProjection<S = unknown> {
   category: string;
   evolve(state: S | null, event: EventEnvelope): S;
   tables: TableSpec[];
-  key(state: S): InValue;
-  rows(state: S): Record<string, InValue[][]>;
+  /** The key of the aggregate's rows; `stream` is the stream its state was folded from. */
+  key(state: S, stream: string): InValue;
+  rows(state: S, stream: string): Record<string, InValue[][]>;
 }
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/** The tasks table, each column beside the state it holds: the insert's column list and the row both follow this order. */
+const TASK_ROW: Readonly<Record<string, (t: TaskState) => InValue>> = {
+  id: (t) => t.id,
+  title: (t) => t.title,
+  description: (t) => t.description,
+  type: (t) => t.type,
+  agent: (t) => t.agent,
+  project: (t) => t.project,
+  goal_id: (t) => t.goalId,
+  initiative_id: (t) => t.initiativeId,
+  area: (t) => t.area,
+  isolation: (t) => t.isolation,
+  tier_pin: (t) => t.tierPin,
+  tier: (t) => t.dispatchTier,
+  priority: (t) => t.priority,
+  attempt: (t) => t.attempt,
+  status: (t) => t.status,
+  created_at: (t) => t.createdAt,
+  updated_at: (t) => t.updatedAt,
+  dispatched_at: (t) => t.dispatchedAt,
+  runner: (t) => t.runner,
+  lease_until: (t) => t.leaseUntil,
+  prompt_hash: (t) => t.promptHash,
+  finished_at: (t) => t.finishedAt,
+  not_before: (t) => t.notBefore,
+  cancel_reason: (t) => t.cancelReason,
+  result: (t) => json(t.result),
+  feedback: (t) => json(t.feedback && { notes: t.feedback.notes, attempt: t.feedback.attempt }),
+  auto_approved: (t) => json(t.autoApproved),
+  failure: (t) => json(t.failure),
+  // The blockers and skills as comma lists on the row too: the resolver reads 10,000 open tasks without a join.
+  blocked_by: (t) => (t.blockedBy.length ? t.blockedBy.join(",") : null),
+  skills: (t) => (t.skills?.length ? t.skills.join(",") : null),
+};
+const TASK_COLUMNS = Object.keys(TASK_ROW);
+const TASK_VALUES = Object.values(TASK_ROW);
 
 const taskProjection: AggregateProjection<TaskState> = {
   category: "task",
   evolve: (state, event) => evolveTask(state, event as TaskEvent),
   tables: [
-    {
-      name: "tasks",
-      key: "id",
-      singleRow: true,
-      columns: [
-        "id", "title", "description", "type", "agent", "project", "goal_id", "initiative_id", "area", "isolation",
-        "tier_pin", "tier", "priority", "attempt", "status", "created_at", "updated_at", "dispatched_at", "runner",
-        "lease_until", "prompt_hash", "finished_at", "not_before", "cancel_reason", "result", "feedback",
-        "auto_approved", "failure", "blocked_by", "skills",
-      ],
-    },
+    { name: "tasks", key: "id", singleRow: true, columns: TASK_COLUMNS },
     { name: "task_blockers", key: "task_id", columns: ["task_id", "blocker_id"] },
     {
       name: "verdicts",
@@ -63,15 +91,7 @@ const taskProjection: AggregateProjection<TaskState> = {
   ],
   key: (t) => t.id,
   rows: (t) => ({
-    tasks: [
-      [
-        t.id, t.title, t.description, t.type, t.agent, t.project, t.goalId, t.initiativeId, t.area, t.isolation,
-        t.tierPin, t.tier, t.priority, t.attempt, t.status, t.createdAt, t.updatedAt, t.dispatchedAt, t.runner,
-        t.leaseUntil, t.promptHash, t.finishedAt, t.notBefore, t.cancelReason, json(t.result), json(t.feedback && { notes: t.feedback.notes, attempt: t.feedback.attempt }),
-        json(t.autoApproved), json(t.failure), t.blockedBy.length ? t.blockedBy.join(",") : null,
-        t.skills?.length ? t.skills.join(",") : null,
-      ],
-    ],
+    tasks: [TASK_VALUES.map((value) => value(t))],
     task_blockers: t.blockedBy.map((blocker) => [t.id, blocker]),
     verdicts: t.verdicts.map((v, seq) => [t.id, seq + 1, v.position, v.agent, v.type, v.verdict, v.notes, v.by, v.attempt, v.at]),
     task_runs: t.runs.map((r, seq) => [
@@ -138,8 +158,9 @@ const trustProjection: AggregateProjection<TrustState> = {
   category: "trust",
   evolve: (state, event) => evolveTrust(state, event as TrustEvent),
   tables: [{ name: "trust", key: "stream", singleRow: true, columns: ["stream", "agent", "type", "pin", "trust_tier", "updated_at"] }],
-  key: (t) => trustStream(t.agent, t.type),
-  rows: (t) => ({ trust: [[trustStream(t.agent, t.type), t.agent, t.type, t.pin, t.trustTier, t.updatedAt]] }),
+  // Keyed by the stream itself: a pair whose history is in a stream named before `-` was encoded keeps it.
+  key: (_t, stream) => stream,
+  rows: (t, stream) => ({ trust: [[stream, t.agent, t.type, t.pin, t.trustTier, t.updatedAt]] }),
 };
 
 export const PROJECTIONS: AggregateProjection<any>[] = [

@@ -278,7 +278,7 @@ class ProjectionFolder {
     const current = this.current;
     if (!current?.projection || current.state === null) return;
     this.streams++;
-    const rows = current.projection.rows(current.state);
+    const rows = current.projection.rows(current.state, current.stream);
     for (const table of current.projection.tables) {
       const incoming = rows[table.name];
       if (!incoming?.length) continue;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cancelTask, queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
 import { runPass } from "../../resolver/pass.ts";
-import { explain } from "../../resolver/why.ts";
+import { explain } from "../../src/plan/explain.ts";
 import type { AppContext } from "../../src/app/context.ts";
 import { COS_BIN, runCli, tempApp, tempWorkspace } from "../helpers.ts";
 import { openApp } from "../../src/app/open.ts";

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { claimRuns } from "../../src/app/runs.ts";
 import { loadTask, queueTask } from "../../src/app/tasks.ts";
 import { runPass } from "../../resolver/pass.ts";
-import { explain } from "../../resolver/why.ts";
+import { explain } from "../../src/plan/explain.ts";
 import { DEFAULT_TEST_CONFIG, runCli, tempApp } from "../helpers.ts";
 import { liveAndRebuilt } from "./store-helpers.ts";
 

@@ -1,5 +1,7 @@
 // Builders for the resolver's pure plan: a night described in a few lines, then planned once.
-import { key, plan, type Decision, type Hold, type PlanInput, type PlanLimits, type PlanTask } from "../../resolver/plan.ts";
+import type { Hold } from "../../src/plan/holds.ts";
+import { key, type PlanInput, type PlanLimits, type PlanTask } from "../../src/plan/input.ts";
+import { plan, type PlanDecision as Decision } from "../../src/plan/plan.ts";
 import type { Mode } from "../../src/domain/settings/settings.ts";
 import type { TaskStatus, Tier, Verdict } from "../../src/domain/task/task.ts";
 
@@ -38,7 +40,7 @@ export function task(id: number, overrides: Partial<PlanTask> = {}): PlanTask {
     attempt: 1,
     tierPin: null,
     isolation: null,
-    tier: null,
+    dispatchTier: null,
     notBefore: null,
     leaseUntil: null,
     finishedAt: null,
@@ -48,15 +50,15 @@ export function task(id: number, overrides: Partial<PlanTask> = {}): PlanTask {
 
 /** A task a runner is working on, with a lease well into the future. */
 export function running(id: number, overrides: Partial<PlanTask> = {}): PlanTask {
-  return task(id, { status: "running", leaseUntil: plusMinutes(NOW, 30), tier: "gate", ...overrides });
+  return task(id, { status: "running", leaseUntil: plusMinutes(NOW, 30), dispatchTier: "gate", ...overrides });
 }
 
 export function dispatchedTask(id: number, overrides: Partial<PlanTask> = {}): PlanTask {
-  return task(id, { status: "dispatched", leaseUntil: plusMinutes(NOW, 2), tier: "gate", ...overrides });
+  return task(id, { status: "dispatched", leaseUntil: plusMinutes(NOW, 2), dispatchTier: "gate", ...overrides });
 }
 
 export function inReview(id: number, tier: Tier, finishedAt: string, overrides: Partial<PlanTask> = {}): PlanTask {
-  return task(id, { status: "review", tier, finishedAt, ...overrides });
+  return task(id, { status: "review", dispatchTier: tier, finishedAt, ...overrides });
 }
 
 export function limits(overrides: Partial<PlanLimits> = {}): PlanLimits {

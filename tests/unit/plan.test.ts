@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isolationOf, plan, type PlanTask } from "../../resolver/plan.ts";
+import { isolationOf } from "../../src/plan/dispatch.ts";
+import type { PlanTask } from "../../src/plan/input.ts";
+import { plan } from "../../src/plan/plan.ts";
 import type { TaskStatus } from "../../src/domain/task/task.ts";
 import {
   NOW,
@@ -449,7 +451,7 @@ describe("auto-approval timers", () => {
   });
 
   it("does not approve a task that was sent back to the queue, whatever its old result time", () => {
-    const planned = givenNight({ tasks: [task(30, { tier: "auto", finishedAt: plusMinutes(NOW, -48 * 60), agent: "writer" })], paused: true }).whenPlanned();
+    const planned = givenNight({ tasks: [task(30, { dispatchTier: "auto", finishedAt: plusMinutes(NOW, -48 * 60), agent: "writer" })], paused: true }).whenPlanned();
     expect(planned.of("auto_approve")).toEqual([]);
   });
 });

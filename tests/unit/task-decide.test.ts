@@ -61,7 +61,7 @@ describe("queueing a task", () => {
 
   it("starts a queued task on attempt 1 with its tier pin kept apart from the dispatch tier", () => {
     const state = givenTask([]).when(queueTask({ tier: "auto" })).thenState();
-    expect(state).toMatchObject({ id: 7, status: "queued", attempt: 1, tierPin: "auto", tier: null, createdAt: META.at });
+    expect(state).toMatchObject({ id: 7, status: "queued", attempt: 1, tierPin: "auto", dispatchTier: null, createdAt: META.at });
   });
 
   it("drops repeated blockers", () => {
@@ -114,7 +114,7 @@ describe("dispatching and starting", () => {
 
   it("fixes the tier, lease and runner in the state at dispatch", () => {
     const state = givenTask(historyIn.queued()).when(dispatch()).thenState();
-    expect(state).toMatchObject({ status: "dispatched", tier: "quick", tierPin: null, runner: "local", dispatchedAt: META.at, promptHash: "abc" });
+    expect(state).toMatchObject({ status: "dispatched", dispatchTier: "quick", tierPin: null, runner: "local", dispatchedAt: META.at, promptHash: "abc" });
   });
 
   it.each(["dispatched", "running", "review", ...TERMINAL_STATUSES] as const)("refuses to dispatch a %s task", (status) => {

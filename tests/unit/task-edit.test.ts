@@ -27,7 +27,7 @@ describe("editing a queued task", () => {
     const state = givenTask([queued({ blockedBy: [1] })])
       .when(edit({ blockedBy: [], priority: -2, area: "blog", agent: "writer", tier: "auto" }, graph))
       .thenState();
-    expect(state).toMatchObject({ blockedBy: [], priority: -2, area: "blog", agent: "writer", tierPin: "auto", tier: null });
+    expect(state).toMatchObject({ blockedBy: [], priority: -2, area: "blog", agent: "writer", tierPin: "auto", dispatchTier: null });
   });
 
   it("keeps only the fields that really change", () => {

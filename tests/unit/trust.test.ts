@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { tierAtDispatch } from "../../resolver/plan.ts";
+import { tierAtDispatch } from "../../src/plan/dispatch.ts";
 import type { Tier } from "../../src/domain/task/task.ts";
 import { demote, nextMove, promote, trustNote, trustNumbers, trustStanding } from "../../src/domain/trust/trust.ts";
 import { givenNight, limits, newestFirst, task } from "./plan-fixtures.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Hold } from "../../resolver/plan.ts";
-import { nightStart } from "../../resolver/state.ts";
-import { clockTime, describeHold } from "../../resolver/why.ts";
+import { clockTime, describeHold } from "../../src/plan/hold-words.ts";
+import type { Hold } from "../../src/plan/holds.ts";
+import { nightStart } from "../../src/plan/night.ts";
 import { at, givenNight, running, task } from "./plan-fixtures.ts";
 
 describe("a hold in words (cos why)", () => {

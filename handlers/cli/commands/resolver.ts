@@ -26,7 +26,7 @@ export const why = storeCommand({
   usage: "cos why ID",
   options: {},
   run: async (ctx, { positionals }) => {
-    const { explain } = await import("../../../resolver/why.ts");
+    const { explain } = await import("../../../src/plan/explain.ts");
     return explain(ctx, idArgument(positionals, "cos why ID"));
   },
   text: (v) => v.text,

@@ -1,4 +1,5 @@
 import { ValidationError } from "../../shared/errors.ts";
+import type { TaskStatus } from "./task.ts";
 
 /** id → the ids it waits for. */
 export type BlockerGraph = ReadonlyMap<number, readonly number[]>;
@@ -22,6 +23,21 @@ export function checkBlockers(taskId: number, blockedBy: readonly number[], grap
       `blockers would make a cycle: ${cycle.map((id) => `#${id}`).join(" → ")}; a task cannot wait, even indirectly, for itself`,
     );
   }
+}
+
+/** How a blocker can end so that its dependents wait for a person, not for time (DESIGN §3). */
+export const BAD_ENDINGS: readonly TaskStatus[] = ["discarded", "cancelled", "failed"];
+
+export function endedBadly(status: TaskStatus): boolean {
+  return BAD_ENDINGS.includes(status);
+}
+
+/**
+ * The blockers that hold a task until a person cancels it or changes its blockers: those that ended
+ * discarded, cancelled or failed. Empty when the task is not held for that reason.
+ */
+export function blockersEndedBadly<B extends { status: TaskStatus }>(blockers: readonly B[]): B[] {
+  return blockers.filter((b) => endedBadly(b.status));
 }
 
 /** A path taskId → … → taskId through the new blockers, or null. Iterative: graphs can be deep. */

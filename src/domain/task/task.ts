@@ -79,6 +79,7 @@ export interface TaskDefinition {
   blockedBy: number[];
   area: string | null;
   isolation: Isolation | null;
+  /** The person's pin (`--tier`). Events keep this name for good; the state calls it `tierPin`, apart from the tier fixed at dispatch. */
   tier: Tier | null;
   priority: number;
   /** Skills (`<skillsDir>/<name>/SKILL.md`) this task needs beyond its agent's; absent on older events. */
@@ -131,37 +132,89 @@ export interface VerdictEntry {
   at: string;
 }
 
-export interface TaskState extends Omit<TaskDefinition, "taskId" | "tier"> {
-  id: number;
-  status: TaskStatus;
-  attempt: number;
-  /** The person's pin for this task (`--tier`), if any. */
-  tierPin: Tier | null;
+/**
+ * Every field of a TaskState, each with its value when the task is queued (from TaskQueued's data and
+ * time): the one list of them. The state's type, its first value and the copy each later event makes
+ * all derive from it, so a new field is one line here. Every field is always present (`undefined`
+ * when unset), which keeps all states of one shape.
+ */
+const TASK_STATE_FIELDS = {
+  title: (d) => d.title,
+  description: (d) => d.description,
+  type: (d) => d.type,
+  agent: (d) => d.agent,
+  project: (d) => d.project,
+  goalId: (d) => d.goalId,
+  initiativeId: (d) => d.initiativeId,
+  blockedBy: (d) => d.blockedBy,
+  area: (d) => d.area,
+  isolation: (d) => d.isolation,
+  priority: (d) => d.priority,
+  /** Skills (`<skillsDir>/<name>/SKILL.md`) this task needs beyond its agent's; unset on older events. */
+  skills: (d) => d.skills,
+  /** Set when an agent queued this task through the MCP server; unset for a person's task. */
+  createdBy: (d) => d.createdBy,
+  id: (d) => d.taskId,
+  status: (): TaskStatus => "queued",
+  attempt: () => 1,
+  /** The person's pin for this task (`--tier`), if any: `tier` in TaskQueued and TaskEdited. */
+  tierPin: (d) => d.tier,
   /** The tier fixed at the last dispatch. */
-  tier: Tier | null;
-  createdAt: string;
-  updatedAt: string;
-  dispatchedAt: string | null;
-  runner: string | null;
-  leaseUntil: string | null;
-  promptHash: string | null;
+  dispatchTier: (): Tier | null => null,
+  createdAt: (_, at) => at,
+  updatedAt: (_, at) => at,
+  dispatchedAt: (): string | null => null,
+  runner: (): string | null => null,
+  leaseUntil: (): string | null => null,
+  promptHash: (): string | null => null,
   /** When the last result was reported: the start of review timers and goal cooldowns. */
-  finishedAt: string | null;
+  finishedAt: (): string | null => null,
   /** Not to be dispatched before this time (usage-limit re-queue). */
-  notBefore: string | null;
-  result: TaskResult | null;
+  notBefore: (): string | null => null,
+  result: (): TaskResult | null => null,
   /** The result and notes of the attempt that was sent back, for the next attempt's prompt. */
-  feedback: { notes: string | null; attempt: number; result: TaskResult | null } | null;
-  verdicts: VerdictEntry[];
-  autoApproved: { tier: Tier; spotCheck: boolean; at: string } | null;
-  cancelReason: string | null;
-  failure: { reason: FailureReason; detail: string; attempt: number } | null;
-  activity: { at: string; text: string }[];
-  runs: TaskRun[];
-  merge: { commit: string; into: string; at: string } | null;
-  worktreeRemoved: boolean;
-  /** The texts of ActivityNoted events (agents' and people's notes), for the memory index. */
-  notes?: string[];
+  feedback: (): { notes: string | null; attempt: number; result: TaskResult | null } | null => null,
+  verdicts: (): VerdictEntry[] => [],
+  autoApproved: (): { tier: Tier; spotCheck: boolean; at: string } | null => null,
+  cancelReason: (): string | null => null,
+  failure: (): { reason: FailureReason; detail: string; attempt: number } | null => null,
+  activity: (_, at): { at: string; text: string }[] => [{ at, text: "queued" }],
+  runs: (): TaskRun[] => [],
+  merge: (): { commit: string; into: string; at: string } | null => null,
+  worktreeRemoved: () => false,
+  /** The texts of ActivityNoted events (agents' and people's notes), for the memory index; unset until the first. */
+  notes: (): string[] | undefined => undefined,
+} satisfies Record<string, (queued: TaskDefinition, at: string) => unknown>;
+
+type FieldValues<F> = { -readonly [K in keyof F]: F[K] extends (...args: never[]) => infer V ? V : never };
+
+export interface TaskState extends FieldValues<typeof TASK_STATE_FIELDS> {}
+
+// Each field of a definition is a field of the state (`taskId` as `id`, `tier` as `tierPin`): a field
+// added to TaskDefinition and not to the list above does not build.
+const definitionKept: Exclude<keyof TaskDefinition, "taskId" | "tier" | keyof TaskState> extends never ? true : never = true;
+void definitionKept;
+
+const FIELD_NAMES = Object.keys(TASK_STATE_FIELDS);
+
+/**
+ * The first state, and the copy every later event starts from, each one object literal with every field
+ * written out, generated once from the list. V8 keeps the objects of one literal on its fast path;
+ * `{ ...state }` or a loop of stores does not, and a rebuild of a million events feels the difference
+ * (folding takes two to three times as long). A state with a key the list does not know (a field that
+ * a later version of TaskQueued carries) is copied by spreading it, so nothing is dropped.
+ */
+const queuedState = new Function(
+  "fields",
+  `return (d, at) => ({ ${FIELD_NAMES.map((name) => `${name}: fields.${name}(d, at)`).join(", ")} });`,
+)(TASK_STATE_FIELDS) as (queued: TaskDefinition, at: string) => TaskState;
+
+const copyFields = new Function(`return (s) => ({ ${FIELD_NAMES.map((name) => `${name}: s.${name}`).join(", ")} });`)() as (
+  s: TaskState,
+) => TaskState;
+
+function copyTaskState(s: TaskState): TaskState {
+  return Object.keys(s).length === FIELD_NAMES.length ? copyFields(s) : { ...s };
 }
 
 export function taskStream(id: number): string {
@@ -172,113 +225,15 @@ export function describeVerdict(verdict: Verdict): string {
   return verdict === "sent_back" ? "sent back" : verdict;
 }
 
-/** How many keys every TaskState has: the fields TaskQueued sets, optional ones not counted. */
-const TASK_STATE_KEYS = 34;
-
-/**
- * A shallow copy of a state, with its fields written out: every event copies the state, and this is
- * about three times as fast as `{ ...state }`, whose objects V8 cannot keep on its fast path here (a
- * rebuild of a million events feels the difference). A state with a key this list does not know (a
- * field that a later version of TaskQueued carries) is copied by spreading it, so nothing is dropped.
- */
-function copyTaskState(s: TaskState): TaskState {
-  const copy: TaskState = {
-    title: s.title,
-    description: s.description,
-    type: s.type,
-    agent: s.agent,
-    project: s.project,
-    goalId: s.goalId,
-    initiativeId: s.initiativeId,
-    blockedBy: s.blockedBy,
-    area: s.area,
-    isolation: s.isolation,
-    priority: s.priority,
-    id: s.id,
-    status: s.status,
-    attempt: s.attempt,
-    tierPin: s.tierPin,
-    tier: s.tier,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-    dispatchedAt: s.dispatchedAt,
-    runner: s.runner,
-    leaseUntil: s.leaseUntil,
-    promptHash: s.promptHash,
-    finishedAt: s.finishedAt,
-    notBefore: s.notBefore,
-    result: s.result,
-    feedback: s.feedback,
-    verdicts: s.verdicts,
-    autoApproved: s.autoApproved,
-    cancelReason: s.cancelReason,
-    failure: s.failure,
-    activity: s.activity,
-    runs: s.runs,
-    merge: s.merge,
-    worktreeRemoved: s.worktreeRemoved,
-  };
-  let keys = TASK_STATE_KEYS;
-  if (s.skills !== undefined) {
-    copy.skills = s.skills;
-    keys++;
-  }
-  if (s.createdBy !== undefined) {
-    copy.createdBy = s.createdBy;
-    keys++;
-  }
-  if (s.notes !== undefined) {
-    copy.notes = s.notes;
-    keys++;
-  }
-  return Object.keys(s).length === keys ? copy : { ...s };
-}
-
 /** Folds one event into the state. Pure; the activity lines are part of the derived state. */
 export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState {
   if (event.type === "TaskQueued") {
-    // Fields written out, not spread from a rest object: V8 keeps such objects on its fast path, and
-    // every later event copies this state (a rebuild of a million events feels the difference).
-    const d = event.data;
-    const state: TaskState = {
-      title: d.title,
-      description: d.description,
-      type: d.type,
-      agent: d.agent,
-      project: d.project,
-      goalId: d.goalId,
-      initiativeId: d.initiativeId,
-      blockedBy: d.blockedBy,
-      area: d.area,
-      isolation: d.isolation,
-      priority: d.priority,
-      id: d.taskId,
-      status: "queued",
-      attempt: 1,
-      tierPin: d.tier,
-      tier: null,
-      createdAt: event.at,
-      updatedAt: event.at,
-      dispatchedAt: null,
-      runner: null,
-      leaseUntil: null,
-      promptHash: null,
-      finishedAt: null,
-      notBefore: null,
-      result: null,
-      feedback: null,
-      verdicts: [],
-      autoApproved: null,
-      cancelReason: null,
-      failure: null,
-      activity: [{ at: event.at, text: "queued" }],
-      runs: [],
-      merge: null,
-      worktreeRemoved: false,
-    };
+    const state = queuedState(event.data, event.at);
     // Fields later versions of TaskQueued carry, kept as they are.
-    for (const key of Object.keys(d)) {
-      if (!(key in state) && key !== "taskId" && key !== "tier") (state as unknown as Record<string, unknown>)[key] = (d as unknown as Record<string, unknown>)[key];
+    for (const key of Object.keys(event.data)) {
+      if (!(key in state) && key !== "taskId" && key !== "tier") {
+        (state as unknown as Record<string, unknown>)[key] = (event.data as unknown as Record<string, unknown>)[key];
+      }
     }
     return state;
   }
@@ -311,7 +266,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
     case "TaskDispatched":
       next.status = "dispatched";
       next.attempt = event.data.attempt;
-      next.tier = event.data.tier;
+      next.dispatchTier = event.data.tier;
       next.isolation = event.data.isolation;
       next.runner = event.data.runner;
       next.leaseUntil = event.data.leaseUntil;

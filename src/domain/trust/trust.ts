@@ -1,8 +1,9 @@
-import type { Tier, Verdict } from "../task/task.ts";
+import { TIERS, type Tier, type Verdict } from "../task/task.ts";
 
 // DESIGN §5. Trust is a pure function of the human verdicts of one (agent, type), newest first.
 
-export const TIER_ORDER: readonly Tier[] = ["gate", "quick", "auto"];
+/** The tiers from the most review to the least: promotion moves right, demotion left. */
+export const TIER_ORDER: readonly Tier[] = [...TIERS].reverse();
 
 /** The verdicts trust looks at: the approval rate over the last 20, the send-back rate over the last 10. */
 export const TRUST_WINDOW = 20;
@@ -45,6 +46,11 @@ export function trustStanding(newestFirst: readonly Verdict[], defaultTier: Tier
   return { ...numbers, defaultTier, effective: defaultTier, movement: "default" };
 }
 
+/** A type's tier before any trust moves it (DESIGN §5): the configured default, gate for a type without one. */
+export function defaultTierOf(type: string, defaults: Readonly<Record<string, Tier>>): Tier {
+  return defaults[type] ?? "gate";
+}
+
 export function promote(tier: Tier): Tier {
   return TIER_ORDER[Math.min(TIER_ORDER.indexOf(tier) + 1, TIER_ORDER.length - 1)]!;
 }
@@ -79,7 +85,7 @@ export function nextMove(newestFirst: readonly Verdict[], defaultTier: Tier): st
   if (up !== null) parts.push(`${up} more approval${up === 1 ? "" : "s"} without a send-back to reach ${promote(now)}`);
   const down = stepsUntil(newestFirst, defaultTier, "sent_back", (t) => TIER_ORDER.indexOf(t) < TIER_ORDER.indexOf(now));
   if (down !== null) parts.push(`${down} send-back${down === 1 ? "" : "s"} in a row would drop it to ${demote(now)}`);
-  if (!parts.length) return now === promote(defaultTier) ? "at its highest tier" : "no change within 20 verdicts";
+  if (!parts.length) return now === promote(defaultTier) ? "at its highest tier" : `no change within ${TRUST_WINDOW} verdicts`;
   return parts.join("; ");
 }
 

@@ -1,14 +1,16 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Tier, Verdict } from "../../src/domain/task/task.ts";
 import {
   decideTrust,
   evolveTrust,
+  legacyTrustStream,
   trustStream,
   type TierChangedData,
   type TrustCommand,
   type TrustEvent,
   type TrustState,
-} from "../../src/domain/trust/tier-pins.ts";
+} from "../../src/domain/trust/aggregate.ts";
 import { trustStanding, type TrustStanding } from "../../src/domain/trust/trust.ts";
 import { META, minutesAfterStart, specFor } from "./given.ts";
 import { newestFirst } from "./plan-fixtures.ts";
@@ -151,6 +153,28 @@ describe("clearing a pin", () => {
 describe("the trust stream", () => {
   it("is named by agent and type", () => {
     expect(trustStream("builder", "code")).toBe("trust-builder-code");
+  });
+
+  it("gives (a-b, c) and (a, b-c) streams of their own", () => {
+    expect(trustStream("a-b", "c")).toBe("trust-a.b-c");
+    expect(trustStream("a", "b-c")).toBe("trust-a-b.c");
+    expect(legacyTrustStream("a-b", "c")).toBe(legacyTrustStream("a", "b-c"));
+  });
+
+  it("names every two pairs of config names apart, and keeps the old name of pairs without '-'", () => {
+    // Config's name rule over a small alphabet, so that pairs which split one string differently come up often.
+    const name = fc.stringMatching(/^[ab0_][ab0_-]{0,5}$/).filter((n) => /^[a-z0-9]/i.test(n));
+    fc.assert(
+      fc.property(name, name, name, name, (a1, t1, a2, t2) => {
+        if (a1 !== a2 || t1 !== t2) expect(trustStream(a1, t1)).not.toBe(trustStream(a2, t2));
+        if (!`${a1}${t1}`.includes("-")) expect(trustStream(a1, t1)).toBe(legacyTrustStream(a1, t1));
+      }),
+      { numRuns: 2000 },
+    );
+    // The pairs the old name confused, side by side.
+    const dashed = ["a", "a-b", "a-b-c", "b", "b-c", "c", "a-", "a--b"];
+    const streams = new Set(dashed.flatMap((agent) => dashed.map((type) => trustStream(agent, type))));
+    expect(streams.size).toBe(dashed.length * dashed.length);
   });
 
   it("takes its state from the latest change", () => {

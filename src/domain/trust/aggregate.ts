@@ -2,10 +2,10 @@ import { assertNever, type EventEnvelope, type NewEvent } from "../events.ts";
 import type { Tier } from "../task/task.ts";
 import type { TrustStanding } from "./trust.ts";
 
-/**
- * One stream per (agent, type): `trust-<agent>-<type>`. It records what a person pinned and every
- * change of the trust-derived tier, so tier history is on record and can be pushed to chat.
- */
+// The trust aggregate of one (agent, type) (DESIGN §5): its stream records what a person pinned and
+// every change of the trust-derived tier, so tier history is on record and can be pushed to chat.
+// The standing itself (the numbers, promotion and demotion) is a pure function in trust.ts.
+
 export interface TrustState {
   agent: string;
   type: string;
@@ -35,7 +35,19 @@ export type TrustCommand =
   | { type: "ClearPin"; standing: TrustStanding }
   | { type: "ObserveTrust"; standing: TrustStanding };
 
+/**
+ * The stream of an (agent, type): `trust-<agent>-<type>`, with each `-` inside a name written `.`, so
+ * (`a-b`, `c`) and (`a`, `b-c`) get streams of their own: names are letters, digits, `_` and `-`
+ * (config's name rule), so a `.` can only be an encoded `-`. Names without `-` keep the stream name
+ * they always had. A store from before this encoding may hold a dashed pair's history in its old
+ * `trust-<agent>-<type>` stream; the command layer keeps using that one (see `trustStreamOf`).
+ */
 export function trustStream(agent: string, type: string): string {
+  return `trust-${agent.replaceAll("-", ".")}-${type.replaceAll("-", ".")}`;
+}
+
+/** The name stores gave every trust stream before names with `-` were encoded: ambiguous for them. */
+export function legacyTrustStream(agent: string, type: string): string {
   return `trust-${agent}-${type}`;
 }
 

@@ -1,0 +1,36 @@
+import type { AppContext } from "../app/context.ts";
+import { loadTask } from "../app/tasks.ts";
+import { autoApprovalDue, reviewTier } from "../domain/task/auto-approval.ts";
+import type { TaskStatus } from "../domain/task/task.ts";
+import { clockTime, describeHold, statusWord } from "./hold-words.ts";
+import { loadPlanInput } from "./load.ts";
+import { plan } from "./plan.ts";
+
+/** Why task `id` is not running now, or what it is doing instead. */
+export async function explain(ctx: AppContext, id: number): Promise<{ id: number; status: TaskStatus; code: string; text: string }> {
+  const { state } = await loadTask(ctx, id);
+  const tz = ctx.config.digest.timezone;
+  const at = (iso: string | null) => (iso ? clockTime(iso, tz) : "?");
+  const result = (code: string, text: string) => ({ id, status: state.status, code, text: `#${id}: ${text}` });
+  switch (state.status) {
+    case "dispatched":
+      return result("dispatched", `dispatched at ${at(state.dispatchedAt)} (attempt ${state.attempt}); waiting for a runner to claim it until ${at(state.leaseUntil)}`);
+    case "running":
+      return result("running", `running (attempt ${state.attempt}) on ${state.runner ?? "a runner"}`);
+    case "review": {
+      const tier = reviewTier(state.dispatchTier);
+      const due = autoApprovalDue(tier, state.finishedAt ?? state.updatedAt, ctx.config.review.autoApproveHours);
+      if (due === null) return result("review", "in review (tier gate): waiting for a person's verdict");
+      return result("review", `in review (tier ${tier}): approved on its own at ${at(new Date(due).toISOString())} unless a person decides first`);
+    }
+    case "queued": {
+      const decisions = plan(await loadPlanInput(ctx.db, ctx.config, ctx.clock(), null));
+      const mine = decisions.find((d) => (d.kind === "hold" || d.kind === "dispatch") && d.taskId === id);
+      if (mine?.kind === "hold") return result(mine.code, describeHold(mine, tz));
+      if (mine?.kind === "dispatch") return result("ready", `ready: the next resolver pass dispatches it (tier ${mine.tier})`);
+      return result("queued", "queued");
+    }
+    default:
+      return result(state.status, `${statusWord(state.status)}; it will not run again`);
+  }
+}

@@ -1,0 +1,74 @@
+import type { TaskStatus } from "../domain/task/task.ts";
+import type { Hold } from "./holds.ts";
+
+const STATUS_WORDS: Record<TaskStatus, string> = {
+  queued: "queued",
+  dispatched: "dispatched",
+  running: "running",
+  review: "in review",
+  approved: "approved",
+  discarded: "discarded",
+  cancelled: "cancelled",
+  failed: "failed",
+};
+
+/** A status as a sentence says it: "in review", not "review". */
+export function statusWord(status: TaskStatus): string {
+  return STATUS_WORDS[status];
+}
+
+export function clockTime(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
+}
+
+type Ended = { id: number; status: TaskStatus };
+
+const endedList = (ended: readonly Ended[]) => ended.map((b) => `#${b.id} was ${STATUS_WORDS[b.status]}`).join(", ");
+
+/**
+ * A task held because blockers ended badly (DESIGN §3), and the way out, as `cos why`, the task list
+ * and the digest say it.
+ */
+export function blockerEndedWords(ended: readonly Ended[]): string {
+  return `${endedList(ended)}; cancel this task or change its blockers (cos task edit ID --after …)`;
+}
+
+/** The chat alert when a blocker has just ended badly: the same facts, with the chat's way out. */
+export function blockerEndedAlert(taskId: number, blocker: Ended): string {
+  return `its blocker ${endedList([blocker])}: cancel it (/cancel ${taskId}) or change its blockers`;
+}
+
+/** A hold in words a person understands (DESIGN §4, `cos why`). */
+export function describeHold(hold: Hold, timeZone: string): string {
+  switch (hold.code) {
+    case "usage_limit":
+      return `the agent hit its usage limit; it runs again after ${clockTime(hold.until, timeZone)}`;
+    case "blocked":
+      return `waiting for ${hold.waitingFor.map((b) => `#${b.id} (${STATUS_WORDS[b.status]})`).join(", ")}`;
+    case "blocker_ended":
+      return `held: ${blockerEndedWords(hold.ended)}`;
+    case "missing_skill":
+      return hold.note;
+    case "agent_busy":
+      return `${hold.agent} is busy with #${hold.busyWith}`;
+    case "area":
+      return `area "${hold.area}" is held by #${hold.heldBy}`;
+    case "cooldown":
+      return (
+        `cooldown: ${hold.agent} finished #${hold.finishedTask} for this goal at ${clockTime(hold.finishedAt, timeZone)}; ` +
+        `${hold.mode} mode waits until ${clockTime(hold.until, timeZone)}`
+      );
+    case "capacity":
+      return `${hold.used} of ${hold.max} slots in use`;
+    case "no_runner":
+      return "no runner has a free slot";
+    case "paused":
+      return "the resolver is paused (cos resume)";
+    case "budget":
+      return `tonight's budget is spent: ${hold.detail}`;
+    default: {
+      const never: never = hold;
+      return String(never);
+    }
+  }
+}
