@@ -162,6 +162,8 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       return [{ type: "TaskRetried", data: { attempt: state.attempt + 1, by: meta.actor } }];
     case "RecordMerge":
       if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}; only a task in review is merged`);
+      // One merge per task, ever (DESIGN §12).
+      if (state.merge) throw new IllegalStateError(`${ref} was merged already (${state.merge.commit.slice(0, 10)})`);
       return [{ type: "TaskMerged", data: command.data }];
     case "RecordMergeConflict":
       return [{ type: "MergeConflicted", data: command.data }];
