@@ -4,6 +4,7 @@ import { claimRuns, heartbeat, reportRun, RUNNER_ID_PATTERN, RUNNER_ID_RULE, typ
 import { queueTask } from "../../src/app/tasks.ts";
 import { listTasks, showTask } from "../../src/app/views.ts";
 import { decideReview } from "../../src/app/review.ts";
+import { parseStrict } from "../../src/config/strict.ts";
 import { z } from "../../src/config/zod.ts";
 import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/task/task.ts";
 import { ForbiddenError, ValidationError } from "../../src/shared/errors.ts";
@@ -14,7 +15,7 @@ import { runPass } from "../../resolver/pass.ts";
 const id = z.number().check(z.int(), z.positive());
 const runnerId = z.string().check(z.regex(RUNNER_ID_PATTERN, RUNNER_ID_RULE));
 
-const claimBody = z.object({
+const claimBody = z.strictObject({
   runner: runnerId,
   slots: z.number().check(z.int(), z.gte(0), z.lte(64)),
   totalSlots: z.optional(z.number().check(z.int(), z.gte(0), z.lte(64))),
@@ -22,24 +23,24 @@ const claimBody = z.object({
   labels: z.optional(z.array(z.string())),
   taskIds: z.optional(z.nullable(z.array(id))),
 });
-const heartbeatBody = z.object({ taskId: id, attempt: id, runner: runnerId });
+const heartbeatBody = z.strictObject({ taskId: id, attempt: id, runner: runnerId });
 const usage = z.nullable(
-  z.object({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
+  z.strictObject({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
 );
-const reportBody = z.object({
+const reportBody = z.strictObject({
   taskId: id,
   attempt: id,
   runner: runnerId,
   outcome: z.discriminatedUnion("kind", [
-    z.object({
+    z.strictObject({
       kind: z.literal("result"),
       markdown: z.string().check(z.maxLength(1_000_000)),
       exitCode: z.number().check(z.int()),
       durationMs: z.nullable(z.number()),
-      diffStat: z.nullable(z.object({ files: z.number(), insertions: z.number(), deletions: z.number() })),
+      diffStat: z.nullable(z.strictObject({ files: z.number(), insertions: z.number(), deletions: z.number() })),
       usage,
     }),
-    z.object({
+    z.strictObject({
       kind: z.literal("failure"),
       reason: z.enum(FAILURE_REASONS),
       detail: z.string().check(z.maxLength(10_000)),
@@ -47,7 +48,7 @@ const reportBody = z.object({
     }),
   ]),
 });
-const taskBody = z.object({
+const taskBody = z.strictObject({
   title: z.string(),
   type: z.string(),
   agent: z.string(),
@@ -62,25 +63,23 @@ const taskBody = z.object({
   priority: z.optional(z.number().check(z.int())),
   skills: z.optional(z.array(z.string())),
 });
-const verdictBody = z.object({
+const verdictBody = z.strictObject({
   verdict: z.enum(VERDICTS),
   notes: z.optional(z.nullable(z.string())),
   attempt: z.optional(z.nullable(id)),
 });
 
-async function body<T>(c: Context, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): Promise<T> {
+/** What a person may write for a field of the API's bodies: the CLI's and chat's words, and the singular of a plural. */
+const ALIASES = { after: "blockedBy", blockers: "blockedBy", note: "notes", goal: "goalId", initiative: "initiativeId", skill: "skills" };
+
+async function body<T>(c: Context, schema: Parameters<typeof parseStrict<T>>[0]): Promise<T> {
   let raw: unknown;
   try {
     raw = await c.req.json();
   } catch {
     throw new ValidationError("the body must be JSON");
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`${issue.path.map(String).join(".") || "body"}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseStrict(schema, raw, ALIASES);
 }
 
 /** The JSON API and the scheduler's tick: 1 MB a body. The runner protocol: 4 MB (a report carries the result). */

@@ -93,4 +93,36 @@ describe("the HTTP API on loopback", () => {
     const again = await post(base, `/api/tasks/${id}/verdict`, { verdict: "approved" });
     expect(again.status).toBe(409);
   });
+
+  it("refuses unknown fields with a 400 that names them and the field meant, before anything is stored", async () => {
+    const { ctx, base } = await serve();
+    const refused = async (path: string, body: unknown, message: string, token = TOKEN) => {
+      const response = await post(base, path, body, token);
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toEqual({ code: "validation", message });
+    };
+    await refused("/api/tasks", { title: "x", type: "research", agent: "scout", blocked_by: [1] }, 'unknown field "blocked_by"; did you mean "blockedBy"?');
+    await refused("/api/tasks", { title: "x", type: "research", agent: "scout", after: [1] }, 'unknown field "after"; did you mean "blockedBy"?');
+    await refused("/api/tasks", { title: "x", type: "research", agent: "scout", priorty: 2 }, 'unknown field "priorty"; did you mean "priority"?');
+    expect(await ctx.db.query("SELECT id FROM tasks")).toEqual([]);
+
+    const created = await post(base, "/api/tasks", { title: "Find sources", type: "research", agent: "scout" });
+    const { id } = await created.json();
+    await runPass(ctx);
+    const port = httpPort(base, RUNNER_TOKEN);
+    await port.claim({ runner: "remote-1", slots: 1 });
+    await refused(
+      "/runner/report",
+      { taskId: id, attempt: 1, runner: "remote-1", outcome: { kind: "result", markdown: "x", exitCode: 0, durationMs: 1, diffStat: null, usage: null, cost: 1 } },
+      'outcome: unknown field "cost" (fields: kind, markdown, exitCode, durationMs, diffStat, usage, reason, detail, retryAt)',
+      RUNNER_TOKEN,
+    );
+    await port.report(id, 1, "remote-1", { kind: "result", markdown: "## Summary\nFound.", exitCode: 0, durationMs: 1, diffStat: null, usage: null });
+    // A verdict's note is not lost: refused with the field's name, and the task stays in review.
+    await refused(`/api/tasks/${id}/verdict`, { verdict: "sent_back", note: "use primary sources" }, 'unknown field "note"; did you mean "notes"?');
+    expect((await showTask(ctx, id)).status).toBe("review");
+    const sent = await post(base, `/api/tasks/${id}/verdict`, { verdict: "sent_back", notes: "use primary sources" });
+    expect(sent.status).toBe(200);
+    expect((await showTask(ctx, id)).feedback?.notes).toBe("use primary sources");
+  });
 });

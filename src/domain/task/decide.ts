@@ -1,5 +1,6 @@
 import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
 import { assertNever, type CommandMeta, type NewEvent } from "../events.ts";
+import { checkTitleText } from "../title.ts";
 import { checkBlockers, type BlockerGraph } from "./dependencies.ts";
 import {
   OPEN_STATUSES,
@@ -206,6 +207,7 @@ function requireCurrentAttempt(state: TaskState, attempt: number): void {
 function validateDefinition(task: TaskDefinition): void {
   if (!task.title.trim()) throw new ValidationError("a task needs a title");
   if (task.title.length > MAX_TITLE) throw new ValidationError(`the title is longer than ${MAX_TITLE} characters`);
+  checkTitleText(task.title, "a task's title");
   if (task.description.length > MAX_TEXT) throw new ValidationError(`the description is longer than ${MAX_TEXT} characters`);
   checkPriority(task.priority);
   for (const skill of task.skills ?? []) {
