@@ -191,6 +191,7 @@ export class Runner {
           network: agent.network,
           env: agentEnvironment(spec, runFiles(runDir)),
           command: wiring.argv,
+          ...(guard ? { git: guard.dirs } : {}),
         });
         if ("refusal" in launch) {
           clearInterval(heartbeat);

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { PresetName } from "../presets.ts";
 import { credentialPaths } from "./credentials.ts";
 import { gitDirsOf } from "./git-dirs.ts";
-import type { SandboxSpec } from "./spec.ts";
+import type { GitDirs, SandboxSpec } from "./spec.ts";
 import { ensureStateFolders, statePathsFor } from "./state.ts";
 
 // The sandbox spec of one agent run from what the runner already knows: its workspace, the run folder, cos's
@@ -40,6 +40,8 @@ export interface RunPlaces {
   /** The agent's argv, placeholders filled. */
   command: string[];
   bwrap?: string;
+  /** The work folder's git dirs when the caller read them already (the run guard does): spares a git process. */
+  git?: GitDirs | null;
 }
 
 export async function sandboxSpecForRun(places: RunPlaces): Promise<SandboxSpec> {
@@ -55,7 +57,7 @@ export async function sandboxSpecForRun(places: RunPlaces): Promise<SandboxSpec>
   return {
     workdir: abs(places.workdir),
     runDir: abs(places.runDir),
-    git: places.workspace === "scratch" ? null : await gitDirsOf(abs(places.workdir)),
+    git: places.workspace === "scratch" ? null : places.git !== undefined ? places.git : await gitDirsOf(abs(places.workdir)),
     statePaths: state.map((s) => s.path),
     hidden: [
       abs(places.dataDir),

@@ -8,6 +8,7 @@ import { buildSandbox, viaArgsFd } from "./build.ts";
 import { sandboxSpecForRun, storeFileOf } from "./for-run.ts";
 import { decideSandboxMode, networkUnavailable, probeBwrap, type BwrapProbe } from "./mode.ts";
 import { within } from "./paths.ts";
+import type { GitDirs } from "./spec.ts";
 
 // The sandbox as a runner holds it: decided once when `cos serve`, `cos runner` or `cos tick --wait` starts
 // (bubblewrap found and tried, or the warning), then applied to each run (WIRING.md).
@@ -81,6 +82,8 @@ export interface SandboxedRun {
   env: Record<string, string>;
   /** The agent's argv, placeholders not yet filled (runAgent fills them in this argv too). */
   command: string[];
+  /** The work folder's git dirs, read before the run (the run guard's); absent: read here. */
+  git?: GitDirs | null;
 }
 
 /**
@@ -119,6 +122,7 @@ export async function sandboxLaunch(
     env: run.env,
     command: run.command,
     bwrap: sandbox.bwrap,
+    ...(run.git !== undefined ? { git: run.git } : {}),
   });
   const { argv, data } = viaArgsFd(buildSandbox(spec));
   const argsDir = join(places.dataDir, "runs");

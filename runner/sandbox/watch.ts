@@ -1,3 +1,4 @@
+import { readFileSync, readlinkSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { namespacePids, sandboxNamespace } from "./forward.mjs";
 
@@ -11,15 +12,21 @@ const POLL_MS = 20;
 /** How long a run's namespace may take to empty before the attempt fails. */
 export const NAMESPACE_EMPTY_WAIT_MS = 2_000;
 
+interface Found {
+  namespace: string;
+  /** The host pid of the namespace's init (bwrap's child), when it was found directly. */
+  init: number | null;
+}
+
 export class SandboxWatch {
-  private namespace: string | null = null;
+  private found: Found | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   /** Looks for the sandbox below `supervisorPid` every 20 ms until it is found or the run ends. */
   start(supervisorPid: number): void {
     const look = () => {
-      this.namespace = sandboxNamespace(supervisorPid);
-      if (this.namespace && this.timer) {
+      this.found = findSandbox(supervisorPid);
+      if (this.found && this.timer) {
         clearInterval(this.timer);
         this.timer = null;
       }
@@ -36,12 +43,51 @@ export class SandboxWatch {
   async settle(waitMs = NAMESPACE_EMPTY_WAIT_MS): Promise<number[]> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const namespace = this.namespace;
-    if (!namespace) return [];
+    const found = this.found;
+    if (!found) return [];
     for (let waited = 0; ; waited += POLL_MS) {
-      const left = namespacePids(namespace);
+      // The kernel empties a namespace before its init is reaped: an init that is gone needs no look at /proc.
+      if (found.init !== null && namespaceOf(found.init) !== found.namespace) return [];
+      const left = namespacePids(found.namespace);
       if (!left.length || waited >= waitMs) return left;
       await sleep(POLL_MS);
     }
+  }
+}
+
+/**
+ * The sandbox below the supervisor: through /proc/<pid>/task/<pid>/children (supervisor → bwrap → the
+ * namespace's init) where the kernel has it, which reads three files; else the scan of all /proc that
+ * forward.mjs does.
+ */
+function findSandbox(supervisorPid: number): Found | null {
+  const own = namespaceOf(supervisorPid);
+  const bwraps = childrenOf(supervisorPid);
+  if (own === null || bwraps === null) {
+    const namespace = sandboxNamespace(supervisorPid);
+    return namespace ? { namespace, init: null } : null;
+  }
+  for (const bwrap of bwraps) {
+    for (const init of childrenOf(bwrap) ?? []) {
+      const namespace = namespaceOf(init);
+      if (namespace !== null && namespace !== own) return { namespace, init };
+    }
+  }
+  return null;
+}
+
+function childrenOf(pid: number): number[] | null {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+  } catch {
+    return null;
+  }
+}
+
+function namespaceOf(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
   }
 }

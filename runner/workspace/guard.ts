@@ -31,6 +31,8 @@ interface FileState {
 }
 
 export interface RunGuard {
+  /** The work folder's git dirs as read before the run (the sandbox mounts them). */
+  dirs: { commonDir: string; gitDir: string };
   /** After the run (its processes gone): puts back what the run changed; what it found, one line each. */
   check(): Promise<string[]>;
   /** Ends this run's mark in the repository (call once the run is reported or given up). */
@@ -68,6 +70,7 @@ export async function guardRun(ws: PreparedWorkspace, taskId: number, attempt: n
   const head = ws.kind === "direct" ? await symbolicHead(git) : null;
 
   return {
+    dirs: { commonDir, gitDir: places.gitDir },
     release: () => markDone(commonDir, taskId),
     check: () =>
       withRepoLock(commonDir, async () => {
