@@ -52,8 +52,14 @@ describe("runners with real child processes", () => {
     const id = await queueTask(ctx, { title: "Sleep a long time", type: "research", agent: "sleeper" }, "cli");
 
     const { child } = start(["tick", "--wait"], env);
-    await waitFor(() => existsSync(join(ws.dir, pidFile)), "the agent to start", 15_000);
-    const pids = JSON.parse(readFileSync(join(ws.dir, pidFile), "utf8")) as { agent: number; grandchild: number };
+    // Read once it is whole: the agent may be caught between creating the file and writing it.
+    const pids = await waitFor(() => {
+      try {
+        return JSON.parse(readFileSync(join(ws.dir, pidFile), "utf8")) as { agent: number; grandchild: number };
+      } catch {
+        return null;
+      }
+    }, "the agent to start", 15_000);
     expect(alive(pids.agent) && alive(pids.grandchild)).toBe(true);
     expect((await showTask(ctx, id)).status).toBe("running");
 
