@@ -1,12 +1,14 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { agentEnvironment, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { agentEnvironment, BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
 import { runFiles } from "./agent/run-folder.ts";
+import { CliVersions } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
-import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
+import { wireRun, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
 import { runOutcome } from "./run-outcome.ts";
 import { sandboxLaunch, type RunnerSandbox } from "./sandbox/runner-sandbox.ts";
@@ -48,6 +50,7 @@ export class Runner {
   private stopping = false;
   private polling: Promise<void> | null = null;
   private readonly records: RunRecords;
+  private readonly versions = new CliVersions();
 
   constructor(
     private readonly port: RunnerPort,
@@ -160,10 +163,17 @@ export class Runner {
       // What the run may not change in the repository, recorded before the agent starts (guard.ts).
       const guard = await guardRun(workspace, run.taskId, run.attempt);
       release = () => guard?.release();
-      const runDir = join(this.options.dataDir, "runs", `${run.taskId}-${run.attempt}`);
+      const runDir = join(this.options.dataDir, "runs", runFolderName(run));
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
-      const wiring = wireMcp(agent.preset, agentCommand(agent), endpoint, runDir);
-      writeWiringFiles(wiring, runDir);
+      const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
+      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed });
+      mkdirSync(runDir, { recursive: true });
+      writeWiringFiles(wiring);
+      const cli =
+        agent.preset && wiring.argv[0]
+          ? await this.versions.of(agent.preset, wiring.argv[0], { ...this.baseEnv(), ...allowed, ...wiring.env }, runDir)
+          : null;
+      if (cli?.warning) log(`warning: ${cli.warning}`);
       const spec: AgentRunSpec = {
         argv: supervisedArgv(wiring.argv),
         prompt: run.prompt,
@@ -232,6 +242,7 @@ export class Runner {
         timeoutMinutes: agent.timeoutMinutes,
         durationMs: Date.now() - started,
         diffStat: finished.diffStat,
+        cli,
         now: this.options.clock(),
       });
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
@@ -246,8 +257,24 @@ export class Runner {
     }
   }
 
+  /** The variables every agent gets from the runner's environment (DESIGN §7), for the CLI's --version. */
+  private baseEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of BASE_ENV_NAMES) if (this.options.sourceEnv[name] !== undefined) env[name] = this.options.sourceEnv[name]!;
+    return env;
+  }
+
   /** Ends the agents of runner processes that are gone (see RunRecords). */
   reapOrphans(): number {
     return this.records.reapOrphans();
   }
+}
+
+/**
+ * A run's folder under runs/: `<task>-<attempt>`, and `<task>-<attempt>.<try>` for the tries after the first of
+ * one attempt (a usage limit or an unclaimed dispatch runs the attempt again), so no try overwrites another's log.
+ */
+export function runFolderName(run: Pick<ClaimedRun, "taskId" | "attempt" | "try">): string {
+  const tried = run.try ?? 1;
+  return tried > 1 ? `${run.taskId}-${run.attempt}.${tried}` : `${run.taskId}-${run.attempt}`;
 }

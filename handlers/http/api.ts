@@ -39,6 +39,7 @@ const reportBody = z.strictObject({
       durationMs: z.nullable(z.number()),
       diffStat: z.nullable(z.strictObject({ files: z.number(), insertions: z.number(), deletions: z.number() })),
       usage,
+      cli: z.optional(z.nullable(z.object({ name: z.string(), version: z.nullable(z.string()), warning: z.nullable(z.string().check(z.maxLength(1000))) }))),
     }),
     z.strictObject({
       kind: z.literal("failure"),
