@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { canonicalPath } from "./workspace/names.ts";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
@@ -6,12 +7,14 @@ import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
 import { agentEnvironment, BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
 import { runFiles } from "./agent/run-folder.ts";
-import { CliVersions } from "./cli-version.ts";
+import { CliVersions, findExecutable } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireRun, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
 import { runOutcome } from "./run-outcome.ts";
 import { sandboxLaunch, type RunnerSandbox } from "./sandbox/runner-sandbox.ts";
+import { within } from "./sandbox/paths.ts";
+import { statePathsFor } from "./sandbox/state.ts";
 import { SandboxWatch } from "./sandbox/watch.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
 import { guardRun } from "./workspace/guard.ts";
@@ -166,13 +169,16 @@ export class Runner {
       const runDir = join(this.options.dataDir, "runs", runFolderName(run));
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
-      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed });
+      const sandbox = this.options.sandbox;
+      // In cos's sandbox a CLI's own (Codex's) steps aside: sandboxes do not nest.
+      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed, sandboxed: sandbox?.mode === "bwrap" });
       mkdirSync(runDir, { recursive: true });
       writeWiringFiles(wiring);
-      const cli =
-        agent.preset && wiring.argv[0]
-          ? await this.versions.of(agent.preset, wiring.argv[0], { ...this.baseEnv(), ...allowed, ...wiring.env }, runDir)
-          : null;
+      const versionEnv = { ...this.baseEnv(), ...allowed, ...wiring.env };
+      // `--version` runs here, outside the sandbox: never a binary a sandboxed agent could have rewritten.
+      const planted = sandbox?.mode === "bwrap" && wiring.argv[0] ? agentWritableBinary(wiring.argv[0], versionEnv, [workspace.dir, runDir, ...statePathsFor(agent.preset, agent.statePaths, versionEnv.HOME ?? "/", versionEnv).map((p) => p.path)]) : null;
+      if (planted) log(`warning: not reading the version of ${planted}: it lies where agents write`);
+      const cli = agent.preset && wiring.argv[0] && !planted ? await this.versions.of(agent.preset, wiring.argv[0], versionEnv, runDir) : null;
       if (cli?.warning) log(`warning: ${cli.warning}`);
       const spec: AgentRunSpec = {
         argv: supervisedArgv(wiring.argv),
@@ -187,7 +193,6 @@ export class Runner {
         timeoutMs: agent.timeoutMinutes * 60_000,
         maxCaptureBytes: preset?.captureBytes,
       };
-      const sandbox = this.options.sandbox;
       let discardArgs = () => {};
       if (sandbox?.mode === "bwrap") {
         const launch = await sandboxLaunch(sandbox, {
@@ -277,4 +282,12 @@ export class Runner {
 export function runFolderName(run: Pick<ClaimedRun, "taskId" | "attempt" | "try">): string {
   const tried = run.try ?? 1;
   return tried > 1 ? `${run.taskId}-${run.attempt}.${tried}` : `${run.taskId}-${run.attempt}`;
+}
+
+/** The CLI's binary (its real path) when it lies in a folder a sandboxed agent may write, else null. */
+function agentWritableBinary(command: string, env: Record<string, string>, writable: string[]): string | null {
+  const binary = findExecutable(command, env.PATH);
+  if (!binary) return null;
+  const real = canonicalPath(binary);
+  return writable.map(canonicalPath).some((root) => within(root, real)) ? real : null;
 }

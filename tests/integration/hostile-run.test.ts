@@ -266,4 +266,26 @@ describe("a hostile agent run by cos serve", () => {
     expect(markers.length, "the planted commands are live: the agent's own git ran them").toBeGreaterThan(0);
     expect(markers.filter((m) => !readFileSync(join(s.markers, m), "utf8").includes("COS_TASK_ID=2"))).toEqual([]);
   }, 120_000);
+
+  it.skipIf(!probe.works)("never runs outside the sandbox a CLI that lies where a sandboxed agent writes (its state folder)", async () => {
+    const root = mkdtempSync("/var/tmp/cos-planted-cli-");
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const home = join(root, "home");
+    const local = join(home, ".claude", "local");
+    mkdirSync(local, { recursive: true });
+    const ran = join(root, "ran-outside");
+    // A claude an agent of an earlier run could have rewritten: ~/.claude is writable in the sandbox.
+    writeFileSync(join(local, "claude"), `#!/bin/sh\nif [ "$1" = --version ]; then touch ${ran}; echo 2.1.332; exit 0; fi\ncat >/dev/null; echo '## Summary'; echo done\n`, { mode: 0o755 });
+    writeFileSync(join(root, "cos.config.json"), JSON.stringify({ agents: { builder: { preset: "claude-code", command: [join(local, "claude")] } } }));
+    const env = { PATH: process.env.PATH ?? "", HOME: home };
+    const cos = (...args: string[]) => execFileSync(process.execPath, [COS_BIN, ...args], { cwd: root, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    cos("task", "add", "Look around", "--type", "research", "--agent", "builder");
+    const child = spawn(process.execPath, [COS_BIN, "tick", "--wait"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    await new Promise((r) => child.once("close", r));
+    expect(stderr).toMatch(/not reading the version of .*\.claude\/local\/claude: it lies where agents write/);
+    expect(existsSync(ran)).toBe(false);
+    expect(JSON.parse(cos("task", "show", "1", "--json"))).toMatchObject({ status: "review" });
+  }, 60_000);
 });
