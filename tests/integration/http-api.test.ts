@@ -113,8 +113,8 @@ describe("the HTTP API on loopback", () => {
     await port.claim({ runner: "remote-1", slots: 1 });
     await refused(
       "/runner/report",
-      { taskId: id, attempt: 1, runner: "remote-1", outcome: { kind: "result", markdown: "x", exitCode: 0, durationMs: 1, diffStat: null, usage: null, cost: 1 } },
-      'outcome: unknown field "cost" (fields: kind, markdown, exitCode, durationMs, diffStat, usage, reason, detail, retryAt)',
+      { taskId: id, attempt: 1, runner: "remote-1", outcome: { kind: "result", markdown: "x", exitCode: 0, durationMs: 1, diffStat: null, usage: null, diff_stat: null } },
+      'outcome: unknown field "diff_stat"; did you mean "diffStat"?',
       RUNNER_TOKEN,
     );
     await port.report(id, 1, "remote-1", { kind: "result", markdown: "## Summary\nFound.", exitCode: 0, durationMs: 1, diffStat: null, usage: null });
