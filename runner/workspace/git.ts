@@ -1,6 +1,9 @@
 import { realpathSync } from "node:fs";
 import { GitError, simpleGit } from "simple-git";
 import { CosError, toCosError } from "../../src/shared/errors.ts";
+import { GIT_SAFETY_CONFIG, gitEnvironment } from "../../src/shared/git-safety.ts";
+
+export { GIT_SAFETY_CONFIG, gitEnvironment, safeGitArgs } from "../../src/shared/git-safety.ts";
 
 /** Who cos commits as: merges on approval, and what an agent left uncommitted. */
 export const COS_IDENTITY = { name: "ChiefOfStaff", email: "cos@localhost" } as const;
@@ -45,36 +48,9 @@ export interface Git {
   attempt(args: string[]): Promise<GitOutcome>;
 }
 
-/**
- * cos's own git never runs what an agent wrote (DESIGN §12): no hooks (`core.hooksPath=/dev/null`: a hook an
- * agent planted in the git dir, `post-commit` or `post-merge`, would run with cos's whole environment), no
- * fsmonitor (a command git starts on `status` and `add`), and no system or global git config, where an
- * unsandboxed agent could have put a `filter.*.clean` that runs in cos's own `git add`. simple-git refuses
- * `core.hooksPath` and `core.fsmonitor` overrides and `GIT_CONFIG_GLOBAL` unless its `unsafe` options allow
- * them: `GIT_SAFETY` allows exactly those three, on purpose.
- */
-export const GIT_SAFETY_CONFIG = ["core.hooksPath=/dev/null", "core.fsmonitor=false"] as const;
+// The safety every git call of cos's carries (DESIGN §12) lives in src/shared/git-safety.ts, where the commands
+// that run git without simple-git (cos doctor, cos demo) find it too.
 const GIT_SAFETY = { allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true, allowUnsafeConfigPaths: true } as const;
-
-/**
- * The environment of every git command cos runs: PATH, HOME and LANG from this process and nothing else of
- * it (no bot token, no store token, no GIT_DIR a shell left behind), plus what cos tells git: English
- * messages (lock and stale-worktree errors are recognised by their text), no prompts, no system or global
- * config.
- */
-export function gitEnvironment(extra: Record<string, string> = {}, source: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "LANG"] as const) {
-    const value = source[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return { ...env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null", ...extra };
-}
-
-/** The same safety as `-c` options and a plain environment, for git run outside simple-git. */
-export function safeGitArgs(args: readonly string[]): string[] {
-  return [...GIT_SAFETY_CONFIG.flatMap((c) => ["-c", c]), ...args];
-}
 
 /** One simple-git instance bound to one folder. `config` becomes `-c` options; `env` adds git variables. */
 export function openGit(dir: string, options: { config?: string[]; env?: Record<string, string> } = {}): Git {
