@@ -10,8 +10,10 @@ import { loadTask } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { probeBwrap } from "../../runner/sandbox/index.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
+import { processesNaming } from "../fixtures/agents/harness.ts";
 import { COS_BIN } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
+import { gitAs, initRepo } from "./git-kit.ts";
 
 // Issue 12, item 7: a hostile agent run through the real runner (`cos serve`) tries every attack of the issue:
 // the environ of every process, cos's files and the user's credentials by absolute path, hooks, fsmonitor, a
@@ -33,23 +35,13 @@ interface Setup {
   needles: string[];
 }
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=Person", "-c", "user.email=person@example.com", ...args], {
-    cwd,
-    env: { PATH: process.env.PATH, HOME: "/nonexistent", GIT_CONFIG_NOSYSTEM: "1" },
-    encoding: "utf8",
-  }).trim();
+const git = gitAs;
 
 /** A project, cos's places with secrets in them, a home with credentials, and two agents: a plain one and the hostile one. */
 function setup(sandbox: "auto" | "none", apiToken: boolean): Setup {
   // Under /var/tmp: the sandbox's /tmp is a private tmpfs, which would hide a fixture under /tmp whatever the masks do.
   const root = mkdtempSync("/var/tmp/cos-hostile-");
-  const repo = join(root, "site");
-  mkdirSync(repo);
-  git(repo, "init", "-q", "-b", "main");
-  writeFileSync(join(repo, "README.md"), "site\n");
-  git(repo, "add", ".");
-  git(repo, "commit", "-q", "-m", "initial");
+  const repo = initRepo(join(root, "site"));
   const home = join(root, "home");
   const secret = (label: string) => `${label}-${randomBytes(8).toString("hex")}`;
   const ssh = secret("ssh-private-key");
@@ -115,22 +107,6 @@ async function serve(s: Setup): Promise<Serve> {
   child.stderr!.on("data", (d) => (output += d));
   const base = await waitFor(() => /listening on (http:\/\/\S+)/.exec(output)?.[1], "cos serve to listen", 20_000);
   return { child, base, output: () => output };
-}
-
-/** Host processes whose command line names `text`. */
-function processesNaming(text: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 type Attempts = Map<string, { worked: boolean; detail: string }>;

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +12,7 @@ import { finishWorkspace, prepareWorkspace } from "../../runner/workspace.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { movableClock, tempWorkspace, type TempWorkspace } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
+import { gitAs, initRepo } from "./git-kit.ts";
 import { bundleFixture, seededRandom, spawnFixture } from "./store-helpers.ts";
 
 // DESIGN §12: approvals and discards survive a crash. Each trial puts a code task in review with work on its
@@ -32,12 +32,7 @@ const POINTS: Record<Action, string[]> = {
   discard: ["discard:kept", "discard:recorded", "discard:removed"],
 };
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], {
-    cwd,
-    env: { PATH: process.env.PATH, HOME: "/nonexistent", GIT_CONFIG_NOSYSTEM: "1" },
-    encoding: "utf8",
-  }).trim();
+const git = gitAs;
 
 interface Trial {
   ws: TempWorkspace;
@@ -52,12 +47,7 @@ interface Trial {
 /** A repository, a store, and task #1 in review with a commit of its agent's on cos/task-1. */
 async function taskInReview(action: Action, n: number): Promise<Trial> {
   const ws = tempWorkspace({});
-  const repo = join(ws.dir, "site");
-  mkdirSync(repo);
-  git(repo, "init", "-q", "-b", "main");
-  writeFileSync(join(repo, "README.md"), "site\n");
-  git(repo, "add", ".");
-  git(repo, "commit", "-q", "-m", "initial");
+  const repo = initRepo(join(ws.dir, "site"));
   writeFileSync(
     ws.configPath,
     JSON.stringify({ projects: { site: { repo } }, agents: { builder: { command: ["true"] } }, worktreeRoot: join(ws.dir, "data", "worktrees") }),

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { runAgent } from "../../runner/agent.ts";
+import { processesNaming } from "../fixtures/agents/harness.ts";
 import { buildSandbox, gitDirsOf, namespacePids, probeBwrap, sandboxNamespace, sandboxPids, sandboxSpecForRun, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
 
 // The sandbox of DESIGN §12 against a hostile agent (tests/fixtures/agents/hostile.mjs), with real processes
@@ -267,22 +268,6 @@ async function beating(beat: string): Promise<boolean> {
   const before = statSync(beat).mtimeMs;
   await sleep(600);
   return statSync(beat).mtimeMs !== before;
-}
-
-/** Host processes whose command line names `text`, from /proc. */
-function processesNaming(text: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const state = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (state.slice(state.lastIndexOf(")") + 2)[0] === "Z") continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 function killAll(pids: number[]): void {
