@@ -5,6 +5,7 @@ import { finishWorkspace, prepareWorkspace, type PreparedWorkspace } from "../..
 import { keepTask } from "../../runner/workspace/discard.ts";
 import { guardRun } from "../../runner/workspace/guard.ts";
 import { mergeBranch, removeTaskWorkspace } from "../../runner/workspace/merge.ts";
+import { runCli } from "../helpers.ts";
 import { git, gitSandbox } from "./git-kit.ts";
 
 // The run guard (runner/workspace/guard.ts): after a run, every ref but the task's own branch must be as cos left
@@ -92,4 +93,36 @@ describe("the run guard", () => {
     expect(await guard5.check()).toEqual([]);
     guard5.release();
   });
+
+  it("through cos tick --wait: a direct run that leaves its work uncommitted reaches review; one that commits on main is put back, its work left in the checkout", async () => {
+    const b = box();
+    const config = {
+      projects: { site: { repo: b.repo } },
+      agents: {
+        tidy: { command: ["sh", "-c", "echo tidied > tidy.txt && echo '## Summary' && echo tidied"], defaultIsolation: "direct" },
+        pushy: { command: ["sh", "-c", "echo pushed > pushy.txt && git add pushy.txt && git -c user.name=A -c user.email=a@example.com commit -q -m pushy"], defaultIsolation: "direct" },
+      },
+      worktreeRoot: join(b.dir, "data", "worktrees"),
+    };
+    writeFileSync(join(b.dir, "cos.config.json"), JSON.stringify(config));
+    const env = { COS_CONFIG: join(b.dir, "cos.config.json"), COS_DB_URL: `file:${join(b.dir, "data", "cos.db")}` };
+    const cos = (...args: string[]) => runCli(args, { env, cwd: b.dir });
+    const main = git(b.repo, "rev-parse", "main");
+
+    expect((await cos("task", "add", "Tidy up", "--type", "research", "--agent", "tidy", "--project", "site")).code).toBe(0);
+    const first = await cos("tick", "--wait", "--json");
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).results[0]).toMatchObject({ status: "review", summary: "tidied" });
+    expect(git(b.repo, "status", "--porcelain")).toBe("?? tidy.txt");
+
+    expect((await cos("task", "add", "Push it", "--type", "research", "--agent", "pushy", "--project", "site")).code).toBe(0);
+    const second = await cos("tick", "--wait", "--json");
+    expect(JSON.parse(second.stdout).results[0]).toMatchObject({ status: "failed" });
+    const shown = JSON.parse((await cos("task", "show", "2", "--json")).stdout);
+    expect(shown.activity.map((a: { text: string }) => a.text).join("\n")).toMatch(/moved refs\/heads\/main from .* put back/);
+    expect(git(b.repo, "rev-parse", "main")).toBe(main);
+    expect(git(b.repo, "rev-parse", "refs/cos/moved/2-1/heads/main")).not.toBe(main);
+    // Its work is not lost: staged in the checkout, as it was committed.
+    expect(git(b.repo, "status", "--porcelain").split("\n").sort()).toEqual(["?? tidy.txt", "A  pushy.txt"]);
+  }, 60_000);
 });
