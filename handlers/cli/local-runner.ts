@@ -1,6 +1,9 @@
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
+import type { Config } from "../../src/config/config.ts";
+import type { Env } from "../../src/config/env.ts";
+import { envFilesIn, startSandbox, type RunnerSandbox } from "../../runner/sandbox/runner-sandbox.ts";
 import { loadTask } from "../../src/app/tasks.ts";
 import { listTasks } from "../../src/app/views.ts";
 import { Runner, type RunEvents } from "../../runner/runner.ts";
@@ -14,7 +17,37 @@ export function dataDirOf(ctx: Pick<AppContext, "config">): string {
   return dirname(ctx.config.worktreeRoot);
 }
 
-export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number, mcpUrl: string | null = null, events?: RunEvents): Runner {
+/**
+ * `runner.sandbox` decided for this process (DESIGN §12): probes bubblewrap, prints the warning when agents
+ * will run unsandboxed, refuses to start when it is required and missing. What no agent may see: the data
+ * folder, the worktrees, the config file, the .env file and the store of this process.
+ */
+export function runnerSandbox(config: Config, env: Env, io: CliIo, configFile: string | null): Promise<RunnerSandbox> {
+  return startSandbox(config.runner.sandbox, {
+    path: io.env.PATH,
+    home: io.env.HOME,
+    warn: (line) => io.err(line),
+    places: {
+      dataDir: dirname(config.worktreeRoot),
+      worktreeRoot: config.worktreeRoot,
+      configFile,
+      envFiles: envFilesIn(io.cwd),
+      dbUrl: env.COS_DB_URL,
+      cwd: io.cwd,
+      hide: config.runner.hide,
+    },
+  });
+}
+
+/** A runner in this process: `cos serve`'s, `cos tick --wait`'s, the demo's. */
+export function localRunner(
+  ctx: AppContext,
+  io: CliIo,
+  id: string,
+  slots: number,
+  options: { mcpUrl?: string | null; sandbox?: RunnerSandbox | undefined; events?: RunEvents } = {},
+): Runner {
+  const { mcpUrl = null, sandbox, events } = options;
   return new Runner(localPort(ctx), {
     ...(events ? { events } : {}),
     id,
@@ -29,6 +62,7 @@ export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: numbe
     clock: ctx.clock,
     log: (line) => io.err(line),
     mcpUrl,
+    ...(sandbox ? { sandbox } : {}),
   });
 }
 
@@ -57,8 +91,8 @@ export function runProgress(say: (line: string) => void, now: () => number = Dat
 }
 
 /** `cos tick --wait`: runs, in this process, the tasks this pass dispatched, until their results are in; `say` tells each start and end. */
-export async function runDispatched(ctx: AppContext, io: CliIo, taskIds: number[], say: (line: string) => void = () => {}) {
-  const runner = localRunner(ctx, io, `tick-${hostname()}-${process.pid}`, taskIds.length, null, runProgress(say));
+export async function runDispatched(ctx: AppContext, io: CliIo, taskIds: number[], sandbox: RunnerSandbox, say: (line: string) => void = () => {}) {
+  const runner = localRunner(ctx, io, `tick-${hostname()}-${process.pid}`, taskIds.length, { sandbox, events: runProgress(say) });
   runner.reapOrphans();
   await runner.poll(taskIds);
   await runner.idle();

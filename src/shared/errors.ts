@@ -1,6 +1,6 @@
 // One error family. Every adapter maps `code` to its own surface (exit code, HTTP status, chat reply);
 // anything else caught at a boundary is normalised with `toCosError`.
-export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "too_large" | "internal";
+export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "forbidden" | "too_large" | "internal";
 
 /**
  * A way out an error offers, named rather than written: the CLI's message says it as a command line,
@@ -55,6 +55,13 @@ export class IllegalStateError extends CosError {
 export class UnauthorizedError extends CosError {
   constructor(message: string) {
     super("unauthorized", message);
+  }
+}
+
+/** A known credential asking for what it does not open: a runner's token naming another runner. */
+export class ForbiddenError extends CosError {
+  constructor(message: string) {
+    super("forbidden", message);
   }
 }
 

@@ -38,7 +38,7 @@ describe("the configuration", () => {
   function serve(ws: ReturnType<typeof tempWorkspace>): { child: ChildProcess; output: () => string; port: () => Promise<number> } {
     const child = spawn(process.execPath, [COS_BIN, "serve"], {
       cwd: ws.dir,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...ws.env, COS_PORT: "0", COS_API_TOKEN: TOKEN, COS_RUNNER_TOKEN: TOKEN },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...ws.env, COS_PORT: "0", COS_API_TOKEN: TOKEN },
     });
     children.push(child);
     let output = "";

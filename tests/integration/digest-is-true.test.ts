@@ -10,7 +10,7 @@ import { CHANNEL, startBothPlatforms } from "./slack-kit.ts";
 // once, the heading has the date, and Telegram, Slack and `cos digest` say the same. POST /cron/tick
 // sends it when due, once a day; a digest missed while the server was down is sent when it is back.
 
-const TOKEN = "runner-token-0123456789";
+const TOKEN = "api-token-0123456789";
 
 describe("the digest", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -20,7 +20,7 @@ describe("the digest", () => {
 
   it("is sent by POST /cron/tick at its time, once a day, the same on Telegram, Slack and cos digest", async () => {
     // Long outbox intervals: only /cron/tick delivers in this test.
-    const both = await startBothPlatforms({ telegramMode: "polling", env: { COS_RUNNER_TOKEN: TOKEN }, outboxIntervalMs: 3_600_000 });
+    const both = await startBothPlatforms({ telegramMode: "polling", env: { COS_API_TOKEN: TOKEN }, outboxIntervalMs: 3_600_000 });
     cleanups.push(both.close);
     const { tgFake, slackFake, ws, clock, ctx, server } = both;
     const tick = async () => {
