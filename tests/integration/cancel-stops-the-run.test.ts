@@ -84,7 +84,8 @@ describe("cancelling a running task", () => {
 
   it("from the CLI: cos task cancel waits for the runner and says the agent was stopped", async () => {
     const { h, id, pids, worktree } = await running();
-    const cancel = await runCli(["task", "cancel", String(id)], { env: h.ws.env, cwd: h.ws.dir });
+    // The CLI's clock is the test's (a store refuses events dated before its newest).
+    const cancel = await runCli(["task", "cancel", String(id)], { env: { ...h.ws.env, COS_NOW: h.clock.iso() }, cwd: h.ws.dir });
     expect(cancel.stderr).toBe("");
     expect(cancel.stdout.trim()).toBe(`#${id} cancelled; its agent on night-runner was stopped, and its worktree ${worktree} removed (its branch stays)`);
     expect(gone(pids)).toBe(true);
