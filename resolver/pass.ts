@@ -1,12 +1,13 @@
 import type { AppContext } from "../src/app/context.ts";
 import { freeRunnerSlots } from "../src/app/runs.ts";
-import { taskFrom } from "../src/app/tasks.ts";
+import { approve, worktreeProject } from "../src/app/review.ts";
+import { loadTask, taskFrom } from "../src/app/tasks.ts";
 import { decideTask, type TaskCommand } from "../src/domain/task/decide.ts";
 import { SETTINGS_STREAM } from "../src/domain/settings/settings.ts";
 import { taskStream, type Isolation, type TaskState, type Tier } from "../src/domain/task/task.ts";
 import { buildDispatchPrompt } from "../src/prompt/build.ts";
 import { loadPromptInput } from "../src/prompt/load.ts";
-import { ConflictError } from "../src/shared/errors.ts";
+import { ConflictError, IllegalStateError } from "../src/shared/errors.ts";
 import type { EventMeta, Guard, StreamAppend } from "../src/store/event-store.ts";
 import { unchanged } from "../src/store/guards.ts";
 import { loadPlanInput } from "../src/plan/load.ts";
@@ -57,12 +58,48 @@ const SETTINGS_VERSION = `SELECT COUNT(*) FROM events WHERE stream = '${SETTINGS
  */
 export async function runPass(ctx: AppContext, options: PassOptions = {}): Promise<PassReport> {
   for (let attempt = 0; ; attempt++) {
+    const merges: AutoMerge[] = [];
+    let report: PassReport;
     try {
-      return await passOnce(ctx, options);
+      report = await passOnce(ctx, options, merges);
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= PASS_RETRIES) throw error;
       await new Promise((done) => setTimeout(done, Math.random() * 5 * (attempt + 1)));
+      continue;
     }
+    // Approvals that merge a branch run after the pass's write: git is no work to hold the store for.
+    for (const merge of merges) {
+      if (await autoApproveWithMerge(ctx, merge)) report.autoApproved.push({ taskId: merge.taskId, tier: merge.tier, spotCheck: merge.spotCheck });
+    }
+    return report;
+  }
+}
+
+interface AutoMerge {
+  taskId: number;
+  attempt: number;
+  tier: Tier;
+  spotCheck: boolean;
+}
+
+/**
+ * An approval by the tier's timer of a task that ran in a worktree: its branch is merged like a person's approval
+ * (src/app/review.ts), crash-safe the same way. After a merge conflict the timer waits for a person: no second
+ * try until the task has a new result.
+ */
+async function autoApproveWithMerge(ctx: AppContext, auto: AutoMerge): Promise<boolean> {
+  const events = await ctx.store.readStream(taskStream(auto.taskId));
+  const lastResult = events.map((e) => e.type).lastIndexOf("TaskResultReported");
+  if (events.slice(lastResult + 1).some((e) => e.type === "MergeConflicted")) return false;
+  const { state } = await loadTask(ctx, auto.taskId);
+  const project = worktreeProject(ctx, state);
+  if (!project || state.status !== "review" || state.attempt !== auto.attempt) return false;
+  try {
+    await approve(ctx, state, project, "resolver", { kind: "auto", attempt: auto.attempt, tier: auto.tier, spotCheck: auto.spotCheck });
+    return true;
+  } catch (error) {
+    if (error instanceof IllegalStateError || error instanceof ConflictError) return false;
+    throw error;
   }
 }
 
@@ -88,7 +125,7 @@ type Act =
   | { decision: Extract<PlanDecision, { kind: "auto_approve" | "lease_expired" }>; task: PlanTask }
   | { decision: Extract<PlanDecision, { kind: "hold" }> & { code: "missing_skill" }; task: PlanTask };
 
-async function passOnce(ctx: AppContext, options: PassOptions): Promise<PassReport> {
+async function passOnce(ctx: AppContext, options: PassOptions, merges: AutoMerge[]): Promise<PassReport> {
   const now = ctx.clock();
   const meta: EventMeta = { at: now.toISOString(), actor: "resolver" };
 
@@ -166,6 +203,11 @@ async function passOnce(ctx: AppContext, options: PassOptions): Promise<PassRepo
         break;
       }
       case "auto_approve":
+        // A task that ran in a worktree is approved by merging its branch, after this write.
+        if (worktreeProject(ctx, state)) {
+          merges.push({ taskId: d.taskId, attempt: d.attempt, tier: d.tier, spotCheck: d.spotCheck });
+          return;
+        }
         events.push(...decide(state, meta, { type: "AutoApprove", data: { attempt: d.attempt, tier: d.tier, spotCheck: d.spotCheck } }));
         report.autoApproved.push({ taskId: d.taskId, tier: d.tier, spotCheck: d.spotCheck });
         break;

@@ -1,17 +1,26 @@
 import { mkdirSync } from "node:fs";
+import { canonicalPath } from "./workspace/names.ts";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv } from "./agent.ts";
-import { CliVersions } from "./cli-version.ts";
+import { agentEnvironment, BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { runFiles } from "./agent/run-folder.ts";
+import { CliVersions, findExecutable } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireRun, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
+import { withLastLines } from "./agent/last-lines.ts";
 import { deliverReport, saveReport, unsentReports, type PendingReport } from "./reports.ts";
 import { runOutcome } from "./run-outcome.ts";
+import { sandboxLaunch, type RunnerSandbox } from "./sandbox/runner-sandbox.ts";
+import { within } from "./sandbox/paths.ts";
+import { statePathsFor } from "./sandbox/state.ts";
+import { SandboxWatch } from "./sandbox/watch.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
+import { removeWorktree } from "./workspace/discard.ts";
+import { guardRun } from "./workspace/guard.ts";
 
 export interface RunnerOptions {
   id: string;
@@ -27,6 +36,10 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** The MCP endpoint agents reach (cos serve's /mcp), passed as COS_MCP_URL; null or absent: none. */
   mcpUrl?: string | null;
+  /** Told when each run starts and ends. */
+  events?: RunEvents;
+  /** How agents run (DESIGN §12), decided at start by `startSandbox`; absent: unsandboxed. */
+  sandbox?: RunnerSandbox;
   /** Another part of the process (cos serve's watch) reports an unreachable store: failed claims say nothing. */
   storeWatched?: boolean;
 }
@@ -35,6 +48,25 @@ interface ActiveRun {
   run: ClaimedRun;
   abort: AbortController;
   done: Promise<void>;
+}
+
+/** How often a runner with runs under way asks whether any must stop (a cancel). */
+const STOP_CHECK_MS = 1_000;
+/** A cancelled agent gets this long after TERM before KILL: the person asked for it to stop now. */
+export const CANCEL_GRACE_MS = 2_000;
+
+/** Why a run was stopped from outside: its task was cancelled. Carries the short grace a cancel gets. */
+export class RunCancelled extends Error {
+  readonly graceMs = CANCEL_GRACE_MS;
+  constructor() {
+    super("the task was cancelled");
+  }
+}
+
+/** What a run's start and end look like to whoever watches this runner (`cos tick --wait` prints them). */
+export interface RunEvents {
+  started?(run: ClaimedRun): void;
+  ended?(run: ClaimedRun, outcome: RunOutcome): void;
 }
 
 /**
@@ -46,6 +78,7 @@ export class Runner {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private polling: Promise<void> | null = null;
+  private stopChecks: NodeJS.Timeout | null = null;
   private readonly records: RunRecords;
   private readonly versions = new CliVersions();
   /** Ends the waits of reports that could not be sent yet when the runner stops (their files stay). */
@@ -53,6 +86,7 @@ export class Runner {
   private readonly sending = new Set<Promise<unknown>>();
   /** Consecutive failed claims: the first is logged, and the one that gets through again. */
   private claimFailures = 0;
+  private stopCheckFailures = 0;
 
   constructor(
     private readonly port: RunnerPort,
@@ -120,6 +154,8 @@ export class Runner {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.stopChecks) clearInterval(this.stopChecks);
+    this.stopChecks = null;
     if (this.polling) await this.polling;
     for (const active of this.active.values()) active.abort.abort(new Error("the runner shut down during the run"));
     // One try for each report of a run stopped just now; a store that is away leaves them in their folders.
@@ -147,8 +183,37 @@ export class Runner {
 
   private launch(run: ClaimedRun): void {
     const abort = new AbortController();
-    const done = this.execute(run, abort).finally(() => this.active.delete(run.taskId));
+    const done = this.execute(run, abort).finally(() => {
+      this.active.delete(run.taskId);
+      if (!this.active.size && this.stopChecks) {
+        clearInterval(this.stopChecks);
+        this.stopChecks = null;
+      }
+    });
     this.active.set(run.taskId, { run, abort, done });
+    this.stopChecks ??= setInterval(() => void this.checkStops(), STOP_CHECK_MS);
+  }
+
+  /**
+   * Asks the server which runs under way must stop, and stops them: a cancelled task's agent is ended
+   * within moments instead of at its next heartbeat.
+   */
+  async checkStops(): Promise<void> {
+    if (!this.port.stops || !this.active.size) return;
+    try {
+      const runs = [...this.active.values()].map((a) => ({ taskId: a.run.taskId, attempt: a.run.attempt }));
+      for (const stop of await this.port.stops(this.options.id, runs)) {
+        const active = this.active.get(stop.taskId);
+        if (!active || active.run.attempt !== stop.attempt || active.abort.signal.aborted) continue;
+        active.abort.abort(stop.reason === "cancelled" ? new RunCancelled() : new Error("the run is no longer this runner's (its lease was lost)"));
+      }
+      this.stopCheckFailures = 0;
+    } catch (error) {
+      const cos = toCosError(error);
+      // Asked every second: a store or server that is away is said once (by the watch, in cos serve).
+      if (cos.code === "unavailable" && this.options.storeWatched) return;
+      if (this.stopCheckFailures++ === 0) this.options.log?.(`runner ${this.options.id}: stop check failed: ${cos.message}`);
+    }
   }
 
   private async execute(run: ClaimedRun, abort: AbortController): Promise<void> {
@@ -162,11 +227,13 @@ export class Runner {
     // Written to the run's folder first, then sent until accepted or refused as stale: a store or server
     // that is away when the run ends costs a wait, never the work or an attempt.
     const report = async (outcome: RunOutcome) => {
-      if (leaseLost) return log("lease lost; the result is not reported");
+      this.options.events?.ended?.(run, outcome);
+      if (leaseLost && outcome.kind !== "stopped") return log("lease lost; the result is not reported");
       const pending: PendingReport = { taskId: run.taskId, attempt: run.attempt, runner, outcome, finishedAt: this.options.clock().toISOString() };
       saveReport(runDir, pending);
       await this.track(deliverReport(this.port, runDir, pending, { log, stopped: this.stopping$.signal }));
     };
+    this.options.events?.started?.(run);
     if (!agent) {
       return report({ kind: "failure", reason: "exit_code", detail: `agent "${run.agent}" is not configured on runner ${runner}`, retryAt: null });
     }
@@ -180,7 +247,9 @@ export class Runner {
         missed = 0;
       } catch (error) {
         const cos = toCosError(error);
-        if (cos.code === "illegal_state") {
+        // A refused heartbeat may be a cancel: ask first, so that a cancelled run is stopped as one.
+        if (cos.code === "illegal_state") await this.checkStops();
+        if (cos.code === "illegal_state" && !abort.signal.aborted) {
           leaseLost = true;
           abort.abort(new Error(cos.message));
           return log(`heartbeat: ${cos.message}`);
@@ -188,6 +257,7 @@ export class Runner {
         if (missed++ === 0) log(`heartbeat: ${cos.message}`);
       }
     }, Math.max(1000, (config.resolver.leaseSeconds * 1000) / 4));
+    let release = () => {};
     try {
       const project = run.project ? config.projects[run.project] : undefined;
       const workspace = await prepareWorkspace({
@@ -197,46 +267,110 @@ export class Runner {
         worktreeRoot: config.worktreeRoot,
         scratchRoot: join(this.options.dataDir, "scratch"),
       });
+      // What the run may not change in the repository, recorded before the agent starts (guard.ts).
+      const guard = await guardRun(workspace, run.taskId, run.attempt);
+      release = () => guard?.release();
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
-      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed });
+      const sandbox = this.options.sandbox;
+      // In cos's sandbox a CLI's own (Codex's) steps aside: sandboxes do not nest.
+      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed, sandboxed: sandbox?.mode === "bwrap" });
       mkdirSync(runDir, { recursive: true });
       writeWiringFiles(wiring);
-      const cli =
-        agent.preset && wiring.argv[0]
-          ? await this.versions.of(agent.preset, wiring.argv[0], { ...this.baseEnv(), ...allowed, ...wiring.env }, runDir)
-          : null;
+      const versionEnv = { ...this.baseEnv(), ...allowed, ...wiring.env };
+      // `--version` runs here, outside the sandbox: never a binary a sandboxed agent could have rewritten.
+      const planted = sandbox?.mode === "bwrap" && wiring.argv[0] ? agentWritableBinary(wiring.argv[0], versionEnv, [workspace.dir, runDir, ...statePathsFor(agent.preset, agent.statePaths, versionEnv.HOME ?? "/", versionEnv).map((p) => p.path)]) : null;
+      if (planted) log(`warning: not reading the version of ${planted}: it lies where agents write`);
+      const cli = agent.preset && wiring.argv[0] && !planted ? await this.versions.of(agent.preset, wiring.argv[0], versionEnv, runDir) : null;
       if (cli?.warning) log(`warning: ${cli.warning}`);
-      const result = await runAgent(
-        {
-          argv: supervisedArgv(wiring.argv),
-          prompt: run.prompt,
+      const spec: AgentRunSpec = {
+        argv: supervisedArgv(wiring.argv),
+        prompt: run.prompt,
+        taskId: run.taskId,
+        attempt: run.attempt,
+        workdir: workspace.dir,
+        runDir,
+        envAllow: agent.env,
+        sourceEnv: this.options.sourceEnv,
+        extraEnv: wiring.env,
+        timeoutMs: agent.timeoutMinutes * 60_000,
+        maxCaptureBytes: preset?.captureBytes,
+      };
+      let discardArgs = () => {};
+      if (sandbox?.mode === "bwrap") {
+        const launch = await sandboxLaunch(sandbox, {
           taskId: run.taskId,
           attempt: run.attempt,
+          workspace: workspace.kind,
           workdir: workspace.dir,
           runDir,
-          envAllow: agent.env,
-          sourceEnv: this.options.sourceEnv,
-          extraEnv: wiring.env,
-          timeoutMs: agent.timeoutMinutes * 60_000,
-          maxCaptureBytes: preset?.captureBytes,
-        },
-        {
+          preset: agent.preset,
+          statePaths: agent.statePaths,
+          network: agent.network,
+          env: agentEnvironment(spec, runFiles(runDir)),
+          command: wiring.argv,
+          ...(guard ? { git: guard.dirs } : {}),
+        });
+        if ("refusal" in launch) {
+          clearInterval(heartbeat);
+          return await report({ kind: "failure", reason: "exit_code", detail: launch.refusal, retryAt: null });
+        }
+        spec.argv = supervisedArgv(launch.argv, launch.argsFile);
+        discardArgs = launch.discard;
+      }
+      const watch = new SandboxWatch();
+      let result;
+      try {
+        result = await runAgent(spec, {
           signal: abort.signal,
-          onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
-        },
-      );
+          onSpawn: (pid) => {
+            this.records.record(run.taskId, run.attempt, pid);
+            if (sandbox?.mode === "bwrap") watch.start(pid);
+          },
+        });
+      } finally {
+        discardArgs();
+      }
+      // Nothing of the run may be alive, and nothing it must not touch changed, before anything is committed.
+      const survivors = await watch.settle();
+      const problems = [
+        ...(survivors.length ? [`processes of the run survived it (host pids ${survivors.join(", ")})`] : []),
+        ...((await guard?.check()) ?? []),
+      ];
+      if (problems.length) {
+        log(`refused: ${problems.join("; ")}`);
+        return await report({ kind: "failure", reason: "tampered", detail: `the run changed what it must not: ${problems.join("; ")}`, retryAt: null });
+      }
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
-      const outcome = runOutcome({
+      if (abort.signal.reason instanceof RunCancelled) {
+        // The agent is gone; what it left is committed on its branch, and its worktree is freed.
+        let worktree: { path: string; removed: boolean } | null = null;
+        if (run.isolation === "worktree" && project && run.project) {
+          const path = workspace.dir;
+          try {
+            await removeWorktree({ name: run.project, repo: project.repo, mainBranch: project.mainBranch }, run.taskId, config.worktreeRoot);
+            worktree = { path, removed: true };
+          } catch (error) {
+            log(`the cancelled run's worktree could not be removed: ${toCosError(error).message}`);
+            worktree = { path, removed: false };
+          }
+        }
+        log("stopped: the task was cancelled");
+        return await report({ kind: "stopped", worktree });
+      }
+      const outcome = withLastLines(
+        runOutcome({
+          result,
+          stopped: abort.signal,
+          preset,
+          timeoutMinutes: agent.timeoutMinutes,
+          durationMs: Date.now() - started,
+          diffStat: finished.diffStat,
+          cli,
+          now: this.options.clock(),
+        }),
         result,
-        stopped: abort.signal,
-        preset,
-        timeoutMinutes: agent.timeoutMinutes,
-        durationMs: Date.now() - started,
-        diffStat: finished.diffStat,
-        cli,
-        now: this.options.clock(),
-      });
+      );
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
       return await report(outcome);
     } catch (error) {
@@ -244,6 +378,7 @@ export class Runner {
     } finally {
       // Beating until the report is in: a report waiting out an outage keeps its lease.
       clearInterval(heartbeat);
+      release();
       this.records.forget(run.taskId, run.attempt);
     }
   }
@@ -268,4 +403,12 @@ export class Runner {
 export function runFolderName(run: Pick<ClaimedRun, "taskId" | "attempt" | "try">): string {
   const tried = run.try ?? 1;
   return tried > 1 ? `${run.taskId}-${run.attempt}.${tried}` : `${run.taskId}-${run.attempt}`;
+}
+
+/** The CLI's binary (its real path) when it lies in a folder a sandboxed agent may write, else null. */
+function agentWritableBinary(command: string, env: Record<string, string>, writable: string[]): string | null {
+  const binary = findExecutable(command, env.PATH);
+  if (!binary) return null;
+  const real = canonicalPath(binary);
+  return writable.map(canonicalPath).some((root) => within(root, real)) ? real : null;
 }

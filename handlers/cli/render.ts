@@ -2,10 +2,27 @@ import type { StoredEvent } from "../../src/store/event-store.ts";
 import type { TaskListItem, TaskView, listGoals, listInitiatives } from "../../src/app/views.ts";
 import type { TrustRow } from "../../src/app/trust.ts";
 import { percent } from "../../src/domain/trust/trust.ts";
+import { logLine, tailLines } from "../../src/app/run-words.ts";
 import type { PassReport } from "../../resolver/pass.ts";
 
 type GoalListItem = Awaited<ReturnType<typeof listGoals>>[number];
 type InitiativeListItem = Awaited<ReturnType<typeof listInitiatives>>[number];
+
+/**
+ * Text as the terminal may show it: every control character but newline and tab, and the invisible characters
+ * that reorder a line, written as `\u001b`. Whatever a title, a note or an agent's result holds, nothing the CLI
+ * prints can move the cursor, recolour the terminal or make one line pass for another. In JSON output these are
+ * JSON escapes, so the value reads back the same.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+
+/** A one-line field (a title) kept on its line, even one recorded before titles had to be one line. */
+function line(text: string): string {
+  return text.replace(/\r\n?|\n/g, "\\n");
+}
 
 /** What an `add` command prints (DESIGN §9): the new id alone, for scripts. */
 export function renderNewId(created: { id: number }): string {
@@ -22,7 +39,7 @@ export function renderInitiatives(initiatives: InitiativeListItem[]): string {
 
 /** A goal's or an initiative's title with its one-line success description. */
 function withSuccess(item: { title: string; success: string | null }): string {
-  return `${item.title}${item.success ? ` — ${item.success}` : ""}`;
+  return `${line(item.title)}${item.success ? ` — ${line(item.success)}` : ""}`;
 }
 
 export function renderTaskList(items: TaskListItem[]): string {
@@ -32,14 +49,14 @@ export function renderTaskList(items: TaskListItem[]): string {
       .filter(Boolean)
       .join(" ");
     const held = t.held ? `  [held: ${t.held.split(";")[0]}]` : "";
-    return `#${String(t.id).padEnd(5)} ${t.status.padEnd(10)} ${t.agent.padEnd(12)} ${t.type.padEnd(9)} ${t.title}${extra ? `  (${extra})` : ""}${held}`;
+    return `#${String(t.id).padEnd(5)} ${t.status.padEnd(10)} ${t.agent.padEnd(12)} ${t.type.padEnd(9)} ${line(t.title)}${extra ? `  (${extra})` : ""}${held}`;
   });
   return lines.join("\n");
 }
 
 export function renderTask(t: TaskView): string {
   const lines = [
-    `#${t.id} ${t.title}`,
+    `#${t.id} ${line(t.title)}`,
     `status: ${t.status}${t.held ? ` (held: ${t.held})` : ""}   attempt: ${t.attempt}   priority: ${t.priority}`,
     `type: ${t.type}   agent: ${t.agent}   project: ${t.project ?? "-"}   tier: ${t.tier ?? "-"}${t.tierPin ? " (pinned)" : ""}`,
     `area: ${t.area ?? "-"}   isolation: ${t.isolation ?? "direct"}`,
@@ -63,6 +80,13 @@ export function renderTask(t: TaskView): string {
     if (t.result.handoff) lines.push("handoff:", indent(t.result.handoff));
     if (t.result.whatWorked) lines.push("what worked:", indent(t.result.whatWorked));
     if (t.result.reusablePattern) lines.push("reusable pattern:", indent(t.result.reusablePattern));
+  }
+  if (t.failure) {
+    lines.push("", `last failure: ${t.failureHeadline}`);
+    const tail = tailLines(t.failure);
+    if (tail.length) lines.push(...tail.map((l) => `  ${l}`));
+    const log = logLine(t.failure);
+    if (log) lines.push(`  ${log}`);
   }
   lines.push("", "activity:", ...t.activity.map((a) => `  ${a.at}  ${a.text}`));
   return lines.join("\n");
@@ -88,9 +112,21 @@ export function renderPass(report: PassReport): string {
     lines.push(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})${d.note ? `: ${d.note}` : ""}`);
   }
   for (const a of report.autoApproved) lines.push(`auto-approved #${a.taskId} (tier ${a.tier})${a.spotCheck ? ", flagged for spot-check" : ""}`);
-  for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${e.claimed ? "lease lost" : "never claimed"}, back in the queue or failed`);
-  lines.push(`${report.holds.length} task${report.holds.length === 1 ? "" : "s"} held (cos why ID says why)`);
+  for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
+  const held = report.holds.map((h) => h.taskId);
+  lines.push(
+    held.length
+      ? `${held.length} task${held.length === 1 ? "" : "s"} held: ${held.slice(0, 10).map((id) => `#${id}`).join(", ")}${held.length > 10 ? ", …" : ""} (cos why ${held[0]} says why)`
+      : "nothing held",
+  );
   return lines.join("\n");
+}
+
+/** What became of a dispatch whose lease ran out: an unclaimed one never spends an attempt, so it is always queued again. */
+export function expiredWords(claimed: boolean): string {
+  return claimed
+    ? "its runner stopped sending heartbeats (lease lost): queued again for its next attempt, or failed if that was its last"
+    : "no runner claimed it in time: back in the queue, no attempt spent";
 }
 
 export function renderTrust(rows: TrustRow[]): string {

@@ -8,10 +8,15 @@ import { startHttp } from "../http/serve.ts";
 import { startConfiguredPlatforms } from "../platforms.ts";
 import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
-import { localRunner } from "./local-runner.ts";
+import { localRunner, runnerSandbox } from "./local-runner.ts";
+import { expiredWords } from "./render.ts";
+import { watchConfig } from "./config-watch.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 
 /** `cos serve`: HTTP, the resolver loop and every chat platform whose token is set (handlers/platforms.ts). Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
+  // Decided first: a required sandbox that is missing stops the server before it listens.
+  const sandbox = ctx.config.runner.slots > 0 ? await runnerSandbox(ctx.config, ctx.env, io, ctx.configPath) : undefined;
   const app = createHttpApp(ctx);
   // The platforms add their webhook routes, so they start before the server listens.
   const platforms = await startConfiguredPlatforms(ctx, app, (line) => io.err(line));
@@ -50,7 +55,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     onPass: (report) => {
       for (const d of report.dispatched) io.out(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier})`);
       for (const a of report.autoApproved) io.out(`auto-approved #${a.taskId}`);
-      for (const e of report.expired) io.out(`#${e.taskId}: ${e.claimed ? "lease lost" : "not claimed in time"}`);
+      for (const e of report.expired) io.out(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
       if (report.dispatched.length) void runner?.poll();
     },
     onError: (error) => {
@@ -64,11 +69,14 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const host = ["0.0.0.0", "::", ""].includes(ctx.env.COS_HOST) ? "127.0.0.1" : ctx.env.COS_HOST;
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
-    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl, true) : null;
+    ctx.config.runner.slots > 0
+      ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, { mcpUrl, sandbox, storeWatched: true })
+      : null;
   runner?.start();
   await runner?.poll();
   await watch.start();
   await loop.start();
+  const stopWatching = watchConfig(ctx, io, gitWorkspace);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       io.out(`cos serve: ${signal}, shutting down`);
@@ -81,6 +89,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
   });
+  stopWatching();
   await loop.stop();
   await watch.stop();
   for (const platform of platforms) await platform.stop();

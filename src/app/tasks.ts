@@ -47,7 +47,7 @@ export async function loadTask(ctx: AppContext, id: number): Promise<{ state: Ta
 
 /** A task stream as the store loaded it (its state folded once, and remembered for the append). */
 export function taskFrom(id: number, loaded: LoadedStream<TaskState>): { state: TaskState; version: number } {
-  if (!loaded.state) throw new NotFoundError(`task #${id} does not exist (see "cos task list")`);
+  if (!loaded.state) throw new NotFoundError(`task #${id} does not exist`, { way: "list-tasks" });
   return { state: loaded.state, version: loaded.version };
 }
 

@@ -1,6 +1,6 @@
 import type { InStatement, InValue } from "@libsql/client";
 import { decideTrust, evolveTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/aggregate.ts";
-import { defaultTierOf, nextMove, trustStanding, TRUST_WINDOW, type TrustStanding } from "../domain/trust/trust.ts";
+import { defaultTierOf, nextMove, shownRates, trustStanding, TRUST_WINDOW, type TrustStanding } from "../domain/trust/trust.ts";
 import type { TaskState, Tier, Verdict } from "../domain/task/task.ts";
 import { verdictWindow } from "../plan/verdicts.ts";
 import { checkAgent, checkType } from "../config/config.ts";
@@ -140,8 +140,9 @@ export interface TrustRow {
   pin: Tier | null;
   tierUsed: Tier;
   n: number;
-  approvalRate: number;
-  sendBackRate: number;
+  /** Null while nothing was judged (n = 0): no rate, rather than 0 %. */
+  approvalRate: number | null;
+  sendBackRate: number | null;
   next: string;
 }
 
@@ -165,8 +166,7 @@ export async function trustTable(ctx: AppContext): Promise<TrustRow[]> {
         pin: pin ?? null,
         tierUsed: pin ?? standing.effective,
         n: standing.n,
-        approvalRate: standing.approvalRate,
-        sendBackRate: standing.sendBackRate,
+        ...shownRates(standing),
         next: nextMove(history, defaultTier),
       };
     }),

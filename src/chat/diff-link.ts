@@ -3,10 +3,11 @@ import type { Env } from "../config/env.ts";
 
 // The diff link on a review card (DESIGN §10) opens in a browser, where no bearer token travels: the
 // link carries a signature instead, an HMAC of the task id under a secret the server already has.
-// Without such a secret there is no link.
+// Without such a secret there is no link. Never the runner token: whoever holds a runner credential
+// could sign links and read every task's patch (DESIGN §11: a runner credential never reads tasks).
 
 function linkKey(env: Env): string | null {
-  return env.COS_RUNNER_TOKEN ?? env.TELEGRAM_WEBHOOK_SECRET ?? env.SLACK_SIGNING_SECRET ?? null;
+  return env.COS_LINK_SECRET ?? env.COS_API_TOKEN ?? env.TELEGRAM_WEBHOOK_SECRET ?? env.SLACK_SIGNING_SECRET ?? null;
 }
 
 function sign(key: string, taskId: number): string {

@@ -6,6 +6,7 @@ export type ErrorCode =
   | "conflict"
   | "illegal_state"
   | "unauthorized"
+  | "forbidden"
   | "too_large"
   /** The store cannot be reached (or stayed busy): nothing is wrong with the request; try again later. */
   | "unavailable"
@@ -13,26 +14,40 @@ export type ErrorCode =
   | "misconfigured"
   | "internal";
 
+/**
+ * A way out an error offers, named rather than written: the CLI's message says it as a command line,
+ * a chat reply as the chat's command (src/shared/hints.ts).
+ */
+export type WayOut = "list-tasks" | "resume";
+
+const CLI_WAYS: Record<WayOut, string> = { "list-tasks": 'see "cos task list"', resume: "cos resume starts it again" };
+
 export class CosError extends Error {
+  /** The message without its way out. */
+  readonly bare: string;
+  readonly way: WayOut | null;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; way?: WayOut },
   ) {
-    super(message, options);
+    super(options?.way ? `${message} (${CLI_WAYS[options.way]})` : message, options);
     this.name = new.target.name;
+    this.bare = message;
+    this.way = options?.way ?? null;
   }
 }
 
 export class ValidationError extends CosError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; way?: WayOut }) {
     super("validation", message, options);
   }
 }
 
 export class NotFoundError extends CosError {
-  constructor(message: string) {
-    super("not_found", message);
+  constructor(message: string, options?: { way?: WayOut }) {
+    super("not_found", message, options);
   }
 }
 
@@ -44,14 +59,21 @@ export class ConflictError extends CosError {
 }
 
 export class IllegalStateError extends CosError {
-  constructor(message: string) {
-    super("illegal_state", message);
+  constructor(message: string, options?: { way?: WayOut }) {
+    super("illegal_state", message, options);
   }
 }
 
 export class UnauthorizedError extends CosError {
   constructor(message: string) {
     super("unauthorized", message);
+  }
+}
+
+/** A known credential asking for what it does not open: a runner's token naming another runner. */
+export class ForbiddenError extends CosError {
+  constructor(message: string) {
+    super("forbidden", message);
   }
 }
 

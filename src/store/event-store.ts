@@ -3,6 +3,7 @@ import type { InStatement, InValue, ResultSet } from "@libsql/client";
 import type { NewEvent } from "../domain/events.ts";
 import { ConflictError } from "../shared/errors.ts";
 import type { Database } from "./db.ts";
+import { appendTime, lastTimes, MAX_CLOCK_LAG_MS } from "./clock-check.ts";
 import { guardStatement, streamAtVersion, type Guard } from "./guards.ts";
 import { projectionStatements } from "./projection-writes.ts";
 import { projectionFor, type AggregateProjection } from "./projections.ts";
@@ -74,12 +75,14 @@ const EVENT_COLUMNS = "position, event_id, stream, version, type, data, meta";
 interface CachedState {
   version: number;
   state: unknown;
+  /** The time of the stream's last event (an append is never dated before it). */
+  at: string | null;
   /** The state's projection rows, once computed: the next append compares its rows with these. */
   rows?: Record<string, InValue[][]>;
 }
 
 /** What each statement of an append batch is for, so a failed batch can say what went wrong. */
-type Role = { kind: "ids" } | { kind: "guard"; guard: Guard } | { kind: "insert"; count: number } | { kind: "write" };
+type Role = { kind: "ids" } | { kind: "clock" } | { kind: "guard"; guard: Guard } | { kind: "insert"; count: number } | { kind: "write" };
 
 /**
  * The log, with its projections written inline. An append is one batch (one request to a remote
@@ -170,14 +173,13 @@ export class EventStore {
     const prepared = appends
       .filter((a) => a.events.length > 0)
       .map((a) => ({ ...a, eventIds: a.eventIds ?? a.events.map(() => newEventId()) }));
-    const metaValue: EventMeta = { at: meta.at, actor: meta.actor, causation: meta.causation ?? null };
-    const metaJson = JSON.stringify(metaValue);
     const idempotent = prepared.some((a) => appends.find((b) => b.stream === a.stream)?.eventIds);
 
     const ids = prepared.flatMap((a) => a.eventIds);
     const bases = new Map<string, unknown>();
     const cachedRows = new Map<string, Record<string, InValue[][]>>();
-    const moved = await this.basesFor(prepared, bases, cachedRows);
+    const lastAt = new Map<string, string>();
+    const moved = await this.basesFor(prepared, bases, cachedRows, lastAt);
     if (moved) {
       if (idempotent) {
         const existing = await this.eventsById(ids);
@@ -186,6 +188,11 @@ export class EventStore {
       }
       throw new ConflictError(moved);
     }
+    // Never dated before the events they follow (clock-check.ts); that the clock is not far behind the
+    // log's newest event is checked in the batch.
+    const at = appendTime(meta.at, { newest: null, streams: lastAt });
+    const metaValue: EventMeta = { at, actor: meta.actor, causation: meta.causation ?? null };
+    const metaJson = JSON.stringify(metaValue);
     const pending: PendingEvent[] = [];
     const pendingIndex = new Map<string, number>();
     for (const a of prepared) {
@@ -207,6 +214,14 @@ export class EventStore {
         { kind: "ids" },
       );
     }
+    add(
+      {
+        sql: `INSERT INTO batch_guards (failed) SELECT 'clock'
+              WHERE (SELECT json_extract(meta, '$.at') FROM events ORDER BY position DESC LIMIT 1) > ?`,
+        args: [new Date(Date.parse(meta.at) + MAX_CLOCK_LAG_MS).toISOString()],
+      },
+      { kind: "clock" },
+    );
     const checks: Guard[] = [
       // An appended stream checks itself: its next version is unique, so it is taken if the stream
       // moved on. That it has not fallen behind either (a version expected that was never written) is
@@ -273,7 +288,7 @@ export class EventStore {
       const role = typeof index === "number" ? roles[index] : undefined;
       // Only the checks and the event inserts speak of a decision gone stale; any other failure is one.
       if (!role || role.kind === "write" || !isConstraint(error)) throw error;
-      return this.explainRefusal(role, ids, prepared, expectations, error);
+      return this.explainRefusal(role, ids, prepared, expectations, error, meta);
     }
 
     // Committed. The positions: each insert is one statement in a write transaction, so its rows'
@@ -288,17 +303,20 @@ export class EventStore {
     for (const a of prepared) {
       const projection = projectionFor(a.stream);
       const written = afterRows.get(a.stream);
-      if (!projection || !written) continue;
+      if (!projection || !written) {
+        this.remember(a.stream, { version: a.expectedVersion + a.events.length, state: null, at });
+        continue;
+      }
       const version = a.expectedVersion + a.events.length;
       // A state that holds no placeholder position is the state with the real ones; one that does
       // (a verdict's position) is folded again with them.
       if (!written.placeholders) {
-        this.remember(a.stream, { version, state: after.get(a.stream), rows: written.rows });
+        this.remember(a.stream, { version, state: after.get(a.stream), at, rows: written.rows });
         continue;
       }
       let state: unknown = bases.get(a.stream) ?? null;
       for (const e of stored) if (e.stream === a.stream) state = projection.evolve(state, { type: e.type, data: e.data, at: e.meta.at, position: e.position });
-      this.remember(a.stream, { version, state });
+      this.remember(a.stream, { version, state, at });
     }
     const last = stored.at(-1)?.position ?? 0;
     if (last > this.head.position) this.head = { ...this.head, position: last };
@@ -316,14 +334,16 @@ export class EventStore {
     appends: { stream: string; expectedVersion: number }[],
     bases: Map<string, unknown>,
     rows: Map<string, Record<string, InValue[][]>>,
+    lastAt: Map<string, string>,
   ): Promise<string | null> {
     const missing: { stream: string; expectedVersion: number }[] = [];
     for (const a of appends) {
-      if (!projectionFor(a.stream) || a.expectedVersion === 0) continue;
+      if (a.expectedVersion === 0) continue;
       const cached = this.states.get(a.stream);
       if (cached && cached.version === a.expectedVersion) {
         bases.set(a.stream, cached.state);
         if (cached.rows) rows.set(a.stream, cached.rows);
+        if (cached.at) lastAt.set(a.stream, cached.at);
       } else missing.push(a);
     }
     if (!missing.length) return null;
@@ -332,6 +352,8 @@ export class EventStore {
       const loaded = streams[i]!;
       if (loaded.version !== m.expectedVersion) return `stream ${m.stream} is at version ${loaded.version}, expected ${m.expectedVersion}`;
       bases.set(m.stream, loaded.state);
+      const last = loaded.events.at(-1)?.meta.at;
+      if (last) lastAt.set(m.stream, last);
     }
     return null;
   }
@@ -342,7 +364,13 @@ export class EventStore {
     prepared: { stream: string; expectedVersion: number }[],
     expectations: StreamExpectation[],
     cause: unknown,
+    meta: EventMeta,
   ): Promise<AppendResult> {
+    if (role.kind === "clock") {
+      // Throws the refusal that says how far behind this clock is; a log that moved back meanwhile is a conflict.
+      appendTime(meta.at, await lastTimes(this.db, new Map()));
+      throw new ConflictError("the log's newest event moved while this append was written");
+    }
     if (role.kind === "ids") {
       const existing = await this.eventsById(ids);
       if (existing.length === ids.length) return { events: existing, duplicate: true };
@@ -376,7 +404,10 @@ export class EventStore {
     const events = (result.rows as unknown as RawEvent[]).map(toStored);
     const version = events.length;
     const projection = projectionFor(stream);
-    if (!projection) return { stream, events, version, state: null };
+    if (!projection) {
+      if (version > 0) this.remember(stream, { version, state: null, at: events[version - 1]!.meta.at });
+      return { stream, events, version, state: null };
+    }
     const cached = this.states.get(stream);
     let state: unknown = null;
     let from = 0;
@@ -388,7 +419,7 @@ export class EventStore {
       const e = events[i]!;
       state = projection.evolve(state, { type: e.type, data: e.data, at: e.meta.at, position: e.position });
     }
-    if (version > 0) this.remember(stream, { version, state });
+    if (version > 0) this.remember(stream, { version, state, at: events[version - 1]!.meta.at });
     return { stream, events, version, state: state as S | null };
   }
 
