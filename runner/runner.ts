@@ -3,6 +3,7 @@ import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
+import { runDirOf } from "../src/shared/run-folder.ts";
 import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
@@ -150,7 +151,7 @@ export class Runner {
         worktreeRoot: config.worktreeRoot,
         scratchRoot: join(this.options.dataDir, "scratch"),
       });
-      const runDir = join(this.options.dataDir, "runs", `${run.taskId}-${run.attempt}`);
+      const runDir = runDirOf(this.options.dataDir, run.taskId, run.attempt);
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const wiring = wireMcp(agent.preset, agentCommand(agent), endpoint, runDir);
       writeWiringFiles(wiring, runDir);

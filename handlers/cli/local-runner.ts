@@ -1,17 +1,12 @@
 import { hostname } from "node:os";
-import { dirname } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import { loadTask } from "../../src/app/tasks.ts";
 import { listTasks } from "../../src/app/views.ts";
+import { dataDirOf } from "../../src/shared/run-folder.ts";
 import { Runner } from "../../runner/runner.ts";
 import { localPort } from "../../runner/port.ts";
 import { collectGarbage, type GcReport } from "../../runner/workspace.ts";
 import type { CliIo } from "./io.ts";
-
-/** Runs, stores and scratch folders live beside the worktrees: `./data` by default. */
-export function dataDirOf(ctx: Pick<AppContext, "config">): string {
-  return dirname(ctx.config.worktreeRoot);
-}
 
 export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: number, mcpUrl: string | null = null): Runner {
   return new Runner(localPort(ctx), {
@@ -19,7 +14,7 @@ export function localRunner(ctx: AppContext, io: CliIo, id: string, slots: numbe
     slots,
     labels: ctx.config.runner.labels,
     config: ctx.config,
-    dataDir: dataDirOf(ctx),
+    dataDir: dataDirOf(ctx.config),
     sourceEnv: io.env,
     clock: ctx.clock,
     log: (line) => io.err(line),

@@ -17,6 +17,11 @@ export const envSchema = z.object({
   ),
   COS_PUBLIC_URL: optional,
   COS_RUNNER_TOKEN: optional,
+  /** Signs the review pages' links (DESIGN §13); unset, one is generated and kept in the data folder. */
+  COS_LINK_SECRET: z.pipe(
+    z.transform((v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v)),
+    z.optional(text().check(z.minLength(32, "use at least 32 characters, e.g. the output of `openssl rand -hex 32`"))),
+  ),
   COS_NOW: optional,
   /** Set by the runner for an agent's run: `cos mcp` relays to this URL when set, else serves from the store. */
   COS_MCP_URL: optional,
@@ -27,7 +32,7 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 /** Names of variables that hold secrets: they never reach an agent (DESIGN §7). */
-export const SECRET_ENV_NAMES: readonly string[] = ["COS_DB_AUTH_TOKEN", "COS_RUNNER_TOKEN", ...PLATFORM_SECRET_NAMES];
+export const SECRET_ENV_NAMES: readonly string[] = ["COS_DB_AUTH_TOKEN", "COS_RUNNER_TOKEN", "COS_LINK_SECRET", ...PLATFORM_SECRET_NAMES];
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = envSchema.safeParse(source);

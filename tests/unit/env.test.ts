@@ -44,8 +44,16 @@ describe("parsing the environment", () => {
 
   it("names the secrets that never reach an agent", () => {
     expect([...SECRET_ENV_NAMES].sort()).toEqual(
-      ["COS_DB_AUTH_TOKEN", "COS_RUNNER_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
+      ["COS_DB_AUTH_TOKEN", "COS_LINK_SECRET", "COS_RUNNER_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
     );
+  });
+});
+
+describe("COS_LINK_SECRET", () => {
+  it("is unset when blank, and refused when too short to be a key", () => {
+    expect(parseEnv({ COS_LINK_SECRET: " " }).COS_LINK_SECRET).toBeUndefined();
+    expect(parseEnv({ COS_LINK_SECRET: "k".repeat(32) }).COS_LINK_SECRET).toBe("k".repeat(32));
+    expect(refusal({ COS_LINK_SECRET: "short" }).message).toMatch(/COS_LINK_SECRET: use at least 32 characters/);
   });
 });
 
