@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { mountApi } from "./api.ts";
-import { mountDiff } from "./diff.ts";
 import { errorResponse } from "./errors.ts";
 import { mountMcp } from "./mcp.ts";
 
@@ -14,7 +13,6 @@ export function createHttpApp(ctx: AppContext): Hono {
     return c.json({ ok: true, position });
   });
   mountApi(app, ctx);
-  mountDiff(app, ctx);
   mountMcp(app, ctx);
   return app;
 }

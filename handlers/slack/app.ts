@@ -5,7 +5,7 @@ import { cardAt } from "../../src/chat/message-refs.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatReply } from "../../src/chat/types.ts";
 import { toCosError } from "../../src/shared/errors.ts";
-import { cardMessage, escapeMrkdwn, notesModal, parseVerdictData, replyMessages } from "./render.ts";
+import { PAGE_ACTION_ID, cardMessage, escapeMrkdwn, notesModal, parseVerdictData, replyMessages } from "./render.ts";
 import type { SlackBody } from "./receiver.ts";
 import { messageRef } from "./transport.ts";
 
@@ -106,6 +106,11 @@ function installFeatures(bolt: App, deps: SlackDeps): void {
       return;
     }
     await answerOnCard(deps, client, channel, b.message?.ts ?? null, b.user.id, reply);
+  });
+
+  // A review page's link button opens the page in the browser; Slack tells the app of the tap as well.
+  bolt.action(PAGE_ACTION_ID, async ({ ack }) => {
+    await ack();
   });
 
   bolt.view("cos_send_back", async ({ ack, body, view, client }) => {

@@ -1,7 +1,7 @@
 import { GrammyError, HttpError, type Api } from "grammy";
 import type { Notification } from "../../src/chat/types.ts";
 import { DeliveryError, type Transport } from "../../src/outbox/outbox.ts";
-import { notificationMessages, type OutMessage, type RenderOptions } from "./render.ts";
+import { isPrivateChat, notificationMessages, type OutMessage, type RenderOptions } from "./render.ts";
 
 export interface TransportOptions extends RenderOptions {
   chatId: string;
@@ -55,7 +55,7 @@ export function telegramTransport(api: Api, options: TransportOptions): Transpor
   return {
     platform: "telegram",
     async deliver(notification: Notification, ref: string | null): Promise<{ ref: string | null }> {
-      const messages = notificationMessages(notification, options);
+      const messages = notificationMessages(notification, { ...options, privateChat: isPrivateChat(options.chatId) });
       if (notification.kind === "card_update" && ref) {
         const [chatId, messageId] = splitRef(ref);
         const card = messages[0]!;

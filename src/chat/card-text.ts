@@ -1,5 +1,5 @@
 import { formatTime, verdictData } from "./format.ts";
-import type { ReviewCard } from "./types.ts";
+import type { PageButton, ReviewCard } from "./types.ts";
 
 // The words of a review card (DESIGN §10), written once for every platform: its title and facts, the
 // verdict line once decided, the line saying when it is approved on its own, and its buttons. A
@@ -26,7 +26,8 @@ export interface CardText {
   facts: string[];
   /** The result's summary, trimmed; "(no summary)" when it is empty. */
   summary: string;
-  diffLink: { label: string; url: string } | null;
+  /** The task's review page, while open and once decided. */
+  page: PageButton | null;
   /** Once decided: "✅ Approved by …" and the like, with the notes; null while open. */
   verdict: string | null;
   /** While open, on an `auto` or `quick` card: when it is approved on its own. */
@@ -37,6 +38,12 @@ export interface CardText {
 
 export const TITLE_MAX = 300;
 const NOTES_MAX = 600;
+
+/** The labels of the buttons to the review pages. */
+export const PAGE_LABELS = { task: "🔍 Review page", queue: "🗂 Review queue" } as const;
+
+/** The review queue's button, for `/review` and the digest. */
+export const reviewQueueButton = (url: string | null): PageButton | null => (url ? { label: PAGE_LABELS.queue, url } : null);
 
 const BUTTONS: [label: string, action: CardAction][] = [
   ["✅ Approve", "approve"],
@@ -61,7 +68,7 @@ export function cardText(card: ReviewCard, options: RenderOptions): CardText {
     title: clip(`#${card.taskId} ${card.title}`, TITLE_MAX),
     facts,
     summary: card.summary.trim() || "(no summary)",
-    diffLink: card.diffUrl ? { label: "Open the diff", url: card.diffUrl } : null,
+    page: card.pageUrl ? { label: PAGE_LABELS.task, url: card.pageUrl } : null,
     verdict,
     timer:
       verdict === null && card.autoApproveAt

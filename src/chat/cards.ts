@@ -1,7 +1,7 @@
 import { autoApprovalDue, reviewTier } from "../domain/task/auto-approval.ts";
 import type { TaskState } from "../domain/task/task.ts";
 import type { AppContext } from "../app/context.ts";
-import { diffLink } from "./diff-link.ts";
+import { taskPageLink } from "../pages/links.ts";
 import type { ReviewCard } from "./types.ts";
 
 /** The review card of a task's current (or last) result. */
@@ -26,6 +26,6 @@ export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
     diffStat: t.result.diffStat,
     autoApproveAt: due === null ? null : new Date(due).toISOString(),
     decided,
-    diffUrl: t.isolation === "worktree" ? diffLink(ctx.env, t.id) : null,
+    pageUrl: taskPageLink(ctx, t.id),
   };
 }

@@ -1,6 +1,6 @@
 import { buildDigest, digestSince } from "../app/digest.ts";
 import type { AppContext } from "../app/context.ts";
-import { decideReview } from "../app/review.ts";
+import { decideAttempt, openForVerdict } from "../app/review.ts";
 import { changeMode, pauseResolver, resumeResolver } from "../app/settings.ts";
 import { cancelTask, loadTask, queueTask, retryTask } from "../app/tasks.ts";
 import { clearPin, pinTier, trustTable } from "../app/trust.ts";
@@ -9,6 +9,8 @@ import type { TaskState, Verdict } from "../domain/task/task.ts";
 import { trustNumbersText } from "../domain/trust/trust.ts";
 import { toCosError } from "../shared/errors.ts";
 import { explain } from "../plan/explain.ts";
+import { reviewQueueLink } from "../pages/links.ts";
+import { reviewQueueButton } from "./card-text.ts";
 import { cardOf } from "./cards.ts";
 import { COMMAND_HELP, parseChatCommand, type ChatCommand } from "./grammar.ts";
 import type { ChatActor, ChatInput, ChatReply, ReviewCard, TextBlock } from "./types.ts";
@@ -55,10 +57,8 @@ async function tap(ctx: AppContext, who: ChatActor, taskId: number, attempt: num
 
 /** Records a verdict from a card; a stale or repeated decision answers "already decided" and records nothing. */
 async function decide(ctx: AppContext, who: ChatActor, taskId: number, attempt: number, verdict: Verdict, notes: string | null): Promise<ChatReply> {
-  const { state } = await loadTask(ctx, taskId);
-  const stale = alreadyDecided(ctx, state, attempt);
-  if (stale) return stale;
-  const decided = await decideReview(ctx, taskId, verdict, notes, who.actor, attempt);
+  const decided = await decideAttempt(ctx, taskId, attempt, verdict, notes, who.actor);
+  if (!decided.decided) return alreadyDecided(ctx, decided.state, attempt)!;
   const words = verdict === "approved" ? "Approved" : verdict === "discarded" ? "Discarded" : "Sent back";
   return { kind: "tap_answer", toast: `${words} #${taskId}`, card: cardOf(ctx, decided.state) };
 }
@@ -68,7 +68,7 @@ async function decide(ctx: AppContext, who: ChatActor, taskId: number, attempt: 
  * another attempt): "already decided", with the card as it stands; null while the card is live.
  */
 function alreadyDecided(ctx: AppContext, state: TaskState, attempt: number): ChatReply | null {
-  if (state.status === "review" && state.attempt === attempt) return null;
+  if (openForVerdict(state, attempt)) return null;
   const card = cardOf(ctx, state);
   return { kind: "tap_answer", toast: "already decided", card: card && card.attempt === attempt ? card : null };
 }
@@ -116,7 +116,12 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand)
       const cards = (await Promise.all(ids.map(async (id) => cardOf(ctx, (await loadTask(ctx, id)).state)))).filter(
         (c): c is ReviewCard => c !== null,
       );
-      return { kind: "cards", intro: { title: cards.length ? `${cards.length} waiting for review` : "Nothing waits for review", lines: [] }, cards };
+      return {
+        kind: "cards",
+        intro: { title: cards.length ? `${cards.length} waiting for review` : "Nothing waits for review", lines: [] },
+        cards,
+        page: reviewQueueButton(reviewQueueLink(ctx)),
+      };
     }
     case "status": {
       const open = await listTasks(ctx, "open");
@@ -158,7 +163,7 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand)
     case "digest": {
       const digest = await buildDigest(ctx, digestSince(ctx.clock()));
       const view = await digestView(ctx, digest);
-      return { kind: "cards", intro: { title: "Digest", lines: view.blocks.flatMap((b) => [`${b.title}`, ...b.lines.map((l) => `  ${l}`)]) }, cards: view.cards };
+      return { kind: "cards", intro: { title: "Digest", lines: view.blocks.flatMap((b) => [`${b.title}`, ...b.lines.map((l) => `  ${l}`)]) }, cards: view.cards, page: view.page };
     }
     case "tier": {
       if (command.tier === null) {

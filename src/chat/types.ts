@@ -36,8 +36,14 @@ export interface ReviewCard {
   autoApproveAt: string | null;
   /** Set once decided: the card shows it and loses its buttons. */
   decided: { verdict: Verdict | "auto_approved"; by: string; notes: string | null } | null;
-  /** A link to the diff when COS_PUBLIC_URL is set. */
-  diffUrl: string | null;
+  /** The task's review page (DESIGN §13), a signed link; null without COS_PUBLIC_URL. */
+  pageUrl: string | null;
+}
+
+/** A button opening a review page (DESIGN §13): in Telegram a Mini App where it may be one, else a link. */
+export interface PageButton {
+  label: string;
+  url: string;
 }
 
 /** Plain text made of lines; a renderer escapes and formats it for its platform. */
@@ -48,7 +54,8 @@ export interface TextBlock {
 
 export type ChatReply =
   | { kind: "text"; block: TextBlock }
-  | { kind: "cards"; intro: TextBlock | null; cards: ReviewCard[] }
+  /** `page`: the review queue's link, shown with the intro. */
+  | { kind: "cards"; intro: TextBlock | null; cards: ReviewCard[]; page?: PageButton | null }
   /** Ask for send-back notes (Telegram: force-reply; Slack: a modal), worded by `notesQuestion`. */
   | { kind: "ask_notes"; taskId: number; attempt: number; title: string }
   /** A tap was answered: a short toast, and the card to show now (edited in place). */
@@ -63,4 +70,5 @@ export type Notification =
   | { kind: "trust_change"; block: TextBlock }
   | { kind: "failure"; block: TextBlock }
   | { kind: "held"; block: TextBlock }
-  | { kind: "digest"; blocks: TextBlock[]; cards: ReviewCard[] };
+  /** `page`: the review queue's link, shown with the digest's text (absent on digests stored before the pages). */
+  | { kind: "digest"; blocks: TextBlock[]; cards: ReviewCard[]; page?: PageButton | null };

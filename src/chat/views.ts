@@ -2,18 +2,20 @@ import type { AppContext } from "../app/context.ts";
 import type { Digest, DigestItem } from "../app/digest.ts";
 import { worktreeProject } from "../app/review.ts";
 import { loadTask } from "../app/tasks.ts";
+import { reviewQueueLink } from "../pages/links.ts";
 import { IllegalStateError } from "../shared/errors.ts";
+import { reviewQueueButton } from "./card-text.ts";
 import { cardOf } from "./cards.ts";
-import type { ReviewCard, TextBlock } from "./types.ts";
+import type { PageButton, ReviewCard, TextBlock } from "./types.ts";
 
-/** The digest as text blocks (one per section) and the review queue as cards. */
-export async function digestView(ctx: AppContext, digest: Digest): Promise<{ blocks: TextBlock[]; cards: ReviewCard[] }> {
+/** The digest as text blocks (one per section), the review queue as cards, and the review queue page's button. */
+export async function digestView(ctx: AppContext, digest: Digest): Promise<{ blocks: TextBlock[]; cards: ReviewCard[]; page: PageButton | null }> {
   const cards: ReviewCard[] = [];
   for (const item of digest.review) {
     const card = cardOf(ctx, (await loadTask(ctx, item.id)).state);
     if (card) cards.push(card);
   }
-  return { blocks: digestBlocks(digest), cards };
+  return { blocks: digestBlocks(digest), cards, page: reviewQueueButton(reviewQueueLink(ctx)) };
 }
 
 export function digestBlocks(d: Digest): TextBlock[] {

@@ -12,6 +12,6 @@ export async function enqueueDailyDigest(ctx: AppContext, platform: Platform = "
   if (existing.length) return false;
   const digest = await buildDigest(ctx, digestSince(now));
   const view = await digestView(ctx, digest);
-  await enqueue(ctx, platform, { kind: "digest", blocks: view.blocks, cards: view.cards }, `digest:${day}`);
+  await enqueue(ctx, platform, { kind: "digest", blocks: view.blocks, cards: view.cards, page: view.page }, `digest:${day}`);
   return true;
 }

@@ -1,6 +1,6 @@
 // One error family. Every adapter maps `code` to its own surface (exit code, HTTP status, chat reply);
 // anything else caught at a boundary is normalised with `toCosError`.
-export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "too_large" | "internal";
+export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "forbidden" | "too_large" | "internal";
 
 export class CosError extends Error {
   constructor(
@@ -41,6 +41,13 @@ export class IllegalStateError extends CosError {
 export class UnauthorizedError extends CosError {
   constructor(message: string) {
     super("unauthorized", message);
+  }
+}
+
+/** Known, or holding a credential, but not allowed this: a link signed for another page, a cross-site form. */
+export class ForbiddenError extends CosError {
+  constructor(message: string) {
+    super("forbidden", message);
   }
 }
 

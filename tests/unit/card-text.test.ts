@@ -3,7 +3,7 @@ import { cardText } from "../../src/chat/card-text.ts";
 import { notAllowed, notesQuestion, notificationParts } from "../../src/chat/chat-text.ts";
 import type { ReviewCard } from "../../src/chat/types.ts";
 
-const OPEN: ReviewCard = { taskId: 42, attempt: 2, title: "Add MDX blog", agent: "builder", type: "code", tier: "quick", summary: "  ", decided: null, diffUrl: null,
+const OPEN: ReviewCard = { taskId: 42, attempt: 2, title: "Add MDX blog", agent: "builder", type: "code", tier: "quick", summary: "  ", decided: null, pageUrl: null,
   diffStat: { files: 1, insertions: 3, deletions: 0 }, autoApproveAt: "2026-11-25T06:00:00.000Z" };
 const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({ ...OPEN, ...over });
 
@@ -30,6 +30,13 @@ describe("the card text model", () => {
     expect(cardText(card({ decided: { verdict: "auto_approved", by: "timer", notes: null } }), { timezone: "UTC" }).verdict).toBe(
       "✅ Approved on its own (tier timer)",
     );
+  });
+
+  it("carries the review page's button while open and once decided, and none without a link", () => {
+    const url = "https://cos.example/pages/task/42?k=t42.1.x";
+    expect(cardText(card({ pageUrl: url }), { timezone: "UTC" }).page).toEqual({ label: "🔍 Review page", url });
+    expect(cardText(card({ pageUrl: url, decided: { verdict: "approved", by: "page", notes: null } }), { timezone: "UTC" }).page).toEqual({ label: "🔍 Review page", url });
+    expect(cardText(card(), { timezone: "UTC" }).page).toBeNull();
   });
 
   it("asks for notes with only the hint the platform gives", () => {
