@@ -3,6 +3,7 @@ import type { AppContext } from "../../src/app/context.ts";
 import { mountApi } from "./api.ts";
 import { errorResponse } from "./errors.ts";
 import { mountMcp } from "./mcp.ts";
+import { mountPages } from "../pages/routes.tsx";
 
 export function createHttpApp(ctx: AppContext): Hono {
   const app = new Hono();
@@ -14,5 +15,6 @@ export function createHttpApp(ctx: AppContext): Hono {
   });
   mountApi(app, ctx);
   mountMcp(app, ctx);
+  mountPages(app, ctx);
   return app;
 }

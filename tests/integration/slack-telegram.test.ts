@@ -9,7 +9,7 @@ import { startSlack } from "../../handlers/slack/index.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { startTelegram } from "../../handlers/telegram/index.ts";
 import { startFakeTelegram, tapUpdate } from "../fixtures/fake-telegram.ts";
-import { blocksText, buttonIds, startFakeSlack } from "../fixtures/fake-slack.ts";
+import { blocksText, buttonIds, linkButtons, startFakeSlack } from "../fixtures/fake-slack.ts";
 import { movableClock, tempWorkspace } from "../helpers.ts";
 import { CONFIG, OWNER as TG_OWNER, SECRET, buttonData, cardOfTask, postUpdate, taskInReview, telegramEnv } from "./telegram-kit.ts";
 import { OWNER as SLACK_OWNER, SIGNING_SECRET, slackCard, slackEnv, tap } from "./slack-kit.ts";
@@ -66,6 +66,10 @@ describe("Telegram and Slack together", () => {
     const slackFirst = slackCard(slackFake, first)!;
     expect(buttonData(tgFirst.replyMarkup)).toHaveLength(3);
     expect(buttonIds(slackFirst.blocks)).toHaveLength(3);
+    // Both cards open the task's review page: a link button in Slack, a url button in Telegram's group chat.
+    const [slackPage] = linkButtons(slackFirst.blocks);
+    expect(slackPage).toEqual({ label: "🔍 Review page", url: expect.stringContaining(`/pages/task/${first}?k=t${first}.`) });
+    expect((tgFirst.replyMarkup as { inline_keyboard: { url?: string }[][] }).inline_keyboard[1]![0]!.url).toContain(`/pages/task/${first}?k=t${first}.`);
     await sendSlack(tap(`v:a:${first}:1`, slackFirst));
     await settle();
     expect((await showTask(ctx, first)).status).toBe("approved");
