@@ -13,14 +13,16 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;overflow-wrap:anywhere}
 main{max-width:860px;margin:0 auto;padding:12px 12px 112px}
 a{color:var(--link)}
+a,button{-webkit-tap-highlight-color:transparent}
 h1{font-size:1.25rem;line-height:1.3;margin:.3em 0}
 h2{font-size:1.05rem;margin:1.4em 0 .5em}
 p{margin:.5em 0}
 .muted,.meta{color:var(--muted)}
 .meta{font-size:.9rem;margin:.2em 0}
 .banner{border-radius:8px;padding:10px 12px;margin:8px 0;background:var(--soft);border:1px solid var(--line)}
+.banner.verdict{white-space:pre-line}
 .banner.ok{border-color:var(--ok)}.banner.bad{border-color:var(--bad)}.banner.warn{border-color:var(--warn)}
-nav.tabs{display:flex;gap:4px;margin:0 -4px 8px;overflow-x:auto}
+nav.tabs{display:flex;gap:6px;margin:2px 0 8px;padding:2px;overflow-x:auto}
 nav.tabs a{flex:1;text-align:center;padding:11px 6px;min-height:44px;border-radius:8px;text-decoration:none;color:var(--fg);background:var(--soft);white-space:nowrap}
 nav.tabs a[aria-current]{font-weight:600;outline:2px solid var(--link)}
 pre,code,.code{font:13px/1.55 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
@@ -50,7 +52,7 @@ ol.files .path{flex:1;font:13px/1.4 ui-monospace,Menlo,monospace}
 .lines .d{background:var(--del)}.lines .d i{background:var(--deln)}
 .lines .h{color:var(--muted);background:var(--soft);padding:2px 8px}
 .lines i::after{content:" "}.lines .a i::after{content:"+"}.lines .d i::after{content:"−"}
-.lines .noted{box-shadow:inset 3px 0 var(--warn)}
+.lines .noted i{box-shadow:inset 4px 0 var(--warn)}
 .tap .lines p:not(.h){cursor:pointer}
 .hljs-keyword,.hljs-selector-tag,.hljs-meta .hljs-keyword,.hljs-doctag,.hljs-template-tag,.hljs-type{color:var(--kw)}
 .hljs-string,.hljs-regexp,.hljs-meta .hljs-string,.hljs-char.escape_{color:var(--str)}
@@ -64,6 +66,7 @@ ol.files .path{flex:1;font:13px/1.4 ui-monospace,Menlo,monospace}
 .timeline li{padding:8px 0;border-bottom:1px solid var(--line)}
 button,.btn{font:inherit;font-weight:600;white-space:nowrap;overflow-wrap:normal;min-height:48px;padding:10px 14px;border-radius:10px;border:1px solid var(--line);background:var(--soft);color:var(--fg);cursor:pointer;text-decoration:none;display:inline-flex;align-items:center;justify-content:center;gap:6px}
 button.primary{background:var(--okbtn);border-color:var(--okbtn);color:#fff}
+button.send{border:2px solid var(--warn)}
 button.danger{background:var(--badbtn);border-color:var(--badbtn);color:#fff}
 .bar{position:fixed;left:0;right:0;bottom:0;z-index:2;display:flex;gap:8px;padding:8px 12px calc(8px + env(safe-area-inset-bottom));background:var(--bg);border-top:1px solid var(--line)}
 .bar>*{flex:1;min-width:0}.bar button,.bar .btn{padding:10px 6px;font-size:15px}

@@ -63,7 +63,7 @@ export function TaskView(props: { page: TaskPage; links: TaskLinks; tabs: Tabs |
         {t.status !== "review" && page.card && t.attempt !== page.attempt ? ` attempt ${t.attempt} is ${statusWord(t.status)}` : ""}
       </p>
       {page.card?.timer ? <p class="meta">{page.card.timer}</p> : null}
-      {page.card?.verdict ? <p class="banner">{page.card.verdict}</p> : null}
+      {page.card?.verdict ? <p class="banner verdict">{page.card.verdict}</p> : null}
       {t.description ? (
         <details>
           <summary>The task</summary>
@@ -139,7 +139,7 @@ export function TaskView(props: { page: TaskPage; links: TaskLinks; tabs: Tabs |
                 <button type="button" data-close>
                   Keep reading
                 </button>
-                <button>{label("send_back")}</button>
+                <button class="send">{label("send_back")}</button>
               </div>
             </form>
           </section>

@@ -36,7 +36,11 @@ function PairHistory({ history, timeLabel }: { history: TrustHistory; timeLabel:
       <p class="meta">
         now: approval {percent(row.approvalRate)}, send-back {percent(row.sendBackRate)}, n={row.n}
       </p>
-      {points.length ? <Chart history={history} /> : <p class="muted">No verdicts yet.</p>}
+      {points.length > 1 ? (
+        <Chart history={history} />
+      ) : (
+        <p class="muted">{points.length ? `1 verdict so far: ${points[0]!.verdict.replace("_", " ")}.` : "No verdicts yet."}</p>
+      )}
       <p>
         <b>Next:</b> {row.next}
       </p>
@@ -63,7 +67,7 @@ function markWords(m: TierMark): string {
 
 const W = 360;
 const H = 200;
-const LEFT = 30;
+const LEFT = 38;
 const RIGHT = 10;
 const TOP = 34;
 const BOTTOM = H - 30;
@@ -102,7 +106,7 @@ export function Chart({ history }: { history: TrustHistory }) {
           const ty = i % 2 === 0 ? 12 : 24;
           return (
             <>
-              <line class={`mark ${m.reason}`} x1={mx} x2={mx} y1={ty + 3} y2={BOTTOM} />
+              <line class={`mark ${m.reason}`} x1={mx} x2={mx} y1={TOP - 6} y2={BOTTOM} />
               <text class="marklabel" x={anchor === "end" ? mx - 3 : mx + 3} y={ty} text-anchor={anchor}>
                 {`${m.from}→${m.to} ${m.numbers.replace("approval: ", "").replace("sendBack: ", "")}`}
               </text>

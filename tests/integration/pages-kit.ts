@@ -96,11 +96,12 @@ export function siteRepo(ws: TempWorkspace): string {
  * Its run folder holds the prompt it was given and a log with a terminal's colours, as a runner writes them.
  */
 export async function codeTaskInReview(
-  h: PagesHarness,
+  h: Pick<PagesHarness, "ctx" | "ws" | "clock">,
   files: Record<string, string>,
-  options: { title?: string; summary?: string; log?: string } = {},
+  options: { title?: string; summary?: string; log?: string; agent?: string } = {},
 ): Promise<number> {
-  const id = await queueTask(h.ctx, { title: options.title ?? "Add the blog", type: "code", agent: "builder", description: "Write the blog engine." }, "cli");
+  const agent = options.agent ?? "builder";
+  const id = await queueTask(h.ctx, { title: options.title ?? "Add the blog", type: "code", agent, description: "Write the blog engine." }, "cli");
   const repo = siteRepo(h.ws);
   gitIn(repo, "checkout", "-q", "-b", `cos/task-${id}`);
   for (const [path, content] of Object.entries(files)) {
@@ -112,21 +113,28 @@ export async function codeTaskInReview(
   gitIn(repo, "checkout", "-q", "main");
   await runPass(h.ctx);
   const { state } = await loadTask(h.ctx, id);
+  if (state.status !== "dispatched") throw new Error(`#${id} was not dispatched (${state.status}): is ${agent} busy with another task?`);
   const prompt = buildDispatchPrompt(await loadPromptInput(h.ctx.db, h.ctx.config, state, h.clock.now()), h.ctx.config.prompt.budgetTokens);
   const run = runFiles(runDirOf(dataDirOf(h.ctx.config), id, state.attempt));
   mkdirSync(dirname(run.promptFile), { recursive: true });
   writeFileSync(run.promptFile, prompt.text);
   writeFileSync(run.logPath, options.log ?? "\u001b[32mstarting\u001b[0m\nwrote the files\ndone\n");
-  const stat = Object.values(files).reduce((n, c) => n + c.split("\n").filter(Boolean).length, 0);
   await reportRun(h.ctx, id, state.attempt, "runner-1", {
     kind: "result",
     markdown: `## Summary\n${options.summary ?? "Added the blog engine."}\n## Handoff\nPosts live in content/.\n## What Worked\nSmall commits.`,
     exitCode: 0,
     durationMs: 1000,
-    diffStat: { files: Object.keys(files).length, insertions: stat, deletions: 0 },
+    diffStat: diffStatOf(repo, id),
     usage: null,
   });
   return id;
+}
+
+/** The diff stat a worktree run records: the branch against main, by git. */
+function diffStatOf(repo: string, id: number) {
+  const rows = gitIn(repo, "diff", "--numstat", `main...cos/task-${id}`).split("\n").filter(Boolean);
+  const counts = rows.map((r) => r.split("\t").map(Number));
+  return { files: rows.length, insertions: counts.reduce((n, c) => n + (c[0] || 0), 0), deletions: counts.reduce((n, c) => n + (c[1] || 0), 0) };
 }
 
 /** A content task for `agent` with a result, decided `verdict` by a person; a sent-back one is cancelled, to free the agent. */

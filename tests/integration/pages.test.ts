@@ -341,7 +341,7 @@ describe("the queue pages", () => {
     expect(html.indexOf(`#${first} First`)).toBeLessThan(html.indexOf(`#${id} A post`));
     expect(html).toContain(`href="/pages/task/${first}?k=${key}"`);
     expect(html).toContain("builder · code · tier gate · attempt 1");
-    expect(html).toContain("diff: 2 files, +6 −0");
+    expect(html).toContain("diff: 2 files, +7 −0");
     expect(html).toContain("Waits for your verdict (tier gate");
     expect(html).toMatch(/writer · content · tier quick · attempt 1[\s\S]*⏱ Approved on its own at Wed 25 Nov 06:01 UTC/);
     // The queue key opens any task's page, with the tabs.
