@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { compress } from "hono/compress";
-import { timing } from "hono/timing";
+import { endTime, startTime, timing } from "hono/timing";
 import type { Child } from "hono/jsx";
 import type { AppContext } from "../../src/app/context.ts";
 import { decideAttempt } from "../../src/app/review.ts";
@@ -11,6 +11,7 @@ import type { Verdict } from "../../src/domain/task/task.ts";
 import { checkFormToken, checkKey, formToken, pageHref, pagePath, publicPathPrefix, type PageAccess, type PageRef } from "../../src/pages/links.ts";
 import { reviewQueue, waitingQueue } from "../../src/pages/queues.ts";
 import { taskPage } from "../../src/pages/task-page.ts";
+import { highlighter } from "../../src/pages/highlight.ts";
 import { keyForTelegramUser, pageActor } from "../../src/pages/telegram-access.ts";
 import { trustHistories } from "../../src/pages/trust-history.ts";
 import { NotFoundError, ValidationError, toCosError } from "../../src/shared/errors.ts";
@@ -35,6 +36,8 @@ export function mountPages(app: Hono, ctx: AppContext): void {
   const pages = new Hono();
   const prefix = publicPathPrefix(ctx);
   const telegramOn = Boolean(ctx.env.TELEGRAM_BOT_TOKEN);
+  // Loaded now rather than by the first page that shows a diff (it is the pages' heaviest module).
+  void highlighter();
 
   pages.onError(async (error, c) => {
     const cos = toCosError(error);
@@ -58,27 +61,41 @@ export function mountPages(app: Hono, ctx: AppContext): void {
   const tabs = (a: PageAccess, current: TabName | null, inReview?: number): Tabs | null =>
     a.scope.kind === "queue" ? { current, href: (tab) => pageHref(ctx, { page: tab }, a.key), ...(inReview === undefined ? {} : { inReview }) } : null;
   const taskHref = (a: PageAccess) => (id: number) => pageHref(ctx, { page: "task", taskId: id }, a.key);
-  const html = async (c: Context, page: Child, status: 200 | 400 | 409 = 200) => c.html(await documentOf(page), status);
+  const html = async (c: Context, page: Child, status: 200 | 400 | 409 = 200) => {
+    startTime(c, "render");
+    const document = await documentOf(page);
+    endTime(c, "render");
+    return c.html(document, status);
+  };
+  /** Reads a page's view model, timed as `data` in the Server-Timing header beside `render` and `total`. */
+  const data = async <T,>(c: Context, read: () => Promise<T>): Promise<T> => {
+    startTime(c, "data");
+    try {
+      return await read();
+    } finally {
+      endTime(c, "data");
+    }
+  };
 
   pages.get("/review", async (c) => {
     const a = access(c, { page: "review" });
-    const items = await reviewQueue(ctx);
+    const items = await data(c, () => reviewQueue(ctx));
     return html(c, <ReviewQueueView items={items} tabs={tabs(a, "review", items.length)!} taskHref={taskHref(a)} />);
   });
 
   pages.get("/queue", async (c) => {
     const a = access(c, { page: "queue" });
-    return html(c, <QueueView items={await waitingQueue(ctx)} tabs={tabs(a, "queue")!} taskHref={taskHref(a)} />);
+    return html(c, <QueueView items={await data(c, () => waitingQueue(ctx))} tabs={tabs(a, "queue")!} taskHref={taskHref(a)} />);
   });
 
   pages.get("/trust", async (c) => {
     const a = access(c, { page: "trust" });
     const tz = ctx.config.digest.timezone;
-    return html(c, <TrustView histories={await trustHistories(ctx)} tabs={tabs(a, "trust")!} timeLabel={(iso) => formatTime(iso, tz)} />);
+    return html(c, <TrustView histories={await data(c, () => trustHistories(ctx))} tabs={tabs(a, "trust")!} timeLabel={(iso) => formatTime(iso, tz)} />);
   });
 
   const renderTask = async (c: Context, a: PageAccess, id: number, outcome: Outcome, status: 200 | 400 | 409 = 200) => {
-    const page = await taskPage(ctx, id);
+    const page = await data(c, () => taskPage(ctx, id));
     const links = {
       verdict: `${prefix}${pagePath({ page: "task", taskId: id })}/verdict?k=${a.key}`,
       patch: `${prefix}${pagePath({ page: "task", taskId: id })}/patch?k=${a.key}`,
@@ -113,7 +130,8 @@ export function mountPages(app: Hono, ctx: AppContext): void {
     checkFormToken(ctx, field("f"), a.key, id, attempt);
     const action = field("verdict") as CardAction;
     if (!(action in VERDICTS)) throw new ValidationError(`"${action}" is not a verdict: approve, send_back or discard`);
-    const notes = field("notes").trim() || null;
+    // A browser sends a textarea's line breaks as CRLF; the notes go to an agent's prompt as plain lines.
+    const notes = field("notes").replace(/\r\n?/g, "\n").trim() || null;
     if (action === "send_back" && !notes) {
       return renderTask(c, a, id, { kind: "refused", message: "Write what the agent should change: the notes are what its next attempt starts from." }, 400);
     }

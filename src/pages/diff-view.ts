@@ -11,6 +11,8 @@ import { highlightLines, languageOf } from "./highlight.ts";
 export const DIFF_LINE_BUDGET = 3000;
 /** A line longer than this (a minified file) is cut: the raw patch has it whole. */
 export const MAX_LINE_CHARS = 400;
+/** Lines highlighted per page: highlighting is most of a big page's server time, so past this lines are plain. */
+export const HIGHLIGHT_BUDGET = 1000;
 
 export type LineKind = "add" | "del" | "ctx";
 
@@ -53,10 +55,13 @@ const cut = (text: string) => (text.length > MAX_LINE_CHARS ? `${text.slice(0, M
 export async function diffView(patch: string, budget = DIFF_LINE_BUDGET): Promise<DiffView> {
   const files: DiffFileView[] = [];
   let left = budget;
+  let highlight = HIGHLIGHT_BUDGET;
   for (const file of parse(patch)) {
     const lineCount = file.blocks.reduce((n, b) => n + b.lines.length, 0);
     const shown = lineCount <= left;
     if (shown) left -= lineCount;
+    const highlighted = shown && lineCount <= highlight;
+    if (highlighted) highlight -= lineCount;
     files.push({
       path: file.isDeleted ? file.oldName : file.newName,
       from: (file.isRename || file.isCopy) && file.oldName !== file.newName ? file.oldName : null,
@@ -64,7 +69,7 @@ export async function diffView(patch: string, budget = DIFF_LINE_BUDGET): Promis
       binary: Boolean(file.isBinary),
       added: file.addedLines,
       deleted: file.deletedLines,
-      hunks: shown && !file.isBinary ? await hunksOf(file) : [],
+      hunks: shown && !file.isBinary ? await hunksOf(file, highlighted) : [],
       omitted: shown ? null : `${lineCount} lines, past what this page shows at once`,
     });
   }
@@ -75,12 +80,13 @@ export async function diffView(patch: string, budget = DIFF_LINE_BUDGET): Promis
  * Each hunk highlighted as its two sides: the new side (context and added lines) and the old side (context
  * and deleted lines), each as one text, so that a construct spanning lines is read as one.
  */
-async function hunksOf(file: DiffFile): Promise<DiffHunkView[]> {
-  const language = await languageOf(file.isDeleted ? file.oldName : file.newName);
+async function hunksOf(file: DiffFile, highlighted: boolean): Promise<DiffHunkView[]> {
+  const language = highlighted ? await languageOf(file.isDeleted ? file.oldName : file.newName) : null;
   const hunks: DiffHunkView[] = [];
   for (const block of file.blocks) {
     const newSide = block.lines.filter((l) => l.type !== "delete");
-    const oldSide = block.lines.filter((l) => l.type !== "insert");
+    // The old side is drawn only for its deleted lines: without any, it is not highlighted at all.
+    const oldSide = block.lines.some((l) => l.type === "delete") ? block.lines.filter((l) => l.type !== "insert") : [];
     const [newHtml, oldHtml] = await Promise.all([
       highlightLines(newSide.map((l) => cut(stripPrefix(l))), language),
       highlightLines(oldSide.map((l) => cut(stripPrefix(l))), language),

@@ -8,7 +8,8 @@ import type { HLJSApi } from "highlight.js";
 
 let loading: Promise<HLJSApi | null> | null = null;
 
-function highlighter(): Promise<HLJSApi | null> {
+/** Loads highlight.js (with its common languages) once; a server calls it at start so no page waits for it. */
+export function highlighter(): Promise<HLJSApi | null> {
   loading ??= import("highlight.js/lib/common").then(
     (m) => ((m as { default?: HLJSApi }).default ?? (m as unknown as HLJSApi)) as HLJSApi,
     () => null,
