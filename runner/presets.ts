@@ -5,11 +5,12 @@ import { codex } from "./presets/codex.ts";
 import { gemini } from "./presets/gemini.ts";
 import type { Preset, PresetName } from "./presets/preset.ts";
 
-// What the runner knows about each agent CLI: how to invoke it unattended, how much of its stdout to keep,
-// how to read its result, and what it prints about cost, tokens and usage limits. One file per CLI in
-// presets/; adding a CLI is its file, its name in config's PRESET_NAMES and one line here.
+// What the runner knows about each agent CLI: how to invoke it unattended and wire it to cos's MCP server, the
+// versions it was proven with, its credentials and state folders, how to read its result, and what it prints
+// about cost, tokens and usage limits. One file per CLI in presets/; adding a CLI is its file, its name in
+// config's PRESET_NAMES and one line here.
 
-export type { Preset, PresetName } from "./presets/preset.ts";
+export type { LimitReport, Preset, PresetName, StatePath } from "./presets/preset.ts";
 
 export const PRESETS: Record<PresetName, Preset> = {
   "claude-code": claudeCode,
@@ -32,4 +33,40 @@ export function agentCommand(agent: { preset?: PresetName; command?: string[] })
  */
 export function resultText(preset: PresetName | undefined, output: string): string {
   return preset ? PRESETS[preset].resultText(output) : output;
+}
+
+/** Orders two `x.y.z` versions numerically (a pre-release sorts before its release). */
+export function compareVersions(a: string, b: string): number {
+  const parts = (v: string) => {
+    const [core, pre] = v.split("-", 2) as [string, string | undefined];
+    return { nums: core.split(".").map((n) => Number(n) || 0), pre };
+  };
+  const x = parts(a);
+  const y = parts(b);
+  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
+    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
+    if (d) return Math.sign(d);
+  }
+  if (x.pre === y.pre) return 0;
+  return x.pre === undefined ? 1 : y.pre === undefined ? -1 : x.pre < y.pre ? -1 : 1;
+}
+
+/** The versions a preset was proven with, as people read them. */
+export function provenText(preset: Preset): string {
+  if (!preset.proven) return "never proven against the real CLI";
+  const { from, to } = preset.proven;
+  return from === to ? `proven with ${from}` : `proven with ${from} to ${to}`;
+}
+
+/**
+ * Why a CLI version is not one the preset was proven with, or null when it is. Outside the range the preset may
+ * still work: flags and output change between releases, so the card and `cos doctor` say so.
+ */
+export function versionWarning(name: PresetName, version: string | null): string | null {
+  const preset = PRESETS[name];
+  if (version === null) return `the ${preset.title} version could not be read (the ${name} preset is ${provenText(preset)})`;
+  if (!preset.proven) return `${preset.title} ${version}: the ${name} preset was never run against a real ${preset.title}`;
+  const { from, to } = preset.proven;
+  if (compareVersions(version, from) >= 0 && compareVersions(version, to) <= 0) return null;
+  return `${preset.title} ${version} is not a version the ${name} preset was proven with (${from === to ? from : `${from} to ${to}`}); if runs go wrong, install ${to}`;
 }

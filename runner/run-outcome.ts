@@ -1,6 +1,7 @@
 import type { RunOutcome } from "../src/app/runs.ts";
 import type { DiffStat } from "../src/domain/task/task.ts";
 import { readLogTail, type AgentRunResult } from "./agent.ts";
+import type { CliSeen } from "./cli-version.ts";
 import type { Preset } from "./presets.ts";
 
 // What a finished attempt reports (DESIGN §7): stopped from outside, timed out, held up by the CLI's usage
@@ -8,8 +9,6 @@ import type { Preset } from "./presets.ts";
 
 /** How much of the log's end the presets read for usage figures and limit messages. */
 const LOG_TAIL_BYTES = 256 * 1024;
-/** When a CLI says it hit its limit but not when it resets, try again in an hour. */
-const UNKNOWN_RESET_MS = 3_600_000;
 
 export interface FinishedRun {
   result: AgentRunResult;
@@ -19,6 +18,8 @@ export interface FinishedRun {
   timeoutMinutes: number;
   durationMs: number;
   diffStat: DiffStat | null;
+  /** The preset's CLI and its version, recorded with a result. */
+  cli: CliSeen | null;
   now: Date;
 }
 
@@ -33,8 +34,8 @@ export function runOutcome(run: FinishedRun): RunOutcome {
   const logText = readLogTail(result.logPath, LOG_TAIL_BYTES);
   const limit = preset?.usageLimit(result.output, logText, run.now);
   if (limit) {
-    const retryAt = limit.resetAt ?? new Date(run.now.getTime() + UNKNOWN_RESET_MS).toISOString();
-    return { kind: "failure", reason: "usage_limit", detail: `usage limit; resets at ${retryAt}`, retryAt };
+    // A reset the CLI did not name, or one already past, is the task's to decide: it backs off (DESIGN §4).
+    return { kind: "failure", reason: "usage_limit", detail: `usage limit: ${limit.message}`, retryAt: limit.resetAt };
   }
   return {
     kind: "result",
@@ -43,5 +44,6 @@ export function runOutcome(run: FinishedRun): RunOutcome {
     durationMs: run.durationMs,
     diffStat: run.diffStat,
     usage: preset?.usage(result.output, logText) ?? null,
+    cli: run.cli,
   };
 }

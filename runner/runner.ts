@@ -1,12 +1,14 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
 import { runDirOf } from "../src/shared/run-folder.ts";
-import { RunRecords, runAgent, supervisedArgv } from "./agent.ts";
+import { BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv } from "./agent.ts";
+import { CliVersions } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
-import { wireMcp, writeWiringFiles } from "./mcp-wiring.ts";
+import { wireRun, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
 import { runOutcome } from "./run-outcome.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
@@ -43,6 +45,7 @@ export class Runner {
   private stopping = false;
   private polling: Promise<void> | null = null;
   private readonly records: RunRecords;
+  private readonly versions = new CliVersions();
 
   constructor(
     private readonly port: RunnerPort,
@@ -151,10 +154,17 @@ export class Runner {
         worktreeRoot: config.worktreeRoot,
         scratchRoot: join(this.options.dataDir, "scratch"),
       });
-      const runDir = runDirOf(this.options.dataDir, run.taskId, run.attempt);
+      const runDir = runDirOf(this.options.dataDir, run);
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
-      const wiring = wireMcp(agent.preset, agentCommand(agent), endpoint, runDir);
-      writeWiringFiles(wiring, runDir);
+      const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
+      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed });
+      mkdirSync(runDir, { recursive: true });
+      writeWiringFiles(wiring);
+      const cli =
+        agent.preset && wiring.argv[0]
+          ? await this.versions.of(agent.preset, wiring.argv[0], { ...this.baseEnv(), ...allowed, ...wiring.env }, runDir)
+          : null;
+      if (cli?.warning) log(`warning: ${cli.warning}`);
       const result = await runAgent(
         {
           argv: supervisedArgv(wiring.argv),
@@ -183,6 +193,7 @@ export class Runner {
         timeoutMinutes: agent.timeoutMinutes,
         durationMs: Date.now() - started,
         diffStat: finished.diffStat,
+        cli,
         now: this.options.clock(),
       });
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
@@ -194,6 +205,13 @@ export class Runner {
       clearInterval(heartbeat);
       this.records.forget(run.taskId, run.attempt);
     }
+  }
+
+  /** The variables every agent gets from the runner's environment (DESIGN §7), for the CLI's --version. */
+  private baseEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of BASE_ENV_NAMES) if (this.options.sourceEnv[name] !== undefined) env[name] = this.options.sourceEnv[name]!;
+    return env;
   }
 
   /** Ends the agents of runner processes that are gone (see RunRecords). */

@@ -2,6 +2,7 @@ import type { AppContext } from "../../src/app/context.ts";
 import { CosError, ValidationError, toCosError } from "../../src/shared/errors.ts";
 import { parse } from "./args.ts";
 import { openStore, type Command } from "./command.ts";
+import { doctor } from "./commands/doctor.ts";
 import { goalAdd, goalList, initiativeAdd, initiativeList } from "./commands/goals.ts";
 import { prompt, mode, pause, resume, tick, why } from "./commands/resolver.ts";
 import { demo, digest, skills } from "./commands/reports.ts";
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   skills,
   mcp,
   serve,
+  doctor,
 };
 
 const HELP = `cos — ChiefOfStaff

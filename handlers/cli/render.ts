@@ -57,7 +57,9 @@ export function renderTask(t: TaskView): string {
     const usage = t.result.usage;
     if (usage?.costUsd != null) facts.push(`cost $${usage.costUsd.toFixed(4)}`);
     if (usage?.inputTokens != null || usage?.outputTokens != null) facts.push(`tokens ${usage.inputTokens ?? "?"} in / ${usage.outputTokens ?? "?"} out`);
+    if (t.result.cli) facts.push(`${t.result.cli.name} ${t.result.cli.version ?? "(version unknown)"}`);
     lines.push("", `result (${facts.join(", ")}):`, indent(t.result.summary));
+    if (t.result.cli?.warning) lines.push(`⚠ ${t.result.cli.warning}`);
     if (t.result.handoff) lines.push("handoff:", indent(t.result.handoff));
     if (t.result.whatWorked) lines.push("what worked:", indent(t.result.whatWorked));
     if (t.result.reusablePattern) lines.push("reusable pattern:", indent(t.result.reusablePattern));

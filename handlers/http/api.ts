@@ -37,6 +37,7 @@ const reportBody = z.object({
       durationMs: z.nullable(z.number()),
       diffStat: z.nullable(z.object({ files: z.number(), insertions: z.number(), deletions: z.number() })),
       usage,
+      cli: z.optional(z.nullable(z.object({ name: z.string(), version: z.nullable(z.string()), warning: z.nullable(z.string().check(z.maxLength(1000))) }))),
     }),
     z.object({
       kind: z.literal("failure"),

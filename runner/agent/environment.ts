@@ -17,12 +17,16 @@ export interface AgentEnvironmentSpec {
   extraEnv?: Record<string, string>;
 }
 
-const BASE_ENV_NAMES = ["PATH", "HOME", "LANG"] as const;
+/**
+ * What every agent gets from the runner's environment. TZ too: a CLI prints a limit's reset in its local time
+ * without naming the zone ("try again at 3:47 AM"), and the runner reads it in its own.
+ */
+export const BASE_ENV_NAMES = ["PATH", "HOME", "LANG", "TZ"] as const;
 const SECRET_NAMES = new Set<string>(SECRET_ENV_NAMES.map((name) => name.toUpperCase()));
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The whole environment an agent gets: PATH, HOME, LANG and the allowed names (when set in `sourceEnv`), the
+ * The whole environment an agent gets: PATH, HOME, LANG, TZ and the allowed names (when set in `sourceEnv`), the
  * extra variables, and the COS_* protocol variables, which nothing can override.
  */
 export function agentEnvironment(spec: AgentEnvironmentSpec, files: { promptFile: string; resultFile: string }): Record<string, string> {

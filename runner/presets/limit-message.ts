@@ -1,4 +1,5 @@
-import { plausible, resetTime } from "./reset-time.ts";
+import { messageLine, type LimitReport } from "./preset.ts";
+import { exactReset, resetTime } from "./reset-time.ts";
 
 // Finding a CLI's usage-limit message in what a run printed. Each preset names the lines that announce its
 // limit; they are matched at the start of a line (after decoration), so prose about limits is not one.
@@ -8,8 +9,7 @@ const LINE_PREFIX = /^(?:\s|[⎿■●•*>!│|─-]|\[[^\]]{0,40}\]\s|\[?(?:AP
 /** How much of the end of a run's output is searched: the message is the last thing a CLI prints before it gives up. */
 const SCAN_CHARS = 16 * 1024;
 
-export interface LimitFound {
-  resetAt: string | null;
+export interface LimitFound extends LimitReport {
   /** The text from the limit line on. */
   after: string;
 }
@@ -23,14 +23,18 @@ export function findLimitLine(text: string, patterns: RegExp[], now: Date): Limi
     // The reset time is on the line, or on a neighbour: CLIs wrap, and aider prints the API's error just before its own.
     const around = [line, ...lines.slice(i + 1, i + 3), ...lines.slice(Math.max(0, i - 2), i).reverse()].join(" ");
     const epoch = /usage limit reached\|(\d{9,11})\b/i.exec(line);
-    return { resetAt: epoch ? plausible(Number(epoch[1]) * 1000, now) : resetTime(around, now), after: lines.slice(i).join("\n") };
+    return {
+      resetAt: epoch ? exactReset(Number(epoch[1]), now) : resetTime(around, now),
+      message: messageLine(line),
+      after: lines.slice(i).join("\n"),
+    };
   }
   return null;
 }
 
-export function limitIn(text: string, patterns: RegExp[], now: Date): { resetAt: string | null } | null {
+export function limitIn(text: string, patterns: RegExp[], now: Date): LimitReport | null {
   const found = findLimitLine(text, patterns, now);
-  return found && { resetAt: found.resetAt };
+  return found && { resetAt: found.resetAt, message: found.message };
 }
 
 /** The end of the run's output to search for a limit message: the log (stdout and stderr) when given, else stdout. */

@@ -1,25 +1,38 @@
 import { instantOfWallTime, wallTimeAt, type Zone } from "../../src/shared/zoned-time.ts";
 
-// The reset time a CLI's limit message names, as an instant. CLIs print it relative ("try again in 3 days
-// 6 hours", "retry in 30.5s") or as a wall-clock time ("resets 3pm (Europe/Berlin)", "Aug 8th, 2026 12:30 PM").
+// The time a CLI's limit message says it resets, as the instant from which trying again can work. CLIs print
+// it relative ("try again in 3 days 6 hours", "retry in 30.5s"), as a wall-clock time ("resets 3pm
+// (Europe/Berlin)", "try again at 3:47 AM", "Aug 8th, 2026 12:30 PM"), or exactly (epoch seconds).
+//
+// A wall-clock time is printed to the minute, rounded down (Claude Code prints 03:46:51 as "3:46am", Codex
+// as "3:46 AM"), so it means the end of that minute. Every reset gets a margin on top: the vendor's clock
+// and this host's differ by seconds, and a dispatch a second early is a dispatch wasted.
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+/** Added to every reset time read from a CLI. */
+export const RESET_MARGIN_MS = 15_000;
 
-/** The reset time a message names (ISO), or null when it names none that can be believed. */
+/** The instant from which the limit a message names has lifted (ISO), or null when it names none that can be believed. */
 export function resetTime(text: string, now: Date): string | null {
   const relative = /\b(?:try again|retry|resets?|quota will reset|available again)\s+(?:in|after)\s+/i.exec(text);
   if (relative) {
     const ms = parseDuration(text.slice(relative.index + relative[0].length));
-    if (ms !== null) return plausible(Math.ceil((now.getTime() + ms) / 1000) * 1000, now);
+    if (ms !== null) return plausible(Math.ceil((now.getTime() + ms) / 1000) * 1000 + RESET_MARGIN_MS, now);
   }
   const absolute = /\b(?:resets?|reset (?:at|on)|try again(?: at)?|available (?:again )?at|ends on)\s+(?:at\s+|on\s+)?/gi;
   for (const m of text.matchAll(absolute)) {
     const when = parseWhen(text.slice(m.index + m[0].length), now);
-    if (when !== null) return plausible(when, now);
+    if (when !== null) return plausible(when.at + when.precisionMs + RESET_MARGIN_MS, now);
   }
   return null;
+}
+
+/** An exact reset a CLI gave in epoch seconds (Claude Code's `resetsAt`), with the margin. */
+export function exactReset(epochSeconds: number, now: Date): string | null {
+  return plausible(epochSeconds * 1000 + RESET_MARGIN_MS, now);
 }
 
 /** A reset more than a day in the past or over a year ahead is a misread, not a time to wait for. */
@@ -47,9 +60,11 @@ function parseDuration(text: string): number | null {
 /**
  * An absolute time at the start of `text`: "3pm", "5:00 PM", "15:00", "Oct 9, 5pm", "Aug 8th, 2026 12:30 PM", "Aug 18",
  * "9/23/2026", each with an optional zone "(Europe/Berlin)", "(UTC)", "UTC+2". Without a zone it is the runner's
- * local time: the CLI printed it on this host. A bare time that is more than an hour past means tomorrow.
+ * local time: the CLI printed it on this host (the runner passes its TZ on). A bare time that is more than an hour
+ * past means tomorrow. `precisionMs`: a minute when a time of day was printed; a date alone is its day's start,
+ * and the back-off takes over should the limit outlast it.
  */
-function parseWhen(text: string, now: Date): number | null {
+function parseWhen(text: string, now: Date): { at: number; precisionMs: number } | null {
   let rest = text;
   /** The month is 1–12, as in a WallTime. */
   let date: { year: number | null; month: number; day: number } | null = null;
@@ -92,12 +107,12 @@ function parseWhen(text: string, now: Date): number | null {
     const on = { month: date.month, day: date.day, ...clock };
     let at = instantOfWallTime({ year, ...on }, zone);
     if (date.year === null && at < nowMs - DAY_MS) at = instantOfWallTime({ year: year + 1, ...on }, zone);
-    return at;
+    return { at, precisionMs: time ? MINUTE_MS : 0 };
   }
   const today = wallTimeAt(nowMs, zone);
   let at = instantOfWallTime({ ...today, ...clock }, zone);
   if (at < nowMs - HOUR_MS) at = instantOfWallTime({ ...today, day: today.day + 1, ...clock }, zone);
-  return at;
+  return { at, precisionMs: MINUTE_MS };
 }
 
 /** The zone a CLI named after a time; a name this host does not know is read as its local time. */

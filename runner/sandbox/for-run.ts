@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
+import { storeFile } from "../../src/store/db.ts";
 import type { PresetName } from "../presets.ts";
 import { gitDirsOf } from "./git-dirs.ts";
 import type { SandboxSpec } from "./spec.ts";
@@ -38,7 +39,7 @@ export interface RunPlaces {
 export async function sandboxSpecForRun(places: RunPlaces): Promise<SandboxSpec> {
   const abs = (path: string) => (isAbsolute(path) ? path : resolve(places.cwd, path));
   const home = places.env.HOME;
-  const state = home ? statePathsFor(places.preset, places.extraStatePaths, abs(home)) : [];
+  const state = home ? statePathsFor(places.preset, places.extraStatePaths, abs(home), places.env) : [];
   ensureStateFolders(state);
   return {
     workdir: abs(places.workdir),
@@ -56,8 +57,5 @@ export async function sandboxSpecForRun(places: RunPlaces): Promise<SandboxSpec>
 
 /** The store's file for a `file:` URL (query string dropped), null for a remote store or an in-memory one. */
 export function storeFileOf(dbUrl: string, cwd: string): string | null {
-  if (!dbUrl.startsWith("file:")) return null;
-  const path = decodeURIComponent(dbUrl.slice("file:".length).replace(/[?#].*$/, "").replace(/^\/\/(localhost)?(?=\/)/, ""));
-  if (!path || path === ":memory:") return null;
-  return isAbsolute(path) ? path : resolve(cwd, path);
+  return storeFile(dbUrl, cwd);
 }

@@ -3,9 +3,9 @@
 export { buildSandbox, PROCESS_OPTIONS, viaArgsFd } from "./build.ts";
 export { sandboxSpecForRun, storeFileOf, type RunPlaces } from "./for-run.ts";
 export { gitDirsOf } from "./git-dirs.ts";
-export { decideSandboxMode, networkUnavailable, probeBwrap, SANDBOX_SETTINGS, type BwrapProbe, type SandboxDecision, type SandboxSetting } from "./mode.ts";
+export { decideSandboxMode, howToFix, networkUnavailable, probeBwrap, unavailable, SANDBOX_SETTINGS, type BwrapProbe, type SandboxDecision, type SandboxSetting } from "./mode.ts";
 export { BASE_MOUNTS, HOST_CONTROL_SOCKETS, planMounts } from "./mounts.ts";
 export { hostFs, type FsView, type PathKind } from "./paths.ts";
-export { ensureStateFolders, PRESET_STATE_PATHS, statePathsFor, type StatePath } from "./state.ts";
+export { ensureStateFolders, statePathsFor, type StatePath } from "./state.ts";
 export { namespacePids, sandboxNamespace, sandboxPids, signalSandbox } from "./forward.mjs";
 export type { GitDirs, MountOp, SandboxCommand, SandboxSpec } from "./spec.ts";

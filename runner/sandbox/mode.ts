@@ -91,7 +91,8 @@ export function networkUnavailable(probe: BwrapProbe): string | null {
   return `this agent has network: false, but bubblewrap cannot create a network namespace here (${probe.error ?? "unknown error"}); the run is refused rather than given the network`;
 }
 
-function howToFix(probe: BwrapProbe): string {
+/** What to do so that bubblewrap works here. */
+export function howToFix(probe: BwrapProbe): string {
   if (!probe.path) return "Install bubblewrap (Debian and Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install bubblewrap`)";
   return (
     "Allow user namespaces for bwrap (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; " +
@@ -100,7 +101,8 @@ function howToFix(probe: BwrapProbe): string {
   );
 }
 
-function unavailable(probe: BwrapProbe): string {
+/** Why bubblewrap cannot sandbox here. */
+export function unavailable(probe: BwrapProbe): string {
   if (!probe.path) return "bubblewrap (bwrap) is not on PATH";
   return `${probe.path} cannot create a sandbox here (${probe.error ?? "unknown error"})`;
 }

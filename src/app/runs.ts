@@ -1,5 +1,5 @@
 import { decideTask, type TaskCommand } from "../domain/task/decide.ts";
-import { taskStream, type DiffStat, type FailureReason, type Isolation, type Tier, type Usage } from "../domain/task/task.ts";
+import { taskStream, type AgentCli, type DiffStat, type FailureReason, type Isolation, type Tier, type Usage } from "../domain/task/task.ts";
 import { parseResultSections } from "../domain/task/result.ts";
 import { buildDispatchPrompt } from "../prompt/build.ts";
 import { loadPromptInput } from "../prompt/load.ts";
@@ -30,6 +30,11 @@ export interface ClaimedRun {
   leaseUntil: string;
   /** The run's MCP token (COS_MCP_TOKEN): valid while this attempt's lease lives. */
   mcpToken?: string;
+  /**
+   * Which dispatch of this attempt it is, from 1: a usage limit or an unclaimed dispatch runs the same attempt
+   * again, and each try keeps its own run folder (absent from servers before it: 1).
+   */
+  try?: number;
 }
 
 export interface ClaimRequest {
@@ -109,6 +114,7 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
         promptHash: prompt.hash,
         leaseUntil,
         mcpToken,
+        try: Math.max(1, state.runs.filter((r) => r.attempt === state.attempt).length),
       });
     }
     return claimed;
@@ -159,6 +165,8 @@ export type RunOutcome =
       durationMs: number | null;
       diffStat: DiffStat | null;
       usage: Usage | null;
+      /** The agent CLI and its version, when the agent has a preset. */
+      cli?: AgentCli | null;
     }
   | { kind: "failure"; reason: FailureReason; detail: string; retryAt: string | null };
 
@@ -184,6 +192,7 @@ export async function reportRun(ctx: AppContext, taskId: number, attempt: number
         sections: parseResultSections(outcome.markdown),
         diffStat: outcome.diffStat,
         usage: outcome.usage,
+        cli: outcome.cli ?? null,
         maxAttempts: ctx.config.resolver.maxAttempts,
       },
     };

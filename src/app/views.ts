@@ -146,6 +146,7 @@ export async function showTask(ctx: AppContext, id: number) {
           diffStat: t.result.diffStat,
           durationMs: t.result.durationMs,
           usage: t.result.usage ?? null,
+          cli: t.result.cli ?? null,
         }
       : null,
     feedback: t.feedback ? { notes: t.feedback.notes, attempt: t.feedback.attempt } : null,

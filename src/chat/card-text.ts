@@ -22,7 +22,10 @@ export interface CardButton {
 export interface CardText {
   /** `#42 Add MDX blog`, cut to TITLE_MAX code points. */
   title: string;
-  /** The lines under the title: agent, type, tier and attempt; then the diff stat, when there is one. */
+  /**
+   * The lines under the title: agent, type, tier and attempt; then the diff stat, when there is one; then a
+   * warning when the agent's CLI ran in a version its preset was not proven with.
+   */
   facts: string[];
   /** The result's summary, trimmed; "(no summary)" when it is empty. */
   summary: string;
@@ -63,6 +66,7 @@ export function cardText(card: ReviewCard, options: RenderOptions): CardText {
     const s = card.diffStat;
     facts.push(`diff: ${s.files} file${s.files === 1 ? "" : "s"}, +${s.insertions} −${s.deletions}`);
   }
+  if (card.cliWarning) facts.push(`⚠ ${card.cliWarning}`);
   const verdict = verdictLine(card.decided);
   return {
     title: clip(`#${card.taskId} ${card.title}`, TITLE_MAX),

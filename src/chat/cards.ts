@@ -24,6 +24,7 @@ export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
     tier,
     summary: t.result.summary,
     diffStat: t.result.diffStat,
+    cliWarning: t.result.cli?.warning ?? null,
     autoApproveAt: due === null ? null : new Date(due).toISOString(),
     decided,
     pageUrl: taskPageLink(ctx, t.id),

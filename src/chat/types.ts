@@ -32,6 +32,8 @@ export interface ReviewCard {
   tier: Tier;
   summary: string;
   diffStat: { files: number; insertions: number; deletions: number } | null;
+  /** Set when the agent's CLI ran in a version its preset was not proven with. */
+  cliWarning?: string | null;
   /** When an `auto` or `quick` item is approved on its own; null for gate. */
   autoApproveAt: string | null;
   /** Set once decided: the card shows it and loses its buttons. */

@@ -48,8 +48,23 @@ export async function notificationsFor(ctx: AppContext, tx: Tx, events: StoredEv
         break;
       }
       case "TaskFailed": {
-        const d = event.data as { attempt: number; detail: string; final: boolean; reason: string };
+        const d = event.data as { attempt: number; detail: string; final: boolean; reason: string; retryAt: string | null };
         const { state } = await loadTaskIn(tx, taskId!);
+        if (d.reason === "usage_limit") {
+          // Said once, when the limit begins: the tries while it lasts are the task's activity, not a message each.
+          if (state.limitStreak === 1) {
+            out.push({
+              notification: {
+                kind: "failure",
+                block: { title: `#${taskId} ${state.title} waits for a usage limit`, lines: [`${d.detail}; tried again after ${d.retryAt ?? "the next pass"}, no attempt spent`] },
+              },
+              key: key("failure"),
+              taskId,
+              attempt: d.attempt,
+            });
+          }
+          break;
+        }
         const next = d.final ? "no attempts left" : `queued again for attempt ${state.attempt}`;
         out.push({
           notification: { kind: "failure", block: { title: `#${taskId} ${state.title} failed`, lines: [`attempt ${d.attempt}: ${d.detail}; ${next}`] } },

@@ -100,7 +100,7 @@ async function promptOf(ctx: AppContext, task: TaskState, events: StoredEvent[],
   const run = task.runs.find((r) => r.attempt === attempt);
   if (!run) return null;
   const recorded = recordedPromptHash(events, attempt);
-  const kept = readCapped(runFiles(runDirOf(dataDirOf(ctx.config), task.id, attempt)).promptFile, PROMPT_MAX_BYTES);
+  const kept = readCapped(runFiles(lastRunDir(ctx, task, attempt)).promptFile, PROMPT_MAX_BYTES);
   if (kept !== null) {
     if (!recorded || promptHash(kept) === recorded) return { text: kept, note: `The prompt attempt ${attempt} was given (from its run folder).` };
     return { text: kept, note: `From attempt ${attempt}'s run folder; its hash differs from the one recorded when the run started (${recorded}).` };
@@ -126,12 +126,17 @@ function recordedPromptHash(events: StoredEvent[], attempt: number): string | nu
 function logOf(ctx: AppContext, task: TaskState, attempt: number): TaskPage["log"] {
   const run = task.runs.find((r) => r.attempt === attempt);
   if (!run) return null;
-  const path = runFiles(runDirOf(dataDirOf(ctx.config), task.id, attempt)).logPath;
+  const path = runFiles(lastRunDir(ctx, task, attempt)).logPath;
   const tail = readLogTail(path, LOG_TAIL_BYTES);
   if (!tail) return { text: "", note: `No log of attempt ${attempt} on this server${run.runner ? ` (it ran on ${run.runner})` : ""}.` };
   const lines = stripTerminalCodes(tail).replace(/\n$/, "").split("\n");
   const shown = lines.slice(-LOG_TAIL_LINES);
   return { text: shown.join("\n"), note: `The last ${shown.length} lines of attempt ${attempt}'s log.` };
+}
+
+/** The folder of the attempt's last try: the one whose result the page shows. */
+function lastRunDir(ctx: AppContext, task: TaskState, attempt: number): string {
+  return runDirOf(dataDirOf(ctx.config), { taskId: task.id, attempt, try: task.runs.filter((r) => r.attempt === attempt).length });
 }
 
 /** Colours and cursor moves a CLI printed for a terminal, and what a carriage return wrote over (progress bars). */

@@ -22,6 +22,21 @@ export interface PromptInput {
   skills: { name: string; text: string }[];
   /** Summarised engagement signals (content tasks), newest first. */
   signals: string[];
+  /** How the agent hands its result in; a command agent's way when absent. */
+  report?: ReportChannel;
+}
+
+/**
+ * How an agent hands its result in (DESIGN §7), so the prompt asks only for what its CLI can do. A preset's CLI
+ * prints its final message in structured output the runner reads, and may not write outside its work folder
+ * (Claude Code under acceptEdits refuses the run folder and `$COS_RESULT_FILE` in a shell): its final message
+ * is the result. Any other command may write COS_RESULT_FILE, or print the result last.
+ */
+export type ReportChannel = "final-message" | "result-file";
+
+/** An agent with a preset reports in its final message; a plain command through the result file or stdout. */
+export function reportChannelOf(agent: { preset?: string | undefined } | undefined): ReportChannel {
+  return agent?.preset ? "final-message" : "result-file";
 }
 
 export interface BuiltPrompt {
@@ -121,14 +136,19 @@ function render(
     out.push(`(Left out to stay within the prompt budget: ${parts.join(" and ")}, the oldest first.)`, "");
   }
 
+  const finalMessage = (input.report ?? "result-file") === "final-message";
   section(
     "How to report",
-    "End with a Markdown result using these level-2 headings (case does not matter):",
+    finalMessage
+      ? "Your final message is the result: end with it, in Markdown, using these level-2 headings (case does not matter):"
+      : "End with a Markdown result using these level-2 headings (case does not matter):",
     "- `## Summary`: what you did and how it turned out, in a few lines.",
     "- `## Handoff`: what a task that builds on this one needs to know.",
     "- `## What Worked`: the approach that worked, for sibling tasks.",
     "- `## Reusable Pattern`: a pattern others can reuse, if there is one.",
-    "Write the result to the file named by $COS_RESULT_FILE if you can; otherwise print it last on stdout.",
+    finalMessage
+      ? "Do not write the result to a file: only your final message is recorded."
+      : "Write the result to the file named by $COS_RESULT_FILE if you can; otherwise print it last on stdout.",
   );
   return out.join("\n").trimEnd() + "\n";
 }

@@ -1,7 +1,7 @@
 import type { Config } from "../config/config.ts";
 import { SIGNAL_WINDOW_DAYS, summariseSignals, type SignalRow } from "../domain/content/signals.ts";
 import type { TaskResult, TaskState } from "../domain/task/task.ts";
-import type { PromptInput } from "./build.ts";
+import { reportChannelOf, type PromptInput } from "./build.ts";
 import { readSkill, skillsOf } from "./skills.ts";
 
 interface Executor {
@@ -71,6 +71,7 @@ export async function loadPromptInput(db: Executor, config: Config, task: TaskSt
     }),
     // Content tasks only, and only with a "now" to count the 30 days from (every caller that dispatches has one).
     signals: task.type === "content" && now ? await loadSignals(db, task.project, now) : [],
+    report: reportChannelOf(config.agents[task.agent]),
   };
 }
 

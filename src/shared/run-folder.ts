@@ -10,9 +10,26 @@ export function dataDirOf(config: Pick<Config, "worktreeRoot">): string {
   return dirname(config.worktreeRoot);
 }
 
-/** `<dataDir>/runs/<task>-<attempt>`. */
-export function runDirOf(dataDir: string, taskId: number, attempt: number): string {
-  return join(dataDir, "runs", `${taskId}-${attempt}`);
+/** Which run of a task: its attempt, and the try of that attempt (a usage limit or an unclaimed dispatch runs an attempt again). */
+export interface RunRef {
+  taskId: number;
+  attempt: number;
+  /** 1 for the first; absent on servers before tries were counted. */
+  try?: number | undefined;
+}
+
+/**
+ * A run's folder under runs/: `<task>-<attempt>`, and `<task>-<attempt>.<try>` for the tries after the first of
+ * one attempt, so no try overwrites another's log.
+ */
+export function runFolderName(run: RunRef): string {
+  const tried = run.try ?? 1;
+  return tried > 1 ? `${run.taskId}-${run.attempt}.${tried}` : `${run.taskId}-${run.attempt}`;
+}
+
+/** `<dataDir>/runs/<task>-<attempt>[.<try>]`. */
+export function runDirOf(dataDir: string, run: RunRef): string {
+  return join(dataDir, "runs", runFolderName(run));
 }
 
 export interface RunFiles {

@@ -191,13 +191,19 @@ export function isBusy(error: unknown): boolean {
 
 /** `file:./data/cos.db` → an absolute file URL, creating the folder so a fresh machine just works. */
 function normaliseUrl(url: string, cwd: string): string {
-  if (!url.startsWith("file:")) return url;
-  const rest = url.slice("file:".length);
-  if (rest === ":memory:" || rest.startsWith(":memory:")) return url;
-  const [pathPart, query] = rest.split("?", 2) as [string, string | undefined];
-  const path = resolve(cwd, decodeURIComponent(pathPart.replace(/^\/\/(localhost)?(?=\/)/, "")));
+  const path = storeFile(url, cwd);
+  if (path === null) return url;
+  const query = url.split("?", 2)[1];
   mkdirSync(dirname(path), { recursive: true });
   return `file:${path}${query ? `?${query}` : ""}`;
+}
+
+/** The file of an embedded store's `file:` URL (relative to `cwd`, query dropped); null for a remote or in-memory one. */
+export function storeFile(url: string, cwd: string): string | null {
+  if (!url.startsWith("file:")) return null;
+  const pathPart = url.slice("file:".length).replace(/[?#].*$/, "");
+  if (!pathPart || pathPart.startsWith(":memory:")) return null;
+  return resolve(cwd, decodeURIComponent(pathPart.replace(/^\/\/(localhost)?(?=\/)/, "")));
 }
 
 function delay(ms: number): Promise<void> {

@@ -13,8 +13,7 @@ const TABLE = "__drizzle_migrations";
  */
 export async function migrate(db: Database, folder = join(packageRoot(), "migrations")): Promise<number> {
   // Every command starts here: compare with the journal alone, and read the SQL only when behind.
-  const journal = JSON.parse(readFileSync(join(folder, "meta", "_journal.json"), "utf8")) as { entries: { when: number }[] };
-  const latest = journal.entries.at(-1)?.when ?? 0;
+  const latest = journalOf(folder).at(-1) ?? 0;
   if ((await lastApplied(db)) >= latest) return 0;
   const migrations = readMigrationFiles({ migrationsFolder: folder });
   return db.write(async (tx) => {
@@ -35,6 +34,26 @@ export async function migrate(db: Database, folder = join(packageRoot(), "migrat
     }
     return applied;
   });
+}
+
+/** How the store's schema compares with this version's migrations, without changing anything. */
+export async function schemaStatus(db: Database, folder = join(packageRoot(), "migrations")): Promise<{ known: number; pending: number; unknown: number }> {
+  const journal = journalOf(folder);
+  const last = await lastApplied(db);
+  const applied = await db.query<{ created_at: number }>(`SELECT created_at FROM ${TABLE}`).catch(() => []);
+  const knownSet = new Set(journal);
+  return {
+    known: journal.length,
+    pending: journal.filter((when) => when > last).length,
+    // Applied by a newer version of cos: this one does not know the schema it finds.
+    unknown: applied.filter((row) => !knownSet.has(Number(row.created_at))).length,
+  };
+}
+
+/** The `when` of each migration in the journal, in order. */
+function journalOf(folder: string): number[] {
+  const journal = JSON.parse(readFileSync(join(folder, "meta", "_journal.json"), "utf8")) as { entries: { when: number }[] };
+  return journal.entries.map((e) => e.when);
 }
 
 async function lastApplied(db: Database): Promise<number> {

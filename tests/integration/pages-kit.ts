@@ -115,7 +115,7 @@ export async function codeTaskInReview(
   const { state } = await loadTask(h.ctx, id);
   if (state.status !== "dispatched") throw new Error(`#${id} was not dispatched (${state.status}): is ${agent} busy with another task?`);
   const prompt = buildDispatchPrompt(await loadPromptInput(h.ctx.db, h.ctx.config, state, h.clock.now()), h.ctx.config.prompt.budgetTokens);
-  const run = runFiles(runDirOf(dataDirOf(h.ctx.config), id, state.attempt));
+  const run = runFiles(runDirOf(dataDirOf(h.ctx.config), { taskId: id, attempt: state.attempt }));
   mkdirSync(dirname(run.promptFile), { recursive: true });
   writeFileSync(run.promptFile, prompt.text);
   writeFileSync(run.logPath, options.log ?? "\u001b[32mstarting\u001b[0m\nwrote the files\ndone\n");

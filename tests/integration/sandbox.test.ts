@@ -542,7 +542,7 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
     });
     expect(spec).toMatchObject({
       git: { commonDir: join(f.repo, ".git"), gitDir: join(f.repo, ".git", "worktrees", "7") },
-      statePaths: [join(f.home, ".claude"), join(f.home, ".claude.json"), join(f.home, ".cache", "pip")],
+      statePaths: [join(f.home, ".claude"), join(f.home, ".claude.json"), join(f.home, ".cache", "claude-cli-nodejs"), join(f.home, ".cache", "pip")],
       hidden: [f.dataDir, f.configFile, f.envFile],
       storeFile: f.storeFile,
     });

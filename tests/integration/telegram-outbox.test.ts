@@ -150,6 +150,21 @@ describe("Telegram notifications through the outbox", () => {
     expect(texts).toContain(`❌ #${failing} Will fail failed\nattempt 1: timed out after 60 min; queued again for attempt 2`);
   });
 
+  it("tells a usage limit once, when it begins, not at every re-queue while it lasts", async () => {
+    const { ctx, fake, clock, drain } = await setup();
+    const id = await queueTask(ctx, { title: "Waits for the API", type: "research", agent: "scout" }, "cli");
+    for (let i = 0; i < 3; i++) {
+      expect((await runPass(ctx)).dispatched.map((d) => d.taskId)).toEqual([id]);
+      await reportRun(ctx, id, 1, "r1", { kind: "failure", reason: "usage_limit", detail: "usage limit: You've hit your limit", retryAt: null });
+      clock.advance(31 * 60_000);
+    }
+    await drain();
+    const texts = fake.messagesIn(CHAT).map((m) => m.text);
+    expect(texts.filter((t) => t.includes(`#${id} Waits for the API`))).toEqual([
+      `❌ #${id} Waits for the API waits for a usage limit\nusage limit: You've hit your limit; tried again after 2026-11-23T22:01:00.000Z, no attempt spent`,
+    ]);
+  });
+
   it("enqueues the digest once a day, with the review queue as cards", async () => {
     const { ctx, fake, clock, drain } = await setup();
     const waiting = await taskInReview(ctx, "Waiting for you");

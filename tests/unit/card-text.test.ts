@@ -24,6 +24,11 @@ describe("the card text model", () => {
     ]);
   });
 
+  it("warns, under the facts, about an agent CLI in a version its preset was not proven with", () => {
+    const warning = "Claude Code 2.1.400 is not a version the claude-code preset was proven with (2.1.332); if runs go wrong, install 2.1.332";
+    expect(cardText(card({ cliWarning: warning }), { timezone: "UTC" }).facts).toEqual(["builder · code · tier quick · attempt 2", "diff: 1 file, +3 −0", `⚠ ${warning}`]);
+  });
+
   it("words a decided card: its verdict line with the notes, no timer, no buttons", () => {
     const text = cardText(card({ decided: { verdict: "discarded", by: "user:slack:U1", notes: "not needed" } }), { timezone: "UTC" });
     expect(text).toMatchObject({ verdict: "🗑 Discarded by user:slack:U1: not needed", timer: null, buttons: [] });

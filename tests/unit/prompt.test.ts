@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildDispatchPrompt, estimateTokens, promptHash, type PromptInput } from "../../src/prompt/build.ts";
+import { buildDispatchPrompt, estimateTokens, promptHash, reportChannelOf, type PromptInput } from "../../src/prompt/build.ts";
 
 const HEADINGS = {
   feedback: "# Feedback from the last attempt",
@@ -153,6 +153,17 @@ describe("the sections of the dispatch prompt (DESIGN §6)", () => {
     const report = text.slice(text.indexOf(HEADINGS.report));
     for (const heading of ["## Summary", "## Handoff", "## What Worked", "## Reusable Pattern"]) expect(report).toContain(heading);
     expect(report).toContain("$COS_RESULT_FILE");
+  });
+
+  it("asks an agent with a preset for its final message only: its CLI may not write outside its work folder", () => {
+    const { text } = buildDispatchPrompt(given({ report: "final-message" }));
+    const report = text.slice(text.indexOf(HEADINGS.report));
+    expect(report).toContain("Your final message is the result");
+    expect(report).toContain("## Reusable Pattern");
+    expect(report).not.toContain("COS_RESULT_FILE");
+    expect(reportChannelOf({ preset: "claude-code" })).toBe("final-message");
+    expect(reportChannelOf({})).toBe("result-file");
+    expect(reportChannelOf(undefined)).toBe("result-file");
   });
 
   it("leaves out every section that has nothing to say", () => {

@@ -209,10 +209,18 @@ describe("state paths", () => {
     expect(statePathsFor("claude-code", ["~/.cache/pip", "/opt/models"], "/home/cos")).toEqual([
       { path: "/home/cos/.claude", createFolder: true },
       { path: "/home/cos/.claude.json", createFolder: false },
+      { path: "/home/cos/.cache/claude-cli-nodejs", createFolder: true },
       { path: "/home/cos/.cache/pip", createFolder: false },
       { path: "/opt/models", createFolder: false },
     ]);
     expect(() => statePathsFor(undefined, ["relative/path"], "/home/cos")).toThrow(/absolute/);
+  });
+
+  it("follows the variables that move a CLI's state: a Gemini run's home is in its run folder", () => {
+    expect(statePathsFor("gemini", [], "/home/cos", { GEMINI_CLI_HOME: "/data/runs/7-1/gemini-home" })).toEqual([
+      { path: "/data/runs/7-1/gemini-home/.gemini", createFolder: true },
+    ]);
+    expect(statePathsFor("codex", [], "/home/cos", { CODEX_HOME: "/srv/codex" })).toEqual([{ path: "/srv/codex", createFolder: true }]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CommandMeta } from "../../src/domain/events.ts";
 import { decideTask, type TaskCommand } from "../../src/domain/task/decide.ts";
-import { OPEN_STATUSES, TERMINAL_STATUSES, evolveTask, type FailureReason, type TaskState, type Verdict } from "../../src/domain/task/task.ts";
+import { OPEN_STATUSES, TERMINAL_STATUSES, evolveTask, type FailureReason, type TaskEvent, type TaskState, type Verdict } from "../../src/domain/task/task.ts";
 import { IllegalStateError, ValidationError } from "../../src/shared/errors.ts";
 import {
   META,
@@ -233,6 +233,26 @@ describe("failed runs", () => {
       .when(fail(2, "usage_limit", 2, reset))
       .then([{ type: "TaskFailed", data: { attempt: 2, reason: "usage_limit", detail: "usage_limit detail", final: false, retryAt: reset, attemptSpent: false } }]);
     expect(givenTask(history).when(fail(2, "usage_limit", 2, reset)).thenState()).toMatchObject({ status: "queued", attempt: 2, notBefore: reset });
+  });
+
+  it("never waits for a reset at or before now: it backs off 1, 2, 4 … 30 minutes while the limit persists", () => {
+    const now = META.at;
+    const limited = (times: number) => {
+      const history: TaskEvent[] = [queued()];
+      for (let i = 0; i < times; i++) history.push(dispatched(1, minutesAfterStart(10 + i)), failed(1, { reason: "usage_limit", retryAt: minutesAfterStart(11 + i) }, minutesAfterStart(11 + i)));
+      return [...history, dispatched(1, minutesAfterStart(100)), started(1, "local", minutesAfterStart(101))];
+    };
+    const retryAfter = (times: number, reported: string | null) => {
+      const state = givenTask(limited(times)).when(fail(1, "usage_limit", 2, reported)).thenState();
+      expect(state).toMatchObject({ status: "queued", attempt: 1, limitStreak: times + 1 });
+      return (Date.parse(state.notBefore!) - Date.parse(now)) / 60_000;
+    };
+    expect(retryAfter(0, now)).toBe(1);
+    expect(retryAfter(0, minutesAfterStart(599))).toBe(1);
+    expect(retryAfter(0, null)).toBe(1);
+    expect([1, 2, 3, 4, 5, 6, 9].map((n) => retryAfter(n, null))).toEqual([2, 4, 8, 16, 30, 30, 30]);
+    // A reset still ahead is used as the CLI named it, however many limits came before.
+    expect(retryAfter(4, minutesAfterStart(605))).toBe(5);
   });
 
   it("does not spend an attempt when no runner claimed the task", () => {

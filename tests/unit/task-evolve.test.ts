@@ -47,8 +47,8 @@ describe("activity lines", () => {
     ],
     [
       "a usage limit with its reset time",
-      [queued(), dispatched(1), failed(1, { reason: "usage_limit", detail: "usage limit", retryAt: "2026-11-24T03:40:00.000Z" })],
-      "failed (attempt 1): usage limit; queued again for attempt 1 after 2026-11-24T03:40:00.000Z",
+      [queued(), dispatched(1), failed(1, { reason: "usage_limit", detail: "usage limit: You've hit your limit · resets 3:39am (UTC)", retryAt: "2026-11-24T03:40:15.000Z" })],
+      "usage limit: You've hit your limit · resets 3:39am (UTC); attempt 1 not spent, tried again after 2026-11-24T03:40:15.000Z",
     ],
     [
       "a final failure",
@@ -182,5 +182,35 @@ describe("the state each event starts from", () => {
     const frozen = JSON.stringify(before);
     evolveTask(before, events[5]!);
     expect(JSON.stringify(before)).toBe(frozen);
+  });
+});
+
+describe("a usage limit", () => {
+  const limit = (n: number, at: string) =>
+    failed(1, { reason: "usage_limit", detail: "usage limit: You've hit your limit", retryAt: minutesAfterStart(200 + n) }, at);
+
+  it("is one activity line per re-queue: the run's dispatch and start lines give way to it, an agent's note stays", () => {
+    const events: TaskEvent[] = [queued()];
+    for (let n = 0; n < 3; n++) {
+      events.push(dispatched(1, minutesAfterStart(10 + n * 10)), started(1, "local", minutesAfterStart(11 + n * 10)));
+      if (n === 1) events.push({ type: "ActivityNoted", data: { text: "builder: looking at the repo" }, at: minutesAfterStart(12 + n * 10) });
+      events.push(limit(n, minutesAfterStart(13 + n * 10)));
+    }
+    expect(foldTask(events)!.activity.map((a) => a.text)).toEqual([
+      "queued",
+      `usage limit: You've hit your limit; attempt 1 not spent, tried again after ${minutesAfterStart(200)}`,
+      "builder: looking at the repo",
+      `usage limit: You've hit your limit; attempt 1 not spent, tried again after ${minutesAfterStart(201)}`,
+      `usage limit: You've hit your limit; attempt 1 not spent, tried again after ${minutesAfterStart(202)}`,
+    ]);
+  });
+
+  it("counts the limits in a row until a result or another failure", () => {
+    const twice = [queued(), dispatched(1), limit(0, minutesAfterStart(12)), dispatched(1, minutesAfterStart(20)), limit(1, minutesAfterStart(22))];
+    expect(foldTask(twice)!).toMatchObject({ limitStreak: 2, attempt: 1, status: "queued", notBefore: minutesAfterStart(201) });
+    expect(foldTask([...twice, dispatched(1, minutesAfterStart(30)), resultReported(1, "done", minutesAfterStart(32))])!.limitStreak).toBe(0);
+    expect(foldTask([...twice, dispatched(1, minutesAfterStart(30)), failed(1, {}, minutesAfterStart(32))])!.limitStreak).toBe(0);
+    // An unclaimed dispatch says nothing about the limit.
+    expect(foldTask([...twice, dispatched(1, minutesAfterStart(30)), failed(1, { reason: "claim_timeout" }, minutesAfterStart(32))])!.limitStreak).toBe(2);
   });
 });

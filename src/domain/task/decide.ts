@@ -1,8 +1,10 @@
 import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
 import { assertNever, type CommandMeta, type NewEvent } from "../events.ts";
 import { checkBlockers, type BlockerGraph } from "./dependencies.ts";
+import { usageLimitRetryAt } from "./usage-limit.ts";
 import {
   OPEN_STATUSES,
+  type AgentCli,
   type DiffStat,
   type FailureReason,
   type Isolation,
@@ -34,11 +36,13 @@ export type TaskCommand =
         sections: ResultSections;
         diffStat: DiffStat | null;
         usage?: Usage | null;
+        cli?: AgentCli | null;
         maxAttempts: number;
       };
     }
   | {
       type: "ReportFailure";
+      /** `retryAt`: for a usage limit, the reset the agent's CLI named (or null); the task decides when it retries. */
       data: { attempt: number; reason: FailureReason; detail: string; maxAttempts: number; retryAt: string | null };
     }
   | { type: "RecordVerdict"; data: { verdict: Verdict; notes: string | null; attempt: number | null } }
@@ -109,7 +113,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       }
       return [{ type: "TaskStarted", data: command.data }];
     case "ReportResult": {
-      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage } = command.data;
+      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage, cli } = command.data;
       // A report from an earlier attempt is stale whatever the task does now: say so first.
       if (attempt !== null && attempt < state.attempt) requireCurrentAttempt(state, attempt);
       if (state.status !== "dispatched" && state.status !== "running") {
@@ -122,10 +126,13 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       const current = attempt ?? state.attempt;
       requireCurrentAttempt(state, current);
       if (exitCode !== 0) {
-        return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null)];
+        return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null, meta)];
       }
       return [
-        { type: "TaskResultReported", data: { attempt: current, exitCode, durationMs, ...sections, diffStat, ...(usage ? { usage } : {}) } },
+        {
+          type: "TaskResultReported",
+          data: { attempt: current, exitCode, durationMs, ...sections, diffStat, ...(usage ? { usage } : {}), ...(cli ? { cli } : {}) },
+        },
       ];
     }
     case "ReportFailure": {
@@ -135,7 +142,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
         throw new IllegalStateError(`${ref} is ${state.status}; only a dispatched or running task can fail`);
       }
       requireCurrentAttempt(state, attempt);
-      return [failure(state, attempt, reason, detail, maxAttempts, retryAt)];
+      return [failure(state, attempt, reason, detail, maxAttempts, retryAt, meta)];
     }
     case "RecordVerdict": {
       const { verdict, notes, attempt } = command.data;
@@ -185,11 +192,13 @@ function failure(
   detail: string,
   maxAttempts: number,
   retryAt: string | null,
+  meta: CommandMeta,
 ): Emitted {
   // A usage limit is the provider's doing and an unclaimed dispatch never ran: neither spends an attempt.
   const attemptSpent = reason !== "usage_limit" && reason !== "claim_timeout";
   const final = attemptSpent && attempt >= maxAttempts;
-  return { type: "TaskFailed", data: { attempt, reason, detail, final, retryAt, attemptSpent } };
+  const next = reason === "usage_limit" ? usageLimitRetryAt(retryAt, meta.at, state.limitStreak) : retryAt;
+  return { type: "TaskFailed", data: { attempt, reason, detail, final, retryAt: next, attemptSpent } };
 }
 
 function requireCurrentAttempt(state: TaskState, attempt: number): void {

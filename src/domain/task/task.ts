@@ -45,12 +45,24 @@ export interface Usage {
   outputTokens: number | null;
 }
 
+/** The agent CLI a run used, as its runner saw it: recorded with the result. */
+export interface AgentCli {
+  /** The CLI as people name it: "Claude Code". */
+  name: string;
+  /** What its `--version` printed, or null when it could not be read. */
+  version: string | null;
+  /** Set when the version is not one its preset was proven with: shown on the card. */
+  warning: string | null;
+}
+
 export interface TaskResult extends ResultSections {
   attempt: number;
   exitCode: number;
   durationMs: number | null;
   diffStat: DiffStat | null;
   usage?: Usage | null;
+  /** Absent for an agent without a preset, and on results recorded before it was. */
+  cli?: AgentCli | null;
   at: string;
 }
 
@@ -170,6 +182,8 @@ const TASK_STATE_FIELDS = {
   finishedAt: (): string | null => null,
   /** Not to be dispatched before this time (usage-limit re-queue). */
   notBefore: (): string | null => null,
+  /** Usage limits in a row since the last result or other failure: how far the next one backs off. */
+  limitStreak: () => 0,
   result: (): TaskResult | null => null,
   /** The result and notes of the attempt that was sent back, for the next attempt's prompt. */
   feedback: (): { notes: string | null; attempt: number; result: TaskResult | null } | null => null,
@@ -302,6 +316,7 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       next.finishedAt = event.at;
       next.leaseUntil = null;
       next.failure = null;
+      next.limitStreak = 0;
       endRun("result", event.data.usage?.costUsd ?? null);
       note(`result reported (attempt ${event.data.attempt}, exit ${event.data.exitCode})`);
       return next;
@@ -311,6 +326,21 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       next.leaseUntil = null;
       next.runner = null;
       endRun("failed");
+      if (reason !== "claim_timeout") next.limitStreak = reason === "usage_limit" ? state.limitStreak + 1 : 0;
+      if (reason === "usage_limit" && !final) {
+        // One line per re-queue: the run's "dispatched" and "started" lines give way to this one, so a limit that
+        // holds all night reads as a few lines, each with the CLI's words and the next try.
+        const run = state.runs.at(-1);
+        const ofThisRun = (a: { at: string; text: string }) =>
+          run !== undefined && ((a.at === run.dispatchedAt && a.text.startsWith("dispatched: ")) || (a.at === run.startedAt && a.text.startsWith("started on ")));
+        next.status = "queued";
+        next.notBefore = retryAt;
+        next.activity = [
+          ...state.activity.filter((a) => !ofThisRun(a)),
+          { at: event.at, text: `${detail}; attempt ${attempt} not spent, tried again after ${retryAt ?? "the next pass"}` },
+        ];
+        return next;
+      }
       if (final) {
         next.status = "failed";
         note(`failed (attempt ${attempt}): ${detail}; no attempts left`);
