@@ -209,6 +209,20 @@ describe.skipIf(missing !== null)("the review pages in a phone-sized browser", (
     await page.close();
   }, 180_000);
 
+  it("signs in a Mini App opened without a key (the bot's menu button) with Telegram's initData, and no one else", async () => {
+    const page = await browser.newPage();
+    const base = `http://127.0.0.1:${h.server!.port}`;
+    await openAsMiniApp(page, `${base}/pages/review`);
+    await page.waitForURL(/\/pages\/review\?k=q\./);
+    await expect(page.locator("h1").textContent()).resolves.toMatch(/waiting for review|Nothing waits/);
+    await shot(page, "14-menu-button-signed-in");
+    // Outside Telegram (no initData), the same address stays refused.
+    const plain = await browser.newPage();
+    expect((await plain.goto(`${base}/pages/review`))!.status()).toBe(401);
+    await plain.close();
+    await page.close();
+  }, 120_000);
+
   it("refuses a tampered link and an expired one, saying how to get a fresh one, and records nothing", async () => {
     const id = await codeTaskInReview(h, { "x.txt": "x\n" }, { title: "Small change", agent: "checker" });
     await h.settle();
