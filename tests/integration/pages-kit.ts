@@ -17,19 +17,15 @@ import { buildDispatchPrompt } from "../../src/prompt/build.ts";
 import { loadPromptInput } from "../../src/prompt/load.ts";
 import { dataDirOf, runDirOf, runFiles } from "../../src/shared/run-folder.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
+import { CONFIG, OWNER, PUBLIC_URL } from "./telegram-kit.ts";
 
 // The review pages in-process (hono's app.request) on a real store, a real git repository for code tasks,
 // and a clock the test moves. Telegram is configured (a token, an allowlist, a private chat) so that the
 // outbox writes the card notifications a verdict causes, and so that initData can be checked.
 
-export const PUBLIC_URL = "https://cos.example.test";
-export const OWNER = 111;
+/** The Telegram tests' owner, public URL and configuration (three agents, the project `site` at ./site). */
+export { CONFIG as PAGES_CONFIG, OWNER, PUBLIC_URL };
 export const BOT_TOKEN = "123456:TEST-token_abc";
-
-export const PAGES_CONFIG = {
-  agents: { builder: { command: ["true"] }, writer: { command: ["true"] }, scout: { command: ["true"] } },
-  projects: { site: { repo: "./site", mainBranch: "main" } },
-};
 
 export interface PagesHarness {
   ctx: AppContext;
@@ -44,7 +40,7 @@ export interface PagesHarness {
 }
 
 export async function pagesHarness(options: { env?: Record<string, string>; ws?: TempWorkspace } = {}): Promise<PagesHarness> {
-  const ws = options.ws ?? tempWorkspace(PAGES_CONFIG);
+  const ws = options.ws ?? tempWorkspace(CONFIG);
   const clock = movableClock("2026-11-23T22:00:00.000Z");
   const env = parseEnv({
     ...ws.env,
