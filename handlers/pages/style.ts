@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 // Highlighting colours follow highlight.js's class names.
 
 export const STYLE = `
-:root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--add:#e6ffec;--addn:#ccffd8;--del:#ffebe9;--deln:#ffd7d5;--link:#0969da;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--kw:#cf222e;--str:#0a3069;--com:#59636e;--num:#0550ae;--fn:#8250df;--tag:#116329;--note:#fff8c5;--okbtn:#1a7f37;--badbtn:#cf222e}
-@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--soft:#151b23;--add:#12261e;--addn:#1b4721;--del:#25171c;--deln:#542426;--link:#4493f8;--ok:#3fb950;--warn:#d29922;--bad:#f85149;--kw:#ff7b72;--str:#a5d6ff;--com:#9198a1;--num:#79c0ff;--fn:#d2a8ff;--tag:#7ee787;--note:#3b2e00;--okbtn:#238636;--badbtn:#da3633}}
+:root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--add:#e6ffec;--addn:#ccffd8;--del:#ffebe9;--deln:#ffd7d5;--link:#0969da;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--kw:#cf222e;--str:#0a3069;--com:#59636e;--num:#0550ae;--fn:#8250df;--tag:#116329;--okbtn:#1a7f37;--badbtn:#cf222e}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#3d444d;--soft:#151b23;--add:#12261e;--addn:#1b4721;--del:#25171c;--deln:#542426;--link:#4493f8;--ok:#3fb950;--warn:#d29922;--bad:#f85149;--kw:#ff7b72;--str:#a5d6ff;--com:#9198a1;--num:#79c0ff;--fn:#d2a8ff;--tag:#7ee787;--okbtn:#238636;--badbtn:#da3633}}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;overflow-wrap:anywhere}
@@ -77,7 +77,6 @@ textarea{width:100%;min-height:7.5em;font:16px/1.4 ui-monospace,Menlo,monospace;
 #sendback.drawer{position:fixed;left:0;right:0;bottom:0;z-index:3;margin:0;background:var(--bg);border-top:2px solid var(--warn);padding:8px 12px calc(8px + env(safe-area-inset-bottom));box-shadow:0 -6px 18px #0004}
 #sendback.drawer h2{margin:.2em 0 .4em}
 #sendback.drawer textarea{min-height:5.5em;max-height:35vh}
-.toast{position:fixed;left:12px;right:12px;bottom:80px;z-index:4;background:var(--fg);color:var(--bg);padding:10px 12px;border-radius:8px;font-size:.9rem}
 svg.chart{width:100%;height:auto;display:block;background:var(--soft);border-radius:8px}
 .chart text{font:10px system-ui,sans-serif;fill:var(--muted)}
 .chart .grid{stroke:var(--line);stroke-width:1}
