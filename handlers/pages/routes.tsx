@@ -11,7 +11,6 @@ import type { Verdict } from "../../src/domain/task/task.ts";
 import { checkFormToken, checkKey, formToken, pageHref, pagePath, publicPathPrefix, type PageAccess, type PageRef } from "../../src/pages/links.ts";
 import { reviewQueue, waitingQueue } from "../../src/pages/queues.ts";
 import { taskPage } from "../../src/pages/task-page.ts";
-import { highlighter } from "../../src/pages/highlight.ts";
 import { keyForTelegramUser, pageActor } from "../../src/pages/telegram-access.ts";
 import { trustHistories } from "../../src/pages/trust-history.ts";
 import { NotFoundError, ValidationError, toCosError } from "../../src/shared/errors.ts";
@@ -36,8 +35,6 @@ export function mountPages(app: Hono, ctx: AppContext): void {
   const pages = new Hono();
   const prefix = publicPathPrefix(ctx);
   const telegramOn = Boolean(ctx.env.TELEGRAM_BOT_TOKEN);
-  // Loaded now rather than by the first page that shows a diff (it is the pages' heaviest module).
-  void highlighter();
 
   pages.onError(async (error, c) => {
     const cos = toCosError(error);

@@ -17,6 +17,32 @@ export function highlighter(): Promise<HLJSApi | null> {
   return loading;
 }
 
+/** The languages most diffs are in: readied when `cos serve` starts, not by the first page that needs them. */
+const USUAL_LANGUAGES = ["typescript", "javascript", "json", "css", "markdown", "xml", "yaml", "python", "bash", "go", "rust", "sql"];
+/** V8 compiles a regular expression to machine code only once it has run a while: a warm-up of a few hundred lines does that. */
+const WARM_REPEAT = 60;
+const SAMPLE = 'import { a } from "./b"; // note\nexport const x = { "k": [1, 2.5, true, null] } /* c */;\nfunction f(y) { return `t${y}`; }\n# Title **b** [l](u)\n<p class="x">&amp;</p>\n';
+
+/**
+ * Loads highlight.js and runs the usual languages over a sample: highlight.js compiles a grammar the first
+ * time it is used, and V8 its regular expressions once they are hot, which otherwise costs the first page
+ * with a big diff a few hundred milliseconds. One language a turn of the event loop, so that a request
+ * arriving meanwhile is not held up.
+ */
+export function warmHighlighter(): Promise<void> {
+  warming ??= (async () => {
+    const hljs = await highlighter();
+    if (!hljs) return;
+    for (const language of USUAL_LANGUAGES) {
+      await new Promise((done) => setImmediate(done));
+      if (hljs.getLanguage(language)) hljs.highlight(SAMPLE.repeat(WARM_REPEAT), { language, ignoreIllegals: true });
+    }
+  })();
+  return warming;
+}
+
+let warming: Promise<void> | null = null;
+
 /** Extensions and names highlight.js does not know by themselves. */
 const ALIASES: Record<string, string> = { mdx: "markdown", svelte: "xml", vue: "xml", toml: "ini", jsonc: "json", makefile: "makefile" };
 

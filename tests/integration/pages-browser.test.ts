@@ -5,6 +5,7 @@ import { chromium, type BrowserContext, type Page, type Response } from "playwri
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cancelTask, loadTask, queueTask } from "../../src/app/tasks.ts";
 import { LINK_LIFETIME_MS } from "../../src/pages/links.ts";
+import { warmHighlighter } from "../../src/pages/highlight.ts";
 import { buildDispatchPrompt } from "../../src/prompt/build.ts";
 import { loadPromptInput } from "../../src/prompt/load.ts";
 import { codeTaskInReview, decidedContentTask, FORTY_VERDICTS, telegramInitData } from "./pages-kit.ts";
@@ -37,6 +38,8 @@ describe.skipIf(missing !== null)("the review pages in a phone-sized browser", (
     // One agent per code task, so that no test waits for another's task to leave its agent free.
     const agents = Object.fromEntries(["builder", "writer", "scout", "fixer", "tidier", "checker"].map((a) => [a, { command: ["true"] }]));
     h = await startHarness({ mode: "webhook", env: { TELEGRAM_CHAT_ID: String(OWNER) }, config: { ...CONFIG, agents } });
+    // As cos serve does at start, so the measured times are a running server's.
+    await warmHighlighter();
     profile = mkdtempSync(join(tmpdir(), "cos-chromium-"));
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
