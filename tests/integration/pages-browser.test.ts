@@ -19,21 +19,24 @@ import { CONFIG, OWNER, PUBLIC_URL, startHarness, type Harness } from "./telegra
 // edit the chat card; a tampered link and an expired one are refused. The screenshots go to a folder
 // this test prints; the page weights and server times it measured are printed too.
 
-const CHROMIUM = "/usr/bin/chromium";
+/** Debian's chromium; COS_CHROMIUM names another build of it. */
+const CHROMIUM = process.env.COS_CHROMIUM ?? "/usr/bin/chromium";
 const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} is not installed (Debian: apt-get install chromium; .ci/run installs it when missing)`;
 if (missing) console.warn(`pages-browser: the browser tests are skipped: ${missing}`);
 
-const SHOTS = process.env.COS_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), "cos-page-shots-"));
 
 describe.skipIf(missing !== null)("the review pages in a phone-sized browser", () => {
   let h: Harness;
   let browser: BrowserContext;
   let profile: string;
   const measured: string[] = [];
+  /** Where the screenshots go: COS_SCREENSHOT_DIR, else a new temp folder; printed either way. */
+  let shots: string;
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    console.log(`pages-browser: screenshots in ${SHOTS}`);
+    shots = process.env.COS_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), "cos-page-shots-"));
+    mkdirSync(shots, { recursive: true });
+    console.log(`pages-browser: screenshots in ${shots}`);
     // The bot's chat is the owner's private chat: cards carry the page as a Mini App button.
     // One agent per code task, so that no test waits for another's task to leave its agent free.
     const agents = Object.fromEntries(["builder", "writer", "scout", "fixer", "tidier", "checker"].map((a) => [a, { command: ["true"] }]));
@@ -89,7 +92,7 @@ describe.skipIf(missing !== null)("the review pages in a phone-sized browser", (
     expect(scroll).toBeLessThanOrEqual(client);
   }
 
-  const shot = (page: Page, name: string, fullPage = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+  const shot = (page: Page, name: string, fullPage = false) => page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 
   const FILES = {
     "src/blog.ts": [
@@ -203,7 +206,7 @@ describe.skipIf(missing !== null)("the review pages in a phone-sized browser", (
     await noSidewaysScroll(page);
     expect(await page.locator("svg.chart line.mark").count()).toBeGreaterThanOrEqual(2);
     await shot(page, "09-trust", true);
-    await page.locator('section:has(h2:text-is("writer · content"))').screenshot({ path: join(SHOTS, "09b-trust-writer.png") });
+    await page.locator('section:has(h2:text-is("writer · content"))').screenshot({ path: join(shots, "09b-trust-writer.png") });
     await page.emulateMedia({ colorScheme: "dark" });
     await shot(page, "10-trust-dark");
     await page.goto(local);
