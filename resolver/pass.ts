@@ -1,6 +1,8 @@
 import type { AppContext } from "../src/app/context.ts";
 import { freeRunnerSlots } from "../src/app/runs.ts";
-import { loadTaskIn } from "../src/app/tasks.ts";
+import { approve, worktreeProject } from "../src/app/review.ts";
+import { loadTask, loadTaskIn } from "../src/app/tasks.ts";
+import { ConflictError, IllegalStateError } from "../src/shared/errors.ts";
 import { decideTask, type TaskCommand } from "../src/domain/task/decide.ts";
 import { taskStream, type Isolation, type Tier } from "../src/domain/task/task.ts";
 import { buildDispatchPrompt } from "../src/prompt/build.ts";
@@ -31,6 +33,23 @@ export interface PassOptions {
  * serialise and a ready task is dispatched exactly once. Holds are returned, never appended.
  */
 export async function runPass(ctx: AppContext, options: PassOptions = {}): Promise<PassReport> {
+  const merges: AutoMerge[] = [];
+  const report = await planAndApply(ctx, options, merges);
+  // Approvals that merge a branch run after the pass's transaction: git is no work to hold the store's lock for.
+  for (const merge of merges) {
+    if (await autoApproveWithMerge(ctx, merge)) report.autoApproved.push({ taskId: merge.taskId, tier: merge.tier, spotCheck: merge.spotCheck });
+  }
+  return report;
+}
+
+interface AutoMerge {
+  taskId: number;
+  attempt: number;
+  tier: Tier;
+  spotCheck: boolean;
+}
+
+async function planAndApply(ctx: AppContext, options: PassOptions, merges: AutoMerge[]): Promise<PassReport> {
   const now = ctx.clock();
   const meta: EventMeta = { at: now.toISOString(), actor: "resolver" };
   return ctx.store.transaction(async (tx) => {
@@ -61,13 +80,19 @@ export async function runPass(ctx: AppContext, options: PassOptions = {}): Promi
           report.expired.push({ taskId: decision.taskId, attempt: decision.attempt, claimed: decision.claimed });
           break;
         }
-        case "auto_approve":
+        case "auto_approve": {
+          const auto = { taskId: decision.taskId, attempt: decision.attempt, tier: decision.tier, spotCheck: decision.spotCheck };
+          if (worktreeProject(ctx, (await loadTaskIn(tx, decision.taskId)).state)) {
+            merges.push(auto);
+            break;
+          }
           await applyTask(ctx, tx, decision.taskId, meta, {
             type: "AutoApprove",
             data: { attempt: decision.attempt, tier: decision.tier, spotCheck: decision.spotCheck },
           });
-          report.autoApproved.push({ taskId: decision.taskId, tier: decision.tier, spotCheck: decision.spotCheck });
+          report.autoApproved.push({ taskId: auto.taskId, tier: auto.tier, spotCheck: auto.spotCheck });
           break;
+        }
         case "dispatch": {
           const { state } = await loadTaskIn(tx, decision.taskId);
           const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state, now), ctx.config.prompt.budgetTokens);
@@ -93,6 +118,27 @@ export async function runPass(ctx: AppContext, options: PassOptions = {}): Promi
     }
     return report;
   });
+}
+
+/**
+ * An approval by the tier's timer of a task that ran in a worktree: its branch is merged like a person's approval
+ * (src/app/review.ts), crash-safe the same way. After a merge conflict the timer waits for a person: no second
+ * try until the task has a new result.
+ */
+async function autoApproveWithMerge(ctx: AppContext, auto: AutoMerge): Promise<boolean> {
+  const events = await ctx.store.readStream(taskStream(auto.taskId));
+  const lastResult = events.map((e) => e.type).lastIndexOf("TaskResultReported");
+  if (events.slice(lastResult + 1).some((e) => e.type === "MergeConflicted")) return false;
+  const { state } = await loadTask(ctx, auto.taskId);
+  const project = worktreeProject(ctx, state);
+  if (!project || state.status !== "review" || state.attempt !== auto.attempt) return false;
+  try {
+    await approve(ctx, state, project, "resolver", { kind: "auto", attempt: auto.attempt, tier: auto.tier, spotCheck: auto.spotCheck });
+    return true;
+  } catch (error) {
+    if (error instanceof IllegalStateError || error instanceof ConflictError) return false;
+    throw error;
+  }
 }
 
 async function applyTask(ctx: AppContext, tx: Tx, id: number, meta: EventMeta, command: TaskCommand, note: string | null = null) {

@@ -1,17 +1,24 @@
 import { mkdirSync } from "node:fs";
+import { canonicalPath } from "./workspace/names.ts";
 import { join } from "node:path";
 import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
 import { runDirOf } from "../src/shared/run-folder.ts";
-import { BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv } from "./agent.ts";
-import { CliVersions } from "./cli-version.ts";
+import { agentEnvironment, BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { runFiles } from "./agent/run-folder.ts";
+import { CliVersions, findExecutable } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireRun, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
 import { runOutcome } from "./run-outcome.ts";
+import { sandboxLaunch, type RunnerSandbox } from "./sandbox/runner-sandbox.ts";
+import { within } from "./sandbox/paths.ts";
+import { statePathsFor } from "./sandbox/state.ts";
+import { SandboxWatch } from "./sandbox/watch.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
+import { guardRun } from "./workspace/guard.ts";
 
 export interface RunnerOptions {
   id: string;
@@ -27,6 +34,8 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** The MCP endpoint agents reach (cos serve's /mcp), passed as COS_MCP_URL; null or absent: none. */
   mcpUrl?: string | null;
+  /** How agents run (DESIGN §12), decided at start by `startSandbox`; absent: unsandboxed. */
+  sandbox?: RunnerSandbox;
 }
 
 interface ActiveRun {
@@ -145,6 +154,7 @@ export class Runner {
         log(`heartbeat: ${cos.message}`);
       }
     }, Math.max(1000, (config.resolver.leaseSeconds * 1000) / 4));
+    let release = () => {};
     try {
       const project = run.project ? config.projects[run.project] : undefined;
       const workspace = await prepareWorkspace({
@@ -154,37 +164,82 @@ export class Runner {
         worktreeRoot: config.worktreeRoot,
         scratchRoot: join(this.options.dataDir, "scratch"),
       });
+      // What the run may not change in the repository, recorded before the agent starts (guard.ts).
+      const guard = await guardRun(workspace, run.taskId, run.attempt);
+      release = () => guard?.release();
       const runDir = runDirOf(this.options.dataDir, run);
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
-      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed });
+      const sandbox = this.options.sandbox;
+      // In cos's sandbox a CLI's own (Codex's) steps aside: sandboxes do not nest.
+      const wiring = wireRun(preset, { argv: agentCommand(agent), runDir, endpoint, env: allowed, sandboxed: sandbox?.mode === "bwrap" });
       mkdirSync(runDir, { recursive: true });
       writeWiringFiles(wiring);
-      const cli =
-        agent.preset && wiring.argv[0]
-          ? await this.versions.of(agent.preset, wiring.argv[0], { ...this.baseEnv(), ...allowed, ...wiring.env }, runDir)
-          : null;
+      const versionEnv = { ...this.baseEnv(), ...allowed, ...wiring.env };
+      // `--version` runs here, outside the sandbox: never a binary a sandboxed agent could have rewritten.
+      const planted = sandbox?.mode === "bwrap" && wiring.argv[0] ? agentWritableBinary(wiring.argv[0], versionEnv, [workspace.dir, runDir, ...statePathsFor(agent.preset, agent.statePaths, versionEnv.HOME ?? "/", versionEnv).map((p) => p.path)]) : null;
+      if (planted) log(`warning: not reading the version of ${planted}: it lies where agents write`);
+      const cli = agent.preset && wiring.argv[0] && !planted ? await this.versions.of(agent.preset, wiring.argv[0], versionEnv, runDir) : null;
       if (cli?.warning) log(`warning: ${cli.warning}`);
-      const result = await runAgent(
-        {
-          argv: supervisedArgv(wiring.argv),
-          prompt: run.prompt,
+      const spec: AgentRunSpec = {
+        argv: supervisedArgv(wiring.argv),
+        prompt: run.prompt,
+        taskId: run.taskId,
+        attempt: run.attempt,
+        workdir: workspace.dir,
+        runDir,
+        envAllow: agent.env,
+        sourceEnv: this.options.sourceEnv,
+        extraEnv: wiring.env,
+        timeoutMs: agent.timeoutMinutes * 60_000,
+        maxCaptureBytes: preset?.captureBytes,
+      };
+      let discardArgs = () => {};
+      if (sandbox?.mode === "bwrap") {
+        const launch = await sandboxLaunch(sandbox, {
           taskId: run.taskId,
           attempt: run.attempt,
+          workspace: workspace.kind,
           workdir: workspace.dir,
           runDir,
-          envAllow: agent.env,
-          sourceEnv: this.options.sourceEnv,
-          extraEnv: wiring.env,
-          timeoutMs: agent.timeoutMinutes * 60_000,
-          maxCaptureBytes: preset?.captureBytes,
-        },
-        {
+          preset: agent.preset,
+          statePaths: agent.statePaths,
+          network: agent.network,
+          env: agentEnvironment(spec, runFiles(runDir)),
+          command: wiring.argv,
+          ...(guard ? { git: guard.dirs } : {}),
+        });
+        if ("refusal" in launch) {
+          clearInterval(heartbeat);
+          return report({ kind: "failure", reason: "exit_code", detail: launch.refusal, retryAt: null });
+        }
+        spec.argv = supervisedArgv(launch.argv, launch.argsFile);
+        discardArgs = launch.discard;
+      }
+      const watch = new SandboxWatch();
+      let result;
+      try {
+        result = await runAgent(spec, {
           signal: abort.signal,
-          onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
-        },
-      );
+          onSpawn: (pid) => {
+            this.records.record(run.taskId, run.attempt, pid);
+            if (sandbox?.mode === "bwrap") watch.start(pid);
+          },
+        });
+      } finally {
+        discardArgs();
+      }
       clearInterval(heartbeat);
+      // Nothing of the run may be alive, and nothing it must not touch changed, before anything is committed.
+      const survivors = await watch.settle();
+      const problems = [
+        ...(survivors.length ? [`processes of the run survived it (host pids ${survivors.join(", ")})`] : []),
+        ...((await guard?.check()) ?? []),
+      ];
+      if (problems.length) {
+        log(`refused: ${problems.join("; ")}`);
+        return report({ kind: "failure", reason: "tampered", detail: `the run changed what it must not: ${problems.join("; ")}`, retryAt: null });
+      }
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
       const outcome = runOutcome({
         result,
@@ -203,6 +258,7 @@ export class Runner {
       return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
     } finally {
       clearInterval(heartbeat);
+      release();
       this.records.forget(run.taskId, run.attempt);
     }
   }
@@ -219,3 +275,12 @@ export class Runner {
     return this.records.reapOrphans();
   }
 }
+
+/** The CLI's binary (its real path) when it lies in a folder a sandboxed agent may write, else null. */
+function agentWritableBinary(command: string, env: Record<string, string>, writable: string[]): string | null {
+  const binary = findExecutable(command, env.PATH);
+  if (!binary) return null;
+  const real = canonicalPath(binary);
+  return writable.map(canonicalPath).some((root) => within(root, real)) ? real : null;
+}
+

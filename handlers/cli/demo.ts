@@ -11,10 +11,11 @@ import { queueTask } from "../../src/app/tasks.ts";
 import { trustTable } from "../../src/app/trust.ts";
 import { listTasks, showTask } from "../../src/app/views.ts";
 import { parseEnv } from "../../src/config/env.ts";
+import { gitEnvironment, safeGitArgs } from "../../src/shared/git-safety.ts";
 import { packageRoot } from "../../src/shared/paths.ts";
 import { runPass } from "../../resolver/pass.ts";
 import type { CliIo } from "./io.ts";
-import { localRunner } from "./local-runner.ts";
+import { localRunner, runnerSandbox } from "./local-runner.ts";
 import { renderTrust } from "./render.ts";
 
 const NIGHT_STARTS = "2026-11-23T22:00:00.000Z";
@@ -27,8 +28,9 @@ const NIGHT_STARTS = "2026-11-23T22:00:00.000Z";
 export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "cos-demo-"));
   const repo = join(dir, "site");
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...gitEnv(), PATH: io.env.PATH ?? "" } }).trim();
-  execFileSync("git", ["init", "-q", "-b", "main", repo]);
+  const env = gitEnvironment(gitEnv(), { PATH: io.env.PATH, HOME: io.env.HOME, LANG: io.env.LANG });
+  const git = (...args: string[]) => execFileSync("git", safeGitArgs(args), { cwd: repo, encoding: "utf8", env }).trim();
+  execFileSync("git", safeGitArgs(["init", "-q", "-b", "main", repo]), { env });
   writeFileSync(join(repo, "README.md"), "# site\n");
   git("add", "-A");
   git("commit", "-q", "-m", "Initial commit");
@@ -72,7 +74,8 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
     const post = await add("First post", "writer", "content", [design, engine], "posts");
     say(`queued #${scaffold} scaffold → #${design} design system, #${engine} blog engine → #${post} first post`);
 
-    const runner = localRunner(ctx, { ...io, out: () => {}, err: () => {} }, "demo", 3);
+    const sandbox = await runnerSandbox(ctx.config, ctx.env, { ...io, cwd: dir }, ctx.configPath);
+    const runner = localRunner(ctx, { ...io, out: () => {}, err: () => {} }, "demo", 3, null, sandbox);
     for (let round = 0; round < 12; round++) {
       const pass = await runPass(ctx);
       for (const d of pass.dispatched) say(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})`);

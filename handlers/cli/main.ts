@@ -6,11 +6,12 @@ import { doctor } from "./commands/doctor.ts";
 import { goalAdd, goalList, initiativeAdd, initiativeList } from "./commands/goals.ts";
 import { prompt, mode, pause, resume, tick, why } from "./commands/resolver.ts";
 import { demo, digest, skills } from "./commands/reports.ts";
-import { gc, mcp, runner, serve } from "./commands/runs.ts";
+import { gc, mcp, runner, runnerToken, serve } from "./commands/runs.ts";
 import { events, rebuild } from "./commands/store.ts";
 import { taskAdd, taskCancel, taskEdit, taskList, taskResult, taskShow, taskVerdict } from "./commands/tasks.ts";
 import { tierClear, tierSet, trust } from "./commands/trust.ts";
 import { processIo, type CliIo } from "./io.ts";
+import { printable } from "./render.ts";
 
 // `cos`: finds the command named by the first one or two words, parses its options strictly, runs it, and
 // turns an error into a message on stderr and an exit code. The commands live in ./commands, one module a
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   digest,
   demo,
   runner,
+  "runner token": runnerToken,
   gc,
   why,
   prompt,
@@ -74,12 +76,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if ("standalone" in command) return await command.standalone(args, io);
     ctx = await openStore(io);
     const value = await command.run(ctx, args, io);
-    io.out(json || !command.text ? JSON.stringify(value, null, 2) : await command.text(value));
+    io.out(printable(json || !command.text ? JSON.stringify(value, null, 2) : await command.text(value)));
     return 0;
   } catch (error) {
     const cos = toCosError(error);
-    if (json) io.err(JSON.stringify({ error: { code: cos.code, message: cos.message } }));
-    else io.err(`error: ${cos.message}`);
+    if (json) io.err(printable(JSON.stringify({ error: { code: cos.code, message: cos.message } })));
+    else io.err(printable(`error: ${cos.message}`));
     return exitCodeOf(cos);
   } finally {
     await ctx?.db.close();

@@ -6,6 +6,8 @@ import { ValidationError } from "../../src/shared/errors.ts";
 import { dataDirOf } from "../../src/shared/run-folder.ts";
 import { Runner } from "../../runner/runner.ts";
 import { httpPort } from "../../runner/port.ts";
+import { runnerNameInToken } from "../../src/app/runner-tokens.ts";
+import { runnerSandbox } from "./local-runner.ts";
 import { parseInteger } from "./args.ts";
 import type { CliIo } from "./io.ts";
 
@@ -19,11 +21,17 @@ export async function runRemote(values: Record<string, string | boolean | undefi
   const token = typeof values.token === "string" ? values.token : env.COS_RUNNER_TOKEN;
   if (!server || !/^https?:\/\//.test(server)) throw new ValidationError("give the server with --server http(s)://host:port");
   if (!token) throw new ValidationError("give the runner token with --token T (or COS_RUNNER_TOKEN)");
-  const { config } = loadConfig(env.COS_CONFIG, io.cwd);
+  const { config, path: configFile } = loadConfig(env.COS_CONFIG, io.cwd);
   const slots = typeof values.slots === "string" ? parseInteger(values.slots, "--slots") : config.runner.slots;
   if (slots < 1 || slots > 64) throw new ValidationError("--slots must be from 1 to 64");
   const labels = typeof values.labels === "string" ? values.labels.split(",").map((l) => l.trim()).filter(Boolean) : config.runner.labels;
-  const id = typeof values.id === "string" ? values.id : `${hostname()}-${process.pid}`;
+  // A per-runner token names its runner: that is the id, and another is refused here rather than by the server.
+  const bound = runnerNameInToken(token);
+  if (bound !== null && typeof values.id === "string" && values.id !== bound) {
+    throw new ValidationError(`this token belongs to runner ${bound}; drop --id or give --id ${bound}`);
+  }
+  const id = typeof values.id === "string" ? values.id : (bound ?? `${hostname()}-${process.pid}`);
+  const sandbox = await runnerSandbox(config, env, io, configFile);
   const runner = new Runner(httpPort(server, token), {
     id,
     slots,
@@ -34,6 +42,7 @@ export async function runRemote(values: Record<string, string | boolean | undefi
     clock: env.COS_NOW ? fixedClock(env.COS_NOW) : systemClock,
     log: (line) => io.err(line),
     mcpUrl: `${server.replace(/\/+$/, "")}/mcp`,
+    sandbox,
   });
   io.out(`cos runner ${id}: ${slots} slot${slots === 1 ? "" : "s"}${labels.length ? `, labels ${labels.join(",")}` : ""}, serving ${server}`);
   runner.start();

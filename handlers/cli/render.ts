@@ -7,6 +7,22 @@ import type { PassReport } from "../../resolver/pass.ts";
 type GoalListItem = Awaited<ReturnType<typeof listGoals>>[number];
 type InitiativeListItem = Awaited<ReturnType<typeof listInitiatives>>[number];
 
+/**
+ * Text as the terminal may show it: every control character but newline and tab, and the invisible characters
+ * that reorder a line, written as `\u001b`. Whatever a title, a note or an agent's result holds, nothing the CLI
+ * prints can move the cursor, recolour the terminal or make one line pass for another. In JSON output these are
+ * JSON escapes, so the value reads back the same.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+
+/** A one-line field (a title) kept on its line, even one recorded before titles had to be one line. */
+function line(text: string): string {
+  return text.replace(/\r\n?|\n/g, "\\n");
+}
+
 /** What an `add` command prints (DESIGN §9): the new id alone, for scripts. */
 export function renderNewId(created: { id: number }): string {
   return String(created.id);
@@ -22,7 +38,7 @@ export function renderInitiatives(initiatives: InitiativeListItem[]): string {
 
 /** A goal's or an initiative's title with its one-line success description. */
 function withSuccess(item: { title: string; success: string | null }): string {
-  return `${item.title}${item.success ? ` — ${item.success}` : ""}`;
+  return `${line(item.title)}${item.success ? ` — ${line(item.success)}` : ""}`;
 }
 
 export function renderTaskList(items: TaskListItem[]): string {
@@ -32,14 +48,14 @@ export function renderTaskList(items: TaskListItem[]): string {
       .filter(Boolean)
       .join(" ");
     const held = t.held ? `  [held: ${t.held.split(";")[0]}]` : "";
-    return `#${String(t.id).padEnd(5)} ${t.status.padEnd(10)} ${t.agent.padEnd(12)} ${t.type.padEnd(9)} ${t.title}${extra ? `  (${extra})` : ""}${held}`;
+    return `#${String(t.id).padEnd(5)} ${t.status.padEnd(10)} ${t.agent.padEnd(12)} ${t.type.padEnd(9)} ${line(t.title)}${extra ? `  (${extra})` : ""}${held}`;
   });
   return lines.join("\n");
 }
 
 export function renderTask(t: TaskView): string {
   const lines = [
-    `#${t.id} ${t.title}`,
+    `#${t.id} ${line(t.title)}`,
     `status: ${t.status}${t.held ? ` (held: ${t.held})` : ""}   attempt: ${t.attempt}   priority: ${t.priority}`,
     `type: ${t.type}   agent: ${t.agent}   project: ${t.project ?? "-"}   tier: ${t.tier ?? "-"}${t.tierPin ? " (pinned)" : ""}`,
     `area: ${t.area ?? "-"}   isolation: ${t.isolation ?? "direct"}`,

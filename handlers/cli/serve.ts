@@ -6,10 +6,12 @@ import { startHttp } from "../http/serve.ts";
 import { startConfiguredPlatforms } from "../platforms.ts";
 import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
-import { localRunner } from "./local-runner.ts";
+import { localRunner, runnerSandbox } from "./local-runner.ts";
 
 /** `cos serve`: HTTP, the resolver loop and every chat platform whose token is set (handlers/platforms.ts). Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
+  // Decided first: a required sandbox that is missing stops the server before it listens.
+  const sandbox = ctx.config.runner.slots > 0 ? await runnerSandbox(ctx.config, ctx.env, io, ctx.configPath) : undefined;
   const app = createHttpApp(ctx);
   // The platforms add their webhook routes, so they start before the server listens.
   const platforms = await startConfiguredPlatforms(ctx, app, (line) => io.err(line));
@@ -32,7 +34,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const host = ["0.0.0.0", "::", ""].includes(ctx.env.COS_HOST) ? "127.0.0.1" : ctx.env.COS_HOST;
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
-    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl) : null;
+    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl, sandbox) : null;
   runner?.start();
   await loop.start();
   await new Promise<void>((resolve) => {

@@ -1,19 +1,21 @@
-import type { Context, Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { claimRuns, heartbeat, reportRun, RUNNER_ID_PATTERN, RUNNER_ID_RULE, type RunOutcome } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { listTasks, showTask } from "../../src/app/views.ts";
 import { decideReview } from "../../src/app/review.ts";
+import { parseStrict } from "../../src/config/strict.ts";
 import { z } from "../../src/config/zod.ts";
 import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/task/task.ts";
-import { ValidationError } from "../../src/shared/errors.ts";
-import { requireToken } from "./guards.ts";
+import { ForbiddenError, ValidationError } from "../../src/shared/errors.ts";
+import { namesWithTokens, runnerCredential } from "../../src/app/runner-tokens.ts";
+import { bodyBound, requireToken } from "./guards.ts";
 import { runPass } from "../../resolver/pass.ts";
 
 const id = z.number().check(z.int(), z.positive());
 const runnerId = z.string().check(z.regex(RUNNER_ID_PATTERN, RUNNER_ID_RULE));
 
-const claimBody = z.object({
+const claimBody = z.strictObject({
   runner: runnerId,
   slots: z.number().check(z.int(), z.gte(0), z.lte(64)),
   totalSlots: z.optional(z.number().check(z.int(), z.gte(0), z.lte(64))),
@@ -21,25 +23,25 @@ const claimBody = z.object({
   labels: z.optional(z.array(z.string())),
   taskIds: z.optional(z.nullable(z.array(id))),
 });
-const heartbeatBody = z.object({ taskId: id, attempt: id, runner: runnerId });
+const heartbeatBody = z.strictObject({ taskId: id, attempt: id, runner: runnerId });
 const usage = z.nullable(
-  z.object({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
+  z.strictObject({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
 );
-const reportBody = z.object({
+const reportBody = z.strictObject({
   taskId: id,
   attempt: id,
   runner: runnerId,
   outcome: z.discriminatedUnion("kind", [
-    z.object({
+    z.strictObject({
       kind: z.literal("result"),
       markdown: z.string().check(z.maxLength(1_000_000)),
       exitCode: z.number().check(z.int()),
       durationMs: z.nullable(z.number()),
-      diffStat: z.nullable(z.object({ files: z.number(), insertions: z.number(), deletions: z.number() })),
+      diffStat: z.nullable(z.strictObject({ files: z.number(), insertions: z.number(), deletions: z.number() })),
       usage,
       cli: z.optional(z.nullable(z.object({ name: z.string(), version: z.nullable(z.string()), warning: z.nullable(z.string().check(z.maxLength(1000))) }))),
     }),
-    z.object({
+    z.strictObject({
       kind: z.literal("failure"),
       reason: z.enum(FAILURE_REASONS),
       detail: z.string().check(z.maxLength(10_000)),
@@ -47,7 +49,7 @@ const reportBody = z.object({
     }),
   ]),
 });
-const taskBody = z.object({
+const taskBody = z.strictObject({
   title: z.string(),
   type: z.string(),
   agent: z.string(),
@@ -62,46 +64,83 @@ const taskBody = z.object({
   priority: z.optional(z.number().check(z.int())),
   skills: z.optional(z.array(z.string())),
 });
-const verdictBody = z.object({
+const verdictBody = z.strictObject({
   verdict: z.enum(VERDICTS),
   notes: z.optional(z.nullable(z.string())),
   attempt: z.optional(z.nullable(id)),
 });
 
-async function body<T>(c: Context, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }): Promise<T> {
+/** What a person may write for a field of the API's bodies: the CLI's and chat's words, and the singular of a plural. */
+const ALIASES = { after: "blockedBy", blockers: "blockedBy", note: "notes", goal: "goalId", initiative: "initiativeId", skill: "skills" };
+
+async function body<T>(c: Context, schema: Parameters<typeof parseStrict<T>>[0]): Promise<T> {
   let raw: unknown;
   try {
     raw = await c.req.json();
   } catch {
     throw new ValidationError("the body must be JSON");
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`${issue.path.map(String).join(".") || "body"}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseStrict(schema, raw, ALIASES);
 }
 
-/** The JSON API, the runner protocol and the scheduler's tick: DESIGN §11. */
-export function mountApi(app: Hono, ctx: AppContext): void {
-  // Bearer COS_RUNNER_TOKEN on every API route; without a configured token the API is closed.
-  const auth = requireToken(
-    { token: ctx.env.COS_RUNNER_TOKEN, closed: "the API is closed: set COS_RUNNER_TOKEN on the server to open it" },
-    { message: "missing or wrong bearer token" },
-  );
-  for (const path of ["/runner/*", "/api/*", "/cron/*"]) app.use(path, auth);
+/** The JSON API and the scheduler's tick: 1 MB a body. The runner protocol: 4 MB (a report carries the result). */
+const API_BODY = 1_000_000;
+const RUNNER_BODY = 4_000_000;
 
-  app.post("/runner/claim", async (c) => c.json({ runs: await claimRuns(ctx, await body(c, claimBody)) }));
-  app.post("/runner/heartbeat", async (c) => {
+/**
+ * The JSON API, the runner protocol and the scheduler's tick (DESIGN §11), each behind its own credential:
+ * COS_API_TOKEN opens /api and /cron (a person or their automation, recorded as actor `api`); a runner
+ * credential (COS_RUNNER_TOKEN, or a per-runner token bound to its runner's name) opens /runner only, so
+ * whatever an agent might steal from a runner can never queue, decide or read a task.
+ */
+export function mountApi(app: Hono, ctx: AppContext): void {
+  const apiAuth = requireToken(
+    { token: ctx.env.COS_API_TOKEN, closed: "the API is closed: set COS_API_TOKEN on the server to open it" },
+    { message: "missing or wrong bearer token (the JSON API takes COS_API_TOKEN)" },
+  );
+  for (const path of ["/api/*", "/cron/*"]) app.use(path, apiAuth, bodyBound(API_BODY, "request"));
+  // Its own app, to carry the runner its token names from the check to the routes.
+  const runner = new Hono<{ Variables: { runnerName: string | null } }>();
+  runner.use(
+    "*",
+    requireToken(
+      {
+        verifyToken: async (token, c) => {
+          const credential = await runnerCredential(ctx, token);
+          if (credential) c.set("runnerName", credential.runner);
+          return credential !== null;
+        },
+      },
+      { message: "missing or wrong runner token (COS_RUNNER_TOKEN, or one made by cos runner token add)" },
+    ),
+    bodyBound(RUNNER_BODY, "request"),
+  );
+  /** The runner a request may speak for: its token's own, or with COS_RUNNER_TOKEN any name that has no token of its own. */
+  const speaksFor = async (bound: string | null, named: string): Promise<void> => {
+    if (bound !== null && bound !== named) {
+      throw new ForbiddenError(`this token belongs to runner ${bound}; a request naming runner ${named} is refused`);
+    }
+    if (bound === null && (await namesWithTokens(ctx)).has(named)) {
+      throw new ForbiddenError(`runner ${named} has a token of its own (cos runner token add); COS_RUNNER_TOKEN cannot speak for it`);
+    }
+  };
+  runner.post("/claim", async (c) => {
+    const b = await body(c, claimBody);
+    await speaksFor(c.get("runnerName"), b.runner);
+    return c.json({ runs: await claimRuns(ctx, b) });
+  });
+  runner.post("/heartbeat", async (c) => {
     const b = await body(c, heartbeatBody);
+    await speaksFor(c.get("runnerName"), b.runner);
     return c.json(await heartbeat(ctx, b.taskId, b.attempt, b.runner));
   });
-  app.post("/runner/report", async (c) => {
+  runner.post("/report", async (c) => {
     const b = await body(c, reportBody);
+    await speaksFor(c.get("runnerName"), b.runner);
     const { state } = await reportRun(ctx, b.taskId, b.attempt, b.runner, b.outcome as RunOutcome);
     return c.json({ taskId: state.id, status: state.status, attempt: state.attempt });
   });
+  app.route("/runner", runner);
 
   app.post("/cron/tick", async (c) => c.json(await runPass(ctx, { runnerSlots: "count" })));
 

@@ -2,7 +2,10 @@ import { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { isKnownRunToken } from "../../src/app/run-tokens.ts";
 import { jsonRpcErrorResponse } from "./errors.ts";
-import { requireToken } from "./guards.ts";
+import { bodyBound, requireToken } from "./guards.ts";
+
+/** A tool call's arguments (a content item's body, say) fit with room to spare. */
+const MCP_BODY = 4_000_000;
 
 /**
  * The MCP server over streamable HTTP at /mcp, stateless (DESIGN §1: nothing kept between requests): each
@@ -24,6 +27,7 @@ export function mountMcp(app: Hono, ctx: AppContext): void {
       },
       { message: "missing or unknown run token: send Authorization: Bearer $COS_MCP_TOKEN" },
     ),
+    bodyBound(MCP_BODY, "request"),
   );
   mcp.all("/", async (c) => {
     const token = c.get("runToken");

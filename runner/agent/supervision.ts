@@ -7,9 +7,12 @@ import { killProcessGroup, processGroupAlive } from "./process-group.ts";
 // the group when the runner dies, even by kill -9; and a record per run on disk, so that the next runner to
 // start ends the groups of a runner that is gone, should the supervisor have gone with it.
 
-/** The agent's argv run under supervise.mjs, which watches this process. */
-export function supervisedArgv(argv: string[]): string[] {
-  return [process.execPath, join(packageRoot(), "runner", "supervise.mjs"), String(process.pid), ...argv];
+/**
+ * The agent's argv run under supervise.mjs, which watches this process. With `sandboxArgs` (the file of
+ * bwrap's options), `argv` is bwrap's and the supervisor hands it that file on fd 3.
+ */
+export function supervisedArgv(argv: string[], sandboxArgs: string | null = null): string[] {
+  return [process.execPath, join(packageRoot(), "runner", "supervise.mjs"), String(process.pid), ...(sandboxArgs ? ["--sandbox-args", sandboxArgs] : []), ...argv];
 }
 
 interface RunRecord {

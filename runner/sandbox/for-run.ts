@@ -1,8 +1,9 @@
 import { isAbsolute, resolve } from "node:path";
 import { storeFile } from "../../src/store/db.ts";
 import type { PresetName } from "../presets.ts";
+import { credentialPaths } from "./credentials.ts";
 import { gitDirsOf } from "./git-dirs.ts";
-import type { SandboxSpec } from "./spec.ts";
+import type { GitDirs, SandboxSpec } from "./spec.ts";
 import { ensureStateFolders, statePathsFor } from "./state.ts";
 
 // The sandbox spec of one agent run from what the runner already knows: its workspace, the run folder, cos's
@@ -16,6 +17,8 @@ export interface RunPlaces {
   runDir: string;
   /** cos's data folder: hidden whole (other runs, pid files, the store by default, worktrees of other tasks). */
   dataDir: string;
+  /** Where task worktrees live (other tasks' work): hidden too, when it lies outside the data folder. */
+  worktreeRoot?: string;
   /** The config file cos loaded, if any: hidden. */
   configFile: string | null;
   /** The `.env` files cos loaded: hidden. */
@@ -27,6 +30,10 @@ export interface RunPlaces {
   preset: PresetName | undefined;
   /** Paths the agent's config adds to its writable state (`~/…` or absolute). */
   extraStatePaths: readonly string[];
+  /** `runner.hide`: more paths to hide (`~/…` or absolute), beyond the credential stores of credentials.ts. */
+  hide?: readonly string[];
+  /** The home of the user cos runs as, when it differs from the agent's HOME: its credentials are hidden too. */
+  ownHome?: string | null;
   /** `agents.<name>.network`; true unless set to false. */
   network: boolean;
   /** The agent's whole environment (DESIGN §7's allowlist plus the COS_* variables); HOME is read from it. */
@@ -34,6 +41,8 @@ export interface RunPlaces {
   /** The agent's argv, placeholders filled. */
   command: string[];
   bwrap?: string;
+  /** The work folder's git dirs when the caller read them already (the run guard does): spares a git process. */
+  git?: GitDirs | null;
 }
 
 export async function sandboxSpecForRun(places: RunPlaces): Promise<SandboxSpec> {
@@ -41,12 +50,23 @@ export async function sandboxSpecForRun(places: RunPlaces): Promise<SandboxSpec>
   const home = places.env.HOME;
   const state = home ? statePathsFor(places.preset, places.extraStatePaths, abs(home), places.env) : [];
   ensureStateFolders(state);
+  const credentials = credentialPaths({
+    homes: [...(home ? [abs(home)] : []), ...(places.ownHome ? [places.ownHome] : [])],
+    extra: places.hide ?? [],
+    statePaths: state.map((s) => s.path),
+  });
   return {
     workdir: abs(places.workdir),
     runDir: abs(places.runDir),
-    git: places.workspace === "scratch" ? null : await gitDirsOf(abs(places.workdir)),
+    git: places.workspace === "scratch" ? null : places.git !== undefined ? places.git : await gitDirsOf(abs(places.workdir)),
     statePaths: state.map((s) => s.path),
-    hidden: [abs(places.dataDir), ...(places.configFile ? [abs(places.configFile)] : []), ...places.envFiles.map(abs)],
+    hidden: [
+      abs(places.dataDir),
+      ...(places.worktreeRoot ? [abs(places.worktreeRoot)] : []),
+      ...(places.configFile ? [abs(places.configFile)] : []),
+      ...places.envFiles.map(abs),
+      ...credentials,
+    ],
     storeFile: storeFileOf(places.dbUrl, places.cwd),
     network: places.network,
     env: places.env,

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { isAbsolute, resolve } from "node:path";
 import { promisify } from "node:util";
+import { gitEnvironment, safeGitArgs } from "../workspace/git.ts";
 import type { GitDirs } from "./spec.ts";
 
 const run = promisify(execFile);
@@ -13,16 +14,7 @@ const run = promisify(execFile);
  */
 export async function gitDirsOf(workdir: string): Promise<GitDirs | null> {
   try {
-    const { stdout } = await run("git", ["rev-parse", "--git-common-dir", "--git-dir"], {
-      cwd: workdir,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        LC_ALL: "C",
-        GIT_CONFIG_NOSYSTEM: "1",
-        GIT_CONFIG_GLOBAL: "/dev/null",
-        GIT_TERMINAL_PROMPT: "0",
-      },
-    });
+    const { stdout } = await run("git", safeGitArgs(["rev-parse", "--git-common-dir", "--git-dir"]), { cwd: workdir, env: gitEnvironment() });
     const [common, own] = stdout.split("\n");
     if (!common || !own) return null;
     // Relative answers are relative to the folder git ran in (git 2.31+ has --path-format=absolute; Debian 12 has 2.39, older hosts may not).

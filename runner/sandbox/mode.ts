@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { SANDBOX_SETTINGS } from "../../src/config/config.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 import { BASE_MOUNTS } from "./mounts.ts";
 import { PROCESS_OPTIONS } from "./build.ts";
@@ -11,7 +12,7 @@ import { PROCESS_OPTIONS } from "./build.ts";
 // trial run with the options every real run uses: bwrap on PATH is not enough (Ubuntu's AppArmor profile or
 // a container without user namespaces lets it start and then fail every sandbox).
 
-export const SANDBOX_SETTINGS = ["auto", "bwrap", "none"] as const;
+export { SANDBOX_SETTINGS };
 export type SandboxSetting = (typeof SANDBOX_SETTINGS)[number];
 
 export interface BwrapProbe {

@@ -146,7 +146,8 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
  *
  * The project's own checkout (`direct`): the agent works in the main working tree, whose HEAD and index live
  * in the common dir itself, so the common dir is writable but for `config`, `config.worktree`, `hooks/`,
- * `info/`, `modules/` (submodules' git dirs, each with its own config and hooks) and `worktrees/`. Those masks
+ * `info/`, `modules/` (submodules' git dirs, each with its own config and hooks), `worktrees/` and `cos/` (what
+ * cos noted of its own ref changes, which the run's ref check trusts). Those masks
  * are files in a writable folder: a `git config` by the host during the run drops the one over `config`.
  */
 function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: FsView, skipped: { path: string; why: string }[]): MountOp[] {
@@ -162,6 +163,9 @@ function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: Fs
     else out.push({ kind, path, why });
   };
   if (own !== common) {
+    // Read-only as a whole first: under the root that changes nothing, but a repository under /tmp would
+    // otherwise lie in the sandbox's private /tmp, its config and HEAD out of git's sight.
+    add("ro", common, "the repository's git dir");
     add("rw", join(common, "objects"), "git objects");
     add("rw", join(common, "refs"), "git refs");
     add("rw", join(common, "logs"), "git reflogs");
@@ -181,6 +185,7 @@ function gitMounts(git: NonNullable<SandboxSpec["git"]>, workdir: string, fs: Fs
   add("ro", join(common, "info"), "git info (attributes, exclude)");
   add("ro", join(common, "modules"), "submodules' git dirs");
   add("ro", join(common, "worktrees"), "other worktrees' admin folders");
+  add("ro", join(common, "cos"), "cos's journal of its own ref changes (runner/workspace/ref-journal.ts)");
   return out;
 }
 

@@ -1,7 +1,14 @@
 import { isAncestor, resolveCommit } from "./git.ts";
 import { discardedRef, taskBranch, taskBranchRef, worktreePath } from "./names.ts";
 import { mainCommit, openRepo, removeTaskWorktrees, type OpenRepo, type ProjectRef } from "./project.ts";
+import { noteRefs } from "./ref-journal.ts";
 import { withRepoLock } from "./repo-lock.ts";
+
+/** Keeps the task branch's unmerged commits under `refs/cos/discarded/<id>`; the branch and worktree stay. Run again, it keeps the same. */
+export async function keepTask(project: ProjectRef, taskId: number): Promise<{ keptRef: string | null }> {
+  const repo = await openRepo(project);
+  return withRepoLock(repo.key, async () => ({ keptRef: await keepUnmergedCommits(repo, taskId) }));
+}
 
 /** Removes the task's worktree and branch, keeping unmerged commits under `refs/cos/discarded/<id>`. */
 export async function discardTask(project: ProjectRef, taskId: number, worktreeRoot: string): Promise<{ keptRef: string | null }> {
@@ -27,10 +34,12 @@ export async function removeWorktree(project: ProjectRef, taskId: number, worktr
  * Returns that ref, or null when there was nothing to keep. Call with the repository's lock held.
  */
 export async function keepUnmergedCommits(repo: OpenRepo, taskId: number): Promise<string | null> {
-  const tip = await unmergedTip(repo, taskId);
-  if (!tip) return null;
   const ref = discardedRef(taskId);
+  const tip = await unmergedTip(repo, taskId);
+  // The branch already gone: a discard cut short after it kept the commits and removed the branch.
+  if (!tip) return !(await resolveCommit(repo.git, taskBranchRef(taskId))) && (await resolveCommit(repo.git, ref)) ? ref : null;
   await repo.git.run(["update-ref", "-m", `cos: keep ${taskBranch(taskId)}`, ref, tip]);
+  noteRefs(repo.key, [{ ref, value: tip }]);
   return ref;
 }
 
@@ -45,5 +54,6 @@ export async function unmergedTip(repo: OpenRepo, taskId: number): Promise<strin
 export async function deleteTaskBranch(repo: OpenRepo, taskId: number): Promise<void> {
   if (await resolveCommit(repo.git, taskBranchRef(taskId))) {
     await repo.git.run(["branch", "--delete", "--force", taskBranch(taskId)]);
+    noteRefs(repo.key, [{ ref: taskBranchRef(taskId), value: null }]);
   }
 }

@@ -46,7 +46,7 @@ async function finishWorktree(ws: PreparedWorkspace, commitMessage: string): Pro
       await retryAfterPrune(git, () => git.run(["add", "--all", "--verbose"]));
       const staged = await git.run(["diff", "--cached", "--name-only", "-z"]);
       if (staged.length > 0) {
-        const committer = await committingGit(git);
+        const committer = committingGit(git);
         const message = commitMessage.trim() || `Work left uncommitted on ${ws.branch}`;
         // The agent's work is recorded as it was left; review comes after, so the repository's commit hooks do not run.
         await retryAfterPrune(git, () => committer.run(["commit", "--no-verify", "-m", message]));

@@ -1,8 +1,11 @@
 import { realpathSync } from "node:fs";
 import { GitError, simpleGit } from "simple-git";
 import { CosError, toCosError } from "../../src/shared/errors.ts";
+import { GIT_SAFETY_CONFIG, gitEnvironment } from "../../src/shared/git-safety.ts";
 
-/** Who commits when the repository names nobody. */
+export { GIT_SAFETY_CONFIG, gitEnvironment, safeGitArgs } from "../../src/shared/git-safety.ts";
+
+/** Who cos commits as: merges on approval, and what an agent left uncommitted. */
 export const COS_IDENTITY = { name: "ChiefOfStaff", email: "cos@localhost" } as const;
 
 /** A git command that exited non-zero, with what git said, so callers can tell a conflict from a fault. */
@@ -45,34 +48,25 @@ export interface Git {
   attempt(args: string[]): Promise<GitOutcome>;
 }
 
-// Variables git itself reads (GIT_DIR, GIT_INDEX_FILE, …) are dropped: inherited from a hook or a shell
-// inside some repository they would point every command somewhere else. simple-git refuses editors and
-// pagers outright, and none is wanted unattended.
-const INHERITED_BUT_DROPPED = /^(GIT_.*|EDITOR|VISUAL|PAGER|PREFIX|SSH_ASKPASS)$/i;
-
-function childEnvironment(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !INHERITED_BUT_DROPPED.test(key)) env[key] = value;
-  }
-  // English messages: lock and stale-worktree errors are recognised by their text.
-  return { ...env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0", ...extra };
-}
+// The safety every git call of cos's carries (DESIGN §12) lives in src/shared/git-safety.ts, where the commands
+// that run git without simple-git (cos doctor, cos demo) find it too.
+const GIT_SAFETY = { allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true, allowUnsafeConfigPaths: true } as const;
 
 /** One simple-git instance bound to one folder. `config` becomes `-c` options; `env` adds git variables. */
 export function openGit(dir: string, options: { config?: string[]; env?: Record<string, string> } = {}): Git {
-  const extra = options.env ?? {};
+  const env = gitEnvironment(options.env);
   const instance = simpleGit({
     baseDir: dir,
     trimmed: false,
-    config: options.config ?? [],
-    allowEnvironment: ["GIT_TERMINAL_PROMPT", ...Object.keys(extra)],
+    config: [...GIT_SAFETY_CONFIG, ...(options.config ?? [])],
+    unsafe: GIT_SAFETY,
+    allowEnvironment: Object.keys(env).filter((name) => name.startsWith("GIT_")),
     // simple-git only fails a command that also wrote to stderr; every non-zero exit counts here.
     errors: (error, result) =>
       result.exitCode
         ? new GitExit(result.exitCode, Buffer.concat(result.stdOut).toString("utf8"), Buffer.concat(result.stdErr).toString("utf8"))
         : error,
-  }).env(childEnvironment(extra));
+  }).env(env);
 
   const run = async (args: string[]): Promise<string> => {
     try {
@@ -96,23 +90,9 @@ export function openGit(dir: string, options: { config?: string[]; env?: Record<
   };
 }
 
-/** `-c` options naming ChiefOfStaff for whichever of user.name / user.email the repository leaves unset. */
-export async function identityConfig(git: Git): Promise<string[]> {
-  const set = new Set<string>();
-  for (const entry of nulFields(await git.run(["config", "--list", "-z"]))) {
-    const [key = "", value = ""] = entry.split("\n", 2);
-    if (value.trim()) set.add(key);
-  }
-  const config: string[] = [];
-  if (!set.has("user.name")) config.push(`user.name=${COS_IDENTITY.name}`);
-  if (!set.has("user.email")) config.push(`user.email=${COS_IDENTITY.email}`);
-  return config;
-}
-
-/** A git instance for the same folder that can commit. */
-export async function committingGit(git: Git): Promise<Git> {
-  const config = await identityConfig(git);
-  return config.length ? openGit(git.dir, { config }) : git;
+/** A git instance for the same folder that commits as ChiefOfStaff, whatever identity the repository names. */
+export function committingGit(git: Git): Git {
+  return openGit(git.dir, { config: [`user.name=${COS_IDENTITY.name}`, `user.email=${COS_IDENTITY.email}`] });
 }
 
 /** The repository's shared git folder, canonical: the same for the main checkout and all its worktrees. */

@@ -1,8 +1,11 @@
 import type { MergeOutcome } from "../../src/app/ports.ts";
+import { crashPoint } from "../../src/shared/crash-points.ts";
 import { ConflictError, IllegalStateError } from "../../src/shared/errors.ts";
 import { committingGit, GitCommandError, isAncestor, nulFields, openGit, readStatus, resolveCommit, type Git } from "./git.ts";
-import { taskBranch, taskBranchRef, worktreePath } from "./names.ts";
+import { deleteTaskBranch } from "./discard.ts";
+import { discardedRef, taskBranch, taskBranchRef, worktreePath } from "./names.ts";
 import { listWorktrees, mainCommit, openRepo, removeTaskWorktrees, type OpenRepo, type ProjectRef } from "./project.ts";
+import { noteRefs } from "./ref-journal.ts";
 import { withRepoLock } from "./repo-lock.ts";
 
 export type { MergeOutcome } from "../../src/app/ports.ts";
@@ -17,11 +20,12 @@ interface MergeJob {
 }
 
 /**
- * Merges `cos/task-<id>` into the main branch with a merge commit, then removes the task's worktree and
- * branch. The main checkout's files change only by that merge; a conflict or a dirty checkout refuses.
+ * Merges `cos/task-<id>` into the main branch with a merge commit, and leaves the branch and worktree for
+ * `removeTaskWorkspace` once the approval is recorded (DESIGN §12: an approval survives a crash). The main
+ * checkout's files change only by that merge; a conflict or a dirty checkout refuses. Run again after a crash
+ * it finds the merge it made and merges nothing: one merge per task.
  */
-export async function mergeTask(project: ProjectRef, taskId: number, worktreeRoot: string): Promise<MergeOutcome> {
-  const path = worktreePath(worktreeRoot, taskId);
+export async function mergeBranch(project: ProjectRef, taskId: number): Promise<MergeOutcome> {
   const branch = taskBranch(taskId);
   const branchRef = taskBranchRef(taskId);
   const repo = await openRepo(project);
@@ -32,20 +36,52 @@ export async function mergeTask(project: ProjectRef, taskId: number, worktreeRoo
     const main = await mainCommit(repo);
     if (!main) throw new IllegalStateError(`project ${project.name} has no branch ${project.mainBranch} to merge into`);
 
-    let outcome: MergeOutcome;
-    if (await isAncestor(repo.git, tip, main)) {
-      outcome = { merged: true, commit: main }; // nothing beyond main: merged already, or never changed
-    } else {
-      const job: MergeJob = { repo, taskId, branchRef, main, tip, message: `Merge task #${taskId} (${branch})` };
-      const checkout = (await listWorktrees(repo.git)).find((w) => w.branch === repo.mainRef && !w.bare && !w.prunable);
-      outcome = checkout ? await mergeInCheckout(job, openGit(checkout.path)) : await mergeWithoutCheckout(job);
-    }
-    if (outcome.merged) {
-      await removeTaskWorktrees(repo, path, branchRef);
-      await repo.git.run(["branch", "--delete", "--force", branch]);
-    }
+    const made = await mergeCommitOf(repo.git, tip, main);
+    if (made) return { merged: true, commit: made }; // an approval merged it and was cut short: found, not merged again
+    if (await isAncestor(repo.git, tip, main)) return { merged: true, commit: main }; // nothing beyond main
+    const job: MergeJob = { repo, taskId, branchRef, main, tip, message: `Merge task #${taskId} (${branch})` };
+    const checkout = (await listWorktrees(repo.git)).find((w) => w.branch === repo.mainRef && !w.bare && !w.prunable);
+    const outcome = checkout ? await mergeInCheckout(job, openGit(checkout.path)) : await mergeWithoutCheckout(job);
+    crashPoint("merge:git-done");
+    if (outcome.merged) noteRefs(repo.key, [{ ref: repo.mainRef, value: outcome.commit }]);
     return outcome;
   });
+}
+
+/** The merge commit on the main branch's first-parent line whose second parent is the task branch's tip: the merge an earlier approval made. */
+export async function mergedCommit(project: ProjectRef, taskId: number): Promise<string | null> {
+  const repo = await openRepo(project);
+  const tip = await resolveCommit(repo.git, taskBranchRef(taskId));
+  const main = await mainCommit(repo);
+  return tip && main ? mergeCommitOf(repo.git, tip, main) : null;
+}
+
+async function mergeCommitOf(git: Git, tip: string, main: string): Promise<string | null> {
+  if (tip === main || !(await isAncestor(git, tip, main))) return null;
+  // The first-parent line from main back to where it first contains the tip: its oldest commit brought the tip in.
+  const line = (await git.run(["rev-list", "--first-parent", "--ancestry-path", "--parents", "--reverse", `${tip}..${main}`])).trim().split("\n");
+  const [commit, , ...others] = (line[0] ?? "").split(" ");
+  return commit && others.includes(tip) ? commit : null;
+}
+
+/** Removes the task's worktree and branch once its verdict is recorded, and a kept ref an interrupted discard left. */
+export async function removeTaskWorkspace(project: ProjectRef, taskId: number, worktreeRoot: string, keep: "keep-ref" | "drop-kept-ref"): Promise<void> {
+  const repo = await openRepo(project);
+  await withRepoLock(repo.key, async () => {
+    await removeTaskWorktrees(repo, worktreePath(worktreeRoot, taskId), taskBranchRef(taskId));
+    await deleteTaskBranch(repo, taskId);
+    if (keep === "drop-kept-ref" && (await resolveCommit(repo.git, discardedRef(taskId)))) {
+      await repo.git.run(["update-ref", "-d", discardedRef(taskId)]);
+      noteRefs(repo.key, [{ ref: discardedRef(taskId), value: null }]);
+    }
+  });
+}
+
+/** Both steps at once: merge, then remove the worktree and branch (for callers with no verdict to record between). */
+export async function mergeTask(project: ProjectRef, taskId: number, worktreeRoot: string): Promise<MergeOutcome> {
+  const outcome = await mergeBranch(project, taskId);
+  if (outcome.merged) await removeTaskWorkspace(project, taskId, worktreeRoot, "drop-kept-ref");
+  return outcome;
 }
 
 /** The main branch is checked out: merge there, so the checkout's files follow the branch. */
@@ -64,7 +100,7 @@ async function mergeInCheckout(job: MergeJob, checkout: Git): Promise<MergeOutco
   const preview = await mergeTree(job);
   if (!preview.clean) return conflicted(job, preview.conflicts);
 
-  const merger = await committingGit(checkout);
+  const merger = committingGit(checkout);
   const merge = await merger.attempt(["merge", "--no-ff", "--no-edit", "-m", job.message, job.branchRef]);
   if (merge.exitCode === 0) return { merged: true, commit: (await checkout.run(["rev-parse", "HEAD"])).trim() };
 
@@ -83,7 +119,7 @@ async function mergeWithoutCheckout(job: MergeJob): Promise<MergeOutcome> {
   const { git, mainRef, project } = job.repo;
   const { tree, clean, conflicts } = await mergeTree(job);
   if (!clean) return conflicted(job, conflicts);
-  const committer = await committingGit(git);
+  const committer = committingGit(git);
   const commit = (await committer.run(["commit-tree", tree, "-p", job.main, "-p", job.tip, "-m", job.message])).trim();
   const moved = await git.attempt(["update-ref", "-m", job.message, mainRef, commit, job.main]);
   if (moved.exitCode !== 0) {

@@ -10,8 +10,10 @@ import { worktreePath } from "./names.ts";
 export function gitWorkspace(config: Pick<Config, "worktreeRoot">): WorkspacePort {
   const { worktreeRoot } = config;
   return {
-    mergeTask: async (project, taskId) => (await import("./merge.ts")).mergeTask(project, taskId, worktreeRoot),
-    discardTask: async (project, taskId) => (await import("./discard.ts")).discardTask(project, taskId, worktreeRoot),
+    mergeBranch: async (project, taskId) => (await import("./merge.ts")).mergeBranch(project, taskId),
+    mergedCommit: async (project, taskId) => (await import("./merge.ts")).mergedCommit(project, taskId),
+    keepTask: async (project, taskId) => (await import("./discard.ts")).keepTask(project, taskId),
+    removeTask: async (project, taskId, keep) => (await import("./merge.ts")).removeTaskWorkspace(project, taskId, worktreeRoot, keep),
     worktreePath: (taskId) => worktreePath(worktreeRoot, taskId),
     taskPatch: async (project, taskId, mergeCommit) => (await import("./patch.ts")).taskPatch(project, taskId, mergeCommit),
   };

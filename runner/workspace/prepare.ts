@@ -7,6 +7,7 @@ import { IllegalStateError } from "../../src/shared/errors.ts";
 import { mergeBase, resolveCommit, retryAfterPrune } from "./git.ts";
 import { checkTaskId, samePath, scratchPath, taskBranch, taskBranchRef, worktreePath } from "./names.ts";
 import { listWorktrees, mainCommit, openRepo, pruneStaleWorktrees, type ProjectRef } from "./project.ts";
+import { noteRefs } from "./ref-journal.ts";
 import { withRepoLock } from "./repo-lock.ts";
 
 export interface WorkspaceSpec {
@@ -84,6 +85,7 @@ async function prepareWorktree(project: ProjectRef, taskId: number, worktreeRoot
         return { kind: "worktree", dir: path, branch, baseCommit: await baseOf(tip) };
       }
       await repo.git.run(["worktree", "add", "-b", branch, path, main]);
+      noteRefs(repo.key, [{ ref: branchRef, value: main }]);
       return { kind: "worktree", dir: path, branch, baseCommit: main };
     }),
   );

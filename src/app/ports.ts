@@ -13,15 +13,24 @@ export interface ProjectRef {
 
 export type MergeOutcome = { merged: true; commit: string } | { merged: false; conflicts: string[]; message: string };
 
-/** A task's branch and worktree in its project's repository: the git side of a review verdict (DESIGN §7). */
+/**
+ * A task's branch and worktree in its project's repository: the git side of a review verdict (DESIGN §7). Each
+ * step can be run again after a crash and does what is left of it (DESIGN §12), so a verdict is recorded
+ * between the git steps: merge, record, remove.
+ */
 export interface WorkspacePort {
   /**
-   * Merges the task's branch into the project's main branch, then removes its worktree and branch. A conflict
-   * (or a checkout that cannot take the merge) refuses with `merged: false`, names the files and changes nothing.
+   * Merges the task's branch into the project's main branch, leaving the branch and worktree. A conflict (or a
+   * checkout that cannot take the merge) refuses with `merged: false`, names the files and changes nothing. A
+   * merge an interrupted approval made already is found and returned, never made twice.
    */
-  mergeTask(project: ProjectRef, taskId: number): Promise<MergeOutcome>;
-  /** Removes the task's worktree and branch, keeping unmerged commits under `refs/cos/discarded/<id>`. */
-  discardTask(project: ProjectRef, taskId: number): Promise<{ keptRef: string | null }>;
+  mergeBranch(project: ProjectRef, taskId: number): Promise<MergeOutcome>;
+  /** The merge commit that brought the task's branch into main, when an approval made one that was not recorded. */
+  mergedCommit(project: ProjectRef, taskId: number): Promise<string | null>;
+  /** Keeps the branch's unmerged commits under `refs/cos/discarded/<id>` (null: nothing to keep). */
+  keepTask(project: ProjectRef, taskId: number): Promise<{ keptRef: string | null }>;
+  /** Removes the task's worktree and branch once its verdict is recorded; an approval also drops a kept ref. */
+  removeTask(project: ProjectRef, taskId: number, keep: "keep-ref" | "drop-kept-ref"): Promise<void>;
   /** Where the task's worktree is, or was. */
   worktreePath(taskId: number): string;
   /** The task's patch: its branch against the main branch, or once merged, what its merge commit brought in. */

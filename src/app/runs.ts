@@ -4,6 +4,7 @@ import { parseResultSections } from "../domain/task/result.ts";
 import { buildDispatchPrompt } from "../prompt/build.ts";
 import { loadPromptInput } from "../prompt/load.ts";
 import { missingSkills } from "../prompt/skills.ts";
+import { RUNNER_ID_PATTERN, RUNNER_ID_RULE } from "../domain/runner/tokens.ts";
 import { IllegalStateError, ValidationError } from "../shared/errors.ts";
 import type { Tx } from "../store/db.ts";
 import type { EventMeta } from "../store/event-store.ts";
@@ -51,9 +52,7 @@ export interface ClaimRequest {
   taskIds?: number[] | null;
 }
 
-/** What a runner may call itself: it names the runner in events, leases and logs. */
-export const RUNNER_ID_PATTERN = /^[\w.:@-]{1,80}$/;
-export const RUNNER_ID_RULE = "1-80 letters, digits, or . : @ - _";
+export { RUNNER_ID_PATTERN, RUNNER_ID_RULE } from "../domain/runner/tokens.ts";
 
 /** A runner that claimed within this window counts as present when the resolver counts slots. */
 export const RUNNER_FRESH_MS = 30_000;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ISOLATIONS, TIERS } from "../domain/task/task.ts";
 import { ValidationError } from "../shared/errors.ts";
+import { SECRET_ENV_NAMES } from "./env.ts";
 import { z } from "./zod.ts";
 
 const tierSchema = z.enum(TIERS);
@@ -15,15 +16,31 @@ const projectSchema = z.strictObject({
 
 export const PRESET_NAMES = ["claude-code", "codex", "aider", "gemini"] as const;
 
+/** `runner.sandbox` (DESIGN §12): bubblewrap when it works here, bubblewrap or refuse to start, or none on purpose. */
+export const SANDBOX_SETTINGS = ["auto", "bwrap", "none"] as const;
+
+const SECRET_NAMES = new Set(SECRET_ENV_NAMES.map((n) => n.toUpperCase()));
+/** An agent's `env` may name any variable but ChiefOfStaff's own secrets (DESIGN §7). */
+const agentEnvName = z.string().check(
+  z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"),
+  z.refine((name) => !SECRET_NAMES.has(name.toUpperCase()), {
+    error: (issue) => `${String(issue.input)} is a ChiefOfStaff secret and never reaches an agent; take it out of the agent's env`,
+  }),
+);
+
 const agentSchema = z.strictObject({
   /** A preset fills in the argv and teaches the runner how that CLI reports cost and usage limits. */
   preset: z.optional(z.enum(PRESET_NAMES)),
   command: z.optional(z.array(z.string()).check(z.minLength(1, 'give the agent\'s argv, e.g. ["claude", "-p", "{prompt}"]'))),
   labels: z._default(z.array(z.string()), []),
   timeoutMinutes: z._default(positive(), 60),
-  env: z._default(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"))), []),
+  env: z._default(z.array(agentEnvName), []),
   skills: z._default(z.array(z.string()), []),
   defaultIsolation: z.optional(z.enum(ISOLATIONS)),
+  /** false: the agent's sandbox gets a network of its own with only loopback (no model API, no cos MCP endpoint). */
+  network: z._default(z.boolean(), true),
+  /** More paths the agent's CLI keeps its state in (`~/…` or absolute), read-write in its sandbox. */
+  statePaths: z._default(z.array(z.string().check(z.regex(/^(~$|~\/|\/)/, "a path starting with ~/ or /"))), []),
 });
 
 export const configSchema = z.strictObject({
@@ -69,6 +86,10 @@ export const configSchema = z.strictObject({
       /** Slots of the runner inside `cos serve` and `cos tick --wait`; 0 turns the local runner off. */
       slots: z._default(z.number().check(z.int(), z.gte(0), z.lte(64)), 3),
       labels: z._default(z.array(z.string()), []),
+      /** How agents run: in bubblewrap when it works here (auto), only in bubblewrap (bwrap), or unsandboxed (none). */
+      sandbox: z._default(z.enum(SANDBOX_SETTINGS), "auto"),
+      /** More paths no agent may see, beyond cos's own places and the usual credential stores (`~/…` or absolute). */
+      hide: z._default(z.array(z.string().check(z.regex(/^(~$|~\/|\/)/, "a path starting with ~/ or /"))), []),
     }),
     {},
   ),

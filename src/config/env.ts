@@ -16,6 +16,9 @@ export const envSchema = z.object({
     z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(65535)), 8787),
   ),
   COS_PUBLIC_URL: optional,
+  /** Opens the JSON API (tasks and verdicts): a person or their automation (DESIGN §11). */
+  COS_API_TOKEN: optional,
+  /** Opens the runner protocol only, for every runner (per-runner tokens: `cos runner token add`). */
   COS_RUNNER_TOKEN: optional,
   /** Signs the review pages' links (DESIGN §13); unset, one is generated and kept in the data folder. */
   COS_LINK_SECRET: z.pipe(
@@ -32,7 +35,7 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 /** Names of variables that hold secrets: they never reach an agent (DESIGN §7). */
-export const SECRET_ENV_NAMES: readonly string[] = ["COS_DB_AUTH_TOKEN", "COS_RUNNER_TOKEN", "COS_LINK_SECRET", ...PLATFORM_SECRET_NAMES];
+export const SECRET_ENV_NAMES: readonly string[] = ["COS_DB_AUTH_TOKEN", "COS_API_TOKEN", "COS_RUNNER_TOKEN", "COS_LINK_SECRET", ...PLATFORM_SECRET_NAMES];
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = envSchema.safeParse(source);
@@ -40,5 +43,10 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     const issue = result.error.issues[0]!;
     throw new ValidationError(`environment variable ${issue.path.join(".")}: ${issue.message}`);
   }
-  return result.data;
+  const env = result.data;
+  // The one credential that decides must not also be what every runner holds (DESIGN §11).
+  if (env.COS_API_TOKEN && env.COS_API_TOKEN === env.COS_RUNNER_TOKEN) {
+    throw new ValidationError("COS_API_TOKEN and COS_RUNNER_TOKEN are the same: give the API its own token (openssl rand -base64 32)");
+  }
+  return env;
 }

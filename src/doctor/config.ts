@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import { gitEnvironment, safeGitArgs } from "../shared/git-safety.ts";
 import cron from "node-cron";
 import type { LoadedConfig } from "../config/config.ts";
 import { skillExists, skillPath } from "../prompt/skills.ts";
@@ -44,7 +45,7 @@ export function checkConfig({ config, path }: LoadedConfig): Check[] {
 function checkProject(name: string, repo: string, mainBranch: string): Check {
   const subject = `project ${name}`;
   if (!existsSync(repo)) return fail(subject, `${repo} does not exist`, `fix projects.${name}.repo (relative paths are relative to the config file)`);
-  const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  const git = (...args: string[]) => execFileSync("git", safeGitArgs(args), { cwd: repo, env: gitEnvironment(), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   try {
     git("rev-parse", "--git-dir");
   } catch {

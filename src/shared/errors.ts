@@ -44,7 +44,7 @@ export class UnauthorizedError extends CosError {
   }
 }
 
-/** Known, or holding a credential, but not allowed this: a link signed for another page, a cross-site form. */
+/** A known credential, but not for this: a runner's token naming another runner, a link signed for another page, a cross-site form. */
 export class ForbiddenError extends CosError {
   constructor(message: string) {
     super("forbidden", message);

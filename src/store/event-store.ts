@@ -3,6 +3,7 @@ import type { InStatement, InValue } from "@libsql/client";
 import type { NewEvent } from "../domain/events.ts";
 import { ConflictError } from "../shared/errors.ts";
 import type { Database, Tx } from "./db.ts";
+import { appendTime, lastTimes } from "./clock-check.ts";
 import { projectionFor, type TableSpec } from "./projections.ts";
 
 export interface EventMeta {
@@ -115,7 +116,6 @@ export class EventStore {
       ...a,
       eventIds: a.eventIds ?? a.events.map(() => randomUUID()),
     }));
-    const metaJson = JSON.stringify({ at: meta.at, actor: meta.actor, causation: meta.causation ?? null });
     const ids = prepared.flatMap((a) => a.eventIds);
     if (ids.length && appends.some((a) => a.eventIds)) {
       const existing = await storedEventsById(tx, ids);
@@ -133,6 +133,9 @@ export class EventStore {
       }
     }
 
+    // Never dated before the events they follow, nor by a clock far behind the log (clock-check.ts).
+    const at = appendTime(meta.at, await lastTimes(tx, new Map(prepared.filter((a) => a.events.length).map((a) => [a.stream, a.expectedVersion]))));
+    const metaJson = JSON.stringify({ at, actor: meta.actor, causation: meta.causation ?? null });
     const rows: InValue[][] = [];
     for (const a of prepared) {
       a.events.forEach((event, i) => {
@@ -156,7 +159,7 @@ export class EventStore {
           version: row[2] as number,
           type: row[3] as string,
           data: JSON.parse(row[4] as string),
-          meta: { at: meta.at, actor: meta.actor, causation: meta.causation ?? null },
+          meta: { at, actor: meta.actor, causation: meta.causation ?? null },
         });
       });
     }

@@ -11,6 +11,25 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd, env, encoding: "utf8" }).trim();
 }
 
+/** git in `cwd` as a test person, with no config but the repository's (no global, no system): for repositories a test builds itself. */
+export function gitAs(cwd: string, ...args: string[]): string {
+  return execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: "/nonexistent", GIT_CONFIG_NOSYSTEM: "1" },
+    encoding: "utf8",
+  }).trim();
+}
+
+/** A repository at `dir` (made) on `main`, with a README in one commit. */
+export function initRepo(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  gitAs(dir, "init", "-q", "-b", "main");
+  writeFileSync(join(dir, "README.md"), "site\n");
+  gitAs(dir, "add", ".");
+  gitAs(dir, "commit", "-q", "-m", "initial");
+  return dir;
+}
+
 export interface GitSandbox {
   dir: string;
   repo: string;

@@ -9,7 +9,8 @@ import { httpPort } from "../../runner/port.ts";
 import type { AppContext } from "../../src/app/context.ts";
 import { tempWorkspace } from "../helpers.ts";
 
-const TOKEN = "runner-secret-token";
+const TOKEN = "api-secret-token";
+const RUNNER_TOKEN = "runner-secret-token";
 
 describe("the HTTP API on loopback", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -17,10 +18,10 @@ describe("the HTTP API on loopback", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function serve(token: string | null = TOKEN): Promise<{ ctx: AppContext; base: string; server: Server }> {
+  async function serve(token: string | null = TOKEN, runnerToken: string | null = RUNNER_TOKEN): Promise<{ ctx: AppContext; base: string; server: Server }> {
     const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
     cleanups.push(ws.cleanup);
-    const env = { ...ws.env, COS_PORT: "0", ...(token ? { COS_RUNNER_TOKEN: token } : {}) };
+    const env = { ...ws.env, COS_PORT: "0", ...(token ? { COS_API_TOKEN: token } : {}), ...(runnerToken ? { COS_RUNNER_TOKEN: runnerToken } : {}) };
     const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const server = await startHttp(ctx);
@@ -47,10 +48,13 @@ describe("the HTTP API on loopback", () => {
     expect((await post(base, "/api/tasks", {}, null)).status).toBe(401);
     expect((await post(base, "/api/tasks", {}, "wrong")).status).toBe(401);
     expect((await fetch(`${base}/api/tasks`)).status).toBe(401);
-    const closed = await serve(null);
-    const response = await post(closed.base, "/runner/claim", { runner: "r", slots: 1 });
+    const closed = await serve(null, null);
+    const response = await post(closed.base, "/api/tasks", { title: "x", type: "research", agent: "scout" });
     expect(response.status).toBe(401);
-    expect((await response.json()).error.message).toMatch(/COS_RUNNER_TOKEN/);
+    expect((await response.json()).error.message).toMatch(/COS_API_TOKEN/);
+    const noRunners = await post(closed.base, "/runner/claim", { runner: "r", slots: 1 }, "anything");
+    expect(noRunners.status).toBe(401);
+    expect((await noRunners.json()).error.message).toMatch(/COS_RUNNER_TOKEN/);
   });
 
   it("queues, lists and shows tasks, and says what is wrong with a bad body", async () => {
@@ -74,7 +78,7 @@ describe("the HTTP API on loopback", () => {
     const queued = await post(base, "/api/tasks", { title: "Find sources", type: "research", agent: "scout" });
     const { id } = await queued.json();
     await runPass(ctx);
-    const port = httpPort(base, TOKEN);
+    const port = httpPort(base, RUNNER_TOKEN);
     const [run] = await port.claim({ runner: "remote-1", slots: 1, labels: [] });
     expect(run).toMatchObject({ taskId: id, attempt: 1, agent: "scout" });
     expect((await port.heartbeat(id, 1, "remote-1")).leaseUntil).toMatch(/^\d{4}-/);
@@ -88,5 +92,37 @@ describe("the HTTP API on loopback", () => {
     expect((await showTask(ctx, id)).status).toBe("approved");
     const again = await post(base, `/api/tasks/${id}/verdict`, { verdict: "approved" });
     expect(again.status).toBe(409);
+  });
+
+  it("refuses unknown fields with a 400 that names them and the field meant, before anything is stored", async () => {
+    const { ctx, base } = await serve();
+    const refused = async (path: string, body: unknown, message: string, token = TOKEN) => {
+      const response = await post(base, path, body, token);
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toEqual({ code: "validation", message });
+    };
+    await refused("/api/tasks", { title: "x", type: "research", agent: "scout", blocked_by: [1] }, 'unknown field "blocked_by"; did you mean "blockedBy"?');
+    await refused("/api/tasks", { title: "x", type: "research", agent: "scout", after: [1] }, 'unknown field "after"; did you mean "blockedBy"?');
+    await refused("/api/tasks", { title: "x", type: "research", agent: "scout", priorty: 2 }, 'unknown field "priorty"; did you mean "priority"?');
+    expect(await ctx.db.query("SELECT id FROM tasks")).toEqual([]);
+
+    const created = await post(base, "/api/tasks", { title: "Find sources", type: "research", agent: "scout" });
+    const { id } = await created.json();
+    await runPass(ctx);
+    const port = httpPort(base, RUNNER_TOKEN);
+    await port.claim({ runner: "remote-1", slots: 1 });
+    await refused(
+      "/runner/report",
+      { taskId: id, attempt: 1, runner: "remote-1", outcome: { kind: "result", markdown: "x", exitCode: 0, durationMs: 1, diffStat: null, usage: null, diff_stat: null } },
+      'outcome: unknown field "diff_stat"; did you mean "diffStat"?',
+      RUNNER_TOKEN,
+    );
+    await port.report(id, 1, "remote-1", { kind: "result", markdown: "## Summary\nFound.", exitCode: 0, durationMs: 1, diffStat: null, usage: null });
+    // A verdict's note is not lost: refused with the field's name, and the task stays in review.
+    await refused(`/api/tasks/${id}/verdict`, { verdict: "sent_back", note: "use primary sources" }, 'unknown field "note"; did you mean "notes"?');
+    expect((await showTask(ctx, id)).status).toBe("review");
+    const sent = await post(base, `/api/tasks/${id}/verdict`, { verdict: "sent_back", notes: "use primary sources" });
+    expect(sent.status).toBe(200);
+    expect((await showTask(ctx, id)).feedback?.notes).toBe("use primary sources");
   });
 });

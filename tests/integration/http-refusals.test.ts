@@ -11,7 +11,7 @@ import { gitWorkspace } from "../../runner/workspace/port.ts";
 // Every refusal over HTTP comes from one mapping: the API's body for the API and the webhooks,
 // JSON-RPC's for /mcp. Tested in-process with app.request, as hono tests its apps.
 
-const TOKEN = "runner-secret-token";
+const TOKEN = "api-secret-token";
 const SECRET = "s3cret-Telegram-webhook-0123456789";
 
 describe("refusals over HTTP", () => {
@@ -23,7 +23,7 @@ describe("refusals over HTTP", () => {
   async function app() {
     const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
     cleanups.push(ws.cleanup);
-    const ctx: AppContext = await openApp({ env: parseEnv({ ...ws.env, COS_RUNNER_TOKEN: TOKEN }), cwd: ws.dir, workspace: gitWorkspace });
+    const ctx: AppContext = await openApp({ env: parseEnv({ ...ws.env, COS_API_TOKEN: TOKEN }), cwd: ws.dir, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
     const http = createHttpApp(ctx);
     mountWebhook(http, SECRET, new TelegramInbox(ctx, async () => {}, () => {}));
@@ -45,7 +45,7 @@ describe("refusals over HTTP", () => {
     for (const authorization of ["Basic dXNlcjpwYXNz", "Bearer not a token!", `Bearer ${TOKEN}x`]) {
       const response = await http.request("/api/tasks", { headers: { authorization } });
       expect(response.status).toBe(401);
-      expect(await response.json()).toEqual({ error: { code: "unauthorized", message: "missing or wrong bearer token" } });
+      expect(await response.json()).toEqual({ error: { code: "unauthorized", message: "missing or wrong bearer token (the JSON API takes COS_API_TOKEN)" } });
     }
     expect((await http.request("/api/tasks", { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
   });

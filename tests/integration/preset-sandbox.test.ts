@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { configSchema } from "../../src/config/config.ts";
 import { agentEnvironment, runAgent } from "../../runner/agent.ts";
 import { runFiles } from "../../runner/agent/run-folder.ts";
 import { wireRun, writeWiringFiles } from "../../runner/mcp-wiring.ts";
@@ -153,12 +152,8 @@ describe.skipIf(!probe.works)("the presets inside cos's sandbox", () => {
     }, 90_000);
   }
 
-  // The runner does not start agents in the sandbox yet: issue #12 wires it (runner/sandbox/WIRING.md), and with
-  // it the `runner.sandbox` setting. This names the gap until then; afterwards, run tests/integration/preset-*.test.ts
-  // with `runner: { sandbox: "bwrap" }` in their config.
-  if (!configSchema.safeParse({ runner: { sandbox: "bwrap" } }).success) {
-    test.skip("under cos serve with runner.sandbox bwrap: the runner does not start agents in the sandbox yet (issue #12's wiring; runner.sandbox is not a setting)", () => {});
-  }
+  // Under cos serve and cos tick --wait, with the default runner.sandbox (auto), the runner starts every agent
+  // in this sandbox: tests/integration/preset-*.test.ts run the presets so wherever bubblewrap works.
 });
 
 if (!probe.works) test.skip(`the presets inside cos's sandbox: bubblewrap cannot sandbox here (${probe.error ?? "bwrap is not on PATH"})`, () => {});

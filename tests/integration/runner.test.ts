@@ -42,6 +42,8 @@ describe("runners with real child processes", () => {
     const ws = tempWorkspace({
       agents: { sleeper: { command: ["node", join(ROOT, "tests/fixtures/sleeper-agent.mjs")], env: ["PID_FILE"] } },
       resolver: { leaseSeconds: 10 },
+      // Unsandboxed on purpose: the agent writes its host pids outside its work folder for the test to kill.
+      runner: { sandbox: "none" },
     });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, PID_FILE: join(ws.dir, pidFile) };
@@ -50,8 +52,14 @@ describe("runners with real child processes", () => {
     const id = await queueTask(ctx, { title: "Sleep a long time", type: "research", agent: "sleeper" }, "cli");
 
     const { child } = start(["tick", "--wait"], env);
-    await waitFor(() => existsSync(join(ws.dir, pidFile)), "the agent to start", 15_000);
-    const pids = JSON.parse(readFileSync(join(ws.dir, pidFile), "utf8")) as { agent: number; grandchild: number };
+    // Read once it is whole: the agent may be caught between creating the file and writing it.
+    const pids = await waitFor(() => {
+      try {
+        return JSON.parse(readFileSync(join(ws.dir, pidFile), "utf8")) as { agent: number; grandchild: number };
+      } catch {
+        return null;
+      }
+    }, "the agent to start", 15_000);
     expect(alive(pids.agent) && alive(pids.grandchild)).toBe(true);
     expect((await showTask(ctx, id)).status).toBe("running");
 
@@ -78,7 +86,8 @@ describe("runners with real child processes", () => {
     const ws = tempWorkspace({
       agents: { alpha: agent("alpha"), beta: agent("beta"), gamma: agent("gamma") },
       resolver: { maxConcurrent: 6 },
-      runner: { slots: 1 },
+      // Unsandboxed on purpose: every agent appends to one record file outside its work folder.
+      runner: { slots: 1, sandbox: "none" },
     });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, RECORD_FILE: join(ws.dir, record), COS_PORT: "0", COS_RUNNER_TOKEN: "t0ken" };

@@ -154,8 +154,9 @@ describe("event store: expected versions", () => {
   });
 
   it("the command layer decides again on the new state after another connection got there first", async () => {
-    const { ctx, ws } = await seeded();
-    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
+    const { ctx, ws, clock } = await seeded();
+    // Another process on the same clock: one with the machine's real clock would be days ahead of this test's.
+    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
     try {
       const seenVersions: number[] = [];
       const { state, events } = await runTaskCommand(ctx, 1, META, async (current) => {
@@ -180,8 +181,9 @@ describe("event store: expected versions", () => {
   });
 
   it("gives a new task its own id when two connections queue at the same time", async () => {
-    const { ctx, ws } = await seeded();
-    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, workspace: gitWorkspace });
+    const { ctx, ws, clock } = await seeded();
+    // Another process on the same clock: one with the machine's real clock would be days ahead of this test's.
+    const other = await openApp({ env: parseEnv(ws.env), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
     try {
       const queue = (c: AppContext, i: number) => queueTask(c, { title: `race ${i}`, type: "research", agent: "builder" }, "cli");
       const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => queue(i % 2 ? ctx : other, i)));

@@ -146,7 +146,7 @@ describe("approving: merging a task branch into main", () => {
     expect(outcome).toEqual({ merged: true, commit: git(box.repo, "rev-parse", "main") });
     expect(git(box.repo, "rev-parse", "main^1", "main^2").split("\n")).toEqual([before, tip]);
     expect(git(box.repo, "show", "main:c.txt")).toBe("sea");
-    expect(git(box.repo, "log", "-1", "--format=%an|%s", "main")).toBe("Test Person|Merge task #5 (cos/task-5)");
+    expect(git(box.repo, "log", "-1", "--format=%an|%s", "main")).toBe("ChiefOfStaff|Merge task #5 (cos/task-5)");
     expect(git(box.repo, "symbolic-ref", "--short", "HEAD")).toBe("side");
     expect(existsSync(join(box.repo, "c.txt"))).toBe(false);
     expect(readFileSync(join(box.repo, "b.txt"), "utf8")).toBe("side edit, uncommitted\n");

@@ -148,7 +148,7 @@ describe("finishing workspaces", () => {
     expect(finished.diffStat).toEqual({ files: 4, insertions: 6, deletions: 3 });
     expect(finished.commit).toBe(git(box.repo, "rev-parse", "cos/task-21"));
     expect(git(ws.dir, "status", "--porcelain")).toBe("");
-    expect(git(ws.dir, "log", "-1", "--format=%an <%ae>|%s")).toBe("Test Person <test@example.com>|Task #21: left uncommitted");
+    expect(git(ws.dir, "log", "-1", "--format=%an <%ae>|%s")).toBe("ChiefOfStaff <cos@localhost>|Task #21: left uncommitted");
     expect(git(box.repo, "status", "--porcelain")).toBe("");
   });
 
@@ -160,7 +160,7 @@ describe("finishing workspaces", () => {
     expect(git(ws.dir, "rev-parse", "HEAD")).toBe(before);
   });
 
-  it("commits as ChiefOfStaff when no identity is configured", async () => {
+  it("commits as ChiefOfStaff when no identity is configured either", async () => {
     const box = sandbox();
     git(box.repo, "config", "--unset", "user.name");
     git(box.repo, "config", "--unset", "user.email");

@@ -58,7 +58,7 @@ describe("defaults", () => {
     writeConfig({ projects: { site: { repo: "/srv/site" } }, agents: { builder: { command: ["claude", "-p", "{prompt}"] } } });
     const { config } = loadConfig(undefined, dir);
     expect(config.projects.site).toEqual({ repo: "/srv/site", mainBranch: "main" });
-    expect(config.agents.builder).toEqual({ command: ["claude", "-p", "{prompt}"], timeoutMinutes: 60, env: [], skills: [], labels: [] });
+    expect(config.agents.builder).toEqual({ command: ["claude", "-p", "{prompt}"], timeoutMinutes: 60, env: [], skills: [], labels: [], network: true, statePaths: [] });
   });
 
   it("fills the rest of a section that is given in part", () => {
@@ -120,6 +120,16 @@ describe("invalid files stop start-up with the file and the field", () => {
     ["an agent without a command", { agents: { builder: { command: [] } } }, "agents.builder.command", 'e.g. ["claude", "-p", "{prompt}"]'],
     ["an agent command that is a string", { agents: { builder: { command: "claude -p" } } }, "agents.builder.command", "expected array"],
     ["a bad environment name for an agent", { agents: { builder: { command: ["x"], env: ["OK", "NOT-OK"] } } }, "agents.builder.env.1", "an environment variable name"],
+    [
+      "an agent env naming a ChiefOfStaff secret",
+      { agents: { builder: { command: ["x"], env: ["ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN"] } } },
+      "agents.builder.env.1",
+      "TELEGRAM_BOT_TOKEN is a ChiefOfStaff secret and never reaches an agent",
+    ],
+    ["a secret in another case", { agents: { builder: { command: ["x"], env: ["cos_api_token"] } } }, "agents.builder.env.0", "is a ChiefOfStaff secret"],
+    ["an unknown sandbox setting", { runner: { sandbox: "docker" } }, "runner.sandbox", '"auto"|"bwrap"|"none"'],
+    ["a relative state path", { agents: { builder: { command: ["x"], statePaths: [".cache"] } } }, "agents.builder.statePaths.0", "a path starting with ~/ or /"],
+    ["a network that is not a boolean", { agents: { builder: { command: ["x"], network: "off" } } }, "agents.builder.network", "expected boolean"],
     ["a negative timeout", { agents: { builder: { command: ["x"], timeoutMinutes: -5 } } }, "agents.builder.timeoutMinutes", "expected number to be >0"],
     ["an unknown isolation", { agents: { builder: { command: ["x"], defaultIsolation: "docker" } } }, "agents.builder.defaultIsolation", "Invalid option"],
     ["a project without a repo", { projects: { site: { mainBranch: "main" } } }, "projects.site.repo", "expected string"],

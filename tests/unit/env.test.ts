@@ -44,7 +44,7 @@ describe("parsing the environment", () => {
 
   it("names the secrets that never reach an agent", () => {
     expect([...SECRET_ENV_NAMES].sort()).toEqual(
-      ["COS_DB_AUTH_TOKEN", "COS_LINK_SECRET", "COS_RUNNER_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
+      ["COS_API_TOKEN", "COS_DB_AUTH_TOKEN", "COS_LINK_SECRET", "COS_RUNNER_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
     );
   });
 });

@@ -10,10 +10,12 @@ export const tick = storeCommand({
   options: { wait: { type: "boolean" } },
   run: async (ctx, { values }, io) => {
     const { runPass } = await import("../../../resolver/pass.ts");
+    // The sandbox is decided before the pass: one that is required and missing dispatches nothing.
+    const local = values.wait ? await import("../local-runner.ts") : null;
+    const sandbox = local ? await local.runnerSandbox(ctx.config, ctx.env, io, ctx.configPath) : null;
     const report = await runPass(ctx);
-    if (!values.wait || report.dispatched.length === 0) return report;
-    const { runDispatched } = await import("../local-runner.ts");
-    const results = await runDispatched(ctx, io, report.dispatched.map((d) => d.taskId));
+    if (!local || !sandbox || report.dispatched.length === 0) return report;
+    const results = await local.runDispatched(ctx, io, report.dispatched.map((d) => d.taskId), sandbox);
     return { ...report, results };
   },
   text: renderPass,

@@ -29,7 +29,7 @@ export const taskAdd = storeCommand({
     const id = await queueTask(
       ctx,
       {
-        title: title(positionals, "task"),
+        title: oneLineTitle(title(positionals, "task")),
         description: str(values, "description") ?? "",
         type,
         agent,
@@ -49,6 +49,14 @@ export const taskAdd = storeCommand({
   },
   text: renderNewId,
 });
+
+/** A title is one line (the domain refuses any control character); the rest of a pasted text goes in --description. */
+function oneLineTitle(text: string): string {
+  if (/[\r\n]/.test(text.trim())) {
+    throw new ValidationError('a task\'s title is one line: put the first line in the title and the rest in --description "…"');
+  }
+  return text;
+}
 
 export const taskList = storeCommand({
   usage: "cos task list [--status S]   (S: open, all, or a status such as queued; a comma list works)",

@@ -1,4 +1,5 @@
 import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
+import { checkTitleText } from "../title.ts";
 import { assertNever, type CommandMeta, type NewEvent } from "../events.ts";
 import { CONTENT_STATUSES, type ContentEvent, type ContentFields, type ContentItemState } from "./content.ts";
 
@@ -56,6 +57,7 @@ function checkFields(fields: Partial<ContentFields>): void {
   if (title !== undefined) {
     if (!title.trim()) throw new ValidationError("a content item needs a title");
     if (title.length > 200) throw new ValidationError("the title is longer than 200 characters");
+    checkTitleText(title, "a content item's title");
   }
   if (channel !== undefined && !CHANNEL.test(channel)) {
     throw new ValidationError(`channel "${channel}" must be a short lower-case name such as blog, newsletter or x`);

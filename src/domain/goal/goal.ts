@@ -1,4 +1,5 @@
 import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
+import { checkTitleText } from "../title.ts";
 import { assertNever, type EventEnvelope, type NewEvent } from "../events.ts";
 
 export interface GoalState {
@@ -46,6 +47,7 @@ export function evolveGoal(_state: GoalState | null, event: GoalEvent): GoalStat
 export function checkTitleAndSuccess(what: string, title: string, success: string | null): void {
   if (!title.trim()) throw new ValidationError(`${/^[aeiou]/.test(what) ? "an" : "a"} ${what} needs a title`);
   if (title.length > 200) throw new ValidationError(`the ${what} title is longer than 200 characters`);
+  checkTitleText(title, `the ${what}'s title`);
   if (success !== null && /[\r\n]/.test(success)) {
     throw new ValidationError(`the ${what}'s success description must be one line`);
   }

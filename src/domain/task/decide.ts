@@ -1,5 +1,6 @@
 import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
 import { assertNever, type CommandMeta, type NewEvent } from "../events.ts";
+import { checkTitleText } from "../title.ts";
 import { checkBlockers, type BlockerGraph } from "./dependencies.ts";
 import { usageLimitRetryAt } from "./usage-limit.ts";
 import {
@@ -169,6 +170,8 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       return [{ type: "TaskRetried", data: { attempt: state.attempt + 1, by: meta.actor } }];
     case "RecordMerge":
       if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}; only a task in review is merged`);
+      // One merge per task, ever (DESIGN §12).
+      if (state.merge) throw new IllegalStateError(`${ref} was merged already (${state.merge.commit.slice(0, 10)})`);
       return [{ type: "TaskMerged", data: command.data }];
     case "RecordMergeConflict":
       return [{ type: "MergeConflicted", data: command.data }];
@@ -196,7 +199,8 @@ function failure(
 ): Emitted {
   // A usage limit is the provider's doing and an unclaimed dispatch never ran: neither spends an attempt.
   const attemptSpent = reason !== "usage_limit" && reason !== "claim_timeout";
-  const final = attemptSpent && attempt >= maxAttempts;
+  // A run that tampered with the repository is not tried again on its own: a person looks first (/retry).
+  const final = reason === "tampered" || (attemptSpent && attempt >= maxAttempts);
   const next = reason === "usage_limit" ? usageLimitRetryAt(retryAt, meta.at, state.limitStreak) : retryAt;
   return { type: "TaskFailed", data: { attempt, reason, detail, final, retryAt: next, attemptSpent } };
 }
@@ -212,6 +216,7 @@ function requireCurrentAttempt(state: TaskState, attempt: number): void {
 function validateDefinition(task: TaskDefinition): void {
   if (!task.title.trim()) throw new ValidationError("a task needs a title");
   if (task.title.length > MAX_TITLE) throw new ValidationError(`the title is longer than ${MAX_TITLE} characters`);
+  checkTitleText(task.title, "a task's title");
   if (task.description.length > MAX_TEXT) throw new ValidationError(`the description is longer than ${MAX_TEXT} characters`);
   checkPriority(task.priority);
   for (const skill of task.skills ?? []) {

@@ -22,7 +22,8 @@ export const ISOLATIONS = ["worktree", "direct"] as const;
 export type Isolation = (typeof ISOLATIONS)[number];
 export const VERDICTS = ["approved", "sent_back", "discarded"] as const;
 export type Verdict = (typeof VERDICTS)[number];
-export const FAILURE_REASONS = ["exit_code", "timeout", "lease_lost", "usage_limit", "claim_timeout"] as const;
+/** `tampered`: the run changed what it must not (DESIGN §12: refs, the git dir's config or hooks, processes left alive). */
+export const FAILURE_REASONS = ["exit_code", "timeout", "lease_lost", "usage_limit", "claim_timeout", "tampered"] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 export interface ResultSections {

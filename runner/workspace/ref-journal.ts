@@ -1,0 +1,103 @@
+import { appendFileSync, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+// What cos itself did to a repository's refs, so that a run's ref check (guard.ts) can tell cos's own moves
+// from an agent's. A run compares every ref but its task's branch before and after; meanwhile cos may have
+// merged another task into main, made or deleted other tasks' branches, kept discarded commits, and other
+// tasks' agents may have committed on their own branches. Every such change is noted here by the process
+// that made it, whichever process that is, and every run marks itself running while it runs.
+//
+// It lives in the repository's git dir, in `cos/`, where no sandboxed agent can write: a worktree's agent
+// sees the git dir's top read-only, and a direct run gets `cos/` read-only (runner/sandbox/mounts.ts).
+
+export interface RefNote {
+  ref: string;
+  /** The commit cos set the ref to; null: deleted. */
+  value: string | null;
+}
+
+type Line = { ref: string; value: string | null } | { run: number; state: "start" | "end" };
+
+export function journalDir(commonDir: string): string {
+  return join(commonDir, "cos");
+}
+
+function journalFile(commonDir: string): string {
+  return join(journalDir(commonDir), "refs.jsonl");
+}
+
+function runsDir(commonDir: string): string {
+  return join(journalDir(commonDir), "runs");
+}
+
+function append(commonDir: string, lines: Line[]): void {
+  if (!lines.length) return;
+  mkdirSync(journalDir(commonDir), { recursive: true });
+  // One write with O_APPEND: lines of concurrent writers never interleave.
+  appendFileSync(journalFile(commonDir), lines.map((l) => `${JSON.stringify(l)}\n`).join(""));
+}
+
+/** Notes refs cos has just set or deleted in the repository whose git dir is `commonDir`. */
+export function noteRefs(commonDir: string, notes: RefNote[]): void {
+  append(commonDir, notes.map((n) => ({ ref: n.ref, value: n.value })));
+}
+
+/** Where the journal ends now: a run reads what was noted after this. */
+export function journalEnd(commonDir: string): number {
+  try {
+    return statSync(journalFile(commonDir)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Marks a task's run as running in this repository (its agent may move its own branch meanwhile). */
+export function markRunning(commonDir: string, taskId: number): void {
+  mkdirSync(runsDir(commonDir), { recursive: true });
+  writeFileSync(join(runsDir(commonDir), String(taskId)), `${process.pid}\n`);
+  append(commonDir, [{ run: taskId, state: "start" }]);
+}
+
+export function markDone(commonDir: string, taskId: number): void {
+  rmSync(join(runsDir(commonDir), String(taskId)), { force: true });
+  append(commonDir, [{ run: taskId, state: "end" }]);
+}
+
+/** Tasks marked running now. A runner killed mid-run leaves its mark until that task runs again. */
+export function runningTasks(commonDir: string): number[] {
+  if (!existsSync(runsDir(commonDir))) return [];
+  return readdirSync(runsDir(commonDir))
+    .filter((name) => /^[1-9][0-9]*$/.test(name))
+    .map(Number);
+}
+
+/** What was noted from `offset` on: the last value cos set per ref, and the tasks whose runs started. */
+export function readJournal(commonDir: string, offset: number): { refs: Map<string, string | null>; runsStarted: Set<number> } {
+  const refs = new Map<string, string | null>();
+  const runsStarted = new Set<number>();
+  let text = "";
+  try {
+    const fd = openSync(journalFile(commonDir), "r");
+    try {
+      const size = statSync(journalFile(commonDir)).size;
+      const buffer = Buffer.alloc(Math.max(0, size - offset));
+      readSync(fd, buffer, 0, buffer.length, offset);
+      text = buffer.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return { refs, runsStarted };
+  }
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as Line;
+      if ("ref" in entry) refs.set(entry.ref, entry.value);
+      else if (entry.state === "start") runsStarted.add(entry.run);
+    } catch {
+      // a line cut by a crash: nothing of it counts
+    }
+  }
+  return { refs, runsStarted };
+}
