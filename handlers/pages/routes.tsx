@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { compress } from "hono/compress";
 import { endTime, startTime, timing } from "hono/timing";
 import type { Child } from "hono/jsx";
@@ -29,7 +29,9 @@ import { TrustView } from "./trust.tsx";
 // redirects back to the page. Refusals are pages too, saying how to get a fresh link.
 
 const VERDICTS: Record<CardAction, Verdict> = { approve: "approved", send_back: "sent_back", discard: "discarded" };
+/** A verdict form: notes of up to 100,000 characters, escaped. Telegram's sign-in: its initData. */
 const FORM_MAX_BYTES = 256 * 1024;
+const SIGN_IN_MAX_BYTES = 16 * 1024;
 
 export function mountPages(app: Hono, ctx: AppContext): void {
   const pages = new Hono();
@@ -52,7 +54,8 @@ export function mountPages(app: Hono, ctx: AppContext): void {
       `default-src 'none'; style-src '${STYLE_HASH}'; script-src '${SCRIPT_HASH}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'self' https://web.telegram.org`,
     );
   });
-  pages.post("*", bodyBound(FORM_MAX_BYTES, "form"), sameOriginForms(ctx.env.COS_PUBLIC_URL));
+  // A form from another site, or one without the page's key, is refused before its body is read.
+  pages.post("*", sameOriginForms(ctx.env.COS_PUBLIC_URL));
 
   const access = (c: Context, page: PageRef) => checkKey(ctx, c.req.query("k"), page);
   const tabs = (a: PageAccess, current: TabName | null, inReview?: number): Tabs | null =>
@@ -118,9 +121,14 @@ export function mountPages(app: Hono, ctx: AppContext): void {
     });
   });
 
-  pages.post("/task/:id/verdict", async (c) => {
+  const taskAccess = (c: Context) => access(c, { page: "task", taskId: taskId(c.req.param("id") ?? "") });
+  const keyFirst: MiddlewareHandler = async (c, next) => {
+    taskAccess(c);
+    await next();
+  };
+  pages.post("/task/:id/verdict", keyFirst, bodyBound(FORM_MAX_BYTES, "form"), async (c) => {
     const id = taskId(c.req.param("id"));
-    const a = access(c, { page: "task", taskId: id });
+    const a = taskAccess(c);
     const form = await c.req.parseBody();
     const field = (name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
     const attempt = Number(field("attempt"));
@@ -144,7 +152,7 @@ export function mountPages(app: Hono, ctx: AppContext): void {
     }
   });
 
-  pages.post("/telegram", async (c) => {
+  pages.post("/telegram", bodyBound(SIGN_IN_MAX_BYTES, "form"), async (c) => {
     const form = await c.req.parseBody();
     const next = typeof form.next === "string" ? pageOfPath(`/pages${form.next.replace(/^\/pages/, "")}`) : null;
     const key = keyForTelegramUser(ctx, typeof form.initData === "string" ? form.initData : "");

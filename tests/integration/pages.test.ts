@@ -275,6 +275,9 @@ describe("a verdict on the page", () => {
       expect(await res.text()).toContain("sent from another site");
     }
     expect((await h.post(action, { ...fields, f: "x".repeat(32) })).status).toBe(403);
+    // A body past the bound is refused (413), and one without the page's key before it is read (401).
+    expect((await h.post(action, { ...fields, verdict: "send_back", notes: "n".repeat(300 * 1024) })).status).toBe(413);
+    expect((await h.post(action.replace(/k=[^&]+/, ""), fields)).status).toBe(401);
     expect((await h.post(action, { ...fields, attempt: "2" })).status).toBe(403);
     expect((await loadTask(h.ctx, id)).state.status).toBe("review");
     // The public URL's origin is the page's own origin behind a proxy; Sec-Fetch-Site same-origin too.
