@@ -72,6 +72,8 @@ export async function pagesHarness(options: { env?: Record<string, string>; ws?:
   };
 }
 
+// Not git-kit's initRepo: git-kit registers vitest hooks when imported, and the bench (npm run bench -- pages)
+// imports this kit outside vitest.
 const gitIn = (repo: string, ...args: string[]) =>
   execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { encoding: "utf8", stdio: "pipe" }).trim();
 
