@@ -140,7 +140,7 @@ export function mountPages(app: Hono, ctx: AppContext): void {
     if (action === "send_back" && !notes) {
       return renderTask(c, a, id, { kind: "refused", message: "Write what the agent should change: the notes are what its next attempt starts from." }, 400);
     }
-    const actor = pageActor(ctx, field("initData") || null);
+    const actor = await pageActor(ctx, field("initData") || null);
     try {
       const { decided } = await decideAttempt(ctx, id, attempt, VERDICTS[action], notes, actor);
       return c.redirect(pageHref(ctx, { page: "task", taskId: id }, a.key, { done: decided ? action : "stale" }), 303);

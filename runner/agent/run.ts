@@ -35,6 +35,8 @@ export interface AgentRunResult {
   resultFromFile: boolean;
   /** Full stdout+stderr of the run. */
   logPath: string;
+  /** The last lines each stream printed (a few KiB), for a failure's alert. */
+  lastWords: { stdout: string; stderr: string };
   promptFile: string;
   pid: number | null;
 }
@@ -108,6 +110,7 @@ export async function runAgent(
       output: reason,
       resultFromFile: false,
       logPath,
+      lastWords: { stdout: "", stderr: reason },
       promptFile,
       pid: null,
     };
@@ -124,8 +127,10 @@ export async function runAgent(
     timedOut = true;
     group.terminate();
   });
-  hooks.signal?.addEventListener("abort", group.terminate, { once: true });
-  if (hooks.signal?.aborted) group.terminate();
+  // A stop that names a grace of its own (a cancel: the person wants it gone now) gets it.
+  const stop = () => group.terminate(graceOf(hooks.signal?.reason) ?? graceMs);
+  hooks.signal?.addEventListener("abort", stop, { once: true });
+  if (hooks.signal?.aborted) stop();
   let hookError: unknown = null;
   try {
     hooks.onSpawn?.(pid);
@@ -137,7 +142,7 @@ export async function runAgent(
 
   const exit = await exited;
   cancelTimeout();
-  hooks.signal?.removeEventListener("abort", group.terminate);
+  hooks.signal?.removeEventListener("abort", stop);
   await group.reap();
 
   let cancelCloseWait = () => {};
@@ -165,9 +170,16 @@ export async function runAgent(
     output: fromFile ?? output.stdoutTail.text(),
     resultFromFile: fromFile !== null,
     logPath,
+    lastWords: { stdout: output.lastWords.stdout.text(), stderr: output.lastWords.stderr.text() },
     promptFile,
     pid,
   };
+}
+
+/** The grace period a stop asks for, if it names one (`{ graceMs }` on the abort reason). */
+function graceOf(reason: unknown): number | null {
+  const grace = (reason as { graceMs?: unknown } | null | undefined)?.graceMs;
+  return typeof grace === "number" && grace >= 0 ? grace : null;
 }
 
 function startFailure(file: string, message: string, code: string | undefined): string {

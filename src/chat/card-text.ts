@@ -1,4 +1,6 @@
+import type { Hints } from "../shared/hints.ts";
 import { formatTime, verdictData } from "./format.ts";
+import { personMark, type Person } from "../app/people.ts";
 import type { PageButton, ReviewCard } from "./types.ts";
 
 // The words of a review card (DESIGN §10), written once for every platform: its title and facts, the
@@ -23,12 +25,14 @@ export interface CardText {
   /** `#42 Add MDX blog`, cut to TITLE_MAX code points. */
   title: string;
   /**
-   * The lines under the title: agent, type, tier and attempt; then the diff stat, when there is one; then a
+   * The lines under the title: agent, type, tier and attempt; then the diff stat, when files changed; then a
    * warning when the agent's CLI ran in a version its preset was not proven with.
    */
   facts: string[];
-  /** The result's summary, trimmed; "(no summary)" when it is empty. */
+  /** The result's summary, trimmed and cut at SUMMARY_MAX; "(no summary)" when it is empty. */
   summary: string;
+  /** When the summary was cut: where the rest is (the review page, the chat command that shows the whole task). */
+  rest: string | null;
   /** The task's review page, while open and once decided. */
   page: PageButton | null;
   /** Once decided: "✅ Approved by …" and the like, with the notes; null while open. */
@@ -41,6 +45,9 @@ export interface CardText {
 
 export const TITLE_MAX = 300;
 const NOTES_MAX = 600;
+/** A card shows this much of a summary, in lines and characters; the rest is a command away. */
+export const SUMMARY_MAX_LINES = 25;
+export const SUMMARY_MAX_CHARS = 1800;
 
 /** The labels of the buttons to the review pages. */
 export const PAGE_LABELS = { task: "🔍 Review page", queue: "🗂 Review queue" } as const;
@@ -60,18 +67,21 @@ export function clip(raw: string, max: number): string {
   return points.length <= max ? raw : `${points.slice(0, max - 1).join("")}…`;
 }
 
-export function cardText(card: ReviewCard, options: RenderOptions): CardText {
+/** The words of a card; `hints` write the commands it points to as its platform types them. */
+export function cardText(card: ReviewCard, options: RenderOptions, hints: Hints): CardText {
   const facts = [`${card.agent} · ${card.type} · tier ${card.tier} · attempt ${card.attempt}`];
-  if (card.diffStat) {
+  if (card.diffStat && card.diffStat.files > 0) {
     const s = card.diffStat;
     facts.push(`diff: ${s.files} file${s.files === 1 ? "" : "s"}, +${s.insertions} −${s.deletions}`);
   }
   if (card.cliWarning) facts.push(`⚠ ${card.cliWarning}`);
   const verdict = verdictLine(card.decided);
+  const summary = cutSummary(card.summary.trim());
   return {
     title: clip(`#${card.taskId} ${card.title}`, TITLE_MAX),
     facts,
-    summary: card.summary.trim() || "(no summary)",
+    summary: summary.text || "(no summary)",
+    rest: summary.cut ? whereTheRestIs(card, hints) : null,
     page: card.pageUrl ? { label: PAGE_LABELS.task, url: card.pageUrl } : null,
     verdict,
     timer:
@@ -82,9 +92,32 @@ export function cardText(card: ReviewCard, options: RenderOptions): CardText {
   };
 }
 
+/** The summary's first SUMMARY_MAX_LINES lines and SUMMARY_MAX_CHARS characters, cut at a line when one is near. */
+function cutSummary(text: string): { text: string; cut: boolean } {
+  const lines = text.split("\n");
+  let kept = lines.slice(0, SUMMARY_MAX_LINES).join("\n");
+  let cut = lines.length > SUMMARY_MAX_LINES;
+  if (Array.from(kept).length > SUMMARY_MAX_CHARS) {
+    kept = Array.from(kept).slice(0, SUMMARY_MAX_CHARS).join("");
+    const lastBreak = kept.lastIndexOf("\n");
+    if (lastBreak > SUMMARY_MAX_CHARS / 2) kept = kept.slice(0, lastBreak);
+    cut = true;
+  }
+  return { text: cut ? `${kept.trimEnd()} …` : kept, cut };
+}
+
+/** Where a cut summary goes on: the review page when there is one, the command that shows the whole task, and the diff's. */
+function whereTheRestIs(card: ReviewCard, hints: Hints): string {
+  const page = card.pageUrl ? `${PAGE_LABELS.task} below, or ` : "";
+  const diff = card.diffStat && card.diffStat.files > 0 ? `; the patch: ${hints.diff(card.taskId)}` : "";
+  return `The summary is cut here. All of it: ${page}${hints.show(card.taskId)}${diff}`;
+}
+
 function verdictLine(decided: ReviewCard["decided"]): string | null {
   if (!decided) return null;
-  const by = (words: string) => `${words} by ${decided.by}${decided.notes ? `: ${clip(decided.notes, NOTES_MAX)}` : ""}`;
+  // Rows written before people had names carry the actor id alone.
+  const person: Person = typeof decided.by === "string" ? { actor: decided.by, name: null } : decided.by;
+  const by = (words: string) => `${words} by ${personMark(person)}${decided.notes ? `: ${clip(decided.notes, NOTES_MAX)}` : ""}`;
   switch (decided.verdict) {
     case "approved":
       return by("✅ Approved");

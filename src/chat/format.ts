@@ -12,25 +12,4 @@ export function parseVerdictData(data: string): { action: "approve" | "send_back
   return { action, taskId: Number(m[2]), attempt: Number(m[3]) };
 }
 
-// A formatter is costly to make (a review page formats dozens of times), cheap to reuse: one per zone.
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-export function formatTime(iso: string, timezone: string): string {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat("en-GB", {
-      timeZone: timezone,
-      weekday: "short",
-      day: "numeric",
-      month: "short",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-      timeZoneName: "short",
-    });
-    formatters.set(timezone, formatter);
-  }
-  const parts = formatter.formatToParts(new Date(iso));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("weekday")} ${get("day")} ${get("month")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
-}
+export { formatTime } from "../shared/zoned-time.ts";

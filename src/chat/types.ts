@@ -1,5 +1,7 @@
 import type { Platform } from "../config/platforms.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
+import type { Person } from "../app/people.ts";
+import type { TextBlock } from "../app/text.ts";
 
 // The chat core's contract with every platform adapter (Telegram, Slack). Adapters parse nothing
 // and decide nothing: they turn an incoming message or tap into `ChatInput`, hand it to
@@ -16,11 +18,16 @@ export interface ChatActor {
   actor: string;
 }
 
-/** What arrived: a command message, a button tap, or a reply carrying send-back notes. */
+/**
+ * What arrived: a message (a command, or free text), a button tap, a reply carrying send-back notes
+ * (an answer to the bot's own question, or the modal), or a comment on a card (any other reply to it),
+ * which is an activity note and never a verdict.
+ */
 export type ChatInput =
   | { kind: "message"; text: string }
   | { kind: "tap"; action: "approve" | "send_back" | "discard"; taskId: number; attempt: number }
-  | { kind: "notes"; taskId: number; attempt: number; text: string };
+  | { kind: "notes"; taskId: number; attempt: number; text: string }
+  | { kind: "comment"; taskId: number; attempt: number; text: string };
 
 /** A review card (DESIGN §10): one per result, edited in place once decided. */
 export interface ReviewCard {
@@ -36,8 +43,8 @@ export interface ReviewCard {
   cliWarning?: string | null;
   /** When an `auto` or `quick` item is approved on its own; null for gate. */
   autoApproveAt: string | null;
-  /** Set once decided: the card shows it and loses its buttons. */
-  decided: { verdict: Verdict | "auto_approved"; by: string; notes: string | null } | null;
+  /** Set once decided: the card shows it and loses its buttons. `by` is an actor id in rows written before people had names. */
+  decided: { verdict: Verdict | "auto_approved"; by: Person | string; notes: string | null } | null;
   /** The task's review page (DESIGN §13), a signed link; null without COS_PUBLIC_URL. */
   pageUrl: string | null;
 }
@@ -49,10 +56,7 @@ export interface PageButton {
 }
 
 /** Plain text made of lines; a renderer escapes and formats it for its platform. */
-export interface TextBlock {
-  title: string | null;
-  lines: string[];
-}
+export type { TextBlock };
 
 export type ChatReply =
   | { kind: "text"; block: TextBlock }
@@ -65,12 +69,21 @@ export type ChatReply =
   /** A file to send (`/diff 42`). */
   | { kind: "file"; name: string; content: string; caption: string };
 
-/** What the outbox delivers (DESIGN §1): written in the transaction of the events that caused it. */
+/**
+ * What the outbox delivers (DESIGN §1): written in the transaction of the events that caused it.
+ * `card_update` edits every card posted for its attempt; `run_ended` edits the attempt's `run_started`.
+ */
 export type Notification =
   | { kind: "review_card"; card: ReviewCard }
   | { kind: "card_update"; card: ReviewCard }
   | { kind: "trust_change"; block: TextBlock }
   | { kind: "failure"; block: TextBlock }
   | { kind: "held"; block: TextBlock }
-  /** `page`: the review queue's link, shown with the digest's text (absent on digests stored before the pages). */
-  | { kind: "digest"; blocks: TextBlock[]; cards: ReviewCard[]; page?: PageButton | null };
+  | { kind: "stopped"; block: TextBlock }
+  | { kind: "run_started"; taskId: number; attempt: number; block: TextBlock }
+  | { kind: "run_ended"; block: TextBlock }
+  /**
+   * `heading` carries the date; absent in rows written before it did (the renderer then says "Digest").
+   * `page`: the review queue's link, shown with the digest's text (absent on digests stored before the pages).
+   */
+  | { kind: "digest"; heading?: string; blocks: TextBlock[]; cards: ReviewCard[]; page?: PageButton | null };

@@ -1,9 +1,10 @@
 import type { AppContext } from "../app/context.ts";
 import { loadTask } from "../app/tasks.ts";
 import { listTasks, type TaskListItem } from "../app/views.ts";
-import { cardText, type CardText } from "../chat/card-text.ts";
-import { cardOf } from "../chat/cards.ts";
+import type { CardText } from "../chat/card-text.ts";
+import { namedCardOf } from "../chat/cards.ts";
 import { whyQueued } from "../plan/explain.ts";
+import { cardWords, pageHints } from "./words.ts";
 
 // The two lists of the review pages (DESIGN §13): what waits for a person's verdict, oldest result first,
 // each in its card's words; and what waits to run, each with the reason `cos why` gives.
@@ -20,8 +21,8 @@ export async function reviewQueue(ctx: AppContext): Promise<ReviewItem[]> {
   const items: ReviewItem[] = [];
   for (const { id } of await listTasks(ctx, "review")) {
     const { state } = await loadTask(ctx, id);
-    const card = cardOf(ctx, state);
-    if (card) items.push({ taskId: id, finishedAt: state.finishedAt ?? state.updatedAt, text: cardText(card, { timezone: ctx.config.digest.timezone }) });
+    const card = await namedCardOf(ctx, state);
+    if (card) items.push({ taskId: id, finishedAt: state.finishedAt ?? state.updatedAt, text: cardWords(ctx, card) });
   }
   return items.sort((a, b) => (a.finishedAt < b.finishedAt ? -1 : a.finishedAt > b.finishedAt ? 1 : a.taskId - b.taskId));
 }
@@ -34,7 +35,8 @@ export interface QueuedItem {
 
 /** Every queued task, in the order the resolver considers them: highest priority, then oldest. */
 export async function waitingQueue(ctx: AppContext): Promise<QueuedItem[]> {
-  const [queued, reasons] = await Promise.all([listTasks(ctx, "queued"), whyQueued(ctx)]);
+  const hints = pageHints(ctx);
+  const [queued, reasons] = await Promise.all([listTasks(ctx, "queued", hints), whyQueued(ctx, hints)]);
   return queued
     .sort((a, b) => b.priority - a.priority || a.id - b.id)
     .map((task) => ({ task, why: reasons.get(task.id)?.text ?? "queued" }));

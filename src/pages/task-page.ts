@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import type { AppContext } from "../app/context.ts";
 import { openForVerdict, worktreeProject } from "../app/review.ts";
 import { toEnvelope } from "../app/tasks.ts";
-import { cardText, type CardText } from "../chat/card-text.ts";
-import { cardOf } from "../chat/cards.ts";
+import { markActors, peopleOf, plainName, plainPeople } from "../app/people.ts";
+import type { CardText } from "../chat/card-text.ts";
+import { namedCardOf } from "../chat/cards.ts";
 import { formatTime } from "../chat/format.ts";
 import { taskDiff } from "../chat/views.ts";
 import { evolveTask, taskStream, type TaskState } from "../domain/task/task.ts";
@@ -14,6 +15,7 @@ import { readLogTail } from "../shared/log-tail.ts";
 import { dataDirOf, runDirOf, runFiles } from "../shared/run-folder.ts";
 import type { StoredEvent } from "../store/event-store.ts";
 import { diffView, type DiffView } from "./diff-view.ts";
+import { cardWords } from "./words.ts";
 
 // A task's review page (DESIGN §13) as a view model: what a person needs to judge the result on a phone,
 // in the words the chat uses for the same facts (the card's text model): the result's sections, the diff,
@@ -28,7 +30,7 @@ export interface TimelineEntry {
   at: string;
   /** When, in the digest's time zone. */
   when: string;
-  /** The actor of the event, as recorded (`user:telegram:42`, `resolver`, `runner:…`). */
+  /** Who did it, by name where the chat knows one (`Anna`, `the resolver`, `runner box`). */
   who: string;
   /** What happened, in the words of the task's activity. */
   what: string;
@@ -51,13 +53,13 @@ export interface TaskPage {
 export async function taskPage(ctx: AppContext, id: number): Promise<TaskPage> {
   const events = await ctx.store.readStream(taskStream(id));
   if (!events.length) throw new NotFoundError(`task #${id} does not exist`);
-  const { task, timeline } = foldWithTimeline(events, ctx.config.digest.timezone);
-  const card = cardOf(ctx, task);
+  const { task, timeline } = await foldWithTimeline(ctx, events);
+  const card = await namedCardOf(ctx, task);
   const attempt = task.result?.attempt ?? task.attempt;
   const [diff, prompt] = await Promise.all([diffOf(ctx, task), promptOf(ctx, task, events, attempt)]);
   return {
     task,
-    card: card ? cardText(card, { timezone: ctx.config.digest.timezone }) : null,
+    card: card ? cardWords(ctx, card) : null,
     open: openForVerdict(task, attempt),
     attempt,
     diff,
@@ -67,17 +69,23 @@ export async function taskPage(ctx: AppContext, id: number): Promise<TaskPage> {
   };
 }
 
-/** The task's state and, per event, the activity line it added with who and when. */
-function foldWithTimeline(events: StoredEvent[], timezone: string): { task: TaskState; timeline: TimelineEntry[] } {
+/** The task's state and, per event, the activity line it added with who and when, people by name. */
+async function foldWithTimeline(ctx: AppContext, events: StoredEvent[]): Promise<{ task: TaskState; timeline: TimelineEntry[] }> {
   let state: TaskState | null = null;
-  const timeline: TimelineEntry[] = [];
+  const lines: { at: string; actor: string; text: string }[] = [];
   for (const event of events) {
     const before = state?.activity.length ?? 0;
     state = evolveTask(state, toEnvelope(event));
-    for (const line of state.activity.slice(before)) {
-      timeline.push({ at: event.meta.at, when: formatTime(event.meta.at, timezone), who: event.meta.actor, what: line.text });
-    }
+    for (const line of state.activity.slice(before)) lines.push({ at: event.meta.at, actor: event.meta.actor, text: line.text });
   }
+  const people = await peopleOf(ctx.db, lines.map((l) => l.actor));
+  const timezone = ctx.config.digest.timezone;
+  const timeline = lines.map((l) => ({
+    at: l.at,
+    when: formatTime(l.at, timezone),
+    who: plainName(people.get(l.actor) ?? { actor: l.actor, name: null }),
+    what: plainPeople(markActors(l.text, people)),
+  }));
   return { task: state!, timeline };
 }
 

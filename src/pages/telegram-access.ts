@@ -1,4 +1,5 @@
 import type { AppContext } from "../app/context.ts";
+import { rememberName } from "../app/people.ts";
 import { allowedUsers } from "../config/platforms.ts";
 import { ForbiddenError, UnauthorizedError } from "../shared/errors.ts";
 import { signKey } from "./links.ts";
@@ -9,7 +10,7 @@ import { checkInitData, type TelegramUser } from "./telegram-init-data.ts";
 // menu button, or a card's link past its expiry) trades it for a fresh key; a verdict given inside
 // Telegram is recorded for that person rather than for the link's holder.
 
-/** The actor of a verdict given through a link alone: whoever holds it. */
+/** The actor of a verdict given through a link alone: whoever holds it (named "the review page"). */
 export const LINK_ACTOR = "page";
 
 /** The allowed Telegram user `initData` names, or the refusal (bad signature, too old, not allowed). */
@@ -29,7 +30,13 @@ export function keyForTelegramUser(ctx: AppContext, initData: string): string {
   return signKey(ctx, { kind: "queue" });
 }
 
-/** Who a page's verdict is recorded for: the Telegram user when the page runs inside Telegram, else the link's holder. */
-export function pageActor(ctx: AppContext, initData: string | null): string {
-  return initData ? `user:telegram:${allowedTelegramUser(ctx, initData).id}` : LINK_ACTOR;
+/**
+ * Who a page's verdict is recorded for: the Telegram user when the page runs inside Telegram (whose name
+ * is remembered, as the bot remembers it from their messages), else the link's holder.
+ */
+export async function pageActor(ctx: AppContext, initData: string | null): Promise<string> {
+  if (!initData) return LINK_ACTOR;
+  const user = allowedTelegramUser(ctx, initData);
+  if (user.name) await rememberName(ctx.db, "telegram", user.id, user.name, ctx.clock().toISOString());
+  return `user:telegram:${user.id}`;
 }

@@ -16,6 +16,8 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 export interface TelegramUser {
   /** Telegram's user id, as TELEGRAM_ALLOWED_USER_IDS lists it. */
   id: string;
+  /** Their first name, as Telegram gives it. */
+  name: string | null;
   authDate: Date;
 }
 
@@ -55,12 +57,12 @@ export function checkInitData(initData: string, botToken: string, now: Date, max
   if (age > maxAgeMs || age < -CLOCK_SKEW_MS) {
     throw new UnauthorizedError("Telegram's data for this page is too old: close the page and open it again from the chat");
   }
-  let user: { id?: unknown };
+  let user: { id?: unknown; first_name?: unknown };
   try {
     user = JSON.parse(fields.get("user") ?? "null") ?? {};
   } catch {
     user = {};
   }
   if (typeof user.id !== "number" || !Number.isSafeInteger(user.id)) throw new ForbiddenError("Telegram's data for this page names no user");
-  return { id: String(user.id), authDate: new Date(authDate * 1000) };
+  return { id: String(user.id), name: typeof user.first_name === "string" ? user.first_name : null, authDate: new Date(authDate * 1000) };
 }

@@ -133,7 +133,7 @@ describe.skipIf(missing !== null)("the review pages in a phone-sized browser", (
     await h.settle();
     expect((await loadTask(h.ctx, id)).state.status).toBe("approved");
     const edited = card(id);
-    expect(edited.text).toContain(`✅ Approved by user:telegram:${OWNER}`);
+    expect(edited.text).toContain("✅ Approved by Owner");
     expect((edited.replyMarkup as { inline_keyboard: unknown[][] }).inline_keyboard.flat()).toHaveLength(1);
     await page.close();
   }, 120_000);
@@ -157,7 +157,7 @@ describe.skipIf(missing !== null)("the review pages in a phone-sized browser", (
     await shot(page, "05-sent-back");
     await h.settle();
     // Opened from a link outside the Mini App: the verdict is the link holder's.
-    expect(card(id).text).toContain(`↩️ Sent back by page: ${notes}`);
+    expect(card(id).text).toContain(`↩️ Sent back by the review page: ${notes}`);
     const { state } = await loadTask(h.ctx, id);
     expect(state).toMatchObject({ status: "queued", attempt: 2 });
     const prompt = buildDispatchPrompt(await loadPromptInput(h.ctx.db, h.ctx.config, state, h.clock.now())).text;
@@ -180,7 +180,7 @@ describe.skipIf(missing !== null)("the review pages in a phone-sized browser", (
     await shot(page, "06-discard");
     await Promise.all([page.waitForURL(/done=discard/), page.locator("#discard button.danger").tap()]);
     await h.settle();
-    expect(card(id).text).toContain("🗑 Discarded by page");
+    expect(card(id).text).toContain("🗑 Discarded by the review page");
     await page.close();
   }, 120_000);
 

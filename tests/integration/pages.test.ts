@@ -76,7 +76,7 @@ describe("a task's review page", () => {
     expect(html).toContain("from its run folder");
     expect(html).toContain("Write the blog engine.");
     expect(html).toMatch(/<pre class="scroll">starting\nwrote the files\ndone<\/pre>/);
-    expect(html).toContain("runner:runner-1");
+    expect(html).toContain("runner runner-1");
     expect(html).toMatch(/dispatched: attempt 1, tier gate, worktree/);
     // The verdict forms, in the card's words.
     for (const label of ["✅ Approve", "↩️ Send back", "🗑 Discard"]) expect(html).toContain(label);
@@ -210,10 +210,10 @@ describe("a verdict on the page", () => {
     expect(state.verdicts.at(-1)).toMatchObject({ verdict: "approved", by: "page", attempt: 1 });
     const updates = await outboxUpdates(h, id);
     expect(updates).toHaveLength(1);
-    expect(JSON.parse(updates[0]!.payload).card.decided).toEqual({ verdict: "approved", by: "page", notes: null });
+    expect(JSON.parse(updates[0]!.payload).card.decided).toEqual({ verdict: "approved", by: { actor: "page", name: null }, notes: null });
     const after = await (await h.get(res.headers.get("location")!)).text();
     expect(after).toContain("✅ Approved. The chat card shows it.");
-    expect(after).toContain("✅ Approved by page");
+    expect(after).toContain("✅ Approved by the review page");
     expect(after).not.toContain('name="verdict"');
   });
 
@@ -258,7 +258,7 @@ describe("a verdict on the page", () => {
     const { decideReview } = await import("../../src/app/review.ts");
     await decideReview(h.ctx, id, "discarded", "not needed", `user:telegram:${OWNER}`, 1);
     const html = await (await h.get(path)).text();
-    expect(html).toContain(`🗑 Discarded by user:telegram:${OWNER}: not needed`);
+    expect(html).toContain(`🗑 Discarded by Telegram user ${OWNER}: not needed`);
     expect(html).not.toContain('name="verdict"');
   });
 
@@ -326,6 +326,9 @@ describe("Telegram's initData", () => {
     const res = await h.post(formAction(html), { ...formFields(html, "approve"), initData: telegramInitData(OWNER, h.clock.now()) });
     expect(res.status).toBe(303);
     expect((await loadTask(h.ctx, id)).state.verdicts.at(-1)!.by).toBe(`user:telegram:${OWNER}`);
+    // Named as Telegram named them, on the page and on the card the outbox edits.
+    const page = await (await h.get(res.headers.get("location")!)).text();
+    expect(page).toContain("✅ Approved by Owner");
   });
 });
 
