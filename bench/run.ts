@@ -8,6 +8,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { cliGroup } from "./cli.ts";
 import { RESULTS_PATH, mergeResults, printTable, tempDir, verdictOf, type BenchGroup, type Metric } from "./lib.ts";
 import { memoryGroup } from "./memory.ts";
+import { pagesGroup } from "./pages.ts";
 import { remoteGroup } from "./remote.ts";
 import { resolverGroup } from "./resolver.ts";
 import { sandboxGroup } from "./sandbox.ts";
@@ -22,6 +23,7 @@ const GROUPS: Record<string, BenchGroup> = {
   telegram: telegramGroup,
   memory: memoryGroup,
   sandbox: sandboxGroup,
+  pages: pagesGroup,
 };
 
 function usage(): string {

@@ -5,6 +5,7 @@ import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
+import { runDirOf } from "../src/shared/run-folder.ts";
 import { agentEnvironment, BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
 import { runFiles } from "./agent/run-folder.ts";
 import { CliVersions, findExecutable } from "./cli-version.ts";
@@ -223,7 +224,7 @@ export class Runner {
     const preset = agent?.preset ? PRESETS[agent.preset] : null;
     const started = Date.now();
     let leaseLost = false;
-    const runDir = join(this.options.dataDir, "runs", runFolderName(run));
+    const runDir = runDirOf(this.options.dataDir, run);
     // Written to the run's folder first, then sent until accepted or refused as stale: a store or server
     // that is away when the run ends costs a wait, never the work or an attempt.
     const report = async (outcome: RunOutcome) => {
@@ -396,15 +397,6 @@ export class Runner {
   }
 }
 
-/**
- * A run's folder under runs/: `<task>-<attempt>`, and `<task>-<attempt>.<try>` for the tries after the first of
- * one attempt (a usage limit or an unclaimed dispatch runs the attempt again), so no try overwrites another's log.
- */
-export function runFolderName(run: Pick<ClaimedRun, "taskId" | "attempt" | "try">): string {
-  const tried = run.try ?? 1;
-  return tried > 1 ? `${run.taskId}-${run.attempt}.${tried}` : `${run.taskId}-${run.attempt}`;
-}
-
 /** The CLI's binary (its real path) when it lies in a folder a sandboxed agent may write, else null. */
 function agentWritableBinary(command: string, env: Record<string, string>, writable: string[]): string | null {
   const binary = findExecutable(command, env.PATH);
@@ -412,3 +404,4 @@ function agentWritableBinary(command: string, env: Record<string, string>, writa
   const real = canonicalPath(binary);
   return writable.map(canonicalPath).some((root) => within(root, real)) ? real : null;
 }
+

@@ -7,7 +7,7 @@ import type { StoredEvent } from "../store/event-store.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
 import type { ProjectRef } from "./ports.ts";
-import { recordVerdict, runTaskCommand, toEnvelope } from "./tasks.ts";
+import { loadTask, recordVerdict, runTaskCommand, toEnvelope } from "./tasks.ts";
 import { loadReviewInput, trustDecision } from "./trust.ts";
 
 /**
@@ -134,6 +134,32 @@ async function finishRemoval(ctx: AppContext, state: TaskState, project: Project
   await ctx.workspace.removeTask(project, id, approved ? "drop-kept-ref" : "keep-ref");
   crashPoint(approved ? "approve:removed" : "discard:removed");
   return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "RecordWorktreeRemoved", data: { path: ctx.workspace.worktreePath(id), keptRef } }));
+}
+
+/**
+ * Whether a verdict on `attempt` is still open: the task is in review on that very attempt. A card of an
+ * earlier attempt, a repeated tap, a page left open after a verdict in chat: each is "already decided"
+ * and records nothing (DESIGN §10). Chat and the review pages ask this one rule.
+ */
+export function openForVerdict(state: TaskState, attempt: number): boolean {
+  return state.status === "review" && state.attempt === attempt;
+}
+
+/**
+ * A person's verdict on the attempt they saw (a card's, a page's): recorded through `decideReview` while
+ * that attempt is open for it, else nothing is recorded and `decided` is false, with the task as it stands.
+ */
+export async function decideAttempt(
+  ctx: AppContext,
+  id: number,
+  attempt: number,
+  verdict: Verdict,
+  notes: string | null,
+  actor: string,
+): Promise<{ decided: boolean; state: TaskState }> {
+  const { state } = await loadTask(ctx, id);
+  if (!openForVerdict(state, attempt)) return { decided: false, state };
+  return { decided: true, state: (await decideReview(ctx, id, verdict, notes, actor, attempt)).state };
 }
 
 /** The project whose worktree holds this task's work, when it ran in one. */

@@ -2,7 +2,7 @@ import { autoApprovalDue, reviewTier } from "../domain/task/auto-approval.ts";
 import type { TaskState } from "../domain/task/task.ts";
 import type { AppContext } from "../app/context.ts";
 import type { Tx } from "../store/db.ts";
-import { diffLink } from "./diff-link.ts";
+import { taskPageLink } from "../pages/links.ts";
 import { peopleOf, type Person } from "../app/people.ts";
 import type { ReviewCard } from "./types.ts";
 
@@ -30,7 +30,7 @@ export function cardOf(ctx: AppContext, t: TaskState, people: ReadonlyMap<string
     cliWarning: t.result.cli?.warning ?? null,
     autoApproveAt: due === null ? null : new Date(due).toISOString(),
     decided,
-    diffUrl: t.isolation === "worktree" ? diffLink(ctx.env, t.id) : null,
+    pageUrl: taskPageLink(ctx, t.id),
   };
 }
 
