@@ -9,6 +9,7 @@ import { cliGroup } from "./cli.ts";
 import { RESULTS_PATH, mergeResults, printTable, tempDir, verdictOf, type BenchGroup, type Metric } from "./lib.ts";
 import { memoryGroup } from "./memory.ts";
 import { pagesGroup } from "./pages.ts";
+import { remoteGroup } from "./remote.ts";
 import { resolverGroup } from "./resolver.ts";
 import { sandboxGroup } from "./sandbox.ts";
 import { storeGroup } from "./store.ts";
@@ -18,6 +19,7 @@ const GROUPS: Record<string, BenchGroup> = {
   store: storeGroup,
   cli: cliGroup,
   resolver: resolverGroup,
+  remote: remoteGroup,
   telegram: telegramGroup,
   memory: memoryGroup,
   sandbox: sandboxGroup,

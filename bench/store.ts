@@ -36,6 +36,7 @@ export const storeGroup: BenchGroup = {
     const metrics: Metric[] = [];
     metrics.push(...(await appendBench(ctx)));
     metrics.push(...(await rawInsertBench(ctx)));
+    metrics.push(...(await appendVsRawBench(ctx)));
     metrics.push(...(await batchedBench(ctx)));
     metrics.push(...(await rebuildBench(ctx)));
     return metrics;
@@ -60,8 +61,9 @@ async function throughput(op: (i: number) => Promise<void>, warmup: number): Pro
 
 // --- single appends -------------------------------------------------------------------------------
 
-export async function appendBench(ctx: BenchContext): Promise<Metric[]> {
-  const { db, store } = await openStore(join(ctx.dir, "append.db"));
+/** One append of one lifecycle event, 30% to new task streams, the rest to existing ones. */
+async function appendOp(file: string) {
+  const { db, store } = await openStore(file);
   const random = rng(1);
   const streams: { spec: TaskSpec; version: number }[] = [];
   let minute = 0;
@@ -82,9 +84,14 @@ export async function appendBench(ctx: BenchContext): Promise<Metric[]> {
     });
     target.version++;
   };
+  return { op, streams, close: () => db.close() };
+}
+
+export async function appendBench(ctx: BenchContext): Promise<Metric[]> {
+  const { op, streams, close } = await appendOp(join(ctx.dir, "append.db"));
   const result = await throughput(op, 200);
   const versions = streams.map((s) => s.version);
-  await db.close();
+  await close();
   ctx.log(`append: ${result.ops} appends in ${Math.round(result.ms)} ms over ${streams.length} streams (max length ${Math.max(...versions)})`);
   return [
     {
@@ -99,9 +106,10 @@ export async function appendBench(ctx: BenchContext): Promise<Metric[]> {
 
 // --- raw libSQL inserts ---------------------------------------------------------------------------
 
-export async function rawInsertBench(ctx: BenchContext): Promise<Metric[]> {
+/** Raw inserts into a table like the log, on a client with the pragmas of src/store/db.ts. */
+async function rawInserts(file: string) {
   // The same table and indexes as the events table, the same pragmas as src/store/db.ts.
-  const client = createClient({ url: `file:${join(ctx.dir, "raw.db")}`, concurrency: 1, timeout: 1000 });
+  const client = createClient({ url: `file:${file}`, concurrency: 1, timeout: 1000 });
   for (const pragma of ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 1000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"]) {
     await client.execute(pragma);
   }
@@ -116,14 +124,20 @@ export async function rawInsertBench(ctx: BenchContext): Promise<Metric[]> {
     const event: NewEvent = { type: "ActivityNoted", data: { text: `note ${n}` } };
     return eventRow(`raw-${n}`, 1, event, n, "cli");
   };
-  const autocommit = await throughput(async () => {
-    await client.execute({ sql: insert, args: row() });
-  }, 200);
-  const explicit = await throughput(async () => {
+  const transactional = async () => {
     const tx = await client.transaction("write");
     await tx.execute({ sql: insert, args: row() });
     await tx.commit();
+  };
+  return { client, insert, row, transactional };
+}
+
+export async function rawInsertBench(ctx: BenchContext): Promise<Metric[]> {
+  const { client, insert, row, transactional } = await rawInserts(join(ctx.dir, "raw.db"));
+  const autocommit = await throughput(async () => {
+    await client.execute({ sql: insert, args: row() });
   }, 200);
+  const explicit = await throughput(transactional, 200);
   client.close();
   ctx.log(`raw: ${autocommit.ops} autocommit inserts, ${explicit.ops} BEGIN IMMEDIATE/INSERT/COMMIT transactions`);
   return [
@@ -138,6 +152,50 @@ export async function rawInsertBench(ctx: BenchContext): Promise<Metric[]> {
       value: round(explicit.perSecond, 0),
       unit: "inserts/s",
       note: "client.transaction('write') + INSERT + commit, as append does",
+    },
+  ];
+}
+
+// --- appends against raw inserts, side by side -----------------------------------------------------
+
+/**
+ * Appends and raw transactional inserts in alternating slices of 200 ms for a few seconds: side by
+ * side, so a machine whose load comes and goes weighs on both alike, and their ratio means something
+ * even when each figure alone does not.
+ */
+export async function appendVsRawBench(ctx: BenchContext): Promise<Metric[]> {
+  const append = await appendOp(join(ctx.dir, "append-vs.db"));
+  const raw = await rawInserts(join(ctx.dir, "raw-vs.db"));
+  for (let i = 0; i < 200; i++) {
+    await append.op();
+    await raw.transactional();
+  }
+  const totals = { append: { ops: 0, ms: 0 }, raw: { ops: 0, ms: 0 } };
+  const until = performance.now() + 2 * THROUGHPUT_MS;
+  while (performance.now() < until) {
+    for (const [name, op] of [["append", append.op], ["raw", raw.transactional]] as const) {
+      const started = performance.now();
+      let ops = 0;
+      while (performance.now() - started < 200) {
+        await op();
+        ops++;
+      }
+      totals[name].ops += ops;
+      totals[name].ms += performance.now() - started;
+    }
+  }
+  await append.close();
+  raw.client.close();
+  const appendRate = (totals.append.ops * 1000) / totals.append.ms;
+  const rawRate = (totals.raw.ops * 1000) / totals.raw.ms;
+  ctx.log(`append vs raw: ${Math.round(appendRate)} appends/s against ${Math.round(rawRate)} raw transactional inserts/s, in alternating slices`);
+  return [
+    {
+      name: "store.append_vs_raw_tx_pct",
+      value: round((appendRate / rawRate) * 100, 0),
+      unit: "%",
+      target: { min: 40 },
+      note: `${Math.round(appendRate)} appends/s (one batch: event, projection rows) against ${Math.round(rawRate)} raw tx inserts/s, interleaved`,
     },
   ];
 }

@@ -13,6 +13,7 @@ import type { RunnerPort } from "./port.ts";
 import { wireRun, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
 import { withLastLines } from "./agent/last-lines.ts";
+import { deliverReport, saveReport, unsentReports, type PendingReport } from "./reports.ts";
 import { runOutcome } from "./run-outcome.ts";
 import { sandboxLaunch, type RunnerSandbox } from "./sandbox/runner-sandbox.ts";
 import { within } from "./sandbox/paths.ts";
@@ -40,6 +41,8 @@ export interface RunnerOptions {
   events?: RunEvents;
   /** How agents run (DESIGN §12), decided at start by `startSandbox`; absent: unsandboxed. */
   sandbox?: RunnerSandbox;
+  /** Another part of the process (cos serve's watch) reports an unreachable store: failed claims say nothing. */
+  storeWatched?: boolean;
 }
 
 interface ActiveRun {
@@ -79,6 +82,12 @@ export class Runner {
   private stopChecks: NodeJS.Timeout | null = null;
   private readonly records: RunRecords;
   private readonly versions = new CliVersions();
+  /** Ends the waits of reports that could not be sent yet when the runner stops (their files stay). */
+  private readonly stopping$ = new AbortController();
+  private readonly sending = new Set<Promise<unknown>>();
+  /** Consecutive failed claims: the first is logged, and the one that gets through again. */
+  private claimFailures = 0;
+  private stopCheckFailures = 0;
 
   constructor(
     private readonly port: RunnerPort,
@@ -91,9 +100,10 @@ export class Runner {
     return Math.max(0, this.options.slots - this.active.size);
   }
 
-  /** Starts polling for work after reaping what a dead runner left running. */
+  /** Starts polling for work after reaping what a dead runner left running and resending what it left unsent. */
   start(): void {
     this.reapOrphans();
+    this.resendUnsent();
     const tick = () => {
       if (this.stopping) return;
       this.timer = setTimeout(async () => {
@@ -119,8 +129,13 @@ export class Runner {
           taskIds,
         });
         for (const run of claimed) this.launch(run);
+        if (this.claimFailures) this.options.log?.(`runner ${this.options.id}: claiming again`);
+        this.claimFailures = 0;
       } catch (error) {
-        this.options.log?.(`runner ${this.options.id}: claim failed: ${toCosError(error).message}`);
+        const cos = toCosError(error);
+        // In cos serve the store's watch says once that the store is away; the runner need not say it too.
+        if (cos.code === "unavailable" && this.options.storeWatched) return;
+        if (this.claimFailures++ === 0) this.options.log?.(`runner ${this.options.id}: claim failed: ${cos.message}`);
       }
     })();
     await this.polling;
@@ -133,7 +148,10 @@ export class Runner {
     while (this.active.size) await Promise.all([...this.active.values()].map((a) => a.done));
   }
 
-  /** Stops claiming; runs under way are stopped and reported as failed, so their tasks go back to the queue. */
+  /**
+   * Stops claiming; runs under way are stopped and reported as failed, so their tasks go back to the
+   * queue. A report that cannot be sent now stays in its run folder for the next runner to send.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
@@ -141,7 +159,27 @@ export class Runner {
     this.stopChecks = null;
     if (this.polling) await this.polling;
     for (const active of this.active.values()) active.abort.abort(new Error("the runner shut down during the run"));
+    // One try for each report of a run stopped just now; a store that is away leaves them in their folders.
+    setTimeout(() => this.stopping$.abort(), 2_000).unref();
     await this.idle();
+    this.stopping$.abort();
+    await Promise.all(this.sending);
+  }
+
+  /** Sends the reports a runner on this machine finished but could not send (it stopped, or died, first). */
+  resendUnsent(): void {
+    for (const { runDir, report } of unsentReports(join(this.options.dataDir, "runs"))) {
+      if ([...this.active.values()].some((a) => a.run.taskId === report.taskId && a.run.attempt === report.attempt)) continue;
+      const log = (line: string) => this.options.log?.(`runner ${this.options.id}: #${report.taskId}.${report.attempt} ${line}`);
+      log(`sending the report left in ${runDir}`);
+      this.track(deliverReport(this.port, runDir, report, { log, stopped: this.stopping$.signal }));
+    }
+  }
+
+  private track(sending: Promise<unknown>): Promise<unknown> {
+    this.sending.add(sending);
+    void sending.finally(() => this.sending.delete(sending));
+    return sending;
   }
 
   private launch(run: ClaimedRun): void {
@@ -170,8 +208,12 @@ export class Runner {
         if (!active || active.run.attempt !== stop.attempt || active.abort.signal.aborted) continue;
         active.abort.abort(stop.reason === "cancelled" ? new RunCancelled() : new Error("the run is no longer this runner's (its lease was lost)"));
       }
+      this.stopCheckFailures = 0;
     } catch (error) {
-      this.options.log?.(`runner ${this.options.id}: stop check failed: ${toCosError(error).message}`);
+      const cos = toCosError(error);
+      // Asked every second: a store or server that is away is said once (by the watch, in cos serve).
+      if (cos.code === "unavailable" && this.options.storeWatched) return;
+      if (this.stopCheckFailures++ === 0) this.options.log?.(`runner ${this.options.id}: stop check failed: ${cos.message}`);
     }
   }
 
@@ -182,22 +224,28 @@ export class Runner {
     const preset = agent?.preset ? PRESETS[agent.preset] : null;
     const started = Date.now();
     let leaseLost = false;
+    const runDir = runDirOf(this.options.dataDir, run);
+    // Written to the run's folder first, then sent until accepted or refused as stale: a store or server
+    // that is away when the run ends costs a wait, never the work or an attempt.
     const report = async (outcome: RunOutcome) => {
       this.options.events?.ended?.(run, outcome);
       if (leaseLost && outcome.kind !== "stopped") return log("lease lost; the result is not reported");
-      try {
-        await this.port.report(run.taskId, run.attempt, runner, outcome);
-      } catch (error) {
-        log(`report refused: ${toCosError(error).message}`);
-      }
+      const pending: PendingReport = { taskId: run.taskId, attempt: run.attempt, runner, outcome, finishedAt: this.options.clock().toISOString() };
+      saveReport(runDir, pending);
+      await this.track(deliverReport(this.port, runDir, pending, { log, stopped: this.stopping$.signal }));
     };
     this.options.events?.started?.(run);
     if (!agent) {
       return report({ kind: "failure", reason: "exit_code", detail: `agent "${run.agent}" is not configured on runner ${runner}`, retryAt: null });
     }
+    // Heartbeats every quarter lease ride out an outage shorter than the lease: a failed one is tried
+    // again at the next beat; only a refusal (the lease is gone) stops the run.
+    let missed = 0;
     const heartbeat = setInterval(async () => {
       try {
         await this.port.heartbeat(run.taskId, run.attempt, runner);
+        if (missed) log(`heartbeat: renewed again after ${missed} missed`);
+        missed = 0;
       } catch (error) {
         const cos = toCosError(error);
         // A refused heartbeat may be a cancel: ask first, so that a cancelled run is stopped as one.
@@ -205,8 +253,9 @@ export class Runner {
         if (cos.code === "illegal_state" && !abort.signal.aborted) {
           leaseLost = true;
           abort.abort(new Error(cos.message));
+          return log(`heartbeat: ${cos.message}`);
         }
-        log(`heartbeat: ${cos.message}`);
+        if (missed++ === 0) log(`heartbeat: ${cos.message}`);
       }
     }, Math.max(1000, (config.resolver.leaseSeconds * 1000) / 4));
     let release = () => {};
@@ -222,7 +271,6 @@ export class Runner {
       // What the run may not change in the repository, recorded before the agent starts (guard.ts).
       const guard = await guardRun(workspace, run.taskId, run.attempt);
       release = () => guard?.release();
-      const runDir = runDirOf(this.options.dataDir, run);
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
       const sandbox = this.options.sandbox;
@@ -266,7 +314,7 @@ export class Runner {
         });
         if ("refusal" in launch) {
           clearInterval(heartbeat);
-          return report({ kind: "failure", reason: "exit_code", detail: launch.refusal, retryAt: null });
+          return await report({ kind: "failure", reason: "exit_code", detail: launch.refusal, retryAt: null });
         }
         spec.argv = supervisedArgv(launch.argv, launch.argsFile);
         discardArgs = launch.discard;
@@ -284,7 +332,6 @@ export class Runner {
       } finally {
         discardArgs();
       }
-      clearInterval(heartbeat);
       // Nothing of the run may be alive, and nothing it must not touch changed, before anything is committed.
       const survivors = await watch.settle();
       const problems = [
@@ -293,7 +340,7 @@ export class Runner {
       ];
       if (problems.length) {
         log(`refused: ${problems.join("; ")}`);
-        return report({ kind: "failure", reason: "tampered", detail: `the run changed what it must not: ${problems.join("; ")}`, retryAt: null });
+        return await report({ kind: "failure", reason: "tampered", detail: `the run changed what it must not: ${problems.join("; ")}`, retryAt: null });
       }
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
       if (abort.signal.reason instanceof RunCancelled) {
@@ -310,7 +357,7 @@ export class Runner {
           }
         }
         log("stopped: the task was cancelled");
-        return report({ kind: "stopped", worktree });
+        return await report({ kind: "stopped", worktree });
       }
       const outcome = withLastLines(
         runOutcome({
@@ -326,11 +373,11 @@ export class Runner {
         result,
       );
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
-      return report(outcome);
+      return await report(outcome);
     } catch (error) {
-      clearInterval(heartbeat);
-      return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
+      return await report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
     } finally {
+      // Beating until the report is in: a report waiting out an outage keeps its lease.
       clearInterval(heartbeat);
       release();
       this.records.forget(run.taskId, run.attempt);

@@ -40,9 +40,9 @@ export function localRunner(
   io: CliIo,
   id: string,
   slots: number,
-  options: { mcpUrl?: string | null; sandbox?: RunnerSandbox | undefined; events?: RunEvents } = {},
+  options: { mcpUrl?: string | null; sandbox?: RunnerSandbox | undefined; events?: RunEvents; storeWatched?: boolean } = {},
 ): Runner {
-  const { mcpUrl = null, sandbox, events } = options;
+  const { mcpUrl = null, sandbox, events, storeWatched = false } = options;
   return new Runner(localPort(ctx), {
     ...(events ? { events } : {}),
     id,
@@ -58,6 +58,7 @@ export function localRunner(
     log: (line) => io.err(line),
     mcpUrl,
     ...(sandbox ? { sandbox } : {}),
+    storeWatched,
   });
 }
 

@@ -11,7 +11,7 @@ import { goalAdd, goalList, initiativeAdd, initiativeList } from "./commands/goa
 import { prompt, mode, pause, resume, tick, why } from "./commands/resolver.ts";
 import { demo, digest, skills, status } from "./commands/reports.ts";
 import { gc, mcp, runner, runnerToken, serve } from "./commands/runs.ts";
-import { events, rebuild } from "./commands/store.ts";
+import { backup, check, events, rebuild, restore } from "./commands/store.ts";
 import { taskAdd, taskCancel, taskEdit, taskList, taskResult, taskRetry, taskShow, taskVerdict } from "./commands/tasks.ts";
 import { tierClear, tierSet, trust } from "./commands/trust.ts";
 import { processIo, type CliIo } from "./io.ts";
@@ -37,6 +37,9 @@ const COMMANDS: Record<string, Command> = {
   verdict: taskVerdict,
   events,
   rebuild,
+  check,
+  backup,
+  restore,
   tick,
   status,
   digest,
@@ -138,5 +141,5 @@ function findCommand(argv: string[]): [string, Command] {
 }
 
 export function exitCodeOf(error: CosError): number {
-  return error.code === "internal" ? 1 : error.code === "conflict" ? 3 : 2;
+  return error.code === "internal" ? 1 : error.code === "conflict" || error.code === "unavailable" ? 3 : 2;
 }

@@ -1,6 +1,8 @@
 import type { AppContext } from "../../src/app/context.ts";
 import { ResolverLoop } from "../../resolver/loop.ts";
+import { presenceStatements } from "../../src/app/runs.ts";
 import { toCosError } from "../../src/shared/errors.ts";
+import { StoreWatch } from "../../src/store/watch.ts";
 import { createHttpApp } from "../http/app.ts";
 import { startHttp } from "../http/serve.ts";
 import { startConfiguredPlatforms } from "../platforms.ts";
@@ -19,16 +21,50 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   // The platforms add their webhook routes, so they start before the server listens.
   const platforms = await startConfiguredPlatforms(ctx, app, (line) => io.err(line));
   const server = await startHttp(ctx, app);
-  const loop = new ResolverLoop(ctx, {
+  // While the store is away, the watch says so once (and once when it is back): the loop stays quiet.
+  let storeAway = false;
+  // The store's changes, from any process: the file's own notices on an embedded store, one read a
+  // second of a remote one; runners' presence rides along with those reads.
+  const watch = new StoreWatch(ctx.store, {
+    extras: () => presenceStatements(ctx, ctx.clock()),
+    onEntries: (entries) => {
+      loop.noticeEntries(entries);
+      if (entries.some((e) => e.type === "TaskDispatched")) void runner?.poll();
+    },
+    onBack: () => {
+      storeAway = false;
+      // The runners' presence may have gone stale while the store was away: write it before the pass counts slots.
+      const presence = presenceStatements(ctx, ctx.clock(), { all: true });
+      void (presence.length ? ctx.db.batch(presence) : Promise.resolve([]))
+        .catch(() => undefined)
+        .then(() => {
+          loop.graceAfterOutage();
+          void runner?.poll();
+        });
+    },
+    log: (line) => {
+      if (/can't be reached|refused the token/.test(line)) storeAway = true;
+      io.err(line);
+    },
+  });
+  const loop: ResolverLoop = new ResolverLoop(ctx, {
     runnerSlots: "count",
+    watch,
+    // After an outage, runners get a heartbeat's time to renew leases that ran out meanwhile.
+    leaseGraceMs: (ctx.config.resolver.leaseSeconds * 1000) / 2,
     onPass: (report) => {
       for (const d of report.dispatched) io.out(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier})`);
       for (const a of report.autoApproved) io.out(`auto-approved #${a.taskId}`);
       for (const e of report.expired) io.out(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
+      if (report.dispatched.length) void runner?.poll();
     },
-    onError: (error) => io.err(`resolver: ${toCosError(error).message}`),
+    onError: (error) => {
+      const cos = toCosError(error);
+      if (cos.code === "unavailable" && storeAway) return;
+      io.err(`resolver: ${cos.message}`);
+    },
   });
-  io.out(`cos serve: listening on http://${ctx.env.COS_HOST}:${server.port} (store ${ctx.db.url})`);
+  io.out(`cos serve: listening on http://${ctx.env.COS_HOST}:${server.port} (store ${ctx.db.displayUrl})`);
   // The review pages highlight diffs; their highlighter is readied now, in slices, rather than by the first page.
   void import("../../src/pages/highlight.ts")
     .then((m) => m.warmHighlighter())
@@ -37,8 +73,12 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const host = ["0.0.0.0", "::", ""].includes(ctx.env.COS_HOST) ? "127.0.0.1" : ctx.env.COS_HOST;
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
-    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, { mcpUrl, sandbox }) : null;
+    ctx.config.runner.slots > 0
+      ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, { mcpUrl, sandbox, storeWatched: true })
+      : null;
   runner?.start();
+  await runner?.poll();
+  await watch.start();
   await loop.start();
   const stopWatching = watchConfig(ctx, io, gitWorkspace);
   await new Promise<void>((resolve) => {
@@ -55,6 +95,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   });
   stopWatching();
   await loop.stop();
+  await watch.stop();
   for (const platform of platforms) await platform.stop();
   await runner?.stop();
   await server.close();

@@ -10,7 +10,7 @@ import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/t
 import { ForbiddenError, ValidationError } from "../../src/shared/errors.ts";
 import { namesWithTokens, runnerCredential } from "../../src/app/runner-tokens.ts";
 import { bodyBound, requireToken } from "./guards.ts";
-import { runPass } from "../../resolver/pass.ts";
+import { runPasses } from "../../resolver/pass.ts";
 import { enqueueDueDigests } from "../../src/outbox/digest.ts";
 import { deliverNow } from "../../src/outbox/outbox.ts";
 
@@ -161,9 +161,10 @@ export function mountApi(app: Hono, ctx: AppContext): void {
   });
   app.route("/runner", runner);
 
-  // A platform's scheduler: a pass, and the digest when it is due (once a day), sent before answering.
+  // A platform's scheduler: the passes (each bounded, until none leaves work over), and the digest when it
+  // is due (once a day), sent before answering.
   app.post("/cron/tick", async (c) => {
-    const report = await runPass(ctx, { runnerSlots: "count" });
+    const report = await runPasses(ctx, { runnerSlots: "count" });
     const digests = await enqueueDueDigests(ctx);
     const delivered = await deliverNow(ctx);
     return c.json({ ...report, digests, delivered });

@@ -5,7 +5,7 @@ import { type CosError, toCosError } from "../../src/shared/errors.ts";
 // the CosError family; `errorResponse` is the app's one onError, and `jsonRpcErrorResponse` the one
 // for the MCP endpoint, whose client reads a JSON-RPC error body. Both take the status from STATUS.
 
-const STATUS: Record<CosError["code"], 400 | 401 | 403 | 404 | 409 | 413 | 500> = {
+const STATUS: Record<CosError["code"], 400 | 401 | 403 | 404 | 409 | 413 | 500 | 503> = {
   validation: 400,
   not_found: 404,
   conflict: 409,
@@ -13,6 +13,9 @@ const STATUS: Record<CosError["code"], 400 | 401 | 403 | 404 | 409 | 413 | 500> 
   unauthorized: 401,
   forbidden: 403,
   too_large: 413,
+  // The store is away: the same request works once it is back (a runner retries its report).
+  unavailable: 503,
+  misconfigured: 500,
   internal: 500,
 };
 

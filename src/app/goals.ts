@@ -1,6 +1,7 @@
 import { decideGoal, evolveGoal, goalStream, type GoalEvent } from "../domain/goal/goal.ts";
 import { decideInitiative, initiativeStream } from "../domain/initiative/initiative.ts";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
+import type { StoredEvent } from "../store/event-store.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
 
@@ -34,8 +35,10 @@ export interface InitiativeInput {
 export async function createInitiative(ctx: AppContext, input: InitiativeInput, actor: string): Promise<number> {
   const meta = metaOf(ctx, actor);
   const { value } = await runDecision(ctx, meta, async () => {
-    const goal = await loadGoal(ctx, input.goalId);
-    const id = (await maxId(ctx, "initiatives")) + 1;
+    // The goal and the next id, in one snapshot.
+    const { streams, results } = await ctx.store.load([goalStream(input.goalId)], ["SELECT MAX(id) AS id FROM initiatives"]);
+    const goal = goalFrom(input.goalId, streams[0]!.events);
+    const id = Number(results[0]!.rows[0]?.id ?? 0) + 1;
     const events = decideInitiative(
       {
         type: "CreateInitiative",
@@ -52,7 +55,10 @@ export async function createInitiative(ctx: AppContext, input: InitiativeInput, 
 }
 
 export async function loadGoal(ctx: AppContext, id: number) {
-  const events = await ctx.store.readStream(goalStream(id));
+  return goalFrom(id, await ctx.store.readStream(goalStream(id)));
+}
+
+function goalFrom(id: number, events: StoredEvent[]) {
   if (!events.length) throw new NotFoundError(`goal ${id} does not exist (see "cos goal list")`);
   return events.reduce((state, e) => evolveGoal(state, { type: e.type, data: e.data, at: e.meta.at } as GoalEvent), null as ReturnType<typeof evolveGoal> | null)!;
 }

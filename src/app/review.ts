@@ -5,10 +5,10 @@ import { crashPoint } from "../shared/crash-points.ts";
 import { IllegalStateError } from "../shared/errors.ts";
 import type { StoredEvent } from "../store/event-store.ts";
 import type { AppContext } from "./context.ts";
-import { append, metaOf } from "./execute.ts";
+import { append, metaOf, runDecision } from "./execute.ts";
 import type { ProjectRef } from "./ports.ts";
-import { loadTask, loadTaskIn, recordVerdict, runTaskCommand, toEnvelope } from "./tasks.ts";
-import { trustAppendIn } from "./trust.ts";
+import { loadTask, recordVerdict, runTaskCommand, toEnvelope } from "./tasks.ts";
+import { loadReviewInput, trustDecision } from "./trust.ts";
 
 /**
  * A person's verdict with its git consequences (DESIGN §7): approve merges the task's branch into the
@@ -30,11 +30,13 @@ export async function decideReview(
   actor: string,
   attempt: number | null = null,
 ): Promise<{ state: TaskState }> {
-  const { state } = await loadTask(ctx, id);
+  // The task and its (agent, type)'s trust in one read: a verdict without git work is this read and one write.
+  const read = await loadReviewInput(ctx, id);
+  const { state } = read.task;
   const project = worktreeProject(ctx, state);
   if (project && unfinished(state, verdict)) return finishRemoval(ctx, state, project, actor);
-  if (!project || state.status !== "review") return recordVerdict(ctx, id, verdict, notes, actor, attempt);
-  if (attempt !== null && attempt !== state.attempt) return recordVerdict(ctx, id, verdict, notes, actor, attempt);
+  if (!project || state.status !== "review") return recordVerdict(ctx, id, verdict, notes, actor, attempt, read);
+  if (attempt !== null && attempt !== state.attempt) return recordVerdict(ctx, id, verdict, notes, actor, attempt, read);
 
   if (verdict === "approved") return approve(ctx, state, project, actor, { kind: "verdict", notes, attempt });
   const merged = await ctx.workspace.mergedCommit(project, id);
@@ -44,7 +46,7 @@ export async function decideReview(
         `approve it again to record it (it will not merge twice)`,
     );
   }
-  if (verdict === "sent_back") return recordVerdict(ctx, id, verdict, notes, actor, attempt);
+  if (verdict === "sent_back") return recordVerdict(ctx, id, verdict, notes, actor, attempt, read);
   const { keptRef } = await ctx.workspace.keepTask(project, id);
   crashPoint("discard:kept");
   await recordVerdict(ctx, id, verdict, notes, actor, attempt);
@@ -85,7 +87,7 @@ export async function approve(ctx: AppContext, state: TaskState, project: Projec
   return finishRemoval(ctx, recorded.state, project, actor);
 }
 
-/** The merge and the approval in one transaction: the store never says "merged" without "approved", nor the reverse. */
+/** The merge and the approval in one append: the store never says "merged" without "approved", nor the reverse. */
 async function recordApproval(
   ctx: AppContext,
   id: number,
@@ -94,8 +96,9 @@ async function recordApproval(
   approval: Approval,
 ): Promise<{ state: TaskState; events: StoredEvent[] }> {
   const meta = metaOf(ctx, actor);
-  return ctx.store.transaction(async (tx) => {
-    const { state, version } = await loadTaskIn(tx, id);
+  const { value, events } = await runDecision(ctx, meta, async () => {
+    const { task, trust } = await loadReviewInput(ctx, id);
+    const { state, version } = task;
     const merged = decideTask({ type: "RecordMerge", data: merge }, state, meta);
     let after = state;
     for (const e of merged) after = evolveTask(after, { ...e, at: meta.at } as Parameters<typeof evolveTask>[1]);
@@ -104,16 +107,17 @@ async function recordApproval(
         ? { type: "RecordVerdict", data: { verdict: "approved", notes: approval.notes?.trim() || null, attempt: approval.attempt } }
         : { type: "AutoApprove", data: { attempt: approval.attempt, tier: approval.tier, spotCheck: approval.spotCheck } };
     const emitted = [...merged, ...decideTask(command, after, meta)];
-    const appends = [append(taskStream(id), version, emitted)];
     // Trust is made of human verdicts only (DESIGN §5): the timer's approval is no evidence.
-    if (approval.kind === "verdict") {
-      appends.push(await trustAppendIn(tx, ctx, state.agent, state.type, (standing) => ({ type: "ObserveTrust", standing }), ["approved"]));
-    }
-    const { events } = await ctx.store.appendIn(tx, appends, meta);
-    let next = state;
-    for (const event of events) if (event.stream === taskStream(id)) next = evolveTask(next, toEnvelope(event));
-    return { state: next, events };
+    if (approval.kind !== "verdict") return { decision: { appends: [append(taskStream(id), version, emitted)] }, value: state };
+    const observed = trustDecision(ctx, trust, (standing) => ({ type: "ObserveTrust", standing }), ["approved"]);
+    return {
+      decision: { appends: [append(taskStream(id), version, emitted), observed.append], expectations: observed.expectations, guards: observed.guards },
+      value: state,
+    };
   });
+  let next = value;
+  for (const event of events) if (event.stream === taskStream(id)) next = evolveTask(next, toEnvelope(event));
+  return { state: next, events };
 }
 
 /** An approval or a discard whose verdict is recorded but whose worktree was not removed yet (a crash, most likely). */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { UnauthorizedError } from "../shared/errors.ts";
-import type { Tx } from "../store/db.ts";
+import type { InStatement } from "@libsql/client";
 import type { AppContext } from "./context.ts";
 
 // Each run gets a token for the MCP server (COS_MCP_TOKEN), minted when a runner claims the task. It
@@ -27,14 +27,16 @@ function hashOf(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-/** Mints the token of a claimed attempt, replacing the task's earlier one, inside the claim's transaction. */
-export async function mintRunToken(tx: Tx, run: { taskId: number; attempt: number; project: string | null }, at: string): Promise<string> {
+/** Mints the token of a claimed attempt, replacing the task's earlier one by the statement returned (part of the claim's batch). */
+export function mintRunToken(run: { taskId: number; attempt: number; project: string | null }, at: string): { token: string; statement: InStatement } {
   const token = `cos_run_${randomBytes(32).toString("base64url")}`;
-  await tx.execute({
-    sql: "INSERT OR REPLACE INTO run_tokens (task_id, token_hash, attempt, project, created_at) VALUES (?, ?, ?, ?, ?)",
-    args: [run.taskId, hashOf(token), run.attempt, run.project, at],
-  });
-  return token;
+  return {
+    token,
+    statement: {
+      sql: "INSERT OR REPLACE INTO run_tokens (task_id, token_hash, attempt, project, created_at) VALUES (?, ?, ?, ?, ?)",
+      args: [run.taskId, hashOf(token), run.attempt, run.project, at],
+    },
+  };
 }
 
 /** True when the token was ever minted (expired or not): unknown ones get a plain 401 over HTTP. */

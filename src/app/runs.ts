@@ -1,17 +1,17 @@
 import { decideTask, type TaskCommand } from "../domain/task/decide.ts";
-import { taskStream, type AgentCli, type DiffStat, type FailureReason, type Isolation, type Tier, type Usage } from "../domain/task/task.ts";
+import { taskStream, type AgentCli, type DiffStat, type FailureReason, type Isolation, type TaskState, type Tier, type Usage } from "../domain/task/task.ts";
 import { parseResultSections } from "../domain/task/result.ts";
 import { buildDispatchPrompt } from "../prompt/build.ts";
 import { loadPromptInput } from "../prompt/load.ts";
 import { missingSkills } from "../prompt/skills.ts";
 import { RUNNER_ID_PATTERN, RUNNER_ID_RULE } from "../domain/runner/tokens.ts";
-import { IllegalStateError, ValidationError } from "../shared/errors.ts";
-import type { Tx } from "../store/db.ts";
-import type { EventMeta } from "../store/event-store.ts";
+import { ConflictError, IllegalStateError, ValidationError } from "../shared/errors.ts";
+import type { InStatement } from "@libsql/client";
+import type { EventMeta, StreamAppend } from "../store/event-store.ts";
 import type { AppContext } from "./context.ts";
 import { metaOf } from "./execute.ts";
 import { mintRunToken } from "./run-tokens.ts";
-import { loadTaskIn, runTaskCommand } from "./tasks.ts";
+import { runTaskCommand, taskFrom } from "./tasks.ts";
 
 // The narrow port between the resolver and runners (DESIGN §4, §7): claim, heartbeat, report.
 // The local runner calls it in-process; remote runners reach it through the HTTP API.
@@ -57,7 +57,52 @@ export { RUNNER_ID_PATTERN, RUNNER_ID_RULE } from "../domain/runner/tokens.ts";
 /** A runner that claimed within this window counts as present when the resolver counts slots. */
 export const RUNNER_FRESH_MS = 30_000;
 
-/** Claims up to `slots` dispatched tasks, oldest dispatch first, in one write transaction. */
+/** How often a runner that claims nothing still has its presence written (it counts for RUNNER_FRESH_MS). */
+export const PRESENCE_REFRESH_MS = 10_000;
+const CLAIM_RETRIES = 5;
+
+interface Presence {
+  statement: InStatement;
+  /** When its row was last written, by this process (ms since the epoch); 0 for never. */
+  writtenAt: number;
+  seenAt: number;
+}
+
+/** Per process: the runners that claimed through it, and when their presence was last written. */
+const presences = new WeakMap<AppContext, Map<string, Presence>>();
+/** Per process and claim filter: the log's head at the last claim that found nothing. */
+const emptyAt = new WeakMap<AppContext, Map<string, number>>();
+
+function presenceOf(ctx: AppContext): Map<string, Presence> {
+  let map = presences.get(ctx);
+  if (!map) presences.set(ctx, (map = new Map()));
+  return map;
+}
+
+/**
+ * The presence rows of runners that claimed through this process and are due a refresh: a watcher
+ * of the store (`cos serve`) sends them with its next read of the log's head, so an idle runner costs
+ * no request of its own. `all`: every present runner's, due or not (the store is back from an outage
+ * that may have outlasted them).
+ */
+export function presenceStatements(ctx: AppContext, now: Date, { all = false }: { all?: boolean } = {}): InStatement[] {
+  const due: InStatement[] = [];
+  for (const presence of presenceOf(ctx).values()) {
+    if (now.getTime() - presence.seenAt > RUNNER_FRESH_MS) continue;
+    if (!all && now.getTime() - presence.writtenAt < PRESENCE_REFRESH_MS) continue;
+    presence.writtenAt = now.getTime();
+    due.push(presence.statement);
+  }
+  return due;
+}
+
+/**
+ * Claims up to `slots` dispatched tasks, oldest dispatch first, in one batch that starts them, writes
+ * their leases and tokens, and fails whole if another runner got one of them first (then the claim
+ * reads again). A claim that finds nothing writes nothing: its runner's presence is written with the
+ * next claim that does, or by the watcher of `cos serve` (presenceStatements); and while that watcher
+ * says the log has not moved since such a claim, the next one does not even read.
+ */
 export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise<ClaimedRun[]> {
   if (!RUNNER_ID_PATTERN.test(request.runner)) throw new ValidationError(`runner id "${request.runner}" must be ${RUNNER_ID_RULE}`);
   if (!Number.isInteger(request.slots) || request.slots < 0) throw new ValidationError("slots must be a whole number ≥ 0");
@@ -68,38 +113,71 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
   const eligible = Object.entries(ctx.config.agents)
     .filter(([name, agent]) => (!request.agents?.length || request.agents.includes(name)) && agent.labels.every((l) => labels.has(l)))
     .map(([name]) => name);
-  return ctx.store.transaction(async (tx) => {
-    await tx.execute({
-      sql: "INSERT OR REPLACE INTO runners (id, slots, labels, last_seen) VALUES (?, ?, ?, ?)",
-      args: [request.runner, request.totalSlots ?? request.slots, JSON.stringify([...labels]), meta.at],
-    });
-    if (!eligible.length || request.slots === 0) return [];
-    const ids = request.taskIds?.length ? request.taskIds : null;
-    const rows = await tx.execute({
-      sql: `SELECT id FROM tasks WHERE status = 'dispatched' AND (lease_until IS NULL OR lease_until > ?)
-            AND agent IN (${eligible.map(() => "?").join(",")})
-            ${ids ? `AND id IN (${ids.map(() => "?").join(",")})` : ""}
-            ORDER BY dispatched_at, id LIMIT ?`,
-      args: [meta.at, ...eligible, ...(ids ?? []), request.slots],
-    });
+  const presence: InStatement = {
+    sql: "INSERT OR REPLACE INTO runners (id, slots, labels, last_seen) VALUES (?, ?, ?, ?)",
+    args: [request.runner, request.totalSlots ?? request.slots, JSON.stringify([...labels]), meta.at],
+  };
+  const known = presenceOf(ctx).get(request.runner);
+  const mine: Presence = { statement: presence, writtenAt: known?.writtenAt ?? 0, seenAt: now.getTime() };
+  presenceOf(ctx).set(request.runner, mine);
+  // Without a watcher to carry it (`cos tick --wait`, tests), a due presence is written here.
+  const touch = async () => {
+    if (ctx.store.watchedHead !== null || now.getTime() - mine.writtenAt < PRESENCE_REFRESH_MS) return;
+    mine.writtenAt = now.getTime();
+    await ctx.db.batch([presence]);
+  };
+  if (!eligible.length || request.slots === 0) {
+    await touch();
+    return [];
+  }
+
+  const ids = request.taskIds?.length ? request.taskIds : null;
+  const filter = JSON.stringify([eligible, ids, request.slots]);
+  let empties = emptyAt.get(ctx);
+  if (!empties) emptyAt.set(ctx, (empties = new Map()));
+  const head = ctx.store.watchedHead;
+  // Only events make a task claimable (a dispatch); time only makes leases run out.
+  if (head !== null && empties.get(filter) === head) return [];
+
+  for (let attempt = 0; ; attempt++) {
+    const candidates = await ctx.db.query<{ id: number }>(
+      `SELECT id FROM tasks WHERE status = 'dispatched' AND (lease_until IS NULL OR lease_until > ?)
+       AND agent IN (${eligible.map(() => "?").join(",")})
+       ${ids ? `AND id IN (${ids.map(() => "?").join(",")})` : ""}
+       ORDER BY dispatched_at, id LIMIT ?`,
+      [meta.at, ...eligible, ...(ids ?? []), request.slots],
+    );
+    if (!candidates.length) {
+      if (head !== null) empties.set(filter, head);
+      await touch();
+      return [];
+    }
+    empties.delete(filter);
+    // The tasks and their prompts' inputs, in one snapshot.
+    const reads = ctx.db.pipeline();
+    const streams = await Promise.all(candidates.map((c) => reads.execute(ctx.store.streamStatement(taskStream(Number(c.id))))));
+    const tasks = candidates.map((c, i) => taskFrom(Number(c.id), ctx.store.loaded<TaskState>(taskStream(Number(c.id)), streams[i]!)));
+    // A skill that vanished since dispatch: leave the task unclaimed; the claim timeout queues it again,
+    // without spending an attempt, and the resolver holds it with a note until the skill is back.
+    const ready = tasks.filter(({ state }) => state.status === "dispatched" && !missingSkills(ctx.config, state).length);
+    const inputs = await Promise.all(ready.map(({ state }) => loadPromptInput(reads, ctx.config, state, now)));
+    const appends: StreamAppend[] = [];
+    const statements: InStatement[] = [presence];
     const claimed: ClaimedRun[] = [];
-    for (const row of rows.rows) {
-      const { state, version } = await loadTaskIn(tx, Number(row.id));
-      // A skill that vanished since dispatch: leave the task unclaimed; the claim timeout queues it again,
-      // without spending an attempt, and the resolver holds it with a note until the skill is back.
-      if (missingSkills(ctx.config, state).length) continue;
-      const prompt = buildDispatchPrompt(await loadPromptInput(tx, ctx.config, state, now), ctx.config.prompt.budgetTokens);
+    ready.forEach(({ state, version }, i) => {
+      const prompt = buildDispatchPrompt(inputs[i]!, ctx.config.prompt.budgetTokens);
       const events = decideTask(
         { type: "StartTask", data: { attempt: state.attempt, runner: request.runner, leaseUntil, promptHash: prompt.hash } },
         state,
         meta,
       );
-      await ctx.store.appendIn(tx, [{ stream: taskStream(state.id), expectedVersion: version, events }], meta);
-      await tx.execute({
+      appends.push({ stream: taskStream(state.id), expectedVersion: version, events });
+      statements.push({
         sql: "INSERT OR REPLACE INTO leases (task_id, attempt, runner, lease_until) VALUES (?, ?, ?, ?)",
         args: [state.id, state.attempt, request.runner, leaseUntil],
       });
-      const mcpToken = await mintRunToken(tx, { taskId: state.id, attempt: state.attempt, project: state.project }, meta.at);
+      const token = mintRunToken({ taskId: state.id, attempt: state.attempt, project: state.project }, meta.at);
+      statements.push(token.statement);
       claimed.push({
         taskId: state.id,
         attempt: state.attempt,
@@ -112,48 +190,47 @@ export async function claimRuns(ctx: AppContext, request: ClaimRequest): Promise
         prompt: prompt.text,
         promptHash: prompt.hash,
         leaseUntil,
-        mcpToken,
+        mcpToken: token.token,
         try: Math.max(1, state.runs.filter((r) => r.attempt === state.attempt).length),
       });
+    });
+    if (!claimed.length) {
+      await touch();
+      return [];
     }
-    return claimed;
-  });
+    try {
+      await ctx.store.append(appends, meta, [], { statements });
+      mine.writtenAt = now.getTime();
+      return claimed;
+    } catch (error) {
+      // Another runner started one of them first: read again and claim what is left.
+      if (!(error instanceof ConflictError) || attempt >= CLAIM_RETRIES) throw error;
+    }
+  }
 }
 
 /**
  * Renews the lease of a running attempt. Heartbeats stay out of the log (DESIGN §2): they write the
- * `leases` table only. A heartbeat for an attempt that is no longer running is refused, which tells
- * the runner to stop the agent.
+ * `leases` table only, in one statement that renews only a live lease of a running attempt. A
+ * heartbeat for an attempt that is no longer running is refused, which tells the runner to stop the agent.
  */
 export async function heartbeat(ctx: AppContext, taskId: number, attempt: number, runner: string): Promise<{ leaseUntil: string }> {
   const now = ctx.clock();
   const leaseUntil = new Date(now.getTime() + ctx.config.resolver.leaseSeconds * 1000).toISOString();
-  return ctx.store.transaction(async (tx) => {
-    await requireLease(tx, taskId, attempt, runner, now.toISOString());
-    await tx.execute({
-      sql: "UPDATE leases SET lease_until = ? WHERE task_id = ? AND attempt = ? AND runner = ?",
-      args: [leaseUntil, taskId, attempt, runner],
-    });
-    return { leaseUntil };
-  });
-}
-
-async function requireLease(tx: Tx, taskId: number, attempt: number, runner: string, now: string): Promise<void> {
-  const { state } = await loadTaskIn(tx, taskId);
-  const lease = (await tx.execute({ sql: "SELECT attempt, runner, lease_until FROM leases WHERE task_id = ?", args: [taskId] })).rows[0];
-  const live =
-    state.status === "running" &&
-    state.attempt === attempt &&
-    state.runner === runner &&
-    lease !== undefined &&
-    Number(lease.attempt) === attempt &&
-    String(lease.runner) === runner &&
-    String(lease.lease_until) > now;
-  if (!live) {
-    throw new IllegalStateError(
-      `task #${taskId} attempt ${attempt} on ${runner}: lease lost (the task is ${state.status}, attempt ${state.attempt}); stop the run`,
-    );
-  }
+  const [renewed] = await ctx.db.batch([
+    {
+      sql: `UPDATE leases SET lease_until = ? WHERE task_id = ? AND attempt = ? AND runner = ? AND lease_until > ?
+            AND EXISTS (SELECT 1 FROM tasks WHERE id = ? AND status = 'running' AND attempt = ? AND runner = ?)`,
+      args: [leaseUntil, taskId, attempt, runner, now.toISOString(), taskId, attempt, runner],
+    },
+  ]);
+  if (renewed!.rowsAffected === 1) return { leaseUntil };
+  const row = (await ctx.db.query<{ status: string; attempt: number }>("SELECT status, attempt FROM tasks WHERE id = ?", [taskId]))[0];
+  throw new IllegalStateError(
+    row
+      ? `task #${taskId} attempt ${attempt} on ${runner}: lease lost (the task is ${row.status}, attempt ${row.attempt}); stop the run`
+      : `task #${taskId} does not exist; stop the run`,
+  );
 }
 
 /** What a failed run printed last (stderr first) and where its whole log is, on the runner's machine. */

@@ -5,15 +5,15 @@ import { initiativeStream } from "../domain/initiative/initiative.ts";
 import { decideTask, SKILL_NAME, type TaskCommand } from "../domain/task/decide.ts";
 import type { BlockerGraph } from "../domain/task/dependencies.ts";
 import { parseResultSections } from "../domain/task/result.ts";
-import { evolveTask, foldTask, taskStream, type Isolation, type TaskEdit, type TaskEvent, type TaskOrigin, type TaskState, type Tier, type Verdict } from "../domain/task/task.ts";
+import { evolveTask, taskStream, type Isolation, type TaskEdit, type TaskEvent, type TaskOrigin, type TaskState, type Tier, type Verdict } from "../domain/task/task.ts";
 import { skillExists, skillPath } from "../prompt/skills.ts";
 import { NotFoundError, ValidationError } from "../shared/errors.ts";
-import type { Tx } from "../store/db.ts";
-import { readStreamIn, type StoredEvent, type StreamExpectation } from "../store/event-store.ts";
+import type { LoadedStream, StoredEvent, StreamExpectation } from "../store/event-store.ts";
+import { logAt } from "../store/guards.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
-import { trustAppendIn } from "./trust.ts";
-import { maxId, unknownProject } from "./goals.ts";
+import { loadReviewInput, trustDecision, type ReviewInput } from "./trust.ts";
+import { unknownProject } from "./goals.ts";
 
 export interface TaskInput {
   title: string;
@@ -42,17 +42,13 @@ export interface QueueOptions {
 }
 
 export async function loadTask(ctx: AppContext, id: number): Promise<{ state: TaskState; version: number }> {
-  return taskFrom(id, await ctx.store.readStream(taskStream(id)));
+  return taskFrom(id, await ctx.store.loadStream<TaskState>(taskStream(id)));
 }
 
-export async function loadTaskIn(tx: Tx, id: number): Promise<{ state: TaskState; version: number }> {
-  return taskFrom(id, await readStreamIn(tx, taskStream(id)));
-}
-
-function taskFrom(id: number, events: StoredEvent[]): { state: TaskState; version: number } {
-  const state = foldTask(events.map(toEnvelope));
-  if (!state) throw new NotFoundError(`task #${id} does not exist`, { way: "list-tasks" });
-  return { state, version: events.length };
+/** A task stream as the store loaded it (its state folded once, and remembered for the append). */
+export function taskFrom(id: number, loaded: LoadedStream<TaskState>): { state: TaskState; version: number } {
+  if (!loaded.state) throw new NotFoundError(`task #${id} does not exist`, { way: "list-tasks" });
+  return { state: loaded.state, version: loaded.version };
 }
 
 export function toEnvelope(e: StoredEvent): TaskEvent {
@@ -73,15 +69,23 @@ export async function queueTask(ctx: AppContext, input: TaskInput, actor: string
       throw new ValidationError(`skill "${skill}" has no ${skillPath(ctx.config.skillsDir, skill)} (cos skills lists the skills there are)`);
     }
   }
+  const blockedBy = input.blockedBy ?? [];
   const { value } = await runDecision(ctx, meta, async () => {
     await options.guard?.();
     const expectations: StreamExpectation[] = [];
     let goalId = input.goalId ?? null;
     const initiativeId = input.initiativeId ?? null;
+    // Everything the decision reads, in one snapshot: the next id, the initiative's goal, the goal, the blockers.
+    const [maxTask, initiativeRows, goalRows, blockerRows] = await ctx.db.snapshot([
+      "SELECT MAX(id) AS id FROM tasks",
+      { sql: "SELECT goal_id FROM initiatives WHERE id = ?", args: [initiativeId] },
+      { sql: "SELECT id FROM goals WHERE id = ?", args: [goalId] },
+      { sql: `SELECT id FROM tasks WHERE id IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(blockedBy)] },
+    ]);
     if (initiativeId !== null) {
-      const rows = await ctx.db.query<{ goal_id: number }>("SELECT goal_id FROM initiatives WHERE id = ?", [initiativeId]);
-      if (!rows[0]) throw new ValidationError(`initiative ${initiativeId} does not exist`);
-      const owner = Number(rows[0].goal_id);
+      const row = initiativeRows!.rows[0];
+      if (!row) throw new ValidationError(`initiative ${initiativeId} does not exist`);
+      const owner = Number(row.goal_id);
       if (goalId !== null && goalId !== owner) {
         throw new ValidationError(`initiative ${initiativeId} belongs to goal ${owner}, not goal ${goalId}`);
       }
@@ -89,13 +93,13 @@ export async function queueTask(ctx: AppContext, input: TaskInput, actor: string
       expectations.push({ stream: initiativeStream(initiativeId), version: 1 });
     }
     if (goalId !== null) {
-      const rows = await ctx.db.query("SELECT id FROM goals WHERE id = ?", [goalId]);
-      if (!rows[0]) throw new ValidationError(`goal ${goalId} does not exist`);
+      // A goal named through its initiative exists: the initiative was created against it.
+      if (input.goalId != null && !goalRows!.rows[0]) throw new ValidationError(`goal ${goalId} does not exist`);
       expectations.push({ stream: goalStream(goalId), version: 1 });
     }
-    const blockedBy = input.blockedBy ?? [];
-    const graph = await blockerGraphFor(ctx, blockedBy);
-    const id = (await maxId(ctx, "tasks")) + 1;
+    // Only the named blockers matter for a new task: nothing can depend on it yet, so no cycle is possible.
+    const graph: BlockerGraph = new Map(blockerRows!.rows.map((r) => [Number(r.id), []]));
+    const id = Number(maxTask!.rows[0]?.id ?? 0) + 1;
     const events = decideTask(
       {
         type: "QueueTask",
@@ -148,19 +152,21 @@ export async function editTask(ctx: AppContext, id: number, changes: TaskEdit, a
   if (changes.agent !== undefined) checkAgent(ctx.config, changes.agent);
   if (changes.area !== undefined) changes = { ...changes, area: normaliseArea(changes.area) };
   if (!changes.blockedBy) return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "EditTask", data: changes, graph: new Map() }));
-  // New blockers: the graph is read inside the write transaction, so two edits at once cannot each
-  // pass the cycle check and close a cycle together.
+  // New blockers: the whole graph is read with the task, and the append holds only if nothing was
+  // appended since, so two edits at once cannot each pass the cycle check and close a cycle together.
   const meta = metaOf(ctx, actor);
   const edit = changes;
-  return ctx.store.transaction(async (tx) => {
-    const { state, version } = await loadTaskIn(tx, id);
-    const emitted = decideTask({ type: "EditTask", data: edit, graph: await fullBlockerGraph(tx) }, state, meta);
-    if (!emitted.length) return { state, events: [] as StoredEvent[] };
-    const { events } = await ctx.store.appendIn(tx, [append(taskStream(id), version, emitted)], meta);
-    let next = state;
-    for (const event of events) next = evolveTask(next, toEnvelope(event));
-    return { state: next, events };
+  const { value, events } = await runDecision(ctx, meta, async () => {
+    const { streams, results } = await ctx.store.load([taskStream(id)], [...blockerGraphQueries(), "SELECT MAX(position) AS head FROM events"]);
+    const { state, version } = taskFrom(id, streams[0] as LoadedStream<TaskState>);
+    const graph = blockerGraphFrom(results[0]!, results[1]!);
+    const emitted = decideTask({ type: "EditTask", data: edit, graph }, state, meta);
+    const head = Number(results[2]!.rows[0]?.head ?? 0);
+    return { decision: { appends: [append(taskStream(id), version, emitted)], guards: [logAt(head)] }, value: state };
   });
+  let state = value;
+  for (const event of events) state = evolveTask(state, toEnvelope(event));
+  return { state, events };
 }
 
 export function cancelTask(ctx: AppContext, id: number, reason: string | null, actor: string) {
@@ -193,7 +199,8 @@ export function recordResult(ctx: AppContext, id: number, input: ResultInput, ac
 
 /**
  * A human verdict, and in the same append the (agent, type)'s TierChanged when this verdict moves
- * its trust-derived tier (DESIGN §5).
+ * its trust-derived tier (DESIGN §5). `read` is what the caller loaded already (decideReview), used
+ * for the first decision.
  */
 export async function recordVerdict(
   ctx: AppContext,
@@ -202,17 +209,22 @@ export async function recordVerdict(
   notes: string | null,
   actor: string,
   attempt: number | null = null,
+  read: ReviewInput | null = null,
 ): Promise<{ state: TaskState; events: StoredEvent[] }> {
   const meta = metaOf(ctx, actor);
-  return ctx.store.transaction(async (tx) => {
-    const { state, version } = await loadTaskIn(tx, id);
+  const { value, events } = await runDecision(ctx, meta, async (retry) => {
+    const input = retry === 0 && read ? read : await loadReviewInput(ctx, id);
+    const { state, version } = input.task;
     const emitted = decideTask({ type: "RecordVerdict", data: { verdict, notes: notes?.trim() || null, attempt } }, state, meta);
-    const trust = await trustAppendIn(tx, ctx, state.agent, state.type, (standing) => ({ type: "ObserveTrust", standing }), [verdict]);
-    const { events } = await ctx.store.appendIn(tx, [append(taskStream(id), version, emitted), trust], meta);
-    let next = state;
-    for (const event of events) if (event.stream === taskStream(id)) next = evolveTask(next, toEnvelope(event));
-    return { state: next, events };
+    const trust = trustDecision(ctx, input.trust, (standing) => ({ type: "ObserveTrust", standing }), [verdict]);
+    return {
+      decision: { appends: [append(taskStream(id), version, emitted), trust.append], expectations: trust.expectations, guards: trust.guards },
+      value: state,
+    };
   });
+  let state = value;
+  for (const event of events) if (event.stream === taskStream(id)) state = evolveTask(state, toEnvelope(event));
+  return { state, events };
 }
 
 export function retryTask(ctx: AppContext, id: number, actor: string) {
@@ -258,21 +270,14 @@ function normaliseArea(area: string | null): string | null {
   return value;
 }
 
-/** Only the named blockers matter for a new task: nothing can depend on it yet, so no cycle is possible. */
-async function blockerGraphFor(ctx: AppContext, blockedBy: number[]): Promise<BlockerGraph> {
-  if (!blockedBy.length) return new Map();
-  const rows = await ctx.db.query<{ id: number }>(
-    `SELECT id FROM tasks WHERE id IN (${blockedBy.map(() => "?").join(",")})`,
-    blockedBy,
-  );
-  return new Map(rows.map((r) => [Number(r.id), []]));
+/** The statements `blockerGraphFrom` reads the whole blocker graph from. */
+export function blockerGraphQueries(): string[] {
+  return ["SELECT id FROM tasks", "SELECT task_id, blocker_id FROM task_blockers"];
 }
 
-export async function fullBlockerGraph(db: Pick<Tx, "execute">): Promise<BlockerGraph> {
-  const ids = await db.execute("SELECT id FROM tasks");
-  const edges = await db.execute("SELECT task_id, blocker_id FROM task_blockers");
+export function blockerGraphFrom(ids: { rows: Record<string, unknown>[] }, edges: { rows: Record<string, unknown>[] }): BlockerGraph {
   const graph = new Map<number, number[]>();
-  for (const row of ids!.rows) graph.set(Number(row.id), []);
-  for (const row of edges!.rows) graph.get(Number(row.task_id))?.push(Number(row.blocker_id));
+  for (const row of ids.rows) graph.set(Number(row.id), []);
+  for (const row of edges.rows) graph.get(Number(row.task_id))?.push(Number(row.blocker_id));
   return graph;
 }

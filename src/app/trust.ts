@@ -1,72 +1,129 @@
-import {
-  decideTrust,
-  evolveTrust,
-  legacyTrustStream,
-  trustStream,
-  type TrustCommand,
-  type TrustEvent,
-  type TrustState,
-} from "../domain/trust/aggregate.ts";
-import { defaultTierOf, nextMove, shownRates, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
-import type { Tier, Verdict } from "../domain/task/task.ts";
+import type { InStatement, InValue } from "@libsql/client";
+import { decideTrust, evolveTrust, trustStream, type TrustCommand, type TrustEvent, type TrustState } from "../domain/trust/aggregate.ts";
+import { defaultTierOf, nextMove, shownRates, trustStanding, TRUST_WINDOW, type TrustStanding } from "../domain/trust/trust.ts";
+import type { TaskState, Tier, Verdict } from "../domain/task/task.ts";
 import { verdictWindow } from "../plan/verdicts.ts";
 import { checkAgent, checkType } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
-import { append, metaOf } from "./execute.ts";
-import { readStreamIn, type StreamAppend } from "../store/event-store.ts";
-import type { Tx } from "../store/db.ts";
+import { append, metaOf, runDecision } from "./execute.ts";
+import type { Guard, LoadedStream, StreamAppend, StreamExpectation } from "../store/event-store.ts";
+import { unchanged } from "../store/guards.ts";
+import { taskFrom } from "./tasks.ts";
+import { taskStream } from "../domain/task/task.ts";
 
-/**
- * The stream an (agent, type) lives in. A pair with `-` in a name that already has a stream keeps it,
- * whatever it is called (stores from before `trustStream` encoded `-` named it `trust-<agent>-<type>`),
- * so its pin and history carry on without a migration; the trust table records each pair's stream.
- * Where two pairs once shared such a stream, the one whose change came last keeps it and the other
- * starts a stream of its own.
- */
-export async function trustStreamOf(tx: Tx, agent: string, type: string): Promise<string> {
-  const stream = trustStream(agent, type);
-  if (stream === legacyTrustStream(agent, type)) return stream;
-  const row = await tx.execute({ sql: "SELECT stream FROM trust WHERE agent = ? AND type = ?", args: [agent, type] });
-  return row.rows[0] ? String(row.rows[0].stream) : stream;
+/** What trust decisions read about one (agent, type): its stream and its human verdicts. */
+export interface TrustInput {
+  agent: string;
+  type: string;
+  /** The pair's stream (trustStreamSql). */
+  stream: string;
+  state: TrustState | null;
+  version: number;
+  /** The last 20 human verdicts, newest first. */
+  verdicts: Verdict[];
+  /** The log position of the newest verdict: the decision holds only while no verdict joins it. */
+  newest: number;
 }
 
-async function loadTrust(tx: Tx, stream: string): Promise<{ state: TrustState | null; version: number }> {
-  const events = await readStreamIn(tx, stream);
+/** A verdict's reads, in one snapshot: the task, and the trust of its (agent, type). */
+export interface ReviewInput {
+  task: { state: TaskState; version: number };
+  trust: TrustInput;
+}
+
+const WINDOW = TRUST_WINDOW;
+
+/** An SQL expression and the arguments of its placeholders. */
+interface Sql {
+  sql: string;
+  args: InValue[];
+}
+
+/**
+ * The reads of an (agent, type)'s trust, over SQL expressions for the agent and the type: the events
+ * of its stream, its verdict window and the position of its newest verdict. The stream is the one the
+ * trust table records for the pair (a pair with `-` in a name that had a stream before trustStream
+ * encoded `-` keeps it), else trustStream's, spelled here in SQL too, so that a verdict reads its
+ * task's trust in the same snapshot as the task.
+ */
+function trustQueries(agent: Sql, type: Sql): InStatement[] {
+  const pair = { sql: `agent = ${agent.sql} AND type = ${type.sql}`, args: [...agent.args, ...type.args] };
+  const stream = `COALESCE((SELECT stream FROM trust WHERE ${pair.sql}), 'trust-' || replace(${agent.sql}, '-', '.') || '-' || replace(${type.sql}, '-', '.'))`;
+  return [
+    { sql: `SELECT position, event_id, stream, version, type, data, meta FROM events WHERE stream = ${stream} ORDER BY version`, args: [...pair.args, ...pair.args] },
+    { sql: `SELECT verdict FROM verdicts WHERE ${pair.sql} ORDER BY position DESC LIMIT ${WINDOW}`, args: pair.args },
+    { sql: `SELECT COALESCE(MAX(position), 0) AS newest FROM verdicts WHERE ${pair.sql}`, args: pair.args },
+  ];
+}
+
+function trustFrom(agent: string, type: string, events: { rows: Record<string, unknown>[] }, window: { rows: Record<string, unknown>[] }, newest: { rows: Record<string, unknown>[] }, store: AppContext["store"]): TrustInput {
+  // A pair with no events yet gets trustStream's name; one with events is in the stream they were read from.
+  const stream = events.rows[0] ? String(events.rows[0].stream) : trustStream(agent, type);
+  const loaded = store.loaded(stream, events as never);
   let state: TrustState | null = null;
-  for (const e of events) state = evolveTrust(state, { type: e.type, data: e.data, at: e.meta.at } as TrustEvent);
-  return { state, version: events.length };
+  for (const e of loaded.events) state = evolveTrust(state, { type: e.type, data: e.data, at: e.meta.at } as TrustEvent);
+  return {
+    agent,
+    type,
+    stream,
+    state,
+    version: loaded.version,
+    verdicts: window.rows.map((r) => r.verdict as Verdict),
+    newest: Number(newest.rows[0]?.newest ?? 0),
+  };
+}
+
+export async function loadTrustInput(ctx: AppContext, agent: string, type: string): Promise<TrustInput> {
+  const [events, window, newest] = await ctx.db.snapshot(trustQueries({ sql: "?", args: [agent] }, { sql: "?", args: [type] }));
+  return trustFrom(agent, type, events!, window!, newest!, ctx.store);
 }
 
 /**
- * The trust stream's share of a decision: a TierChanged when the command moves the tier, else nothing.
- * Read inside the caller's write transaction: two verdicts at once on one (agent, type) must each
- * see the other, or a tier change both together cause would be missed.
+ * A task and the trust of its (agent, type), in one snapshot (one request to a remote store): the
+ * (agent, type) is read from the task's projection row in the same snapshot as its stream.
  */
-export async function trustAppendIn(
-  tx: Tx,
+export async function loadReviewInput(ctx: AppContext, id: number): Promise<ReviewInput> {
+  const { streams, results } = await ctx.store.load(
+    [taskStream(id)],
+    trustQueries({ sql: "(SELECT agent FROM tasks WHERE id = ?)", args: [id] }, { sql: "(SELECT type FROM tasks WHERE id = ?)", args: [id] }),
+  );
+  const task = taskFrom(id, streams[0] as LoadedStream<TaskState>);
+  const trust = trustFrom(task.state.agent, task.state.type, results[0]!, results[1]!, results[2]!, ctx.store);
+  return { task, trust };
+}
+
+/**
+ * The trust stream's share of a decision: a TierChanged when the command moves the tier, else
+ * nothing; and what it read, as expectations: the trust stream (a pin at the same time) and the
+ * verdict window (two verdicts at once on one (agent, type) must each see the other, or a tier
+ * change both together cause would be missed).
+ */
+export function trustDecision(
   ctx: AppContext,
-  agent: string,
-  type: string,
+  input: TrustInput,
   command: (standing: TrustStanding) => TrustCommand,
   extra: Verdict[] = [],
-): Promise<StreamAppend> {
-  const history = [...extra, ...(await verdictWindow(tx, agent, type))];
-  const standing = trustStanding(history, defaultTierOf(type, ctx.config.review.defaults));
-  const stream = await trustStreamOf(tx, agent, type);
-  const { state, version } = await loadTrust(tx, stream);
-  return append(stream, version, decideTrust(command(standing), state, agent, type));
+): { append: StreamAppend; expectations: StreamExpectation[]; guards: Guard[] } {
+  const { agent, type } = input;
+  const standing = trustStanding([...extra, ...input.verdicts], defaultTierOf(type, ctx.config.review.defaults));
+  const events = decideTrust(command(standing), input.state, agent, type);
+  return {
+    append: append(input.stream, input.version, events),
+    expectations: events.length ? [] : [{ stream: input.stream, version: input.version }],
+    guards: [
+      unchanged(`the verdicts of ${agent} ${type}`, "SELECT COALESCE(MAX(position), 0) FROM verdicts WHERE agent = ? AND type = ?", [agent, type], input.newest),
+    ],
+  };
 }
 
 async function runTrust(ctx: AppContext, agent: string, type: string, command: (standing: TrustStanding) => TrustCommand, actor: string) {
   checkAgent(ctx.config, agent);
   checkType(ctx.config, type);
-  const meta = metaOf(ctx, actor);
-  return ctx.store.transaction(async (tx) => {
-    const trust = await trustAppendIn(tx, ctx, agent, type, command);
-    if (!trust.events.length) return { changed: false };
-    await ctx.store.appendIn(tx, [trust], meta);
-    return { changed: true };
+  const { events } = await runDecision(ctx, metaOf(ctx, actor), async () => {
+    const decision = trustDecision(ctx, await loadTrustInput(ctx, agent, type), command);
+    return { decision: { appends: [decision.append], expectations: decision.expectations, guards: decision.guards }, value: null };
   });
+  return { changed: events.length > 0 };
 }
 
 export const pinTier = (ctx: AppContext, agent: string, type: string, tier: Tier, actor: string) =>
@@ -95,9 +152,10 @@ export async function trustTable(ctx: AppContext): Promise<TrustRow[]> {
     `SELECT p.agent, p.type, t.pin FROM (SELECT agent, type FROM tasks UNION SELECT agent, type FROM trust) p
      LEFT JOIN trust t ON t.agent = p.agent AND t.type = p.type ORDER BY p.agent, p.type`,
   );
+  const reads = ctx.db.pipeline();
   return Promise.all(
     pairs.map(async ({ agent, type, pin }) => {
-      const history = await verdictWindow(ctx.db, agent, type);
+      const history = await verdictWindow(reads, agent, type);
       const defaultTier = defaultTierOf(type, ctx.config.review.defaults);
       const standing = trustStanding(history, defaultTier);
       return {

@@ -16,15 +16,17 @@ const hooked = new WeakSet<object>();
 function markHandledOnAppend(ctx: AppContext): void {
   if (hooked.has(ctx.store)) return;
   hooked.add(ctx.store);
-  ctx.store.onAppend(async (tx) => {
+  ctx.store.onAppend(() => {
     const current = handling.getStore();
-    if (!current) return;
-    // Set before commit: the handler checks the mark afterwards in case this transaction rolled back.
+    if (!current) return [];
+    // Set before commit: the handler checks the mark afterwards in case this batch was refused.
     current.appended = true;
-    await tx.execute({
-      sql: "UPDATE chat_updates SET handled_at = ? WHERE platform = ? AND update_id = ? AND handled_at IS NULL",
-      args: [ctx.clock().toISOString(), current.platform, current.key],
-    });
+    return [
+      {
+        sql: "UPDATE chat_updates SET handled_at = ? WHERE platform = ? AND update_id = ? AND handled_at IS NULL",
+        args: [ctx.clock().toISOString(), current.platform, current.key],
+      },
+    ];
   });
 }
 
@@ -83,22 +85,22 @@ export class ChatInbox<T> {
         const batch = this.pending.splice(0);
         try {
           const at = this.ctx.clock().toISOString();
-          const counts = await this.ctx.db.write(async (tx) => {
-            const out: number[] = [];
-            for (const b of batch) {
-              let stored = 0;
-              for (let i = 0; i < b.items.length; i += 200) {
-                const chunk = b.items.slice(i, i + 200);
-                const result = await tx.execute({
-                  sql: `INSERT OR IGNORE INTO chat_updates (platform, update_id, payload, received_at) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(",")}`,
-                  args: chunk.flatMap((u) => [this.platform, u.key, JSON.stringify(u.payload), at]),
-                });
-                stored += result.rowsAffected;
-              }
-              out.push(stored);
+          // One batch for every update that arrived meanwhile: one commit, one request to a remote store.
+          const statements = batch.flatMap((b, owner) => {
+            const chunks = [];
+            for (let i = 0; i < b.items.length; i += 200) {
+              const chunk = b.items.slice(i, i + 200);
+              chunks.push({
+                owner,
+                sql: `INSERT OR IGNORE INTO chat_updates (platform, update_id, payload, received_at) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(",")}`,
+                args: chunk.flatMap((u) => [this.platform, u.key, JSON.stringify(u.payload), at]),
+              });
             }
-            return out;
+            return chunks;
           });
+          const results = await this.ctx.db.batch(statements.map(({ sql, args }) => ({ sql, args })));
+          const counts = batch.map(() => 0);
+          statements.forEach((s, i) => (counts[s.owner]! += results[i]!.rowsAffected));
           batch.forEach((b, i) => b.done(null, counts[i]!));
         } catch (error) {
           for (const b of batch) b.done(error, 0);
@@ -164,12 +166,12 @@ export class ChatInbox<T> {
             ])
           ).length > 0;
         if (!marked) {
-          await this.ctx.db.write((tx) =>
-            tx.execute({
+          await this.ctx.db.batch([
+            {
               sql: "UPDATE chat_updates SET handled_at = ? WHERE platform = ? AND update_id = ? AND handled_at IS NULL",
               args: [this.ctx.clock().toISOString(), this.platform, row.update_id],
-            }),
-          );
+            },
+          ]);
         }
         this.afterHandle(scope.appended);
       }

@@ -1,6 +1,6 @@
 import type { AppContext } from "../app/context.ts";
 import type { Platform } from "../config/platforms.ts";
-import type { Tx } from "../store/db.ts";
+import type { InStatement } from "@libsql/client";
 
 // Where a platform's messages stand, so that a later answer finds the task attempt it belongs to:
 // the review cards posted for an attempt (chat_messages kind card: the outbox's and the copies `/review`
@@ -20,12 +20,17 @@ export type MessageKind = "card" | "run";
 const attemptOf = (rows: { task_id: number; attempt: number }[]): AttemptRef | null =>
   rows[0] ? { taskId: Number(rows[0].task_id), attempt: Number(rows[0].attempt) } : null;
 
-/** Remembers where an attempt's card (or run message) was posted; the outbox does it in the transaction that marks it delivered. */
-export async function saveMessageRef(tx: Pick<Tx, "execute">, platform: Platform, taskId: number, attempt: number, ref: string, kind: MessageKind = "card"): Promise<void> {
-  await tx.execute({
+/** Where an attempt's card (or run message) was posted, to remember: a statement of the batch that marks it delivered. */
+export function messageRefStatement(platform: Platform, taskId: number, attempt: number, ref: string, kind: MessageKind = "card"): InStatement {
+  return {
     sql: "INSERT OR REPLACE INTO chat_messages (platform, ref, task_id, attempt, kind) VALUES (?, ?, ?, ?, ?)",
     args: [platform, ref, taskId, attempt, kind],
-  });
+  };
+}
+
+/** Remembers where an attempt's card (or run message) was posted. */
+export async function saveMessageRef(db: { batch(statements: InStatement[]): Promise<unknown> }, platform: Platform, taskId: number, attempt: number, ref: string, kind: MessageKind = "card"): Promise<void> {
+  await db.batch([messageRefStatement(platform, taskId, attempt, ref, kind)]);
 }
 
 /** Where an attempt's cards (or its run message) were posted, oldest first, to edit them. */
@@ -44,12 +49,12 @@ export async function cardAt(ctx: AppContext, platform: Platform, ref: string): 
 
 /** Remembers that the message at `ref` asks for an attempt's send-back notes. */
 export async function saveNotesQuestion(ctx: AppContext, platform: Platform, ref: string, asked: AttemptRef): Promise<void> {
-  await ctx.db.write((tx) =>
-    tx.execute({
+  await ctx.db.batch([
+    {
       sql: "INSERT OR REPLACE INTO chat_prompts (platform, ref, task_id, attempt, created_at) VALUES (?, ?, ?, ?, ?)",
       args: [platform, ref, asked.taskId, asked.attempt, ctx.clock().toISOString()],
-    }),
-  );
+    },
+  ]);
 }
 
 /** The attempt whose notes the message at `ref` asks for, if it is such a question. */

@@ -1,10 +1,10 @@
 import type { AppContext } from "../app/context.ts";
 import type { Notification, Platform } from "../chat/types.ts";
 import { toCosError } from "../shared/errors.ts";
-import { notificationsFor } from "./notifications.ts";
-import { messageRefsOf, saveMessageRef, type MessageKind } from "../chat/message-refs.ts";
+import type { InStatement } from "@libsql/client";
+import { outboxStatements } from "./notifications.ts";
+import { messageRefsOf, messageRefStatement, type MessageKind } from "../chat/message-refs.ts";
 import { notifiedPlatforms } from "../config/platforms.ts";
-import { hintsFor } from "../shared/hints.ts";
 import { perOwner } from "../shared/registry.ts";
 
 /** A message a delivery posted that a later notification edits: a card, or the message saying a run started. */
@@ -59,25 +59,13 @@ const GIVE_UP_AFTER_MS = 24 * 3600_000;
 const CLAIM_MS = 60_000;
 
 /**
- * Writes outbox rows for every enabled platform in the transaction that appends the events, each in
- * that platform's words (the commands it points to are typed as there).
+ * Writes outbox rows for every enabled platform in the batch that appends the events, each in that
+ * platform's words (the commands it points to are typed as there).
  */
 export function installOutbox(ctx: AppContext): void {
   const platforms = notifiedPlatforms(ctx.env);
   if (!platforms.length) return;
-  ctx.store.onAppend(async (tx, events) => {
-    const at = ctx.clock().toISOString();
-    for (const platform of platforms) {
-      const pending = await notificationsFor(ctx, tx, events, hintsFor(platform));
-      for (const p of pending) {
-        await tx.execute({
-          sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, task_id, attempt, created_at, next_attempt_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          args: [platform, p.notification.kind, JSON.stringify(p.notification), `${platform}:${p.key}`, p.taskId, p.attempt, at, at],
-        });
-      }
-    }
-  });
+  ctx.store.onAppend((appending) => outboxStatements(ctx, ctx.db, appending, platforms));
 }
 
 const workers = perOwner<AppContext, OutboxWorker>();
@@ -100,12 +88,13 @@ export async function deliverNow(ctx: AppContext): Promise<number> {
 /** Enqueues a notification that no event causes (the scheduled digest). */
 export async function enqueue(ctx: AppContext, platform: Platform, notification: Notification, key: string): Promise<void> {
   const at = ctx.clock().toISOString();
-  await ctx.store.transaction(async (tx) => {
-    await tx.execute({
+  await ctx.db.batch([
+    {
       sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)`,
       args: [platform, notification.kind, JSON.stringify(notification), `${platform}:${key}`, at, at],
-    });
-  });
+    },
+  ]);
+  ctx.store.noticeChange();
 }
 
 interface Row {
@@ -119,14 +108,22 @@ interface Row {
 }
 
 /**
- * Delivers due rows, oldest first per platform. A row is claimed for a minute in a write
- * transaction before it is sent, so two workers never send it both, and marked delivered right
- * after; one left claimed by a killed process is sent again once its claim runs out.
+ * Delivers due rows, oldest first per platform. A row is claimed for a minute by one statement before
+ * it is sent, so two workers never send it both, and marked delivered right after; one left claimed
+ * by a killed process is sent again once its claim runs out.
+ *
+ * Quiet when there is nothing to send: the store is asked again only after an append or a change of
+ * the log (`store.onChange`), or when the earliest row waiting for a retry (or a lapsed claim) is due.
  */
 export class OutboxWorker {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
   private stopped = false;
+  /** Something may be due: set by changes to the store, cleared by a claim that found nothing. */
+  private dirty = true;
+  /** When the earliest row still waiting becomes due (ms since the epoch), or null for none. */
+  private nextDueAt: number | null = null;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly ctx: AppContext,
@@ -135,10 +132,14 @@ export class OutboxWorker {
   ) {}
 
   start(intervalMs = 500): void {
+    this.unsubscribe = this.ctx.store.onChange(() => {
+      this.dirty = true;
+      void this.deliverDue();
+    });
     const loop = () => {
       if (this.stopped) return;
       this.timer = setTimeout(async () => {
-        await this.deliverDue();
+        if (this.dirty || (this.nextDueAt !== null && this.ctx.clock().getTime() >= this.nextDueAt)) await this.deliverDue();
         loop();
       }, intervalMs);
     };
@@ -147,19 +148,30 @@ export class OutboxWorker {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     await this.running;
   }
 
   deliverDue(): Promise<number> {
-    this.running ??= this.deliverBatch().finally(() => (this.running = null));
+    this.running ??= this.deliverBatch()
+      .catch((error) => {
+        this.dirty = true;
+        this.log(`outbox: ${toCosError(error).message}`);
+        return 0;
+      })
+      .finally(() => (this.running = null));
     return this.running;
   }
 
   private async deliverBatch(): Promise<number> {
+    this.dirty = false;
     let delivered = 0;
+    let nextDue: number | null = null;
     for (const transport of this.transports) {
-      const rows = await this.claim(transport.platform);
+      const { rows, next } = await this.claim(transport.platform);
+      if (next !== null) nextDue = nextDue === null ? next : Math.min(nextDue, next);
+      if (rows.length) this.dirty = true;
       for (const [i, row] of rows.entries()) {
         const outcome = await this.deliverOne(transport, row);
         if (outcome === "delivered") delivered++;
@@ -171,40 +183,47 @@ export class OutboxWorker {
         }
       }
     }
+    this.nextDueAt = nextDue;
     return delivered;
   }
 
   /**
    * Claims the due rows that come before any row still waiting for its retry (or claimed by another
-   * worker), so that a platform's notifications go out in the order they were written.
+   * worker), so that a platform's notifications go out in the order they were written; and reads
+   * when the earliest row left waiting is due.
    */
-  private claim(platform: Platform): Promise<Row[]> {
-    const now = this.ctx.clock();
-    const until = new Date(now.getTime() + CLAIM_MS).toISOString();
-    return this.ctx.store.transaction(async (tx) => {
-      const due = await tx.execute({
-        sql: `SELECT id, platform, payload, task_id, attempt, attempts, created_at FROM outbox
-              WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-                AND (claimed_until IS NULL OR claimed_until <= ?)
-                AND id < COALESCE((SELECT min(id) FROM outbox WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL
-                                     AND (next_attempt_at > ? OR claimed_until > ?)), 9223372036854775807)
-              ORDER BY id LIMIT 20`,
-        args: [platform, now.toISOString(), now.toISOString(), platform, now.toISOString(), now.toISOString()],
-      });
-      for (const row of due.rows) {
-        await tx.execute({ sql: "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1 WHERE id = ?", args: [until, Number(row.id)] });
-      }
-      return due.rows as unknown as Row[];
-    });
+  private async claim(platform: Platform): Promise<{ rows: Row[]; next: number | null }> {
+    const now = this.ctx.clock().toISOString();
+    const until = new Date(this.ctx.clock().getTime() + CLAIM_MS).toISOString();
+    const [claimed, waiting] = await this.ctx.db.batch([
+      {
+        sql: `UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
+              WHERE id IN (
+                SELECT id FROM outbox
+                WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+                  AND (claimed_until IS NULL OR claimed_until <= ?)
+                  AND id < COALESCE((SELECT min(id) FROM outbox WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL
+                                       AND (next_attempt_at > ? OR claimed_until > ?)), 9223372036854775807)
+                ORDER BY id LIMIT 20)
+              RETURNING id, platform, payload, task_id, attempt, attempts - 1 AS attempts, created_at`,
+        args: [until, platform, now, now, platform, now, now],
+      },
+      {
+        sql: `SELECT MIN(MAX(next_attempt_at, COALESCE(claimed_until, ''))) AS next FROM outbox
+              WHERE platform = ? AND delivered_at IS NULL AND failed_at IS NULL`,
+        args: [platform],
+      },
+    ]);
+    const rows = (claimed!.rows as unknown as Row[]).slice().sort((a, b) => Number(a.id) - Number(b.id));
+    const next = waiting!.rows[0]?.next;
+    return { rows, next: typeof next === "string" && next ? Date.parse(next) : null };
   }
 
   private async release(rows: Row[]): Promise<void> {
     if (!rows.length) return;
-    await this.ctx.store.transaction(async (tx) => {
-      for (const row of rows) {
-        await tx.execute({ sql: "UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND delivered_at IS NULL", args: [row.id] });
-      }
-    });
+    await this.ctx.db.batch(
+      rows.map((row) => ({ sql: "UPDATE outbox SET claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND delivered_at IS NULL", args: [row.id] })),
+    );
   }
 
   private async deliverOne(transport: Transport, row: Row): Promise<"delivered" | "retry" | "failed"> {
@@ -214,10 +233,11 @@ export class OutboxWorker {
       kind && row.task_id !== null && row.attempt !== null ? await messageRefsOf(this.ctx, transport.platform, row.task_id, row.attempt, kind) : [];
     try {
       const result = await transport.deliver(notification, refs);
-      await this.ctx.store.transaction(async (tx) => {
-        await tx.execute({ sql: "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?", args: [this.ctx.clock().toISOString(), row.id] });
-        for (const p of result.posted) await saveMessageRef(tx, transport.platform, p.taskId, p.attempt, p.ref, p.kind);
-      });
+      const statements: InStatement[] = [
+        { sql: "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?", args: [this.ctx.clock().toISOString(), row.id] },
+        ...result.posted.map((p) => messageRefStatement(transport.platform, p.taskId, p.attempt, p.ref, p.kind)),
+      ];
+      await this.ctx.db.batch(statements);
       return "delivered";
     } catch (error) {
       const now = this.ctx.clock();
@@ -225,12 +245,12 @@ export class OutboxWorker {
       const tooOld = Number(row.attempts) + 1 >= MIN_ATTEMPTS_BEFORE_GIVING_UP && now.getTime() - Date.parse(row.created_at) >= GIVE_UP_AFTER_MS;
       const permanent = (error instanceof DeliveryError && error.permanent) || tooOld;
       const wait = retryAfter ?? Math.min(5 * 60_000, 1000 * 2 ** Number(row.attempts));
-      await this.ctx.store.transaction(async (tx) => {
-        await tx.execute({
+      await this.ctx.db.batch([
+        {
           sql: `UPDATE outbox SET claimed_until = NULL, last_error = ?, next_attempt_at = ?, failed_at = ? WHERE id = ?`,
           args: [toCosError(error).message.slice(0, 1000), new Date(now.getTime() + wait).toISOString(), permanent ? now.toISOString() : null, row.id],
-        });
-      });
+        },
+      ]);
       this.log(`outbox: ${transport.platform} #${row.id}: ${toCosError(error).message}${permanent ? " (given up)" : `; retry in ${Math.round(wait / 1000)} s`}`);
       return permanent ? "failed" : "retry";
     }

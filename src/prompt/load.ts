@@ -14,40 +14,42 @@ interface Executor {
  * task lists, no git history.
  */
 export async function loadPromptInput(db: Executor, config: Config, task: TaskState, now?: Date): Promise<PromptInput> {
-  const goal = task.goalId === null ? null : (await db.execute({ sql: "SELECT title, success FROM goals WHERE id = ?", args: [task.goalId] })).rows[0];
-  const initiative =
-    task.initiativeId === null
-      ? null
-      : (await db.execute({ sql: "SELECT title, success FROM initiatives WHERE id = ?", args: [task.initiativeId] })).rows[0];
-  const prerequisites = task.blockedBy.length
-    ? (
-        await db.execute({
+  // Every read at once: through a pipelined reader (Database.pipeline) they are one request.
+  const none = Promise.resolve({ rows: [] as Record<string, unknown>[] });
+  const [goals, initiatives, blockers, approved, signals] = await Promise.all([
+    task.goalId === null ? none : db.execute({ sql: "SELECT title, success FROM goals WHERE id = ?", args: [task.goalId] }),
+    task.initiativeId === null ? none : db.execute({ sql: "SELECT title, success FROM initiatives WHERE id = ?", args: [task.initiativeId] }),
+    task.blockedBy.length
+      ? db.execute({
           sql: `SELECT id, title, agent, result FROM tasks WHERE id IN (${task.blockedBy.map(() => "?").join(",")}) ORDER BY id`,
           args: task.blockedBy,
         })
-      ).rows.map((r) => {
-        const result = r.result ? (JSON.parse(String(r.result)) as TaskResult) : null;
-        return {
-          id: Number(r.id),
-          title: String(r.title),
-          agent: String(r.agent),
-          handoff: result?.handoff ?? result?.summary ?? "(no handoff recorded)",
-        };
-      })
-    : [];
-  const siblings =
+      : none,
     task.initiativeId === null
-      ? []
-      : (
-          await db.execute({
-            sql: `SELECT id, title, result FROM tasks WHERE initiative_id = ? AND status = 'approved' AND id <> ?
-                  ORDER BY updated_at DESC, id DESC`,
-            args: [task.initiativeId, task.id],
-          })
-        ).rows.map((r) => {
-          const result = r.result ? (JSON.parse(String(r.result)) as TaskResult) : null;
-          return { id: Number(r.id), title: String(r.title), whatWorked: result?.whatWorked ?? null, reusablePattern: result?.reusablePattern ?? null };
-        });
+      ? none
+      : db.execute({
+          sql: `SELECT id, title, result FROM tasks WHERE initiative_id = ? AND status = 'approved' AND id <> ?
+                ORDER BY updated_at DESC, id DESC`,
+          args: [task.initiativeId, task.id],
+        }),
+    // Content tasks only, and only with a "now" to count the 30 days from (every caller that dispatches has one).
+    task.type === "content" && now ? loadSignals(db, task.project, now) : Promise.resolve([] as string[]),
+  ]);
+  const goal = goals.rows[0];
+  const initiative = initiatives.rows[0];
+  const prerequisites = blockers.rows.map((r) => {
+    const result = r.result ? (JSON.parse(String(r.result)) as TaskResult) : null;
+    return {
+      id: Number(r.id),
+      title: String(r.title),
+      agent: String(r.agent),
+      handoff: result?.handoff ?? result?.summary ?? "(no handoff recorded)",
+    };
+  });
+  const siblings = approved.rows.map((r) => {
+    const result = r.result ? (JSON.parse(String(r.result)) as TaskResult) : null;
+    return { id: Number(r.id), title: String(r.title), whatWorked: result?.whatWorked ?? null, reusablePattern: result?.reusablePattern ?? null };
+  });
   return {
     task: {
       id: task.id,
@@ -69,8 +71,7 @@ export async function loadPromptInput(db: Executor, config: Config, task: TaskSt
       const skill = readSkill(config.skillsDir, name);
       return { name: skill.name, text: skill.text };
     }),
-    // Content tasks only, and only with a "now" to count the 30 days from (every caller that dispatches has one).
-    signals: task.type === "content" && now ? await loadSignals(db, task.project, now) : [],
+    signals,
     report: reportChannelOf(config.agents[task.agent]),
   };
 }

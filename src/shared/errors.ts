@@ -1,6 +1,18 @@
 // One error family. Every adapter maps `code` to its own surface (exit code, HTTP status, chat reply);
 // anything else caught at a boundary is normalised with `toCosError`.
-export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "forbidden" | "too_large" | "internal";
+export type ErrorCode =
+  | "validation"
+  | "not_found"
+  | "conflict"
+  | "illegal_state"
+  | "unauthorized"
+  | "forbidden"
+  | "too_large"
+  /** The store cannot be reached (or stayed busy): nothing is wrong with the request; try again later. */
+  | "unavailable"
+  /** The setup is wrong (a token the store refuses, a server too old): the person running it can fix it. */
+  | "misconfigured"
+  | "internal";
 
 /**
  * A way out an error offers, named rather than written: the CLI's message says it as a command line,
@@ -69,6 +81,20 @@ export class ForbiddenError extends CosError {
 export class TooLargeError extends CosError {
   constructor(message: string) {
     super("too_large", message);
+  }
+}
+
+/** The store is away or stayed busy: the same command works once it is back. */
+export class UnavailableError extends CosError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unavailable", message, options);
+  }
+}
+
+/** Something about this installation needs changing before the command can work. */
+export class MisconfiguredError extends CosError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("misconfigured", message, options);
   }
 }
 

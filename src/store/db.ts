@@ -1,7 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Client, InArgs, InStatement, ResultSet, Row, Transaction } from "@libsql/client";
-import { CosError } from "../shared/errors.ts";
+import { CosError, UnavailableError } from "../shared/errors.ts";
+import { NativeWriter } from "./native-writer.ts";
+import { storeError } from "./store-errors.ts";
 
 /**
  * SQLite's busy handler sleeps on the calling thread, which for us is the event loop: a long one
@@ -21,7 +23,7 @@ const MAX_BUSY_WAIT_MS = 120_000;
 
 export type Tx = Pick<Transaction, "execute" | "batch">;
 
-/** A write transaction or the reader: reads that run inside a pass's transaction and outside it alike. */
+/** Anything that runs one statement: the reader, a pipeline of reads, a transaction. */
 export interface Executor {
   execute(statement: InStatement): Promise<ResultSet>;
 }
@@ -34,30 +36,35 @@ export interface DatabaseOptions {
 }
 
 /**
- * A store connection for one process: one writer connection behind a queue, so that this process
- * never competes with itself for the write lock, and one reader connection. Both are single-connection
- * clients, so the pragmas set on open hold for every statement. SQLITE_BUSY from other processes is
- * waited out here and never reaches a caller.
+ * A store connection for one process.
+ *
+ * Writes are batches: `batch(statements)` runs them in one transaction, all or nothing, and against a
+ * remote store (sqld, Turso) that is one HTTP request, so no write transaction is ever left open
+ * across round trips. Embedded, one writer connection behind a queue keeps this process from
+ * competing with itself for the write lock, and SQLITE_BUSY from other processes is waited out here.
+ * Reads go through a reader connection; `pipeline()` gathers the reads a command issues together into
+ * one request, read from one snapshot.
+ *
+ * Errors from the client are turned into ones a person can act on (src/store/store-errors.ts): an
+ * unreachable store is an UnavailableError naming COS_DB_URL, a refused token a MisconfiguredError
+ * naming COS_DB_AUTH_TOKEN.
  */
 export class Database {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-
-  private writerClient: Promise<Client> | null;
+  /** Embedded: the write connection, opened on the first write (so read-only commands start faster). */
+  private native: NativeWriter | null = null;
+  private readonly commitObservers: (() => Promise<void>)[] = [];
 
   private constructor(
-    private readonly connect: () => Promise<Client>,
     private readonly reader: Client,
     readonly url: string,
     readonly embedded: boolean,
-  ) {
-    // Embedded: the writer connection opens on the first write, so read-only commands start faster.
-    this.writerClient = embedded ? null : Promise.resolve(reader);
-  }
+  ) {}
 
-  private writer(): Promise<Client> {
-    this.writerClient ??= this.connect();
-    return this.writerClient;
+  private writer(): NativeWriter {
+    this.native ??= new NativeWriter(filePath(this.url), BUSY_TIMEOUT_MS, PRAGMAS);
+    return this.native;
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
@@ -78,24 +85,85 @@ export class Database {
       if (embedded) await withBusyRetry(() => applyPragmas(client));
       return client;
     };
-    return new Database(connect, await connect(), url, embedded);
+    return new Database(await connect(), url, embedded);
   }
 
-  /** Runs `work` in one write transaction (BEGIN IMMEDIATE), after every earlier write of this process. */
+  /** COS_DB_URL as a person may see it: a remote URL without its query (which may carry a token). */
+  get displayUrl(): string {
+    return this.embedded ? this.url : this.url.replace(/\?.*$/, "");
+  }
+
+  /**
+   * Runs the statements in one write transaction, after every earlier write of this process; a
+   * statement that fails rolls all of them back (the error's `statementIndex` names which). One request to
+   * a remote store.
+   */
+  batch(statements: InStatement[]): Promise<ResultSet[]> {
+    if (!this.embedded) return this.remote(() => this.reader.batch(statements, "write"));
+    return this.write(async (tx) => tx.batch(statements));
+  }
+
+  /**
+   * Runs `work` in one write transaction (BEGIN IMMEDIATE), after every earlier write of this process.
+   * The transaction stays open across `work`'s awaits, so on a remote store each statement is a round
+   * trip: only for work that is local or short (a rebuild of an embedded file, tests).
+   */
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.writeWithRetry(work));
+    const run = this.queue.then(() => (this.embedded ? this.writeHere(work) : this.writeWithRetry(work)));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
+  /** An embedded write: the write connection's transaction, its statements kept prepared (native-writer.ts). */
+  private async writeHere<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new CosError("internal", "the store is closed");
+      const writer = this.writer();
+      try {
+        writer.begin();
+        const tx = { execute: async (s: InStatement) => writer.execute(s), batch: async (ss: InStatement[]) => writer.batch(ss) } as unknown as Tx;
+        const result = await work(tx);
+        for (const observer of this.commitObservers) await observer();
+        writer.commit();
+        return result;
+      } catch (error) {
+        try {
+          writer.rollback();
+        } catch {
+          // the connection is gone: the next write opens another
+          this.reopenWriter();
+        }
+        if (!isBusy(error)) throw error;
+        // A stale snapshot pinned on the writer connection never clears by waiting: start a new connection.
+        if ((error as { code?: string }).code === "SQLITE_BUSY_SNAPSHOT") this.reopenWriter();
+        if (Date.now() - started > MAX_BUSY_WAIT_MS) {
+          throw new UnavailableError("the store stayed busy for two minutes (another process holds the write lock); try again");
+        }
+        await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /**
+   * Called inside each write transaction of an embedded store after its statements, before COMMIT:
+   * the crash tests hold a writer there to kill it with a transaction open. A remote batch has no
+   * such moment (it is one request), so observers are not called for it.
+   */
+  beforeCommit(observer: () => Promise<void>): void {
+    this.commitObservers.push(observer);
+  }
+
+  /** A remote write transaction (held across round trips: only for short work). */
   private async writeWithRetry<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new CosError("internal", "the store is closed");
       let tx: Transaction | null = null;
       try {
-        tx = await (await this.writer()).transaction("write");
+        tx = await this.reader.transaction("write");
         const result = await work(tx);
+        for (const observer of this.commitObservers) await observer();
         await tx.commit();
         return result;
       } catch (error) {
@@ -106,35 +174,38 @@ export class Database {
         } catch {
           // the connection is gone; the client opens a new one (with the busy timeout of its config)
         }
-        if (!isBusy(error)) throw error;
-        // A stale snapshot pinned on the writer connection never clears by waiting: start a new connection.
-        if ((error as { extendedCode?: string }).extendedCode === "SQLITE_BUSY_SNAPSHOT" && this.embedded) await this.reopenWriter();
+        if (!isBusy(error)) throw storeError(error, this.displayUrl);
         if (Date.now() - started > MAX_BUSY_WAIT_MS) {
-          throw new CosError("conflict", "the store stayed busy for two minutes (another process holds the write lock); try again");
+          throw new UnavailableError("the store stayed busy for two minutes (another process holds the write lock); try again");
         }
         await delay(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
       }
     }
   }
 
-  private async reopenWriter(): Promise<void> {
-    const old = this.writerClient;
-    this.writerClient = null;
-    if (old) (await old).close();
+  private reopenWriter(): void {
+    const old = this.native;
+    this.native = null;
+    try {
+      old?.close();
+    } catch {
+      // closing a broken connection: nothing to keep
+    }
   }
 
   async query<T = Row>(sql: string, args: InArgs = []): Promise<T[]> {
-    const result = await this.readWithRetry(() => this.reader.execute({ sql, args }));
+    const result = await this.execute({ sql, args });
     return result.rows as unknown as T[];
   }
 
   /** A read on the reader connection; takes a statement too, so a Database can stand where a Tx does. */
   async execute(statement: InStatement | string, args: InArgs = []): Promise<ResultSet> {
     const stmt = typeof statement === "string" ? { sql: statement, args } : statement;
-    return this.readWithRetry(() => this.reader.execute(stmt));
+    if (!this.embedded) return this.remote(() => this.reader.execute(stmt));
+    return withBusyRetry(() => this.reader.execute(stmt));
   }
 
-  /** Reads from one snapshot, in a read transaction on the reader connection. */
+  /** Reads from one snapshot, in a read transaction on the reader connection (embedded stores). */
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const tx = await withBusyRetry(() => this.reader.transaction("read"));
     try {
@@ -144,21 +215,50 @@ export class Database {
     }
   }
 
-  /** Several reads from one snapshot. */
+  /** Several reads from one snapshot: one request to a remote store. */
   async snapshot(statements: InStatement[]): Promise<ResultSet[]> {
-    return this.readWithRetry(() => this.reader.batch(statements, "read"));
+    if (!statements.length) return [];
+    if (!this.embedded) return this.remote(() => this.reader.batch(statements, "read"));
+    return withBusyRetry(() => this.reader.batch(statements, "read"));
   }
 
-  private readWithRetry<T>(read: () => Promise<T>): Promise<T> {
-    return withBusyRetry(read);
+  /**
+   * An executor that gathers every read issued before the event loop turns (several `execute`s under
+   * one `Promise.all`) and sends them together as one snapshot: one request to a remote store.
+   */
+  pipeline(): Executor {
+    let pending: { statement: InStatement; resolve: (r: ResultSet) => void; reject: (e: unknown) => void }[] = [];
+    const flush = () => {
+      const batch = pending;
+      pending = [];
+      this.snapshot(batch.map((p) => p.statement)).then(
+        (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
+        (error) => batch.forEach((p) => p.reject(error)),
+      );
+    };
+    return {
+      execute: (statement) =>
+        new Promise<ResultSet>((resolve, reject) => {
+          if (!pending.length) setImmediate(flush);
+          pending.push({ statement, resolve, reject });
+        }),
+    };
+  }
+
+  private async remote<T>(request: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new CosError("internal", "the store is closed");
+    try {
+      return await request();
+    } catch (error) {
+      throw storeError(error, this.displayUrl);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.queue;
     this.closed = true;
-    const writer = this.writerClient ? await this.writerClient : null;
-    if (writer && writer !== this.reader) writer.close();
+    this.native?.close();
     this.reader.close();
   }
 }
@@ -204,6 +304,11 @@ export function storeFile(url: string, cwd: string): string | null {
   const pathPart = url.slice("file:".length).replace(/[?#].*$/, "");
   if (!pathPart || pathPart.startsWith(":memory:")) return null;
   return resolve(cwd, decodeURIComponent(pathPart.replace(/^\/\/(localhost)?(?=\/)/, "")));
+}
+
+/** The file of a normalised (absolute) `file:` URL. */
+function filePath(url: string): string {
+  return decodeURIComponent(url.slice("file:".length).split("?")[0]!);
 }
 
 function delay(ms: number): Promise<void> {

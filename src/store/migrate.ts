@@ -1,39 +1,40 @@
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { InStatement } from "@libsql/client";
 import { packageRoot } from "../shared/paths.ts";
 import type { Database } from "./db.ts";
 
 const TABLE = "__drizzle_migrations";
 
 /**
- * Applies the drizzle-kit migrations in `migrations/` that the store lacks, in one write transaction
- * that re-checks what is applied, so processes starting together apply each migration once. Uses
- * drizzle's own bookkeeping table, so drizzle-kit's tools agree about what is applied.
+ * Applies the drizzle-kit migrations in `migrations/` that the store lacks, in one batch (one
+ * transaction; one request to a remote store). Two processes starting together on a fresh store
+ * both try: the second batch fails on a table the first made, and finds on a second look that the
+ * schema is up to date. Uses drizzle's own bookkeeping table, so drizzle-kit's tools agree about what
+ * is applied.
  */
 export async function migrate(db: Database, folder = join(packageRoot(), "migrations")): Promise<number> {
   // Every command starts here: compare with the journal alone, and read the SQL only when behind.
   const latest = journalOf(folder).at(-1) ?? 0;
-  if ((await lastApplied(db)) >= latest) return 0;
-  const migrations = readMigrationFiles({ migrationsFolder: folder });
-  return db.write(async (tx) => {
-    await tx.execute(`CREATE TABLE IF NOT EXISTS ${TABLE} (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, created_at NUMERIC)`);
-    const row = (await tx.execute(`SELECT MAX(created_at) AS last FROM ${TABLE}`)).rows[0];
-    const last = Number(row?.last ?? 0);
-    let applied = 0;
-    for (const migration of migrations) {
-      if (migration.folderMillis <= last) continue;
-      for (const statement of migration.sql) {
-        if (statement.trim()) await tx.execute(statement);
-      }
-      await tx.execute({
-        sql: `INSERT INTO ${TABLE} (hash, created_at) VALUES (?, ?)`,
-        args: [migration.hash, migration.folderMillis],
-      });
-      applied++;
-    }
+  const last = await lastApplied(db);
+  if (last >= latest) return 0;
+  const statements: InStatement[] = [`CREATE TABLE IF NOT EXISTS ${TABLE} (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, created_at NUMERIC)`];
+  let applied = 0;
+  for (const migration of readMigrationFiles({ migrationsFolder: folder })) {
+    if (migration.folderMillis <= last) continue;
+    for (const statement of migration.sql) if (statement.trim()) statements.push(statement);
+    statements.push({ sql: `INSERT INTO ${TABLE} (hash, created_at) VALUES (?, ?)`, args: [migration.hash, migration.folderMillis] });
+    applied++;
+  }
+  try {
+    await db.batch(statements);
     return applied;
-  });
+  } catch (error) {
+    // Another process applied them first: nothing is left to do.
+    if ((await lastApplied(db)) >= latest) return 0;
+    throw error;
+  }
 }
 
 /** How the store's schema compares with this version's migrations, without changing anything. */
@@ -60,7 +61,9 @@ async function lastApplied(db: Database): Promise<number> {
   try {
     const rows = await db.query<{ last: number | null }>(`SELECT MAX(created_at) AS last FROM ${TABLE}`);
     return Number(rows[0]?.last ?? 0);
-  } catch {
-    return 0; // no bookkeeping table yet: a fresh store
+  } catch (error) {
+    // No bookkeeping table yet: a fresh store. Anything else (an unreachable store) is for the caller.
+    if (/no such table/i.test((error as Error).message ?? "")) return 0;
+    throw error;
   }
 }

@@ -18,6 +18,10 @@ export interface TableSpec {
   columns: string[];
   /** Exactly one row per aggregate, with `key` as its primary key. */
   singleRow?: boolean;
+  /** A column that holds an event's log position (known only once the event is stored). */
+  positionColumn?: string;
+  /** The columns that tell one row of an aggregate from its others (with `singleRow`, `key` alone): a changed row is updated in place. */
+  rowKey?: string[];
 }
 
 export interface AggregateProjection<S = unknown> {
@@ -77,17 +81,20 @@ const taskProjection: AggregateProjection<TaskState> = {
     {
       name: "verdicts",
       key: "task_id",
+      positionColumn: "position",
+      rowKey: ["task_id", "seq"],
       columns: ["task_id", "seq", "position", "agent", "type", "verdict", "notes", "by", "attempt", "at"],
     },
     {
       name: "task_runs",
       key: "task_id",
+      rowKey: ["task_id", "seq"],
       columns: ["task_id", "attempt", "seq", "dispatched_at", "runner", "tier", "started_at", "finished_at", "outcome", "cost_usd"],
     },
     { name: "task_skills", key: "task_id", columns: ["task_id", "skill"] },
     { name: "task_origins", key: "task_id", columns: ["task_id", "parent_task_id", "parent_attempt", "generation", "created_at"] },
     // FTS5: one row per task keyed by rowid, which deletes by key without scanning the index.
-    { name: "memory_fts", key: "rowid", columns: ["rowid", "project", "title", "summary", "handoff", "learnings", "notes"] },
+    { name: "memory_fts", key: "rowid", rowKey: ["rowid"], columns: ["rowid", "project", "title", "summary", "handoff", "learnings", "notes"] },
   ],
   key: (t) => t.id,
   rows: (t) => ({
@@ -121,7 +128,7 @@ const contentProjection: AggregateProjection<ContentItemState> = {
       singleRow: true,
       columns: ["id", "project", "title", "channel", "status", "url", "body", "created_by_task", "created_at", "updated_at"],
     },
-    { name: "content_signals", key: "item_id", columns: ["item_id", "seq", "metric", "value", "at", "reported_at", "task_id"] },
+    { name: "content_signals", key: "item_id", rowKey: ["item_id", "seq"], columns: ["item_id", "seq", "metric", "value", "at", "reported_at", "task_id"] },
   ],
   key: (c) => c.id,
   rows: (c) => ({

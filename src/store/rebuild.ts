@@ -1,15 +1,18 @@
 import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { InValue } from "@libsql/client";
-import { CosError, type ErrorCode } from "../shared/errors.ts";
+import type { InStatement, InValue } from "@libsql/client";
+import { CosError, MisconfiguredError, type ErrorCode } from "../shared/errors.ts";
 import { packageRoot } from "../shared/paths.ts";
-import type { Database, Tx } from "./db.ts";
+import type { Database, Executor, Tx } from "./db.ts";
 import { PROJECTIONS, PROJECTION_TABLES, projectionFor, type AggregateProjection, type TableSpec } from "./projections.ts";
 
 /**
- * `cos rebuild`: the whole log replayed into empty projection tables, in one write transaction, so
- * readers see the old tables or the new ones and never a half-built set.
+ * `cos rebuild`: the whole log replayed into empty projection tables, all or nothing, so readers see
+ * the old tables or the new ones and never a half-built set. On an embedded file that is one write
+ * transaction; on a remote store, where a transaction must not span round trips (sqld rolls back one
+ * older than 5 s), the tables are built in pages beside the live ones and swapped in by one batch
+ * (src/store/shadow.ts).
  *
  * The log is read stream by stream (the (stream, version) index gives that order), so one aggregate
  * is folded at a time and memory stays flat however long the log is. On an embedded store of some
@@ -64,6 +67,8 @@ export interface LogPage {
 export interface StreamRange {
   from: string;
   to: string | null;
+  /** Only events at or before this position (a paged rebuild reads the log as it was when it began). */
+  upTo?: number;
 }
 
 /** Rows for one table, as the JSON text the insert statement unpacks. */
@@ -79,13 +84,21 @@ export interface Folded {
 
 export async function rebuildProjections(db: Database, options: RebuildOptions = {}): Promise<RebuildReport> {
   const started = performance.now();
+  const features = await sqliteFeatures(db);
+  // A remote store never holds a transaction across round trips: the tables are built in pages beside
+  // the live ones and swapped in by one batch (src/store/shadow.ts).
+  if (!db.embedded) {
+    const { rebuildInPages } = await import("./shadow.ts");
+    const rebuilt = await rebuildInPages(db, { pageSize: options.pageSize, batchRows: options.batchRows, jsonb: features.jsonb });
+    return { ...rebuilt, workers: 0, ms: Math.round(performance.now() - started) };
+  }
   const sizes = { pageSize: options.pageSize ?? PAGE_SIZE, batchRows: options.batchRows ?? BATCH_ROWS };
   const rebuilt = await db.write(async (tx) => {
     const indexes = await emptyProjections(tx);
     const logSize = Number((await tx.execute("SELECT MAX(position) AS last FROM events")).rows[0]?.last ?? 0);
     const wanted = options.workers === "auto" || options.workers === undefined ? workersWorthIt(db, logSize) : options.workers;
     if (wanted > 0 && !canUseWorkers(db)) throw new Error(`rebuild workers need an embedded file store, not ${db.url}`);
-    const write = (batch: RowBatch) => insertBatch(tx, batch);
+    const write = (batch: RowBatch) => tx.execute(insertStatement(batch, batch.table, features.jsonb)).then(() => undefined);
     let folded: Folded;
     let workers = 0;
     if (wanted === 0) {
@@ -161,20 +174,57 @@ async function streamRanges(tx: Tx, count: number, logSize: number): Promise<Str
 
 const tablesByName = new Map(PROJECTIONS.flatMap((p) => p.tables.map((t) => [t.name, t] as const)));
 
+/** What the store's SQLite can do that a rebuild cares about. */
+export interface SqliteFeatures {
+  version: string;
+  /** jsonb() (3.45): rows are parsed once per batch instead of once per column. */
+  jsonb: boolean;
+}
+
+/** The oldest SQLite a store may run: the `->>` operator came in 3.38.0 (2022). */
+export const MIN_SQLITE = "3.38.0";
+
+/**
+ * The store's SQLite version and what follows from it. A server older than MIN_SQLITE is refused
+ * with the version it has and the one it needs.
+ */
+export async function sqliteFeatures(db: Pick<Database, "query" | "displayUrl">): Promise<SqliteFeatures> {
+  const version = String((await db.query<{ v: string }>("SELECT sqlite_version() AS v"))[0]?.v ?? "0");
+  if (compareVersions(version, MIN_SQLITE) < 0) {
+    throw new MisconfiguredError(
+      `the store at COS_DB_URL=${db.displayUrl} runs SQLite ${version}; cos needs SQLite ${MIN_SQLITE} or newer (sqld and Turso ship one)`,
+    );
+  }
+  return { version, jsonb: compareVersions(version, "3.45.0") >= 0 };
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /**
  * One statement per batch, its rows one JSON parameter: binding values one by one costs about a
- * microsecond each, and a rebuild binds millions. Each row is made JSONB once (MATERIALIZED), so the
- * columns are picked out of it without parsing the row's text again for every one of them.
+ * microsecond each, and a rebuild binds millions. Where the store has jsonb() (SQLite 3.45), each
+ * row is made JSONB once (MATERIALIZED), so the columns are picked out of it without parsing the row's
+ * text again for every one of them; an older store parses the text per column, slower but the same rows.
+ * `into` is the table written (a shadow table of a paged rebuild), by default the batch's own.
  */
-async function insertBatch(tx: Tx, batch: RowBatch): Promise<void> {
+export function insertStatement(batch: RowBatch, into: string, jsonb: boolean): InStatement {
   const table = tablesByName.get(batch.table);
   if (!table) throw new Error(`no projection table ${batch.table}`);
-  await tx.execute({
-    sql: `INSERT INTO ${table.name} (${table.columns.join(",")})
-          WITH r AS MATERIALIZED (SELECT jsonb(value) AS v FROM json_each(?))
+  const row = jsonb ? "jsonb(value)" : "value";
+  return {
+    sql: `INSERT INTO ${into} (${table.columns.join(",")})
+          WITH r AS MATERIALIZED (SELECT ${row} AS v FROM json_each(?))
           SELECT ${table.columns.map((_, i) => `v->>${i}`).join(", ")} FROM r`,
     args: [batch.json],
-  });
+  };
 }
 
 /**
@@ -183,14 +233,16 @@ async function insertBatch(tx: Tx, batch: RowBatch): Promise<void> {
  * client building a row object per event), and the data column, JSON already, is spliced in as it is
  * rather than parsed again.
  */
-async function readPage(tx: Tx, cursor: [string, number], to: string | null, pageSize: number): Promise<LogPage> {
+async function readPage(tx: Executor, cursor: [string, number], range: StreamRange, pageSize: number): Promise<LogPage> {
+  const { to, upTo } = range;
   const result = await tx.execute({
     sql: `SELECT json_group_array(stream) AS streams, '[' || group_concat(version) || ']' AS versions,
                  '[' || group_concat(position) || ']' AS positions, json_group_array(type) AS types,
                  '[' || group_concat(data) || ']' AS data, json_group_array(meta->>'at') AS ats
           FROM (SELECT stream, version, position, type, data, meta FROM events
-                WHERE (stream, version) > (?, ?) ${to === null ? "" : "AND stream < ?"} ORDER BY stream, version LIMIT ?)`,
-    args: [cursor[0], cursor[1], ...(to === null ? [] : [to]), pageSize],
+                WHERE (stream, version) > (?, ?) ${to === null ? "" : "AND stream < ?"} ${upTo === undefined ? "" : "AND position <= ?"}
+                ORDER BY stream, version LIMIT ?)`,
+    args: [cursor[0], cursor[1], ...(to === null ? [] : [to]), ...(upTo === undefined ? [] : [upTo]), pageSize],
   });
   const row = result.rows[0];
   // An empty page: group_concat gives NULL, so '[' || NULL || ']' is NULL too, read as [].
@@ -213,10 +265,10 @@ async function readPage(tx: Tx, cursor: [string, number], to: string | null, pag
 }
 
 /** Reads a range of the log page by page, handing each page to `take`, which may wait before the next. */
-async function readLog(tx: Tx, range: StreamRange, pageSize: number, take: (page: LogPage) => Promise<void>): Promise<void> {
+async function readLog(tx: Executor, range: StreamRange, pageSize: number, take: (page: LogPage) => Promise<void>): Promise<void> {
   let cursor: [string, number] = [range.from, 0];
   for (;;) {
-    const page = await readPage(tx, cursor, range.to, pageSize);
+    const page = await readPage(tx, cursor, range, pageSize);
     const count = page.streams.length;
     await take(page);
     if (count < pageSize) return;
@@ -225,7 +277,7 @@ async function readLog(tx: Tx, range: StreamRange, pageSize: number, take: (page
 }
 
 /** The event whose data is not JSON, named, so that the one who has to repair the log knows where. */
-async function unreadableData(tx: Tx, cursor: [string, number], cause: unknown): Promise<CosError> {
+async function unreadableData(tx: Executor, cursor: [string, number], cause: unknown): Promise<CosError> {
   const bad = await tx.execute({
     sql: `SELECT position, stream, version FROM events WHERE (stream, version) > (?, ?) AND NOT json_valid(data)
           ORDER BY stream, version LIMIT 1`,
@@ -303,7 +355,7 @@ class ProjectionFolder {
  * page, `between` may wait (for the batches to be written) before the next page is read.
  */
 export async function foldRange(
-  tx: Tx,
+  tx: Executor,
   range: StreamRange,
   { pageSize, batchRows }: { pageSize: number; batchRows: number },
   emit: (batch: RowBatch) => void,

@@ -1,4 +1,5 @@
-import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // The log. Everything else in this file is a projection: derived from the log, rebuilt by `cos rebuild`.
 export const events = sqliteTable(
@@ -14,6 +15,16 @@ export const events = sqliteTable(
   },
   (t) => [uniqueIndex("events_event_id").on(t.eventId), uniqueIndex("events_stream_version").on(t.stream, t.version)],
 );
+
+/**
+ * Never holds a row. A write goes to the store as one batch (one round trip to a remote store), and
+ * the batch carries its own optimistic-concurrency checks: each is an
+ * `INSERT INTO batch_guards (failed) SELECT '<what moved>' WHERE <the premise no longer holds>`, which
+ * inserts nothing while the premise holds and otherwise hits the CHECK, failing the batch whole.
+ */
+export const batchGuards = sqliteTable("batch_guards", { failed: text("failed") }, (t) => [
+  check("batch_guard_failed", sql`${t.failed} IS NULL`),
+]);
 
 export const goals = sqliteTable("goals", {
   id: integer("id").primaryKey(),

@@ -130,9 +130,9 @@ describe("event store: expected versions", () => {
     const { ctx } = await seeded();
     const before = await dumpStore(ctx.db);
     let calls = 0;
-    ctx.store.onAppend(async (tx) => {
+    ctx.store.onAppend(() => {
       calls++;
-      await tx.execute("INSERT INTO no_such_table VALUES (1)");
+      return [{ sql: "INSERT INTO no_such_table VALUES (1)", args: [] }];
     });
     await expect(ctx.store.append([{ stream: "task-1", expectedVersion: 2, events: [note("with a failing outbox")] }], META)).rejects.toThrow(
       /no_such_table/,

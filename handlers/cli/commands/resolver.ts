@@ -9,11 +9,11 @@ export const tick = storeCommand({
   usage: "cos tick [--wait]   (one resolver pass; --wait also runs what it dispatched, here, until the results are in)",
   options: { wait: { type: "boolean" } },
   run: async (ctx, { values }, io) => {
-    const { runPass } = await import("../../../resolver/pass.ts");
+    const { runPasses } = await import("../../../resolver/pass.ts");
     // The sandbox is decided before the pass: one that is required and missing dispatches nothing.
     const local = values.wait ? await import("../local-runner.ts") : null;
     const sandbox = local ? await local.runnerSandbox(ctx.config, ctx.env, io, ctx.configPath) : null;
-    const report = await runPass(ctx);
+    const report = await runPasses(ctx);
     if (!local || !sandbox || report.dispatched.length === 0) return report;
     // Each run's start and end as it happens; with --json, stdout keeps to the one JSON document.
     const say = values.json ? (line: string) => io.err(line) : (line: string) => io.out(line);
