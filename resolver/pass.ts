@@ -5,6 +5,7 @@ import { loadTask, loadTaskIn } from "../src/app/tasks.ts";
 import { ConflictError, IllegalStateError } from "../src/shared/errors.ts";
 import { decideTask, type TaskCommand } from "../src/domain/task/decide.ts";
 import { taskStream, type Isolation, type Tier } from "../src/domain/task/task.ts";
+import { checksFailed } from "../src/domain/task/checks.ts";
 import { buildDispatchPrompt } from "../src/prompt/build.ts";
 import { loadPromptInput } from "../src/prompt/load.ts";
 import type { Tx } from "../src/store/db.ts";
@@ -131,7 +132,8 @@ async function autoApproveWithMerge(ctx: AppContext, auto: AutoMerge): Promise<b
   if (events.slice(lastResult + 1).some((e) => e.type === "MergeConflicted")) return false;
   const { state } = await loadTask(ctx, auto.taskId);
   const project = worktreeProject(ctx, state);
-  if (!project || state.status !== "review" || state.attempt !== auto.attempt) return false;
+  // The plan never approves a result that failed its checks; the merge comes before the record, so ask again here.
+  if (!project || state.status !== "review" || state.attempt !== auto.attempt || checksFailed(state.result)) return false;
   try {
     await approve(ctx, state, project, "resolver", { kind: "auto", attempt: auto.attempt, tier: auto.tier, spotCheck: auto.spotCheck });
     return true;

@@ -1,4 +1,5 @@
 import { autoApprovalDue, reviewTier } from "../domain/task/auto-approval.ts";
+import { checksFailed } from "../domain/task/checks.ts";
 import type { TaskState } from "../domain/task/task.ts";
 import type { AppContext } from "../app/context.ts";
 import { diffLink } from "./diff-link.ts";
@@ -8,7 +9,7 @@ import type { ReviewCard } from "./types.ts";
 export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
   if (!t.result) return null;
   const tier = reviewTier(t.dispatchTier);
-  const due = t.finishedAt ? autoApprovalDue(tier, t.finishedAt, ctx.config.review.autoApproveHours) : null;
+  const due = t.finishedAt ? autoApprovalDue({ tier, resultAt: t.finishedAt, checksFailed: checksFailed(t.result) }, ctx.config.review.autoApproveHours) : null;
   const last = t.verdicts.at(-1);
   const decidedNow = t.status !== "review";
   let decided: ReviewCard["decided"] = null;
