@@ -5,7 +5,9 @@ import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
-import { agentEnvironment, BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { agentEnvironment, BASE_ENV_NAMES, checkEnvironment, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { checksLine } from "../src/domain/task/checks.ts";
+import { runChecks } from "./checks.ts";
 import { runFiles } from "./agent/run-folder.ts";
 import { CliVersions, findExecutable } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
@@ -194,20 +196,19 @@ export class Runner {
         maxCaptureBytes: preset?.captureBytes,
       };
       let discardArgs = () => {};
+      // What the agent's sandbox is made of; its checks run in the same (runChecks).
+      const sandboxRun = {
+        taskId: run.taskId,
+        attempt: run.attempt,
+        workspace: workspace.kind,
+        workdir: workspace.dir,
+        preset: agent.preset,
+        statePaths: agent.statePaths,
+        network: agent.network,
+        ...(guard ? { git: guard.dirs } : {}),
+      };
       if (sandbox?.mode === "bwrap") {
-        const launch = await sandboxLaunch(sandbox, {
-          taskId: run.taskId,
-          attempt: run.attempt,
-          workspace: workspace.kind,
-          workdir: workspace.dir,
-          runDir,
-          preset: agent.preset,
-          statePaths: agent.statePaths,
-          network: agent.network,
-          env: agentEnvironment(spec, runFiles(runDir)),
-          command: wiring.argv,
-          ...(guard ? { git: guard.dirs } : {}),
-        });
+        const launch = await sandboxLaunch(sandbox, { ...sandboxRun, runDir, env: agentEnvironment(spec, runFiles(runDir)), command: wiring.argv });
         if ("refusal" in launch) {
           clearInterval(heartbeat);
           return report({ kind: "failure", reason: "exit_code", detail: launch.refusal, retryAt: null });
@@ -228,7 +229,6 @@ export class Runner {
       } finally {
         discardArgs();
       }
-      clearInterval(heartbeat);
       // Nothing of the run may be alive, and nothing it must not touch changed, before anything is committed.
       const survivors = await watch.settle();
       const problems = [
@@ -247,11 +247,37 @@ export class Runner {
         timeoutMinutes: agent.timeoutMinutes,
         durationMs: Date.now() - started,
         diffStat: finished.diffStat,
+        changes: finished.changes,
         cli,
         now: this.options.clock(),
       });
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
-      return report(outcome);
+      const checks = project?.checks ?? [];
+      // DESIGN §14: a finished run's work is checked before it reaches review. A run that changed nothing has
+      // nothing to check; a failed one is not reviewed at all.
+      if (outcome.kind !== "result" || outcome.exitCode !== 0 || !checks.length || workspace.kind === "scratch") return report(outcome);
+      if (!finished.diffStat?.files) return report({ ...outcome, checks: [] });
+      const checked = await runChecks({
+        taskId: run.taskId,
+        attempt: run.attempt,
+        checks,
+        workspace,
+        runDir,
+        env: checkEnvironment({ taskId: run.taskId, attempt: run.attempt, workdir: workspace.dir, envAllow: agent.env, sourceEnv: this.options.sourceEnv }),
+        sandbox: sandbox?.mode === "bwrap" ? { runner: sandbox, run: sandboxRun } : null,
+        onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
+        signal: abort.signal,
+      });
+      const tampered = [...checked.problems, ...((await guard?.check()) ?? [])];
+      if (tampered.length) {
+        log(`refused after the checks: ${tampered.join("; ")}`);
+        return report({ kind: "failure", reason: "tampered", detail: `a check changed what it must not: ${tampered.join("; ")}`, retryAt: null });
+      }
+      if (abort.signal.aborted) {
+        return report({ kind: "failure", reason: "lease_lost", detail: String((abort.signal.reason as Error)?.message ?? "stopped"), retryAt: null });
+      }
+      log(`checks: ${checksLine(checked.records)}`);
+      return report({ ...outcome, checks: checked.records });
     } catch (error) {
       clearInterval(heartbeat);
       return report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });

@@ -52,7 +52,7 @@ export const MAX_CHANGED_PATHS = 5000;
 const PATHS_SHOWN = 10;
 
 export function reviewFlags(
-  run: { changes: readonly ChangedPath[] | null | undefined; changedFiles?: number | null; diffStat: DiffStat | null },
+  run: { changes?: readonly ChangedPath[] | null; diffStat: DiffStat | null },
   settings: FlagSettings,
 ): ReviewFlag[] {
   const flags: ReviewFlag[] = [];
@@ -64,7 +64,7 @@ export function reviewFlags(
     }
   }
   if (sensitive.size) flags.push({ kind: "sensitive", paths: [...sensitive].sort().slice(0, PATHS_SHOWN), count: sensitive.size });
-  const files = Math.max(run.changedFiles ?? 0, run.diffStat?.files ?? 0);
+  const files = run.diffStat?.files ?? 0;
   if (run.changes && files > changes.length) flags.push({ kind: "unchecked", files });
   const deleted = run.diffStat?.deletions ?? 0;
   if (deleted > settings.flagDeletionsOver) {
