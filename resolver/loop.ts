@@ -11,6 +11,7 @@ const UNBLOCKING = new Set([
   "TaskResultReported",
   "TaskFailed",
   "VerdictRecorded",
+  "TaskSentBackAutomatically",
   "TaskAutoApproved",
   "ModeChanged",
   "ResolverResumed",

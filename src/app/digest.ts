@@ -1,3 +1,5 @@
+import { checksLine } from "../domain/task/checks.ts";
+import { flagText } from "../domain/task/flags.ts";
 import type { TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
 import type { TierChangedData } from "../domain/trust/aggregate.ts";
 import { trustNumbersText } from "../domain/trust/trust.ts";
@@ -16,6 +18,9 @@ export interface DigestItem {
   tier: Tier | null;
   summary: string | null;
   note: string | null;
+  /** The result's checks in a line (`✓ test 41 s · ✗ lint`), and its flags: what the review queue shows beside each. */
+  checks?: string | null;
+  flags?: string[];
 }
 
 export interface Digest {
@@ -51,16 +56,21 @@ export async function buildDigest(ctx: AppContext, since: string): Promise<Diges
      WHERE status IN ('queued', 'dispatched', 'running', 'review') OR updated_at >= ? ORDER BY id`,
     [since],
   );
-  const item = (r: (typeof rows)[number], note: string | null = null): DigestItem => ({
-    id: Number(r.id),
-    title: r.title,
-    agent: r.agent,
-    type: r.type,
-    status: r.status,
-    tier: r.tier,
-    summary: r.result ? (JSON.parse(r.result) as TaskResult).summary : null,
-    note,
-  });
+  const item = (r: (typeof rows)[number], note: string | null = null): DigestItem => {
+    const result = r.result ? (JSON.parse(r.result) as TaskResult) : null;
+    return {
+      id: Number(r.id),
+      title: r.title,
+      agent: r.agent,
+      type: r.type,
+      status: r.status,
+      tier: r.tier,
+      summary: result?.summary ?? null,
+      note,
+      checks: checksLine(result?.checks),
+      flags: (result?.flags ?? []).map(flagText),
+    };
+  };
   const holds = new Map<number, Hold>();
   for (const d of plan(await loadPlanInput(ctx.db, ctx.config, now, null))) if (d.kind === "hold") holds.set(d.taskId, d);
   const holdWords = (id: number): string | null => {
@@ -112,7 +122,7 @@ export function digestText(d: Digest): string {
   };
   const head = (i: DigestItem) => `#${i.id} ${i.title} [${i.agent}, ${i.type}${i.tier ? `, ${i.tier}` : ""}]`;
   section("Done overnight", d.done, (i) => `${head(i)}${i.note ? ` (${i.note})` : ""}`);
-  section("Waiting for your review", d.review, (i) => `${head(i)}: ${firstLine(i.summary)}`);
+  section("Waiting for your review", d.review, (i) => [`${head(i)}: ${firstLine(i.summary)}`, ...reviewFacts(i)].join("\n    "));
   section("Failed or held", [...d.failed, ...d.held], (i) => `${head(i)}: ${i.note ?? i.status}`);
   lines.push("", `Trust changes (${d.trustChanges.length})`);
   if (!d.trustChanges.length) lines.push("  —");
@@ -120,6 +130,11 @@ export function digestText(d: Digest): string {
   section("Auto-approved, worth a spot-check", d.spotCheck, head);
   section("Tonight's queue", d.queue, (i) => `${head(i)}: ${i.note}`);
   return lines.join("\n");
+}
+
+/** What the review queue shows under an item: its checks and its flags. */
+export function reviewFacts(item: DigestItem): string[] {
+  return [...(item.checks ? [item.checks] : []), ...(item.flags ?? [])];
 }
 
 function firstLine(text: string | null): string {

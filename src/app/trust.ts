@@ -10,6 +10,7 @@ import {
 import { defaultTierOf, nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
 import { verdictWindow } from "../plan/verdicts.ts";
+import { checkPassRate, type CheckPassRate } from "./check-rate.ts";
 import { checkAgent, checkType } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf } from "./execute.ts";
@@ -86,6 +87,8 @@ export interface TrustRow {
   approvalRate: number;
   sendBackRate: number;
   next: string;
+  /** How often its results passed their checks, over the last 20 checked ones: information only, no effect on the tier. */
+  checks: CheckPassRate;
 }
 
 /** One row per (agent, type) that has tasks or a pin. */
@@ -110,6 +113,7 @@ export async function trustTable(ctx: AppContext): Promise<TrustRow[]> {
         approvalRate: standing.approvalRate,
         sendBackRate: standing.sendBackRate,
         next: nextMove(history, defaultTier),
+        checks: await checkPassRate(ctx.db, agent, type),
       };
     }),
   );

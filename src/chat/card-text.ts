@@ -1,3 +1,6 @@
+import { keptForFailedChecks } from "../domain/task/auto-approval.ts";
+import { checkEnding, checksFailed, checksLine, failedChecks } from "../domain/task/checks.ts";
+import { flagText } from "../domain/task/flags.ts";
 import { formatTime, verdictData } from "./format.ts";
 import type { ReviewCard } from "./types.ts";
 
@@ -24,15 +27,21 @@ export interface CardText {
   title: string;
   /**
    * The lines under the title: agent, type, tier and attempt; then the diff stat, when there is one; then a
-   * warning when the agent's CLI ran in a version its preset was not proven with.
+   * warning when the agent's CLI ran in a version its preset was not proven with; then the checks
+   * (`✓ test 41 s · ✗ lint`) and the flags (`⚑ sensitive: package-lock.json`).
    */
   facts: string[];
+  /**
+   * Each check that failed, with how it ended and its last lines (at most CARD_TAIL_LINES): shown under the
+   * facts, before the summary, so a failing check is read before anything is tapped (DESIGN §14).
+   */
+  failedChecks: { title: string; lines: string[] }[];
   /** The result's summary, trimmed; "(no summary)" when it is empty. */
   summary: string;
   diffLink: { label: string; url: string } | null;
   /** Once decided: "✅ Approved by …" and the like, with the notes; null while open. */
   verdict: string | null;
-  /** While open, on an `auto` or `quick` card: when it is approved on its own. */
+  /** While open, on an `auto` or `quick` card: when it is approved on its own, or that it is not (a check failed). */
   timer: string | null;
   /** While open: Approve, Send back, Discard. None once decided. */
   buttons: CardButton[];
@@ -40,6 +49,13 @@ export interface CardText {
 
 export const TITLE_MAX = 300;
 const NOTES_MAX = 600;
+/** A card shows this many of a failed check's last lines (the record keeps 30; cos task show and the page, all). */
+export const CARD_TAIL_LINES = 10;
+/** …each cut to this many code points, and all failed checks' lines together to CARD_TAILS_MAX: a card fits a phone. */
+const CARD_TAIL_LINE_MAX = 160;
+const CARD_TAILS_MAX = 2400;
+/** The checks line and each flag line: a list of paths is cut, not the card. */
+const FACT_MAX = 400;
 
 const BUTTONS: [label: string, action: CardAction][] = [
   ["✅ Approve", "approve"],
@@ -60,19 +76,45 @@ export function cardText(card: ReviewCard, options: RenderOptions): CardText {
     facts.push(`diff: ${s.files} file${s.files === 1 ? "" : "s"}, +${s.insertions} −${s.deletions}`);
   }
   if (card.cliWarning) facts.push(`⚠ ${card.cliWarning}`);
+  const checks = checksLine(card.checks);
+  if (checks) facts.push(clip(checks, FACT_MAX));
+  facts.push(...(card.flags ?? []).map((flag) => clip(flagText(flag), FACT_MAX)));
   const verdict = verdictLine(card.decided);
+  const kept = keptForFailedChecks({ tier: card.tier, checksFailed: checksFailed(card) });
   return {
     title: clip(`#${card.taskId} ${card.title}`, TITLE_MAX),
     facts,
+    failedChecks: failedCheckTails(card.checks),
     summary: card.summary.trim() || "(no summary)",
     diffLink: card.diffUrl ? { label: "Open the diff", url: card.diffUrl } : null,
     verdict,
     timer:
-      verdict === null && card.autoApproveAt
-        ? `⏱ Approved on its own at ${formatTime(card.autoApproveAt, options.timezone)} unless you decide first.`
-        : null,
+      verdict !== null
+        ? null
+        : kept
+          ? "⏱ Not approved on its own: a check failed, so a person decides."
+          : card.autoApproveAt
+            ? `⏱ Approved on its own at ${formatTime(card.autoApproveAt, options.timezone)} unless you decide first.`
+            : null,
     buttons: verdict === null ? BUTTONS.map(([label, action]) => ({ label, action, data: verdictData(action, card.taskId, card.attempt) })) : [],
   };
+}
+
+/** The failed checks' last lines, the newest kept when the card has no room for all of them. */
+function failedCheckTails(checks: ReviewCard["checks"]): CardText["failedChecks"] {
+  const failed = failedChecks(checks);
+  const share = Math.floor(CARD_TAILS_MAX / Math.max(1, failed.length));
+  return failed.map((check) => {
+    const lines: string[] = [];
+    let room = share;
+    for (const line of check.tail.slice(-CARD_TAIL_LINES).reverse()) {
+      const shown = clip(line, CARD_TAIL_LINE_MAX);
+      if (shown.length + 1 > room) break;
+      lines.unshift(shown);
+      room -= shown.length + 1;
+    }
+    return { title: `✗ ${check.name}: ${checkEnding(check)}`, lines };
+  });
 }
 
 function verdictLine(decided: ReviewCard["decided"]): string | null {
@@ -87,6 +129,8 @@ function verdictLine(decided: ReviewCard["decided"]): string | null {
       return by("🗑 Discarded");
     case "auto_approved":
       return "✅ Approved on its own (tier timer)";
+    case "auto_sent_back":
+      return "↩️ Sent back automatically: a check failed (not a person's verdict; it runs again with the failing output as notes)";
     default: {
       const never: never = decided.verdict;
       return never;

@@ -14,6 +14,7 @@ export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
   const decidedNow = t.status !== "review";
   let decided: ReviewCard["decided"] = null;
   if (decidedNow && t.autoApproved && t.status === "approved") decided = { verdict: "auto_approved", by: "timer", notes: null };
+  else if (decidedNow && t.feedback?.automatic && t.feedback.attempt === t.result.attempt) decided = { verdict: "auto_sent_back", by: "checks", notes: null };
   else if (decidedNow && last && last.attempt === t.result.attempt) decided = { verdict: last.verdict, by: last.by, notes: last.notes };
   else if (decidedNow) decided = { verdict: t.status === "approved" ? "approved" : "discarded", by: "?", notes: null };
   return {
@@ -26,6 +27,8 @@ export function cardOf(ctx: AppContext, t: TaskState): ReviewCard | null {
     summary: t.result.summary,
     diffStat: t.result.diffStat,
     cliWarning: t.result.cli?.warning ?? null,
+    ...(t.result.checks ? { checks: t.result.checks } : {}),
+    ...(t.result.flags?.length ? { flags: t.result.flags } : {}),
     autoApproveAt: due === null ? null : new Date(due).toISOString(),
     decided,
     diffUrl: t.isolation === "worktree" ? diffLink(ctx.env, t.id) : null,

@@ -4,6 +4,7 @@ import { decideReview } from "../app/review.ts";
 import { changeMode, pauseResolver, resumeResolver } from "../app/settings.ts";
 import { cancelTask, loadTask, queueTask, retryTask } from "../app/tasks.ts";
 import { clearPin, pinTier, trustTable } from "../app/trust.ts";
+import { checkRateText } from "../app/check-rate.ts";
 import { listTasks } from "../app/views.ts";
 import type { TaskState, Verdict } from "../domain/task/task.ts";
 import { trustNumbersText } from "../domain/trust/trust.ts";
@@ -141,7 +142,11 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand)
       return text(
         "Trust",
         rows.length
-          ? rows.map((r) => `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; ${trustNumbersText(r)}; ${r.next}`)
+          ? rows.map(
+              (r) =>
+                `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; ${trustNumbersText(r)}; ${r.next}` +
+                (r.checks.n ? `; checks passed ${checkRateText(r.checks)}` : ""),
+            )
           : ["no agents have tasks yet"],
       );
     }

@@ -1,4 +1,6 @@
 import type { Platform } from "../config/platforms.ts";
+import type { CheckRecord } from "../domain/task/checks.ts";
+import type { ReviewFlag } from "../domain/task/flags.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
 
 // The chat core's contract with every platform adapter (Telegram, Slack). Adapters parse nothing
@@ -36,8 +38,12 @@ export interface ReviewCard {
   cliWarning?: string | null;
   /** When an `auto` or `quick` item is approved on its own; null for gate. */
   autoApproveAt: string | null;
+  /** The project's checks on this result (DESIGN §14); absent when its project has none. */
+  checks?: CheckRecord[] | null;
+  /** What deserves a closer look: sensitive paths, large deletions. */
+  flags?: ReviewFlag[];
   /** Set once decided: the card shows it and loses its buttons. */
-  decided: { verdict: Verdict | "auto_approved"; by: string; notes: string | null } | null;
+  decided: { verdict: Verdict | "auto_approved" | "auto_sent_back"; by: string; notes: string | null } | null;
   /** A link to the diff when COS_PUBLIC_URL is set. */
   diffUrl: string | null;
 }

@@ -1,5 +1,5 @@
 import type { AppContext } from "../app/context.ts";
-import type { Digest, DigestItem } from "../app/digest.ts";
+import { reviewFacts, type Digest, type DigestItem } from "../app/digest.ts";
 import { worktreeProject } from "../app/review.ts";
 import { loadTask } from "../app/tasks.ts";
 import { IllegalStateError } from "../shared/errors.ts";
@@ -21,7 +21,7 @@ export function digestBlocks(d: Digest): TextBlock[] {
   const section = (title: string, items: string[]): TextBlock => ({ title: `${title} (${items.length})`, lines: items.length ? items : ["—"] });
   return [
     section("Done overnight", d.done.map((i) => `${head(i)}${i.note ? ` (${i.note})` : ""}`)),
-    section("Waiting for review", d.review.map((i) => `${head(i)}: ${(i.summary ?? "").split("\n")[0]}`)),
+    section("Waiting for review", d.review.map((i) => [`${head(i)}: ${(i.summary ?? "").split("\n")[0]}`, ...reviewFacts(i)].join("\n   "))),
     section("Failed or held", [...d.failed, ...d.held].map((i) => `${head(i)}: ${i.note ?? i.status}`)),
     section("Trust changes", d.trustChanges.map((t) => `${t.agent} ${t.type}: ${t.from} → ${t.to} (${t.numbers})`)),
     section("Auto-approved, worth a spot-check", d.spotCheck.map(head)),

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import { runPass } from "../../resolver/pass.ts";
@@ -5,7 +6,7 @@ import { localPort } from "../../runner/port.ts";
 import { Runner } from "../../runner/runner.ts";
 import { startSandbox, type RunnerSandbox } from "../../runner/sandbox/runner-sandbox.ts";
 import { ROOT } from "../helpers.ts";
-import { initRepo } from "./git-kit.ts";
+import { gitAs, initRepo } from "./git-kit.ts";
 
 // Issue 16's tests share this: a project `site` with checks, an agent that edits its work folder
 // (tests/fixtures/agents/edits.mjs), and the runner cos serve runs, in this process, sandboxed or not.
@@ -36,9 +37,17 @@ export function checksConfig(checks: Check[], options: { review?: object; sandbo
   };
 }
 
-/** The project's repository, at `<dir>/site`, on main with a README. */
-export function siteRepo(dir: string): string {
-  return initRepo(join(dir, "site"));
+/** The project's repository, at `<dir>/site`, on main with a README and `files` committed. */
+export function siteRepo(dir: string, files: Record<string, string> = {}): string {
+  const repo = initRepo(join(dir, "site"));
+  if (!Object.keys(files).length) return repo;
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(repo, path)), { recursive: true });
+    writeFileSync(join(repo, path), text);
+  }
+  gitAs(repo, "add", ".");
+  gitAs(repo, "commit", "-q", "-m", "files");
+  return repo;
 }
 
 /** The runner's sandbox as `cos serve` decides it for this app's places. */

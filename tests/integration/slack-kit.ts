@@ -104,9 +104,9 @@ export const event = (ev: Record<string, unknown>, eventId = `Ev${nextId()}`): S
   body: JSON.stringify({ token: "legacy", team_id: "T0TEST", api_app_id: "A0APP", type: "event_callback", event_id: eventId, event_time: 1, event: { ts: `${Date.now() / 1000}`, ...ev } }),
 });
 
-export async function startSlackHarness(options: { env?: Record<string, string>; fake?: FakeSlack } = {}): Promise<SlackHarness> {
+export async function startSlackHarness(options: { env?: Record<string, string>; fake?: FakeSlack; config?: object } = {}): Promise<SlackHarness> {
   const fake = options.fake ?? (await startFakeSlack());
-  const ws = tempWorkspace(CONFIG);
+  const ws = tempWorkspace(options.config ?? CONFIG);
   const clock = movableClock("2026-11-23T22:00:00.000Z");
   const logs: string[] = [];
   const env = parseEnv({ ...ws.env, COS_PORT: "0", ...slackEnv(fake), ...options.env });

@@ -91,9 +91,20 @@ export function failingOutputNotes(checks: readonly CheckRecord[]): string {
   return [`The project's checks failed on this result, so it was sent back automatically (not by a person):`, ...parts].join("\n\n");
 }
 
-/** A check's last lines, cut to what the record keeps: the last CHECK_TAIL_LINES, each at most CHECK_LINE_MAX. */
+/** Colour and cursor sequences (test runners print them even without a terminal), and other control characters. */
+const TERMINAL_CODES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]|[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/**
+ * A check's last lines, cut to what the record keeps: the last CHECK_TAIL_LINES, each at most CHECK_LINE_MAX,
+ * as plain text (colours dropped: a card is no terminal). A line rewritten with `\r` (a progress bar) counts as
+ * what it ended as.
+ */
 export function tailLines(text: string): string[] {
-  const lines = text.replace(/\r\n?/g, "\n").replace(/\n+$/, "").split("\n");
-  const last = lines.length === 1 && lines[0] === "" ? [] : lines.slice(-CHECK_TAIL_LINES);
+  const lines = text
+    .replace(/\r\n/g, "\n")
+    .split("\n")
+    .map((line) => (line.split("\r").filter(Boolean).at(-1) ?? "").replace(TERMINAL_CODES, ""));
+  while (lines.length && lines.at(-1)!.trim() === "") lines.pop();
+  const last = lines.slice(-CHECK_TAIL_LINES);
   return last.map((line) => (line.length > CHECK_LINE_MAX ? `${line.slice(0, CHECK_LINE_MAX - 1)}…` : line));
 }
