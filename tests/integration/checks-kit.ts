@@ -1,4 +1,8 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { afterEach } from "vitest";
+import { openApp } from "../../src/app/open.ts";
+import { parseEnv } from "../../src/config/env.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { dirname, join } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import { runPass } from "../../resolver/pass.ts";
@@ -28,10 +32,13 @@ export const PASSES = (name = "test") => nodeCheck(name, "console.log('41 tests 
 export const FAILS = (name = "lint") => nodeCheck(name, "console.log('src/a.ts:3 unused variable x'); console.error('1 problem'); process.exit(1)");
 
 /** A config whose project `site` (at ./site) has `checks`, and agents that edit it with `agentArgs`. */
-export function checksConfig(checks: Check[], options: { review?: object; sandbox?: "auto" | "none"; agentArgs?: string[] } = {}): object {
+export function checksConfig(
+  checks: Check[],
+  options: { review?: object; sandbox?: "auto" | "none"; agentArgs?: string[]; agent?: object } = {},
+): object {
   return {
     projects: { site: { repo: "./site", checks } },
-    agents: { builder: { command: [process.execPath, EDITS_AGENT, ...(options.agentArgs ?? [])] } },
+    agents: { builder: { command: [process.execPath, EDITS_AGENT, ...(options.agentArgs ?? [])], ...options.agent } },
     review: options.review ?? {},
     runner: { sandbox: options.sandbox ?? "auto" },
   };
@@ -69,7 +76,7 @@ export function sandboxOf(ctx: AppContext, cwd: string): Promise<RunnerSandbox> 
 }
 
 /** One resolver pass, then the runner of `cos serve` runs what it dispatched until every result is in. */
-export async function passAndRun(ctx: AppContext, cwd: string, log: string[] = []): Promise<number[]> {
+export async function passAndRun(ctx: AppContext, cwd: string, log: string[] = [], sourceEnv: Record<string, string> = {}): Promise<number[]> {
   const ids = (await runPass(ctx)).dispatched.map((d) => d.taskId);
   const runner = new Runner(localPort(ctx), {
     id: "checks-runner",
@@ -77,7 +84,7 @@ export async function passAndRun(ctx: AppContext, cwd: string, log: string[] = [
     labels: [],
     config: ctx.config,
     dataDir: dirname(ctx.config.worktreeRoot),
-    sourceEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+    sourceEnv: { PATH: process.env.PATH, HOME: process.env.HOME, ...sourceEnv },
     clock: ctx.clock,
     sandbox: await sandboxOf(ctx, cwd),
     log: (line) => log.push(line),
@@ -85,4 +92,23 @@ export async function passAndRun(ctx: AppContext, cwd: string, log: string[] = [
   await runner.poll(ids);
   await runner.idle();
   return ids;
+}
+
+/** Apps (a store and a config) in a folder under /var/tmp, for the sandbox's tests, closed and removed after each test. */
+export function appsOutsideTmpClosedAfterEach(): (config: object) => Promise<{ ctx: AppContext; root: string }> {
+  const opened: { ctx: AppContext; root: string }[] = [];
+  afterEach(async () => {
+    for (const { ctx, root } of opened.splice(0)) {
+      await ctx.db.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+  return async (config) => {
+    const root = realpathSync(mkdtempSync("/var/tmp/cos-checks-"));
+    writeFileSync(join(root, "cos.config.json"), JSON.stringify(config));
+    const env = parseEnv({ COS_DB_URL: `file:${join(root, "cos.db")}`, COS_CONFIG: join(root, "cos.config.json") });
+    const ctx = await openApp({ env, cwd: root, workspace: gitWorkspace });
+    opened.push({ ctx, root });
+    return { ctx, root };
+  };
 }

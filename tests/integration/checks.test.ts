@@ -1,15 +1,29 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTask, queueTask } from "../../src/app/tasks.ts";
+import { showTask } from "../../src/app/views.ts";
+import { explain } from "../../src/plan/explain.ts";
+import { runPass } from "../../resolver/pass.ts";
+import { runChecks } from "../../runner/checks.ts";
+import { probeBwrap } from "../../runner/sandbox/index.ts";
 import { tempAppsClosedAfterEach } from "../helpers.ts";
-import { gitAs } from "./git-kit.ts";
-import { checksConfig, FAILS, PASSES, passAndRun, siteRepo } from "./checks-kit.ts";
+import { appsOutsideTmpClosedAfterEach } from "./checks-kit.ts";
+import { ManualTimers } from "../timers.ts";
+import { waitFor } from "../wait.ts";
+import { gitAs, gitSandbox } from "./git-kit.ts";
+import { checksConfig, FAILS, nodeCheck, PASSES, passAndRun, siteRepo } from "./checks-kit.ts";
+
+// Issue 16: a project's checks run after the agent's run and before review, in the task's work folder, inside
+// the agent's sandbox; each check's whole output goes to the run folder, its outcome and last lines to the log.
 
 const tempApp = tempAppsClosedAfterEach();
+const appOutsideTmp = appsOutsideTmpClosedAfterEach();
+const bwrap = (await probeBwrap()).works;
+const HOUR = 3600_000;
 
-describe("a project's checks run after the agent's run, before review", () => {
-  it("records each check's outcome, exit code, duration and last lines with the result; its whole output is in the run folder", async () => {
+describe("a project's checks", () => {
+  it("record each check's outcome, exit code, duration and last lines with the result; the whole output is in the run folder", async () => {
     const { ctx, ws } = await tempApp(checksConfig([PASSES("test"), FAILS("lint")]));
     siteRepo(ws.dir);
     const id = await queueTask(ctx, { title: "Add a page", type: "code", agent: "builder" }, "cli");
@@ -21,10 +35,175 @@ describe("a project's checks run after the agent's run, before review", () => {
       { name: "test", outcome: "passed", exitCode: 0, tail: ["41 tests passed"] },
       { name: "lint", outcome: "failed", exitCode: 1, tail: ["src/a.ts:3 unused variable x", "1 problem"] },
     ]);
+    expect(state.result!.checks![0]!.durationMs).toBeGreaterThan(0);
     const runDir = join(ws.dir, "data", "runs", `${id}-1`);
-    expect(readFileSync(join(runDir, "checks", "lint.log"), "utf8")).toContain("unused variable x");
-    expect(existsSync(join(runDir, "checks", "test.log"))).toBe(true);
-    // The check saw the committed work.
-    expect(gitAs(join(ws.dir, "site"), "show", `cos/task-${id}:work.txt`)).toBe("attempt 1");
+    expect(readFileSync(join(runDir, "checks", "lint.log"), "utf8")).toBe("src/a.ts:3 unused variable x\n1 problem\n");
+    expect(readFileSync(join(runDir, "checks", "test.log"), "utf8")).toBe("41 tests passed\n");
+    expect(log.some((l) => /checks: ✓ test \d+\.\d s · ✗ lint$/.test(l))).toBe(true);
+  });
+
+  it("a passing project reaches review with its checks passed; cos task show says so in text and JSON", async () => {
+    const { ctx, ws } = await tempApp(checksConfig([PASSES("test")]));
+    siteRepo(ws.dir);
+    const id = await queueTask(ctx, { title: "Add a page", type: "code", agent: "builder", tier: "auto" }, "cli");
+    await passAndRun(ctx, ws.dir);
+    const view = await showTask(ctx, id);
+    expect(view).toMatchObject({ status: "review", result: { checks: [{ name: "test", outcome: "passed" }], flags: [] } });
+    expect(view.autoApproval).toMatchObject({ keptForFailedChecks: false });
+    expect(view.autoApproval!.at).not.toBeNull();
+  });
+
+  it("an auto task with a failed check is left in review past its timer, and cos why says why; with passing checks the timer approves it", async () => {
+    const { ctx, ws, clock } = await tempApp(checksConfig([FAILS("lint")]));
+    siteRepo(ws.dir);
+    const failing = await queueTask(ctx, { title: "Failing", type: "code", agent: "builder", tier: "auto", area: "a" }, "cli");
+    await passAndRun(ctx, ws.dir);
+    expect((await loadTask(ctx, failing)).state.status).toBe("review");
+
+    clock.advance(48 * HOUR);
+    const pass = await runPass(ctx);
+    expect(pass.autoApproved).toEqual([]);
+    expect((await loadTask(ctx, failing)).state.status).toBe("review");
+    expect((await explain(ctx, failing)).text).toBe(
+      `#${failing}: in review (tier auto): its checks failed (lint), so it is not approved on its own; waiting for a person's verdict`,
+    );
+    expect((await showTask(ctx, failing)).autoApproval).toEqual({ at: null, keptForFailedChecks: true });
+  });
+
+  it("the control: the same auto task whose checks pass is approved (and merged) by the timer", async () => {
+    const { ctx, ws, clock } = await tempApp(checksConfig([PASSES("test")]));
+    siteRepo(ws.dir);
+    const id = await queueTask(ctx, { title: "Passing", type: "code", agent: "builder", tier: "auto" }, "cli");
+    await passAndRun(ctx, ws.dir);
+    clock.advance(19 * HOUR);
+    expect((await runPass(ctx)).autoApproved.map((a) => a.taskId)).toEqual([id]);
+    expect((await loadTask(ctx, id)).state.status).toBe("approved");
+  });
+
+  it("a run that changed nothing is not checked: there is nothing to check", async () => {
+    const { ctx, ws } = await tempApp({
+      ...checksConfig([FAILS("lint")]),
+      agents: { builder: { command: [process.execPath, "-e", "console.log('## Summary\\nNothing to change.')"] } },
+    });
+    siteRepo(ws.dir);
+    const id = await queueTask(ctx, { title: "Look around", type: "code", agent: "builder" }, "cli");
+    await passAndRun(ctx, ws.dir);
+    const { state } = await loadTask(ctx, id);
+    expect(state.status).toBe("review");
+    expect(state.result!.checks).toEqual([]);
+    expect(existsSync(join(ws.dir, "data", "runs", `${id}-1`, "checks"))).toBe(false);
+  });
+
+  it("a check that prints 50 MB: the log keeps all of it, the record keeps the last 30 lines", async () => {
+    const flood = nodeCheck(
+      "flood",
+      "const b = Buffer.alloc(15 << 16, 'line of output\\n'); let n = 0; const go = () => { while (n < 54) { n++; if (!process.stdout.write(b)) return process.stdout.once('drain', go); } console.log('the last line'); }; go();",
+    );
+    const { ctx, ws } = await tempApp(checksConfig([flood]));
+    siteRepo(ws.dir);
+    const id = await queueTask(ctx, { title: "Flood", type: "code", agent: "builder" }, "cli");
+    await passAndRun(ctx, ws.dir);
+    const logPath = join(ws.dir, "data", "runs", `${id}-1`, "checks", "flood.log");
+    expect(statSync(logPath).size).toBe(54 * (15 << 16) + "the last line\n".length);
+    expect(statSync(logPath).size).toBeGreaterThan(50 * 1024 * 1024);
+    const { state } = await loadTask(ctx, id);
+    const record = state.result!.checks![0]!;
+    expect(record).toMatchObject({ name: "flood", outcome: "passed" });
+    expect(record.tail).toHaveLength(30);
+    expect(record.tail.at(-1)).toBe("the last line");
+    const event = (await ctx.store.readStream(`task-${id}`)).find((e) => e.type === "TaskResultReported")!;
+    expect(JSON.stringify(event.data).length).toBeLessThan(4000);
+  });
+
+  it("a check may write in the work folder, but nothing it writes or commits reaches review, and the next check sees the agent's work", async () => {
+    const writes = nodeCheck(
+      "format",
+      "const fs = require('fs'); fs.writeFileSync('generated.txt', 'x'); fs.appendFileSync('work.txt', 'by the check\\n'); fs.rmSync('README.md'); " +
+        "require('child_process').execFileSync('git', ['-c', 'user.name=c', '-c', 'user.email=c@c', 'commit', '-qam', 'sneaked in']);",
+    );
+    const sees = nodeCheck(
+      "clean",
+      "const fs = require('fs'); if (fs.existsSync('generated.txt') || !fs.existsSync('README.md') || fs.readFileSync('work.txt', 'utf8') !== 'attempt 1\\n') process.exit(1);",
+    );
+    const { ctx, ws } = await tempApp(checksConfig([writes, sees]));
+    const repo = siteRepo(ws.dir);
+    const id = await queueTask(ctx, { title: "Format", type: "code", agent: "builder" }, "cli");
+    await passAndRun(ctx, ws.dir);
+    const { state } = await loadTask(ctx, id);
+    expect(state.status).toBe("review");
+    const [format, clean] = state.result!.checks!;
+    expect(format).toMatchObject({ outcome: "passed" });
+    expect(format!.note).toMatch(/it moved cos\/task-\d+ to [0-9a-f]{12} \(put back\)/);
+    expect(format!.note).toContain("it changed 3 files in the work folder (put back, not reviewed): README.md, generated.txt, work.txt");
+    expect(clean).toMatchObject({ outcome: "passed" });
+    expect(gitAs(repo, "log", "--format=%s", `cos/task-${id}`)).toBe(`cos: task #${id} attempt 1: Format\ninitial`);
+    expect(gitAs(join(ws.dir, "data", "worktrees", String(id)), "status", "--porcelain")).toBe("");
+  });
+
+  it("in a direct run, what a check writes is put back and the agent's uncommitted work is left exactly as it was", async () => {
+    const writes = nodeCheck("format", "require('fs').writeFileSync('work.txt', 'rewritten by the check\\n'); require('fs').writeFileSync('extra.txt', 'x');");
+    const { ctx, ws } = await tempApp(checksConfig([writes], { agent: { defaultIsolation: "direct" } }));
+    const repo = siteRepo(ws.dir);
+    const id = await queueTask(ctx, { title: "Research", type: "research", agent: "builder", isolation: "direct" }, "cli");
+    await passAndRun(ctx, ws.dir);
+    const { state } = await loadTask(ctx, id);
+    expect(state.result!.checks![0]!.note).toContain("it changed 2 files in the work folder (put back, not reviewed): extra.txt, work.txt");
+    expect(readFileSync(join(repo, "work.txt"), "utf8")).toBe("attempt 1\n");
+    expect(existsSync(join(repo, "extra.txt"))).toBe(false);
+    expect(gitAs(repo, "status", "--porcelain")).toBe("?? work.txt");
+  });
+
+  it("a check that hangs is stopped at its timeout and recorded as timed out (time moved by hand)", async () => {
+    const sandbox = gitSandbox("cos-check-hang-", { "README.md": "site\n" });
+    const timers = new ManualTimers();
+    let spawned = false;
+    const running = runChecks({
+      taskId: 7,
+      attempt: 1,
+      checks: [{ name: "e2e", command: [process.execPath, "-e", "console.log('waiting for the browser'); setInterval(() => {}, 1000)"], timeoutMinutes: 2 }],
+      workspace: { kind: "direct", dir: sandbox.repo, branch: null, baseCommit: null },
+      runDir: join(sandbox.dir, "run"),
+      env: { PATH: process.env.PATH ?? "" },
+      sandbox: null,
+      onSpawn: () => (spawned = true),
+      signal: new AbortController().signal,
+      timers,
+    });
+    await waitFor(() => spawned && existsSync(join(sandbox.dir, "run", "checks", "e2e.log")) && readFileSync(join(sandbox.dir, "run", "checks", "e2e.log"), "utf8"), "the check to print");
+    timers.advance(2 * 60_000);
+    const { records, problems } = await running;
+    expect(problems).toEqual([]);
+    expect(records).toEqual([{ name: "e2e", outcome: "timed_out", exitCode: null, durationMs: 120_000, tail: ["waiting for the browser"] }]);
+  });
+});
+
+describe.skipIf(!bwrap)("checks inside the agent's sandbox", () => {
+  // From the task's worktree (<root>/data/worktrees/<id>), cos's config file and its store.
+  const reads = (name: string, file: string) => nodeCheck(name, `console.log(require('fs').readFileSync('../../../${file}', 'utf8').length, 'bytes read')`);
+  const peeks = [reads("config", "cos.config.json"), reads("store", "cos.db")];
+
+  it("a check that reads cos's config file or its store fails in the sandbox, and sees only the agent's environment", async () => {
+    const envCheck = nodeCheck("env", "console.log(Object.keys(process.env).sort().join(' '))");
+    // Outside /tmp: the sandbox's /tmp is a tmpfs of its own, which would hide these files whatever the masks do.
+    const { ctx, root } = await appOutsideTmp(checksConfig([...peeks, envCheck]));
+    siteRepo(root);
+    const id = await queueTask(ctx, { title: "Peek", type: "code", agent: "builder" }, "cli");
+    await passAndRun(ctx, root, [], { TELEGRAM_BOT_TOKEN: "123:secret-bot-token", SOME_OTHER: "x" });
+    const [config, store, env] = (await loadTask(ctx, id)).state.result!.checks!;
+    expect(config).toMatchObject({ name: "config", outcome: "failed" });
+    expect(config!.tail.join("\n")).toMatch(/EACCES|ENOENT/);
+    expect(store).toMatchObject({ name: "store", outcome: "failed" });
+    expect(store!.tail.join("\n")).toMatch(/ENOENT/);
+    // bwrap's --chdir sets PWD; nothing of the runner's own environment crosses.
+    expect(env).toMatchObject({ outcome: "passed", tail: ["CI COS_ATTEMPT COS_TASK_ID COS_WORKDIR HOME PATH PWD"] });
+  });
+
+  it("the control: unsandboxed, the same checks read both files", async () => {
+    const { ctx, root } = await appOutsideTmp(checksConfig(peeks, { sandbox: "none" }));
+    siteRepo(root);
+    const id = await queueTask(ctx, { title: "Peek", type: "code", agent: "builder" }, "cli");
+    await passAndRun(ctx, root);
+    const bytesRead = { outcome: "passed", tail: [expect.stringMatching(/^\d+ bytes read$/)] };
+    expect((await loadTask(ctx, id)).state.result!.checks).toMatchObject([bytesRead, bytesRead]);
   });
 });
