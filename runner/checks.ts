@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CHECK_TAIL_LINES, CHECK_LINE_MAX, tailLines, type CheckOutcome, type CheckRecord } from "../src/domain/task/checks.ts";
+import { CHECK_TAIL_LINES, CHECK_LINE_MAX, checkTail, type CheckOutcome, type CheckRecord } from "../src/domain/task/checks.ts";
 import type { Timers } from "../src/shared/clock.ts";
 import { readLogTail } from "./agent/output-tail.ts";
 import { DEFAULT_GRACE_MS } from "./agent/process-group.ts";
@@ -117,7 +117,7 @@ export async function runChecks(spec: ChecksSpec): Promise<ChecksRun> {
       outcome,
       exitCode: run.timedOut ? null : run.exitCode,
       durationMs: run.durationMs,
-      tail: tailLines(readLogTail(logPath, TAIL_BYTES)),
+      tail: checkTail(readLogTail(logPath, TAIL_BYTES)),
       ...(notes.length ? { note: clipNote(notes.join("; ")) } : {}),
     });
   }

@@ -1,5 +1,5 @@
-import type { ClaimedRun, ClaimRequest, RunOutcome } from "../src/app/runs.ts";
-import { claimRuns, heartbeat, reportRun } from "../src/app/runs.ts";
+import type { ClaimedRun, ClaimRequest, RunOutcome, RunStop } from "../src/app/runs.ts";
+import { claimRuns, heartbeat, reportRun, runStops } from "../src/app/runs.ts";
 import type { AppContext } from "../src/app/context.ts";
 import { CosError, type ErrorCode } from "../src/shared/errors.ts";
 
@@ -8,6 +8,11 @@ export interface RunnerPort {
   claim(request: ClaimRequest): Promise<ClaimedRun[]>;
   heartbeat(taskId: number, attempt: number, runner: string): Promise<{ leaseUntil: string }>;
   report(taskId: number, attempt: number, runner: string, outcome: RunOutcome): Promise<void>;
+  /**
+   * Which of the runs under way must stop now (their task was cancelled, or they are no longer this
+   * runner's). Without it a runner learns so at its next heartbeat.
+   */
+  stops?(runner: string, runs: { taskId: number; attempt: number }[]): Promise<RunStop[]>;
 }
 
 export function localPort(ctx: AppContext): RunnerPort {
@@ -17,6 +22,7 @@ export function localPort(ctx: AppContext): RunnerPort {
     report: async (taskId, attempt, runner, outcome) => {
       await reportRun(ctx, taskId, attempt, runner, outcome);
     },
+    stops: (runner, runs) => runStops(ctx, runner, runs),
   };
 }
 
@@ -47,5 +53,6 @@ export function httpPort(server: string, token: string, fetchImpl: typeof fetch 
     report: async (taskId, attempt, runner, outcome) => {
       await post("/runner/report", { taskId, attempt, runner, outcome });
     },
+    stops: async (runner, runs) => (await post<{ stop: RunStop[] }>("/runner/stops", { runner, runs })).stop,
   };
 }

@@ -13,12 +13,14 @@ import { CliVersions, findExecutable } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
 import { wireRun, writeWiringFiles } from "./mcp-wiring.ts";
 import { agentCommand, PRESETS } from "./presets.ts";
+import { withLastLines } from "./agent/last-lines.ts";
 import { runOutcome } from "./run-outcome.ts";
 import { sandboxLaunch, type RunnerSandbox } from "./sandbox/runner-sandbox.ts";
 import { within } from "./sandbox/paths.ts";
 import { statePathsFor } from "./sandbox/state.ts";
 import { SandboxWatch } from "./sandbox/watch.ts";
 import { finishWorkspace, prepareWorkspace } from "./workspace.ts";
+import { removeWorktree } from "./workspace/discard.ts";
 import { guardRun } from "./workspace/guard.ts";
 
 export interface RunnerOptions {
@@ -35,6 +37,8 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** The MCP endpoint agents reach (cos serve's /mcp), passed as COS_MCP_URL; null or absent: none. */
   mcpUrl?: string | null;
+  /** Told when each run starts and ends. */
+  events?: RunEvents;
   /** How agents run (DESIGN §12), decided at start by `startSandbox`; absent: unsandboxed. */
   sandbox?: RunnerSandbox;
 }
@@ -43,6 +47,25 @@ interface ActiveRun {
   run: ClaimedRun;
   abort: AbortController;
   done: Promise<void>;
+}
+
+/** How often a runner with runs under way asks whether any must stop (a cancel). */
+const STOP_CHECK_MS = 1_000;
+/** A cancelled agent gets this long after TERM before KILL: the person asked for it to stop now. */
+export const CANCEL_GRACE_MS = 2_000;
+
+/** Why a run was stopped from outside: its task was cancelled. Carries the short grace a cancel gets. */
+export class RunCancelled extends Error {
+  readonly graceMs = CANCEL_GRACE_MS;
+  constructor() {
+    super("the task was cancelled");
+  }
+}
+
+/** What a run's start and end look like to whoever watches this runner (`cos tick --wait` prints them). */
+export interface RunEvents {
+  started?(run: ClaimedRun): void;
+  ended?(run: ClaimedRun, outcome: RunOutcome): void;
 }
 
 /**
@@ -54,6 +77,7 @@ export class Runner {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private polling: Promise<void> | null = null;
+  private stopChecks: NodeJS.Timeout | null = null;
   private readonly records: RunRecords;
   private readonly versions = new CliVersions();
 
@@ -114,6 +138,8 @@ export class Runner {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.stopChecks) clearInterval(this.stopChecks);
+    this.stopChecks = null;
     if (this.polling) await this.polling;
     for (const active of this.active.values()) active.abort.abort(new Error("the runner shut down during the run"));
     await this.idle();
@@ -121,8 +147,33 @@ export class Runner {
 
   private launch(run: ClaimedRun): void {
     const abort = new AbortController();
-    const done = this.execute(run, abort).finally(() => this.active.delete(run.taskId));
+    const done = this.execute(run, abort).finally(() => {
+      this.active.delete(run.taskId);
+      if (!this.active.size && this.stopChecks) {
+        clearInterval(this.stopChecks);
+        this.stopChecks = null;
+      }
+    });
     this.active.set(run.taskId, { run, abort, done });
+    this.stopChecks ??= setInterval(() => void this.checkStops(), STOP_CHECK_MS);
+  }
+
+  /**
+   * Asks the server which runs under way must stop, and stops them: a cancelled task's agent is ended
+   * within moments instead of at its next heartbeat.
+   */
+  async checkStops(): Promise<void> {
+    if (!this.port.stops || !this.active.size) return;
+    try {
+      const runs = [...this.active.values()].map((a) => ({ taskId: a.run.taskId, attempt: a.run.attempt }));
+      for (const stop of await this.port.stops(this.options.id, runs)) {
+        const active = this.active.get(stop.taskId);
+        if (!active || active.run.attempt !== stop.attempt || active.abort.signal.aborted) continue;
+        active.abort.abort(stop.reason === "cancelled" ? new RunCancelled() : new Error("the run is no longer this runner's (its lease was lost)"));
+      }
+    } catch (error) {
+      this.options.log?.(`runner ${this.options.id}: stop check failed: ${toCosError(error).message}`);
+    }
   }
 
   private async execute(run: ClaimedRun, abort: AbortController): Promise<void> {
@@ -133,13 +184,15 @@ export class Runner {
     const started = Date.now();
     let leaseLost = false;
     const report = async (outcome: RunOutcome) => {
-      if (leaseLost) return log("lease lost; the result is not reported");
+      this.options.events?.ended?.(run, outcome);
+      if (leaseLost && outcome.kind !== "stopped") return log("lease lost; the result is not reported");
       try {
         await this.port.report(run.taskId, run.attempt, runner, outcome);
       } catch (error) {
         log(`report refused: ${toCosError(error).message}`);
       }
     };
+    this.options.events?.started?.(run);
     if (!agent) {
       return report({ kind: "failure", reason: "exit_code", detail: `agent "${run.agent}" is not configured on runner ${runner}`, retryAt: null });
     }
@@ -148,7 +201,9 @@ export class Runner {
         await this.port.heartbeat(run.taskId, run.attempt, runner);
       } catch (error) {
         const cos = toCosError(error);
-        if (cos.code === "illegal_state") {
+        // A refused heartbeat may be a cancel: ask first, so that a cancelled run is stopped as one.
+        if (cos.code === "illegal_state") await this.checkStops();
+        if (cos.code === "illegal_state" && !abort.signal.aborted) {
           leaseLost = true;
           abort.abort(new Error(cos.message));
         }
@@ -240,17 +295,37 @@ export class Runner {
         return report({ kind: "failure", reason: "tampered", detail: `the run changed what it must not: ${problems.join("; ")}`, retryAt: null });
       }
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
-      const outcome = runOutcome({
+      const stopCancelled = async () => {
+        // The agent is gone; what it left is committed on its branch, and its worktree is freed.
+        let worktree: { path: string; removed: boolean } | null = null;
+        if (run.isolation === "worktree" && project && run.project) {
+          const path = workspace.dir;
+          try {
+            await removeWorktree({ name: run.project, repo: project.repo, mainBranch: project.mainBranch }, run.taskId, config.worktreeRoot);
+            worktree = { path, removed: true };
+          } catch (error) {
+            log(`the cancelled run's worktree could not be removed: ${toCosError(error).message}`);
+            worktree = { path, removed: false };
+          }
+        }
+        log("stopped: the task was cancelled");
+        return report({ kind: "stopped", worktree });
+      };
+      if (abort.signal.reason instanceof RunCancelled) return stopCancelled();
+      const outcome = withLastLines(
+        runOutcome({
+          result,
+          stopped: abort.signal,
+          preset,
+          timeoutMinutes: agent.timeoutMinutes,
+          durationMs: Date.now() - started,
+          diffStat: finished.diffStat,
+          changes: finished.changes,
+          cli,
+          now: this.options.clock(),
+        }),
         result,
-        stopped: abort.signal,
-        preset,
-        timeoutMinutes: agent.timeoutMinutes,
-        durationMs: Date.now() - started,
-        diffStat: finished.diffStat,
-        changes: finished.changes,
-        cli,
-        now: this.options.clock(),
-      });
+      );
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
       const checks = project?.checks ?? [];
       // DESIGN §14: a finished run's work is checked before it reaches review. A run that changed nothing has
@@ -273,6 +348,7 @@ export class Runner {
         log(`refused after the checks: ${tampered.join("; ")}`);
         return report({ kind: "failure", reason: "tampered", detail: `a check changed what it must not: ${tampered.join("; ")}`, retryAt: null });
       }
+      if (abort.signal.reason instanceof RunCancelled) return stopCancelled();
       if (abort.signal.aborted) {
         return report({ kind: "failure", reason: "lease_lost", detail: String((abort.signal.reason as Error)?.message ?? "stopped"), retryAt: null });
       }

@@ -15,7 +15,7 @@ import { gitEnvironment, safeGitArgs } from "../../src/shared/git-safety.ts";
 import { packageRoot } from "../../src/shared/paths.ts";
 import { runPass } from "../../resolver/pass.ts";
 import type { CliIo } from "./io.ts";
-import { localRunner, runnerSandbox } from "./local-runner.ts";
+import { localRunner, runnerSandbox, runProgress } from "./local-runner.ts";
 import { renderTrust } from "./render.ts";
 
 const NIGHT_STARTS = "2026-11-23T22:00:00.000Z";
@@ -25,7 +25,8 @@ const NIGHT_STARTS = "2026-11-23T22:00:00.000Z";
  * ships in runner/: four dependent tasks run in worktrees, one is sent back with notes and redone,
  * approvals merge into main, and the trust table and the morning digest close the night.
  */
-export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
+export async function runDemo(io: CliIo, options: { keep: boolean; json: boolean }): Promise<number> {
+  const { keep, json } = options;
   const dir = mkdtempSync(join(tmpdir(), "cos-demo-"));
   const repo = join(dir, "site");
   const env = gitEnvironment(gitEnv(), { PATH: io.env.PATH, HOME: io.env.HOME, LANG: io.env.LANG });
@@ -56,9 +57,15 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
     clock: () => new Date(now),
     workspace: gitWorkspace,
   });
-  const say = (text: string) => io.out(`${new Date(now).toISOString().slice(11, 16)}  ${text}`);
+  // With --json the night's steps are progress on a terminal only, and stdout gets one JSON document.
+  const print = json ? (_text: string) => {} : (text: string) => io.out(text);
+  const say = (text: string) => {
+    const line = `${new Date(now).toISOString().slice(11, 16)}  ${text}`;
+    if (json) io.progress?.(line);
+    else io.out(line);
+  };
   try {
-    io.out(`cos demo: a night on a scratch repo in ${dir}\n`);
+    print(`cos demo: a night on a scratch repo in ${dir}\n`);
     const goal = await createGoal(ctx, { title: "Launch the blog", success: "the first post is live" }, "cli");
     const initiative = await createInitiative(ctx, { title: "Site v1", goalId: goal, success: "a styled site with a blog" }, "cli");
     // Every task works in its own worktree, so each result reaches main only by an approval's merge.
@@ -75,7 +82,7 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
     say(`queued #${scaffold} scaffold → #${design} design system, #${engine} blog engine → #${post} first post`);
 
     const sandbox = await runnerSandbox(ctx.config, ctx.env, { ...io, cwd: dir }, ctx.configPath);
-    const runner = localRunner(ctx, { ...io, out: () => {}, err: () => {} }, "demo", 3, null, sandbox);
+    const runner = localRunner(ctx, { ...io, out: () => {}, err: () => {} }, "demo", 3, { sandbox, events: runProgress((line) => say(`  ${line}`)) });
     for (let round = 0; round < 12; round++) {
       const pass = await runPass(ctx);
       for (const d of pass.dispatched) say(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})`);
@@ -100,19 +107,30 @@ export async function runDemo(io: CliIo, keep: boolean): Promise<number> {
       now += 15 * 60_000; // past the sprint cooldown
     }
     await runner.stop();
+    io.progress?.(null);
 
-    io.out("\nmain after the night:");
-    io.out(git("log", "--oneline", "--first-parent", "main").replace(/^/gm, "  "));
-    io.out(`  files: ${git("ls-tree", "-r", "--name-only", "main").split("\n").join(", ")}`);
-    io.out("\nTrust:");
-    io.out(renderTrust(await trustTable(ctx)).replace(/^/gm, "  "));
+    const mainLog = git("log", "--oneline", "--first-parent", "main");
+    const files = git("ls-tree", "-r", "--name-only", "main").split("\n");
+    const trust = await trustTable(ctx);
     now = Date.parse("2026-11-24T07:30:00.000Z");
-    io.out("");
-    io.out(digestText(await buildDigest(ctx, NIGHT_STARTS)));
+    const digest = await buildDigest(ctx, NIGHT_STARTS);
+    if (json) {
+      const tasks = (await listTasks(ctx, "all")).map(({ id, title, agent, type, status, attempt }) => ({ id, title, agent, type, status, attempt }));
+      io.out(JSON.stringify({ folder: keep ? dir : null, tasks, main: { commits: mainLog.split("\n"), files }, trust, digest }, null, 2));
+      return 0;
+    }
+    print("\nmain after the night:");
+    print(mainLog.replace(/^/gm, "  "));
+    print(`  files: ${files.join(", ")}`);
+    print("\nTrust:");
+    print(renderTrust(trust).replace(/^/gm, "  "));
+    print("");
+    print(digestText(digest));
     return 0;
   } finally {
+    io.progress?.(null);
     await ctx.db.close();
-    if (keep) io.out(`\nkept ${dir}`);
+    if (keep) print(`\nkept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 }

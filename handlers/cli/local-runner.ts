@@ -6,7 +6,8 @@ import type { Env } from "../../src/config/env.ts";
 import { envFilesIn, startSandbox, type RunnerSandbox } from "../../runner/sandbox/runner-sandbox.ts";
 import { loadTask } from "../../src/app/tasks.ts";
 import { listTasks } from "../../src/app/views.ts";
-import { Runner } from "../../runner/runner.ts";
+import { Runner, type RunEvents } from "../../runner/runner.ts";
+import { durationWords } from "../../src/app/run-words.ts";
 import { localPort } from "../../runner/port.ts";
 import { collectGarbage, type GcReport } from "../../runner/workspace.ts";
 import type { CliIo } from "./io.ts";
@@ -38,19 +39,24 @@ export function runnerSandbox(config: Config, env: Env, io: CliIo, configFile: s
   });
 }
 
+/** A runner in this process: `cos serve`'s, `cos tick --wait`'s, the demo's. */
 export function localRunner(
   ctx: AppContext,
   io: CliIo,
   id: string,
   slots: number,
-  mcpUrl: string | null = null,
-  sandbox: RunnerSandbox | undefined = undefined,
+  options: { mcpUrl?: string | null; sandbox?: RunnerSandbox | undefined; events?: RunEvents } = {},
 ): Runner {
+  const { mcpUrl = null, sandbox, events } = options;
   return new Runner(localPort(ctx), {
+    ...(events ? { events } : {}),
     id,
     slots,
     labels: ctx.config.runner.labels,
-    config: ctx.config,
+    // Read at each claim and run: a configuration `cos serve` read again applies to the next run.
+    get config() {
+      return ctx.config;
+    },
     dataDir: dataDirOf(ctx),
     sourceEnv: io.env,
     clock: ctx.clock,
@@ -60,9 +66,33 @@ export function localRunner(
   });
 }
 
-/** `cos tick --wait`: runs, in this process, the tasks this pass dispatched, until their results are in. */
-export async function runDispatched(ctx: AppContext, io: CliIo, taskIds: number[], sandbox: RunnerSandbox) {
-  const runner = localRunner(ctx, io, `tick-${hostname()}-${process.pid}`, taskIds.length, null, sandbox);
+/** Lines saying each run's start and end, as `cos tick --wait` prints them while it waits. */
+export function runProgress(say: (line: string) => void, now: () => number = Date.now): RunEvents {
+  const started = new Map<number, number>();
+  return {
+    started: (run) => {
+      started.set(run.taskId, now());
+      say(`#${run.taskId} ${run.title}: started (${run.agent}, attempt ${run.attempt})`);
+    },
+    ended: (run, outcome) => {
+      const took = durationWords(now() - (started.get(run.taskId) ?? now()));
+      const how =
+        outcome.kind === "stopped"
+          ? "stopped: the task was cancelled"
+          : outcome.kind === "failure"
+            ? `failed: ${outcome.detail}`
+            : outcome.exitCode === 0
+              ? "finished: its result is in review"
+              : `failed: exit code ${outcome.exitCode}`;
+      say(`#${run.taskId} ${run.title}: ${how} (after ${took})`);
+      for (const line of outcome.kind !== "stopped" ? (outcome.tail ?? []) : []) say(`  │ ${line}`);
+    },
+  };
+}
+
+/** `cos tick --wait`: runs, in this process, the tasks this pass dispatched, until their results are in; `say` tells each start and end. */
+export async function runDispatched(ctx: AppContext, io: CliIo, taskIds: number[], sandbox: RunnerSandbox, say: (line: string) => void = () => {}) {
+  const runner = localRunner(ctx, io, `tick-${hostname()}-${process.pid}`, taskIds.length, { sandbox, events: runProgress(say) });
   runner.reapOrphans();
   await runner.poll(taskIds);
   await runner.idle();

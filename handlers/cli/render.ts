@@ -3,7 +3,8 @@ import type { TaskListItem, TaskView, listGoals, listInitiatives } from "../../s
 import type { TrustRow } from "../../src/app/trust.ts";
 import { checkRateText } from "../../src/app/check-rate.ts";
 import { percent } from "../../src/domain/trust/trust.ts";
-import { checkEnding, checksLine, type CheckRecord } from "../../src/domain/task/checks.ts";
+import { checksReport } from "../../src/domain/task/checks.ts";
+import { logLine, tailLines } from "../../src/app/run-words.ts";
 import type { PassReport } from "../../resolver/pass.ts";
 
 type GoalListItem = Awaited<ReturnType<typeof listGoals>>[number];
@@ -81,29 +82,21 @@ export function renderTask(t: TaskView): string {
     if (t.result.cli) facts.push(`${t.result.cli.name} ${t.result.cli.version ?? "(version unknown)"}`);
     lines.push("", `result (${facts.join(", ")}):`, indent(t.result.summary));
     if (t.result.cli?.warning) lines.push(`⚠ ${t.result.cli.warning}`);
-    lines.push(...checkLines(t.result.checks), ...t.result.flags.map((f) => f.text));
+    lines.push(...checksReport(t.result.checks), ...t.result.flags.map((f) => f.text));
     if (t.autoApproval?.keptForFailedChecks && t.status === "review") lines.push("not approved on its own: a check failed, so a person decides");
     if (t.result.handoff) lines.push("handoff:", indent(t.result.handoff));
     if (t.result.whatWorked) lines.push("what worked:", indent(t.result.whatWorked));
     if (t.result.reusablePattern) lines.push("reusable pattern:", indent(t.result.reusablePattern));
   }
+  if (t.failure) {
+    lines.push("", `last failure: ${t.failureHeadline}`);
+    const tail = tailLines(t.failure);
+    if (tail.length) lines.push(...tail.map((l) => `  ${l}`));
+    const log = logLine(t.failure);
+    if (log) lines.push(`  ${log}`);
+  }
   lines.push("", "activity:", ...t.activity.map((a) => `  ${a.at}  ${a.text}`));
   return lines.join("\n");
-}
-
-/** The checks line, then each failed check with how it ended and all its recorded lines, then what cos noted. */
-function checkLines(checks: CheckRecord[] | null): string[] {
-  const line = checksLine(checks);
-  if (!line || !checks) return [];
-  const out = [`checks: ${line}`];
-  for (const check of checks) {
-    if (check.outcome !== "passed") {
-      out.push(`  ${check.name}: ${checkEnding(check)}${check.tail.length ? "; its last lines:" : "; it printed nothing"}`);
-      out.push(...check.tail.map((l) => `    ${l}`));
-    }
-    if (check.note) out.push(`  ${check.name}: ${check.note}`);
-  }
-  return out;
 }
 
 export function renderEvents(events: StoredEvent[]): string {
@@ -126,9 +119,21 @@ export function renderPass(report: PassReport): string {
     lines.push(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier}, ${d.isolation})${d.note ? `: ${d.note}` : ""}`);
   }
   for (const a of report.autoApproved) lines.push(`auto-approved #${a.taskId} (tier ${a.tier})${a.spotCheck ? ", flagged for spot-check" : ""}`);
-  for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${e.claimed ? "lease lost" : "never claimed"}, back in the queue or failed`);
-  lines.push(`${report.holds.length} task${report.holds.length === 1 ? "" : "s"} held (cos why ID says why)`);
+  for (const e of report.expired) lines.push(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
+  const held = report.holds.map((h) => h.taskId);
+  lines.push(
+    held.length
+      ? `${held.length} task${held.length === 1 ? "" : "s"} held: ${held.slice(0, 10).map((id) => `#${id}`).join(", ")}${held.length > 10 ? ", …" : ""} (cos why ${held[0]} says why)`
+      : "nothing held",
+  );
   return lines.join("\n");
+}
+
+/** What became of a dispatch whose lease ran out: an unclaimed one never spends an attempt, so it is always queued again. */
+export function expiredWords(claimed: boolean): string {
+  return claimed
+    ? "its runner stopped sending heartbeats (lease lost): queued again for its next attempt, or failed if that was its last"
+    : "no runner claimed it in time: back in the queue, no attempt spent";
 }
 
 export function renderTrust(rows: TrustRow[]): string {

@@ -7,6 +7,9 @@ import { startConfiguredPlatforms } from "../platforms.ts";
 import type { CliIo } from "./io.ts";
 import { hostname } from "node:os";
 import { localRunner, runnerSandbox } from "./local-runner.ts";
+import { expiredWords } from "./render.ts";
+import { watchConfig } from "./config-watch.ts";
+import { gitWorkspace } from "../../runner/workspace/port.ts";
 
 /** `cos serve`: HTTP, the resolver loop and every chat platform whose token is set (handlers/platforms.ts). Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
@@ -21,7 +24,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     onPass: (report) => {
       for (const d of report.dispatched) io.out(`dispatched #${d.taskId} (attempt ${d.attempt}, tier ${d.tier})`);
       for (const a of report.autoApproved) io.out(`auto-approved #${a.taskId}`);
-      for (const e of report.expired) io.out(`#${e.taskId}: ${e.claimed ? "lease lost" : "not claimed in time"}`);
+      for (const e of report.expired) io.out(`#${e.taskId} attempt ${e.attempt}: ${expiredWords(e.claimed)}`);
     },
     onError: (error) => io.err(`resolver: ${toCosError(error).message}`),
   });
@@ -30,9 +33,10 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const host = ["0.0.0.0", "::", ""].includes(ctx.env.COS_HOST) ? "127.0.0.1" : ctx.env.COS_HOST;
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
-    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, mcpUrl, sandbox) : null;
+    ctx.config.runner.slots > 0 ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, { mcpUrl, sandbox }) : null;
   runner?.start();
   await loop.start();
+  const stopWatching = watchConfig(ctx, io, gitWorkspace);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       io.out(`cos serve: ${signal}, shutting down`);
@@ -45,6 +49,7 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
   });
+  stopWatching();
   await loop.stop();
   for (const platform of platforms) await platform.stop();
   await runner?.stop();

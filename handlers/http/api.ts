@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
-import { claimRuns, heartbeat, reportRun, RUNNER_ID_PATTERN, RUNNER_ID_RULE, type RunOutcome } from "../../src/app/runs.ts";
+import { claimRuns, heartbeat, reportRun, runStops, RUNNER_ID_PATTERN, RUNNER_ID_RULE, type RunOutcome } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { listTasks, showTask } from "../../src/app/views.ts";
 import { decideReview } from "../../src/app/review.ts";
@@ -13,6 +13,8 @@ import { ForbiddenError, ValidationError } from "../../src/shared/errors.ts";
 import { namesWithTokens, runnerCredential } from "../../src/app/runner-tokens.ts";
 import { bodyBound, requireToken } from "./guards.ts";
 import { runPass } from "../../resolver/pass.ts";
+import { enqueueDueDigests } from "../../src/outbox/digest.ts";
+import { deliverNow } from "../../src/outbox/outbox.ts";
 
 const id = z.number().check(z.int(), z.positive());
 const runnerId = z.string().check(z.regex(RUNNER_ID_PATTERN, RUNNER_ID_RULE));
@@ -26,6 +28,7 @@ const claimBody = z.strictObject({
   taskIds: z.optional(z.nullable(z.array(id))),
 });
 const heartbeatBody = z.strictObject({ taskId: id, attempt: id, runner: runnerId });
+const stopsBody = z.strictObject({ runner: runnerId, runs: z.array(z.strictObject({ taskId: id, attempt: id })).check(z.maxLength(64)) });
 const usage = z.nullable(
   z.strictObject({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
 );
@@ -42,11 +45,20 @@ const changedPath = z.strictObject({
   change: z.enum(["added", "modified", "deleted", "renamed"]),
   from: z.optional(z.string().check(z.maxLength(4096))),
 });
+/** A failed run's last lines and its log's path (optional: runners before they sent them). */
+const lastWords = {
+  tail: z.optional(z.array(z.string().check(z.maxLength(1000))).check(z.maxLength(20))),
+  log: z.optional(z.nullable(z.string().check(z.maxLength(4096)))),
+};
 const reportBody = z.strictObject({
   taskId: id,
   attempt: id,
   runner: runnerId,
   outcome: z.discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("stopped"),
+      worktree: z.nullable(z.strictObject({ path: z.string().check(z.maxLength(4096)), removed: z.boolean() })),
+    }),
     z.strictObject({
       kind: z.literal("result"),
       markdown: z.string().check(z.maxLength(1_000_000)),
@@ -57,12 +69,14 @@ const reportBody = z.strictObject({
       cli: z.optional(z.nullable(z.object({ name: z.string(), version: z.nullable(z.string()), warning: z.nullable(z.string().check(z.maxLength(1000))) }))),
       checks: z.optional(z.nullable(z.array(checkRecord).check(z.maxLength(50)))),
       changes: z.optional(z.nullable(z.array(changedPath).check(z.maxLength(MAX_CHANGED_PATHS)))),
+      ...lastWords,
     }),
     z.strictObject({
       kind: z.literal("failure"),
       reason: z.enum(FAILURE_REASONS),
       detail: z.string().check(z.maxLength(10_000)),
       retryAt: z.nullable(z.string()),
+      ...lastWords,
     }),
   ]),
 });
@@ -151,6 +165,11 @@ export function mountApi(app: Hono, ctx: AppContext): void {
     await speaksFor(c.get("runnerName"), b.runner);
     return c.json(await heartbeat(ctx, b.taskId, b.attempt, b.runner));
   });
+  runner.post("/stops", async (c) => {
+    const b = await body(c, stopsBody);
+    await speaksFor(c.get("runnerName"), b.runner);
+    return c.json({ stop: await runStops(ctx, b.runner, b.runs) });
+  });
   runner.post("/report", async (c) => {
     const b = await body(c, reportBody);
     await speaksFor(c.get("runnerName"), b.runner);
@@ -159,7 +178,13 @@ export function mountApi(app: Hono, ctx: AppContext): void {
   });
   app.route("/runner", runner);
 
-  app.post("/cron/tick", async (c) => c.json(await runPass(ctx, { runnerSlots: "count" })));
+  // A platform's scheduler: a pass, and the digest when it is due (once a day), sent before answering.
+  app.post("/cron/tick", async (c) => {
+    const report = await runPass(ctx, { runnerSlots: "count" });
+    const digests = await enqueueDueDigests(ctx);
+    const delivered = await deliverNow(ctx);
+    return c.json({ ...report, digests, delivered });
+  });
 
   app.get("/api/tasks", async (c) => c.json(await listTasks(ctx, c.req.query("status") ?? "all")));
   app.get("/api/tasks/:id", async (c) => c.json(await showTask(ctx, pathId(c.req.param("id")))));

@@ -1,6 +1,8 @@
 import { cardText, clip, type CardAction, type RenderOptions } from "../../src/chat/card-text.ts";
-import { NOTES_LABEL, notificationParts, renderParts, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
+import { NOTES_LABEL, notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { parseVerdictData, verdictData } from "../../src/chat/format.ts";
+import { plainName, platformUser, showPeople } from "../../src/app/people.ts";
+import { hintsFor } from "../../src/shared/hints.ts";
 import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
 // The chat's parts (src/chat/chat-text.ts, card-text.ts) as Block Kit. Pure, and no words of its
@@ -27,14 +29,26 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/[&<>]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : "&gt;"));
 }
 
+/**
+ * Escaped mrkdwn in which each person is named as Slack does: a Slack user by a mention (Slack shows
+ * their current name), anyone else by name. People are put in after escaping, so only they can mention.
+ */
+export function mrkdwn(text: string): string {
+  return showPeople(escapeMrkdwn(text), (person) => {
+    const user = platformUser(person.actor, "slack");
+    return user && /^[A-Z0-9]+$/.test(user) ? `<@${user}>` : escapeMrkdwn(plainName(person));
+  });
+}
+
 /** Escaped mrkdwn lines, each cut so that it fits a section on its own. */
 function mrkdwnLines(raw: string, bold = false): string[] {
   const out: string[] = [];
   const room = SECTION_LIMIT - (bold ? 2 : 0);
   for (const line of raw.replace(/\r\n?/g, "\n").split("\n")) {
     let piece = "";
-    for (const ch of line) {
-      const e = escapeMrkdwn(ch);
+    // A person's mark is one unit: a mention is never cut in two.
+    for (const ch of line.split(/(\uE000[^\uE002]*\uE002)|/u).filter((c) => c !== undefined && c !== "")) {
+      const e = mrkdwn(ch);
       if (piece.length + e.length > room) {
         out.push(piece);
         piece = "";
@@ -69,7 +83,7 @@ function blockLines(block: TextBlock): string[] {
 /** Packs blocks into messages of at most MAX_BLOCKS; `text` is the first message's notification text. */
 function pack(blocks: Block[], text: string): SlackMessage[] {
   const out: SlackMessage[] = [];
-  for (let i = 0; i < blocks.length; i += MAX_BLOCKS) out.push({ text: clip(text, 300), blocks: blocks.slice(i, i + MAX_BLOCKS) });
+  for (let i = 0; i < blocks.length; i += MAX_BLOCKS) out.push({ text: clip(showPeople(text, plainName), 300), blocks: blocks.slice(i, i + MAX_BLOCKS) });
   return out;
 }
 
@@ -81,7 +95,7 @@ const BUTTON_STYLE: Record<CardAction, "primary" | "danger" | null> = { approve:
 
 /** A review card: sections, then the three buttons while open, or the verdict once decided. */
 export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMessage {
-  const text = cardText(card, options);
+  const text = cardText(card, options, hintsFor("slack"));
   let summary = "";
   for (const line of mrkdwnLines(text.summary)) {
     if (summary.length + line.length + 2 > SECTION_LIMIT - 1) {
@@ -99,10 +113,11 @@ export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMess
     { type: "section", text: { type: "mrkdwn", text: summary || " " } },
   ];
   const context: string[] = [];
+  if (text.rest) context.push(escapeMrkdwn(text.rest));
   if (text.diffLink) context.push(`<${text.diffLink.url}|${text.diffLink.label}>`);
   if (text.timer) context.push(escapeMrkdwn(text.timer));
   if (context.length) blocks.push({ type: "context", elements: context.map((t) => ({ type: "mrkdwn", text: t })) });
-  if (text.verdict) blocks.push({ type: "section", text: { type: "mrkdwn", text: `*${escapeMrkdwn(text.verdict)}*` } });
+  if (text.verdict) blocks.push({ type: "section", text: { type: "mrkdwn", text: `*${mrkdwn(text.verdict)}*` } });
   if (text.buttons.length) {
     blocks.push({
       type: "actions",
@@ -116,7 +131,7 @@ export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMess
       })),
     });
   }
-  return { text: `${text.title}${text.verdict ? ` (${text.verdict})` : ""}`, blocks };
+  return { text: `${text.title}${text.verdict ? ` (${showPeople(text.verdict, plainName)})` : ""}`, blocks };
 }
 
 /** Slack's way to show each part: sections packed into messages of 50 blocks, one message per card. */
@@ -136,6 +151,16 @@ export function replyMessages(reply: ShownReply, options: RenderOptions): SlackM
 
 export function notificationMessages(n: Notification, options: RenderOptions): SlackMessage[] {
   return renderParts(notificationParts(n), slackParts(options));
+}
+
+/** The messages of a notification, each with the card it shows, if any. */
+export function notificationMessagesTracked(n: Notification, options: RenderOptions) {
+  return renderPartsTracked(notificationParts(n), slackParts(options));
+}
+
+/** The messages of a reply, each with the card it shows, if any (so that `/review`'s copies are edited too). */
+export function replyMessagesTracked(reply: ShownReply, options: RenderOptions) {
+  return renderPartsTracked(replyParts(reply), slackParts(options));
 }
 
 /** The modal asking for send-back notes; `metadata` travels back in the submission. */

@@ -1,7 +1,7 @@
 import { webApi } from "@slack/bolt";
 import type { Notification } from "../../src/chat/types.ts";
-import { DeliveryError, type Transport } from "../../src/outbox/outbox.ts";
-import { notificationMessages, type RenderOptions } from "./render.ts";
+import { DeliveryError, editedInPlace, type Posted, type Transport } from "../../src/outbox/outbox.ts";
+import { notificationMessagesTracked, type RenderOptions, type SlackMessage } from "./render.ts";
 
 export interface SlackTransportOptions extends RenderOptions {
   channel: string;
@@ -47,31 +47,41 @@ export function slackTransport(client: webApi.WebClient, options: SlackTransport
     }
   }
 
+  /** Edits the message at `ref`; false when it is gone or can no longer be edited. */
+  async function edit(ref: string, m: SlackMessage): Promise<boolean> {
+    const [channel, ts] = splitRef(ref);
+    try {
+      await client.chat.update({ channel, ts, text: m.text, blocks: m.blocks as never });
+      return true;
+    } catch (error) {
+      if (platformError(error) && /message_not_found|cant_update_message/.test(platformError(error)!)) return false;
+      throw toDeliveryError(error);
+    }
+  }
+
   return {
     platform: "slack",
-    async deliver(notification: Notification, ref: string | null): Promise<{ ref: string | null }> {
-      const messages = notificationMessages(notification, options);
-      if (notification.kind === "card_update" && ref) {
-        const [channel, ts] = splitRef(ref);
-        try {
-          await client.chat.update({ channel, ts, text: messages[0]!.text, blocks: messages[0]!.blocks as never });
-          return { ref };
-        } catch (error) {
-          if (!(platformError(error) && /message_not_found|cant_update_message/.test(platformError(error)!))) throw toDeliveryError(error);
-        }
-      }
+    async deliver(notification: Notification, refs: string[]): Promise<{ posted: Posted[] }> {
+      const tracked = notificationMessagesTracked(notification, options);
+      // Every copy of a card deleted or too old to edit (or none posted): the decided card is posted afresh.
+      if (await editedInPlace(notification, refs, (ref) => edit(ref, tracked[0]!.message))) return { posted: [] };
+      const posted: Posted[] = [];
       let first: string | null = null;
-      for (const m of messages) {
+      for (const { message: m, card } of tracked) {
+        let ref: string | null = null;
         try {
           const sent = await client.chat.postMessage({ channel: options.channel, text: m.text, blocks: m.blocks as never, unfurl_links: false });
-          first ??= messageRef(sent.channel ?? options.channel, sent.ts!);
+          ref = messageRef(sent.channel ?? options.channel, sent.ts!);
         } catch (error) {
           if (first === null) throw toDeliveryError(error);
           // The first part is out, so the outbox must not send the row again: later parts wait here.
           await postLater(m, toDeliveryError(error));
         }
+        first ??= ref;
+        if (ref && card) posted.push({ ref, taskId: card.taskId, attempt: card.attempt, kind: "card" });
       }
-      return { ref: notification.kind === "review_card" ? first : null };
+      if (notification.kind === "run_started" && first) posted.push({ ref: first, taskId: notification.taskId, attempt: notification.attempt, kind: "run" });
+      return { posted };
     },
   };
 }

@@ -2,7 +2,8 @@ import { Bot, Composer, type Context, type Transformer } from "grammy";
 import type { UserFromGetMe } from "grammy/types";
 import { STALE_BUTTON, notAllowed, refusalLogLine } from "../../src/chat/chat-text.ts";
 import { handleChat } from "../../src/chat/core.ts";
-import { notesQuestionAt } from "../../src/chat/message-refs.ts";
+import { cardAt, notesQuestionAt } from "../../src/chat/message-refs.ts";
+import { NameBook } from "../../src/app/people.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatInput } from "../../src/chat/types.ts";
 import { parseVerdictData } from "./render.ts";
@@ -36,9 +37,21 @@ export function createBot(deps: BotDeps, options: BotOptions): Bot {
 /** The one place the features are installed, in the order they must see an update. */
 export function installFeatures(bot: Bot, deps: BotDeps): void {
   bot.use(allowlist(deps));
+  bot.use(names(deps));
   bot.use(callbacks(deps));
   bot.use(replies(deps));
   bot.use(commands(deps));
+}
+
+/** Remembers the first name each allowed person goes by, so that cards and digests name them. */
+export function names(deps: BotDeps): Composer<Context> {
+  const book = new NameBook(deps.ctx.db, "telegram", deps.ctx.clock);
+  const composer = new Composer<Context>();
+  composer.use(async (c, next) => {
+    if (c.from) await book.remember(String(c.from.id), c.from.first_name);
+    return next();
+  });
+  return composer;
 }
 
 function actorOf(userId: number): ChatActor {
@@ -75,21 +88,27 @@ export function callbacks(deps: BotDeps): Composer<Context> {
   return composer;
 }
 
-/** A reply to a force-reply question is the send-back notes it asked for. */
+/**
+ * A reply to the bot's force-reply question is the send-back notes it asked for; any other reply to a
+ * card is a comment on the task (an activity note, never a verdict); a reply to anything else is read
+ * as a message like any other.
+ */
 export function replies(deps: BotDeps): Composer<Context> {
   const composer = new Composer<Context>();
   composer.on("message:text", async (c, next) => {
     const asked = c.message.reply_to_message;
     if (!asked) return next();
-    const question = await notesQuestionAt(deps.ctx, "telegram", messageRef(c.chat.id, asked.message_id));
-    if (!question) return next();
-    const input: ChatInput = { kind: "notes", ...question, text: c.message.text };
+    const ref = messageRef(c.chat.id, asked.message_id);
+    const question = await notesQuestionAt(deps.ctx, "telegram", ref);
+    const card = question ? null : await cardAt(deps.ctx, "telegram", ref);
+    if (!question && !card) return next();
+    const input: ChatInput = question ? { kind: "notes", ...question, text: c.message.text } : { kind: "comment", ...card!, text: c.message.text };
     await respond(deps, c, await handleChat(deps.ctx, actorOf(c.from.id), input));
   });
   return composer;
 }
 
-/** Every other text message is a command of DESIGN §10. */
+/** Every other text message: a command of DESIGN §10, or free text, which gets help. */
 export function commands(deps: BotDeps): Composer<Context> {
   const composer = new Composer<Context>();
   composer.on("message:text", async (c) => {

@@ -55,7 +55,9 @@ export async function startTelegram(ctx: AppContext, app: Hono, log: (line: stri
         const why = error instanceof GrammyError ? `${error.error_code} ${error.description}` : toCosError(error).message;
         throw new ValidationError(`Telegram refused or could not be reached (getMe: ${why}): check TELEGRAM_BOT_TOKEN${apiRoot ? ` and TELEGRAM_API_ROOT (${apiRoot})` : ""}`);
       }
-      await bot.api.setMyCommands(COMMAND_HELP.map(([command, description]) => ({ command, description: description.slice(0, 256) })));
+      await bot.api.setMyCommands(
+        COMMAND_HELP.map(([command, args, what]) => ({ command, description: `${what}${args ? `: /${command} ${args}` : ""}`.slice(0, 256) })),
+      );
 
       let poller: Poller | null = null;
       return {

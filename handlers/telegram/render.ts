@@ -1,7 +1,9 @@
 import type { InlineKeyboardMarkup } from "grammy/types";
 import { cardText, type CardText, type RenderOptions } from "../../src/chat/card-text.ts";
-import { notificationParts, renderParts, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
+import { notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
+import { plainPeople } from "../../src/app/people.ts";
+import { hintsFor } from "../../src/shared/hints.ts";
 import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
 export { formatTime, parseVerdictData, verdictData, type RenderOptions };
@@ -36,7 +38,8 @@ export function htmlLines(raw: string, wrap: "b" | "i" | "code" | null = null, l
   const close = wrap ? `</${wrap}>` : "";
   const room = limit - open.length - close.length;
   const out: string[] = [];
-  for (const line of raw.replace(/\r\n?/g, "\n").split("\n")) {
+  // People are named by their first name here (Telegram has no mention of a Slack user, nor needs one).
+  for (const line of plainPeople(raw).replace(/\r\n?/g, "\n").split("\n")) {
     for (const piece of cutToFit(line, room)) out.push(`${open}${escapeHtml(piece)}${close}`);
   }
   return out;
@@ -98,11 +101,12 @@ export function blockMessages(block: TextBlock): OutMessage[] {
 
 /** A review card: one message with the three buttons while open, none once decided. */
 export function cardMessage(card: ReviewCard, options: RenderOptions): OutMessage {
-  const text = cardText(card, options);
+  const text = cardText(card, options, hintsFor("telegram"));
   const head = [`<b>${escapeHtml(text.title)}</b>`, ...text.facts.map(escapeHtml)];
   const tail: string[] = [];
+  if (text.rest) tail.push(`<i>${escapeHtml(text.rest)}</i>`);
   if (text.diffLink) tail.push(`<a href="${escapeAttribute(text.diffLink.url)}">${escapeHtml(text.diffLink.label)}</a>`);
-  if (text.verdict) tail.push(`<b>${escapeHtml(text.verdict)}</b>`);
+  if (text.verdict) tail.push(`<b>${escapeHtml(plainPeople(text.verdict))}</b>`);
   if (text.timer) tail.push(escapeHtml(text.timer));
   head.push(...failedCheckBlocks(text.failedChecks, MESSAGE_LIMIT - [...head, ...tail].join("\n").length - 200));
   // The summary gets what the head and tail leave of the message, cut on an escape boundary.
@@ -161,4 +165,14 @@ export function replyMessages(reply: ShownReply, options: RenderOptions): OutMes
 /** The messages of a notification; `card_update` is an edit and is handled by the transport. */
 export function notificationMessages(n: Notification, options: RenderOptions): OutMessage[] {
   return renderParts(notificationParts(n), telegramParts(options));
+}
+
+/** The messages of a notification, each with the card it shows, if any. */
+export function notificationMessagesTracked(n: Notification, options: RenderOptions) {
+  return renderPartsTracked(notificationParts(n), telegramParts(options));
+}
+
+/** The messages of a reply, each with the card it shows, if any (so that `/review`'s copies are edited too). */
+export function replyMessagesTracked(reply: ShownReply, options: RenderOptions) {
+  return renderPartsTracked(replyParts(reply), telegramParts(options));
 }

@@ -1,9 +1,9 @@
 import { GrammyError, InputFile, type Context } from "grammy";
 import { replyInOneLine, notesQuestion, NOTES_LABEL } from "../../src/chat/chat-text.ts";
-import { saveNotesQuestion } from "../../src/chat/message-refs.ts";
+import { cardAt, saveMessageRef, saveNotesQuestion } from "../../src/chat/message-refs.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatReply } from "../../src/chat/types.ts";
-import { cardMessage, escapeHtml, replyMessages, type OutMessage } from "./render.ts";
+import { cardMessage, escapeHtml, replyMessages, replyMessagesTracked, type OutMessage } from "./render.ts";
 import { messageRef } from "./transport.ts";
 
 // A ChatReply as Telegram calls: messages in the chat a command came from, a toast and an edited
@@ -24,7 +24,11 @@ export async function respond(deps: PlatformDeps, c: Context, reply: ChatReply):
   switch (reply.kind) {
     case "text":
     case "cards":
-      for (const m of replyMessages(reply, deps.render)) await c.api.sendMessage(chatId, m.html, sendOptions(m));
+      for (const { message: m, card } of replyMessagesTracked(reply, deps.render)) {
+        const sent = await c.api.sendMessage(chatId, m.html, sendOptions(m));
+        // A copy of a card (`/review`, `/digest`) is edited by its verdict like the outbox's own.
+        if (card) await deps.ctx.db.write((tx) => saveMessageRef(tx, "telegram", card.taskId, card.attempt, messageRef(chatId, sent.message_id)));
+      }
       return;
     case "tap_answer":
       await c.api.sendMessage(chatId, escapeHtml(reply.toast), { parse_mode: "HTML" });
@@ -42,13 +46,18 @@ export async function respond(deps: PlatformDeps, c: Context, reply: ChatReply):
   }
 }
 
-/** Answers a button tap: a toast, and the tapped card edited to show where it stands now. */
+/**
+ * Answers a button tap: a toast, and the tapped card shown where it stands now. A card the outbox
+ * knows is edited by the verdict's card update, with every other copy of it, so the tap edits only a
+ * card it does not know (or every card, when this platform gets no notifications): one edit per card.
+ */
 export async function answerTap(deps: PlatformDeps, c: Context, reply: ChatReply): Promise<void> {
   const message = c.callbackQuery?.message;
   switch (reply.kind) {
     case "tap_answer": {
       await c.answerCallbackQuery({ text: reply.toast });
       if (!message) return;
+      if (deps.notifies && (await cardAt(deps.ctx, "telegram", messageRef(message.chat.id, message.message_id)))) return;
       if (reply.card) {
         const card = cardMessage(reply.card, deps.render);
         await ignoreUnchanged(

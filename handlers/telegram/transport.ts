@@ -1,7 +1,7 @@
 import { GrammyError, HttpError, type Api } from "grammy";
 import type { Notification } from "../../src/chat/types.ts";
-import { DeliveryError, type Transport } from "../../src/outbox/outbox.ts";
-import { notificationMessages, type OutMessage, type RenderOptions } from "./render.ts";
+import { DeliveryError, editedInPlace, type Posted, type Transport } from "../../src/outbox/outbox.ts";
+import { notificationMessagesTracked, type OutMessage, type RenderOptions } from "./render.ts";
 
 export interface TransportOptions extends RenderOptions {
   chatId: string;
@@ -30,16 +30,16 @@ export function telegramTransport(api: Api, options: TransportOptions): Transpor
     });
 
   /**
-   * Sends the parts in order. Once the first part is out, a failure of a later one is retried here
-   * (honouring retry_after) rather than by the outbox, which would send the first parts again.
+   * Sends the parts in order, answering each one's message id. Once the first part is out, a failure of
+   * a later one is retried here (honouring retry_after) rather than by the outbox, which would send the
+   * first parts again.
    */
-  async function sendAll(messages: OutMessage[]): Promise<number | null> {
-    let firstId: number | null = null;
+  async function sendAll(messages: OutMessage[]): Promise<number[]> {
+    const ids: number[] = [];
     for (const [i, m] of messages.entries()) {
       for (let attempt = 0; ; attempt++) {
         try {
-          const sent = await send(options.chatId, m);
-          firstId ??= sent.message_id;
+          ids.push((await send(options.chatId, m)).message_id);
           break;
         } catch (error) {
           const delivery = toDeliveryError(error);
@@ -49,34 +49,43 @@ export function telegramTransport(api: Api, options: TransportOptions): Transpor
         }
       }
     }
-    return firstId;
+    return ids;
+  }
+
+  /** Edits the message at `ref` to `m`; false when it is gone or too old to edit. */
+  async function edit(ref: string, m: OutMessage): Promise<boolean> {
+    const [chatId, messageId] = splitRef(ref);
+    try {
+      await api.editMessageText(chatId, messageId, m.html, {
+        parse_mode: "HTML",
+        link_preview_options: { is_disabled: true },
+        reply_markup: m.keyboard ?? { inline_keyboard: [] },
+      });
+      return true;
+    } catch (error) {
+      // Already showing this very text: that is an edit done.
+      if (error instanceof GrammyError && /message is not modified/i.test(error.description)) return true;
+      if (error instanceof GrammyError && /message to edit not found|message can't be edited/i.test(error.description)) return false;
+      throw toDeliveryError(error);
+    }
   }
 
   return {
     platform: "telegram",
-    async deliver(notification: Notification, ref: string | null): Promise<{ ref: string | null }> {
-      const messages = notificationMessages(notification, options);
-      if (notification.kind === "card_update" && ref) {
-        const [chatId, messageId] = splitRef(ref);
-        const card = messages[0]!;
-        try {
-          await api.editMessageText(chatId, messageId, card.html, {
-            parse_mode: "HTML",
-            link_preview_options: { is_disabled: true },
-            reply_markup: card.keyboard ?? { inline_keyboard: [] },
-          });
-          return { ref };
-        } catch (error) {
-          // The tap already edited the card to this very text: that is a delivery.
-          if (error instanceof GrammyError && /message is not modified/i.test(error.description)) return { ref };
-          // The card was deleted or is too old to edit: post the decided card afresh.
-          if (!(error instanceof GrammyError && /message to edit not found|message can't be edited/i.test(error.description))) {
-            throw toDeliveryError(error);
-          }
-        }
+    async deliver(notification: Notification, refs: string[]): Promise<{ posted: Posted[] }> {
+      const tracked = notificationMessagesTracked(notification, options);
+      // Every copy of a card deleted or too old to edit (or none posted): the decided card is posted afresh.
+      if (await editedInPlace(notification, refs, (ref) => edit(ref, tracked[0]!.message))) return { posted: [] };
+      const ids = await sendAll(tracked.map((t) => t.message));
+      const posted: Posted[] = [];
+      tracked.forEach((t, i) => {
+        const ref = messageRef(options.chatId, ids[i]!);
+        if (t.card) posted.push({ ref, taskId: t.card.taskId, attempt: t.card.attempt, kind: "card" });
+      });
+      if (notification.kind === "run_started" && ids[0] !== undefined) {
+        posted.push({ ref: messageRef(options.chatId, ids[0]), taskId: notification.taskId, attempt: notification.attempt, kind: "run" });
       }
-      const firstId = await sendAll(messages);
-      return { ref: notification.kind === "review_card" && firstId !== null ? messageRef(options.chatId, firstId) : null };
+      return { posted };
     },
   };
 }

@@ -4,10 +4,16 @@ import type { Readable } from "node:stream";
 import { TailBuffer } from "./output-tail.ts";
 
 // Where an agent's output goes while it runs: all of stdout and stderr to the run's log file, in the order
-// read, and the tail of stdout to memory for the result.
+// read, the tail of stdout to memory for the result, and a short tail of each stream for a failure's
+// alert (what the agent printed last, stderr first).
+
+/** How much of each stream's end is kept for a failure's last lines. */
+const LAST_WORDS_BYTES = 16 * 1024;
 
 export class OutputLog {
   private error: Error | null = null;
+  /** The ends of stdout and stderr, for the last lines a failure shows. */
+  readonly lastWords = { stdout: new TailBuffer(LAST_WORDS_BYTES), stderr: new TailBuffer(LAST_WORDS_BYTES) };
 
   private constructor(
     private readonly log: WriteStream,
@@ -46,6 +52,7 @@ export class OutputLog {
       for await (const chunk of stream) {
         const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
         if (keep) this.stdoutTail.push(bytes);
+        (keep ? this.lastWords.stdout : this.lastWords.stderr).push(bytes);
         // Waiting for the log to drain stops reading, the pipe fills, and the agent blocks on its next write:
         // memory stays bounded however much it prints. A broken log still drains the pipe.
         if (!this.error && !this.log.write(bytes)) await once(this.log, "drain").catch(() => undefined);

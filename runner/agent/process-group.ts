@@ -54,14 +54,14 @@ export class AgentProcessGroup {
     assertGroupLeader(pid);
   }
 
-  /** TERM to the whole group, KILL after the grace period. Only the first call counts. */
-  readonly terminate = (): void => {
+  /** TERM to the whole group, KILL after the grace period (this run's, unless `graceMs` is shorter). Only the first call counts. */
+  readonly terminate = (graceMs: number = this.graceMs): void => {
     if (this.phase !== "running") return;
     this.phase = "terminating";
     killProcessGroup(this.pid, "SIGTERM");
     // A stopped process keeps SIGTERM pending until it is continued.
     killProcessGroup(this.pid, "SIGCONT");
-    this.cancelKill = this.timers.after(this.graceMs, () => {
+    this.cancelKill = this.timers.after(Math.min(graceMs, this.graceMs), () => {
       this.phase = "killed";
       killProcessGroup(this.pid, "SIGKILL");
     });

@@ -33,6 +33,8 @@ export interface ProcessRunResult {
   stdoutTail: string;
   /** Why it could not be started; null when it ran. */
   startFailure: string | null;
+  /** The last lines each stream printed (a few KiB), for a failure's alert. */
+  lastWords: { stdout: string; stderr: string };
   pid: number | null;
 }
 
@@ -70,7 +72,16 @@ export async function runProcessGroup(
     const failed = await subprocess;
     const reason = startFailure(spec.what, file!, failed.message ?? "", failed.code);
     await output.close(`${reason}\n`);
-    return { exitCode: null, signal: null, timedOut: false, durationMs: Math.round(timers.now() - started), stdoutTail: reason, startFailure: reason, pid: null };
+    return {
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      durationMs: Math.round(timers.now() - started),
+      stdoutTail: reason,
+      startFailure: reason,
+      lastWords: { stdout: "", stderr: reason },
+      pid: null,
+    };
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
     subprocess.once("exit", (code, signal) => resolveExit({ code, signal })),
@@ -84,8 +95,10 @@ export async function runProcessGroup(
     timedOut = true;
     group.terminate();
   });
-  hooks.signal?.addEventListener("abort", group.terminate, { once: true });
-  if (hooks.signal?.aborted) group.terminate();
+  // A stop that names a grace of its own (a cancel: the person wants it gone now) gets it.
+  const stop = () => group.terminate(graceOf(hooks.signal?.reason) ?? spec.graceMs);
+  hooks.signal?.addEventListener("abort", stop, { once: true });
+  if (hooks.signal?.aborted) stop();
   let hookError: unknown = null;
   try {
     hooks.onSpawn?.(pid);
@@ -97,7 +110,7 @@ export async function runProcessGroup(
 
   const exit = await exited;
   cancelTimeout();
-  hooks.signal?.removeEventListener("abort", group.terminate);
+  hooks.signal?.removeEventListener("abort", stop);
   await group.reap();
 
   let cancelCloseWait = () => {};
@@ -122,8 +135,15 @@ export async function runProcessGroup(
     durationMs: Math.round(timers.now() - started),
     stdoutTail: output.stdoutTail.text(),
     startFailure: null,
+    lastWords: { stdout: output.lastWords.stdout.text(), stderr: output.lastWords.stderr.text() },
     pid,
   };
+}
+
+/** The grace period a stop asks for, if it names one (`{ graceMs }` on the abort reason). */
+function graceOf(reason: unknown): number | null {
+  const grace = (reason as { graceMs?: unknown } | null | undefined)?.graceMs;
+  return typeof grace === "number" && grace >= 0 ? grace : null;
 }
 
 function startFailure(what: string, file: string, message: string, code: string | undefined): string {

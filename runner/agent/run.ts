@@ -34,6 +34,8 @@ export interface AgentRunResult {
   resultFromFile: boolean;
   /** Full stdout+stderr of the run. */
   logPath: string;
+  /** The last lines each stream printed (a few KiB), for a failure's alert. */
+  lastWords: { stdout: string; stderr: string };
   promptFile: string;
   pid: number | null;
 }
@@ -87,6 +89,7 @@ export async function runAgent(
     output: fromFile ?? run.stdoutTail,
     resultFromFile: fromFile !== null,
     logPath,
+    lastWords: run.lastWords,
     promptFile,
     pid: run.pid,
   };

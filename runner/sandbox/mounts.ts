@@ -96,6 +96,17 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
 
   if (spec.git) wanted.push(...gitMounts(spec.git, workdir, fs, skipped));
 
+  // The agent's own program when the config gives it as a path (`./agents/a.sh` beside the config file):
+  // its folder read-only, also where the base shows nothing (the private /tmp), so that it can run and
+  // read what lies beside it. What is hidden in that folder (the config file, .env, the data) stays hidden.
+  const program = spec.command[0];
+  if (program && program.startsWith("/")) {
+    const path = optional(program, "the agent's program");
+    if (path && fs.kind(path) === "file" && !RESERVED.some((r) => within(r, path)) && dirname(path) !== "/") {
+      wanted.push({ kind: "ro", path: dirname(path), why: "the agent's program and what lies beside it" });
+    }
+  }
+
   const hide = (raw: string, why: string, folderRule: boolean) => {
     assertAbsolute(raw, "a hidden path");
     const path = fs.canonical(raw);

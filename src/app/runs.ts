@@ -158,8 +158,21 @@ async function requireLease(tx: Tx, taskId: number, attempt: number, runner: str
   }
 }
 
+/** What a failed run printed last (stderr first) and where its whole log is, on the runner's machine. */
+export interface RunLastWords {
+  tail?: string[];
+  log?: string | null;
+}
+
+/** A run its runner ended because its task was cancelled: the agent is gone, the worktree freed or kept. */
+export interface StoppedRun {
+  kind: "stopped";
+  worktree: { path: string; removed: boolean } | null;
+}
+
 export type RunOutcome =
-  | {
+  | StoppedRun
+  | ({
       kind: "result";
       markdown: string;
       exitCode: number;
@@ -172,8 +185,8 @@ export type RunOutcome =
       checks?: CheckRecord[] | null;
       /** The paths the run changed (at most MAX_CHANGED_PATHS): the server flags sensitive ones. */
       changes?: ChangedPath[] | null;
-    }
-  | { kind: "failure"; reason: FailureReason; detail: string; retryAt: string | null };
+    } & RunLastWords)
+  | ({ kind: "failure"; reason: FailureReason; detail: string; retryAt: string | null } & RunLastWords);
 
 /** A run's end. Refused for a stale attempt or a runner that no longer holds the lease. */
 export async function reportRun(ctx: AppContext, taskId: number, attempt: number, runner: string, outcome: RunOutcome) {
@@ -182,10 +195,12 @@ export async function reportRun(ctx: AppContext, taskId: number, attempt: number
     if (state.status === "running" && state.runner !== runner) {
       throw new IllegalStateError(`task #${taskId} is running on ${state.runner}, not ${runner}; report refused`);
     }
+    if (outcome.kind === "stopped") return { type: "RecordRunStopped", data: { attempt, runner, worktree: outcome.worktree } };
+    const output = { tail: outcome.tail ?? [], log: outcome.log ?? null, runner };
     if (outcome.kind === "failure") {
       return {
         type: "ReportFailure",
-        data: { attempt, reason: outcome.reason, detail: outcome.detail, maxAttempts: ctx.config.resolver.maxAttempts, retryAt: outcome.retryAt },
+        data: { attempt, reason: outcome.reason, detail: outcome.detail, maxAttempts: ctx.config.resolver.maxAttempts, retryAt: outcome.retryAt, output },
       };
     }
     return {
@@ -202,9 +217,40 @@ export async function reportRun(ctx: AppContext, taskId: number, attempt: number
         flags: reviewFlags(outcome, ctx.config.review),
         onFailedChecks: ctx.config.review.onFailedChecks,
         maxAttempts: ctx.config.resolver.maxAttempts,
+        output,
       },
     };
   });
+}
+
+/** Why a runner must stop a run it has under way. */
+export interface RunStop {
+  taskId: number;
+  attempt: number;
+  /** cancelled: a person cancelled the task; gone: the attempt is no longer this runner's (its lease was lost). */
+  reason: "cancelled" | "gone";
+}
+
+/**
+ * Which of the runs a runner has under way it must stop now: their task was cancelled, or the attempt
+ * is no longer running on it. A read, cheap enough to ask every second: a cancelled run stops within
+ * moments, not at its next heartbeat.
+ */
+export async function runStops(ctx: AppContext, runner: string, runs: { taskId: number; attempt: number }[]): Promise<RunStop[]> {
+  if (!RUNNER_ID_PATTERN.test(runner)) throw new ValidationError(`runner id "${runner}" must be ${RUNNER_ID_RULE}`);
+  if (!runs.length) return [];
+  const rows = await ctx.db.query<{ id: number; status: string; attempt: number; runner: string | null }>(
+    `SELECT id, status, attempt, runner FROM tasks WHERE id IN (${runs.map(() => "?").join(",")})`,
+    runs.map((r) => r.taskId),
+  );
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  const stops: RunStop[] = [];
+  for (const run of runs) {
+    const row = byId.get(run.taskId);
+    if (row && row.status === "running" && Number(row.attempt) === run.attempt && row.runner === runner) continue;
+    stops.push({ ...run, reason: row?.status === "cancelled" && Number(row.attempt) === run.attempt ? "cancelled" : "gone" });
+  }
+  return stops;
 }
 
 /**

@@ -51,7 +51,7 @@ export async function loadTaskIn(tx: Tx, id: number): Promise<{ state: TaskState
 
 function taskFrom(id: number, events: StoredEvent[]): { state: TaskState; version: number } {
   const state = foldTask(events.map(toEnvelope));
-  if (!state) throw new NotFoundError(`task #${id} does not exist (see "cos task list")`);
+  if (!state) throw new NotFoundError(`task #${id} does not exist`, { way: "list-tasks" });
   return { state, version: events.length };
 }
 

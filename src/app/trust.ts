@@ -7,7 +7,7 @@ import {
   type TrustEvent,
   type TrustState,
 } from "../domain/trust/aggregate.ts";
-import { defaultTierOf, nextMove, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
+import { defaultTierOf, nextMove, shownRates, trustStanding, type TrustStanding } from "../domain/trust/trust.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
 import { verdictWindow } from "../plan/verdicts.ts";
 import { checkPassRate, type CheckPassRate } from "./check-rate.ts";
@@ -84,8 +84,9 @@ export interface TrustRow {
   pin: Tier | null;
   tierUsed: Tier;
   n: number;
-  approvalRate: number;
-  sendBackRate: number;
+  /** Null while nothing was judged (n = 0): no rate, rather than 0 %. */
+  approvalRate: number | null;
+  sendBackRate: number | null;
   next: string;
   /** How often its results passed their checks, over the last 20 checked ones: information only, no effect on the tier. */
   checks: CheckPassRate;
@@ -110,8 +111,7 @@ export async function trustTable(ctx: AppContext): Promise<TrustRow[]> {
         pin: pin ?? null,
         tierUsed: pin ?? standing.effective,
         n: standing.n,
-        approvalRate: standing.approvalRate,
-        sendBackRate: standing.sendBackRate,
+        ...shownRates(standing),
         next: nextMove(history, defaultTier),
         checks: await checkPassRate(ctx.db, agent, type),
       };

@@ -6,7 +6,9 @@ import { autoApprovalDue, keptForFailedChecks, reviewTier } from "../domain/task
 import { checksFailed } from "../domain/task/checks.ts";
 import { flagText } from "../domain/task/flags.ts";
 import { blockerEndedWords } from "../plan/hold-words.ts";
+import { failureHeadline } from "./run-words.ts";
 import { ValidationError } from "../shared/errors.ts";
+import { hintsFor, type Hints } from "../shared/hints.ts";
 import { packedRows } from "../store/packed.ts";
 import type { AppContext } from "./context.ts";
 import { loadTask } from "./tasks.ts";
@@ -39,8 +41,11 @@ const LISTED_TASK = packedRows<Omit<TaskListItem, "blockedBy" | "held"> & { bloc
   blockedBy: "blocked_by",
 });
 
-/** `status` is a status, a comma list of them, `open` or `all` (the default). */
-export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskListItem[]> {
+/**
+ * `status` is a status, a comma list of them, `open` or `all` (the default). A held task's way out is
+ * written for where the list is read (`hints`).
+ */
+export async function listTasks(ctx: AppContext, status = "all", hints: Hints = hintsFor("cli")): Promise<TaskListItem[]> {
   const statuses = parseStatusFilter(status);
   const filter = statuses ? `WHERE status IN (${statuses.map(() => "?").join(",")})` : "";
   const [list, bad] = await ctx.db.snapshot([
@@ -74,15 +79,15 @@ export async function listTasks(ctx: AppContext, status = "all"): Promise<TaskLi
       priority: f.priority(r),
       area: f.area(r),
       blockedBy: blockedBy ? blockedBy.split(",").map(Number).sort((a, b) => a - b) : [],
-      held: status === "queued" ? heldReason(badBlockers.get(id) ?? []) : null,
+      held: status === "queued" ? heldReason(id, badBlockers.get(id) ?? [], hints) : null,
     };
   });
 }
 
 /** Why a queued task waits for a person: a blocker that ended badly, in the words `cos why` uses. */
-function heldReason(blockers: { id: number; status: TaskStatus }[]): string | null {
+function heldReason(taskId: number, blockers: { id: number; status: TaskStatus }[], hints: Hints): string | null {
   const ended = blockersEndedBadly(blockers);
-  return ended.length ? blockerEndedWords(ended) : null;
+  return ended.length ? blockerEndedWords(ended, taskId, hints) : null;
 }
 
 function parseStatusFilter(status: string): TaskStatus[] | null {
@@ -96,7 +101,7 @@ function parseStatusFilter(status: string): TaskStatus[] | null {
   return parts as TaskStatus[];
 }
 
-export async function showTask(ctx: AppContext, id: number) {
+export async function showTask(ctx: AppContext, id: number, hints: Hints = hintsFor("cli")) {
   const { state: t } = await loadTask(ctx, id);
   const [blockerRows, goalRows, initiativeRows] = await ctx.db.snapshot([
     {
@@ -124,7 +129,7 @@ export async function showTask(ctx: AppContext, id: number) {
     priority: t.priority,
     blockedBy: t.blockedBy,
     blockers,
-    held: t.status === "queued" ? heldReason(blockers) : null,
+    held: t.status === "queued" ? heldReason(t.id, blockers, hints) : null,
     area: t.area,
     isolation,
     skills: t.skills ?? [],
@@ -160,7 +165,11 @@ export async function showTask(ctx: AppContext, id: number) {
     autoApproval: t.result ? autoApprovalOf(ctx, t) : null,
     feedback: t.feedback ? { notes: t.feedback.notes, attempt: t.feedback.attempt, automatic: t.feedback.automatic === true } : null,
     verdicts: t.verdicts,
+    /** The last failure: its reason and detail, the agent's last lines (stderr first), and where its whole log is. */
     failure: t.failure,
+    failureHeadline: t.failure
+      ? failureHeadline({ ...t.failure, final: t.status === "failed" }, t.attempt, ctx.config.resolver.claimTimeoutMinutes, ctx.config.digest.timezone)
+      : null,
     worktree:
       isolation === "worktree" && t.dispatchedAt
         ? { path: join(ctx.config.worktreeRoot, String(t.id)), branch: taskBranch(t.id) }

@@ -1,7 +1,9 @@
 import { keptForFailedChecks } from "../domain/task/auto-approval.ts";
 import { checkEnding, checksFailed, checksLine, failedChecks } from "../domain/task/checks.ts";
 import { flagText } from "../domain/task/flags.ts";
+import type { Hints } from "../shared/hints.ts";
 import { formatTime, verdictData } from "./format.ts";
+import { personMark, type Person } from "../app/people.ts";
 import type { ReviewCard } from "./types.ts";
 
 // The words of a review card (DESIGN §10), written once for every platform: its title and facts, the
@@ -26,7 +28,7 @@ export interface CardText {
   /** `#42 Add MDX blog`, cut to TITLE_MAX code points. */
   title: string;
   /**
-   * The lines under the title: agent, type, tier and attempt; then the diff stat, when there is one; then a
+   * The lines under the title: agent, type, tier and attempt; then the diff stat, when files changed; then a
    * warning when the agent's CLI ran in a version its preset was not proven with; then the checks
    * (`✓ test 41 s · ✗ lint`) and the flags (`⚑ sensitive: package-lock.json`).
    */
@@ -36,8 +38,10 @@ export interface CardText {
    * facts, before the summary, so a failing check is read before anything is tapped (DESIGN §14).
    */
   failedChecks: { title: string; lines: string[] }[];
-  /** The result's summary, trimmed; "(no summary)" when it is empty. */
+  /** The result's summary, trimmed and cut at SUMMARY_MAX; "(no summary)" when it is empty. */
   summary: string;
+  /** When the summary was cut: where the rest is (the chat command that shows the whole task). */
+  rest: string | null;
   diffLink: { label: string; url: string } | null;
   /** Once decided: "✅ Approved by …" and the like, with the notes; null while open. */
   verdict: string | null;
@@ -53,9 +57,12 @@ const NOTES_MAX = 600;
 export const CARD_TAIL_LINES = 10;
 /** …each cut to this many code points, and all failed checks' lines together to CARD_TAILS_MAX: a card fits a phone. */
 const CARD_TAIL_LINE_MAX = 160;
-const CARD_TAILS_MAX = 2400;
+const CARD_TAILS_MAX = 2000;
 /** The checks line and each flag line: a list of paths is cut, not the card. */
 const FACT_MAX = 400;
+/** A card shows this much of a summary, in lines and characters; the rest is a command away. */
+export const SUMMARY_MAX_LINES = 25;
+export const SUMMARY_MAX_CHARS = 1800;
 
 const BUTTONS: [label: string, action: CardAction][] = [
   ["✅ Approve", "approve"],
@@ -69,9 +76,10 @@ export function clip(raw: string, max: number): string {
   return points.length <= max ? raw : `${points.slice(0, max - 1).join("")}…`;
 }
 
-export function cardText(card: ReviewCard, options: RenderOptions): CardText {
+/** The words of a card; `hints` write the commands it points to as its platform types them. */
+export function cardText(card: ReviewCard, options: RenderOptions, hints: Hints): CardText {
   const facts = [`${card.agent} · ${card.type} · tier ${card.tier} · attempt ${card.attempt}`];
-  if (card.diffStat) {
+  if (card.diffStat && card.diffStat.files > 0) {
     const s = card.diffStat;
     facts.push(`diff: ${s.files} file${s.files === 1 ? "" : "s"}, +${s.insertions} −${s.deletions}`);
   }
@@ -81,11 +89,13 @@ export function cardText(card: ReviewCard, options: RenderOptions): CardText {
   facts.push(...(card.flags ?? []).map((flag) => clip(flagText(flag), FACT_MAX)));
   const verdict = verdictLine(card.decided);
   const kept = keptForFailedChecks({ tier: card.tier, checksFailed: checksFailed(card) });
+  const summary = cutSummary(card.summary.trim());
   return {
     title: clip(`#${card.taskId} ${card.title}`, TITLE_MAX),
     facts,
     failedChecks: failedCheckTails(card.checks),
-    summary: card.summary.trim() || "(no summary)",
+    summary: summary.text || "(no summary)",
+    rest: summary.cut ? whereTheRestIs(card, hints) : null,
     diffLink: card.diffUrl ? { label: "Open the diff", url: card.diffUrl } : null,
     verdict,
     timer:
@@ -117,9 +127,34 @@ function failedCheckTails(checks: ReviewCard["checks"]): CardText["failedChecks"
   });
 }
 
+/** The summary's first SUMMARY_MAX_LINES lines and SUMMARY_MAX_CHARS characters, cut at a line when one is near. */
+function cutSummary(text: string): { text: string; cut: boolean } {
+  const lines = text.split("\n");
+  let kept = lines.slice(0, SUMMARY_MAX_LINES).join("\n");
+  let cut = lines.length > SUMMARY_MAX_LINES;
+  if (Array.from(kept).length > SUMMARY_MAX_CHARS) {
+    kept = Array.from(kept).slice(0, SUMMARY_MAX_CHARS).join("");
+    const lastBreak = kept.lastIndexOf("\n");
+    if (lastBreak > SUMMARY_MAX_CHARS / 2) kept = kept.slice(0, lastBreak);
+    cut = true;
+  }
+  return { text: cut ? `${kept.trimEnd()} …` : kept, cut };
+}
+
+/**
+ * Where a cut summary goes on: the command that shows the whole task, and the diff's when it has one.
+ * The review page (when there is one) belongs first here.
+ */
+function whereTheRestIs(card: ReviewCard, hints: Hints): string {
+  const diff = card.diffStat && card.diffStat.files > 0 ? `; the patch: ${hints.diff(card.taskId)}` : "";
+  return `The summary is cut here. All of it: ${hints.show(card.taskId)}${diff}`;
+}
+
 function verdictLine(decided: ReviewCard["decided"]): string | null {
   if (!decided) return null;
-  const by = (words: string) => `${words} by ${decided.by}${decided.notes ? `: ${clip(decided.notes, NOTES_MAX)}` : ""}`;
+  // Rows written before people had names carry the actor id alone.
+  const person: Person = typeof decided.by === "string" ? { actor: decided.by, name: null } : decided.by;
+  const by = (words: string) => `${words} by ${personMark(person)}${decided.notes ? `: ${clip(decided.notes, NOTES_MAX)}` : ""}`;
   switch (decided.verdict) {
     case "approved":
       return by("✅ Approved");

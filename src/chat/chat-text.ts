@@ -18,7 +18,7 @@ export type ShownReply = Extract<ChatReply, { kind: "text" | "cards" }>;
 
 export const DIGEST_HEADING = "☀️ Digest";
 
-const EMOJI = { trust_change: "⚖️", failure: "❌", held: "⏸" } as const;
+const EMOJI = { trust_change: "⚖️", failure: "❌", held: "⏸", stopped: "⏹", run_started: "▶️" } as const;
 
 export function replyParts(reply: ShownReply): ChatPart[] {
   switch (reply.kind) {
@@ -41,9 +41,14 @@ export function notificationParts(n: Notification): ChatPart[] {
     case "trust_change":
     case "failure":
     case "held":
+    case "stopped":
+    case "run_started":
       return [{ kind: "block", block: { title: n.block.title ? `${EMOJI[n.kind]} ${n.block.title}` : null, lines: n.block.lines } }];
+    case "run_ended":
+      // Its title carries the outcome's own emoji.
+      return [{ kind: "block", block: n.block }];
     case "digest":
-      return [{ kind: "digest", heading: DIGEST_HEADING, blocks: n.blocks }, ...cardParts(n.cards)];
+      return [{ kind: "digest", heading: n.heading ?? DIGEST_HEADING, blocks: n.blocks }, ...cardParts(n.cards)];
     default: {
       const never: never = n;
       return never;
@@ -64,14 +69,19 @@ export interface PartRenderer<Message> {
 
 /** The messages of parts, in order. */
 export function renderParts<Message>(parts: ChatPart[], render: PartRenderer<Message>): Message[] {
-  return parts.flatMap((part): Message[] => {
+  return renderPartsTracked(parts, render).map((m) => m.message);
+}
+
+/** The messages of parts, in order, each with the card it shows (so that its address can be kept for edits). */
+export function renderPartsTracked<Message>(parts: ChatPart[], render: PartRenderer<Message>): { message: Message; card: ReviewCard | null }[] {
+  return parts.flatMap((part): { message: Message; card: ReviewCard | null }[] => {
     switch (part.kind) {
       case "block":
-        return render.block(part.block);
+        return render.block(part.block).map((message) => ({ message, card: null }));
       case "card":
-        return [render.card(part.card)];
+        return [{ message: render.card(part.card), card: part.card }];
       case "digest":
-        return render.digest(part.heading, part.blocks);
+        return render.digest(part.heading, part.blocks).map((message) => ({ message, card: null }));
       default: {
         const never: never = part;
         return never;

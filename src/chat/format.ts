@@ -12,17 +12,4 @@ export function parseVerdictData(data: string): { action: "approve" | "send_back
   return { action, taskId: Number(m[2]), attempt: Number(m[3]) };
 }
 
-export function formatTime(iso: string, timezone: string): string {
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: timezone,
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    timeZoneName: "short",
-  }).formatToParts(new Date(iso));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("weekday")} ${get("day")} ${get("month")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
-}
+export { formatTime } from "../shared/zoned-time.ts";

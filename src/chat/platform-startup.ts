@@ -1,8 +1,9 @@
 import cron from "node-cron";
 import type { AppContext } from "../app/context.ts";
 import { PLATFORMS, allowedUsers, destinationOf, type Platform } from "../config/platforms.ts";
-import { enqueueDailyDigest } from "../outbox/digest.ts";
-import { OutboxWorker, type Transport } from "../outbox/outbox.ts";
+import { onConfigReload } from "../app/config-reload.ts";
+import { enqueueDueDigests } from "../outbox/digest.ts";
+import { OutboxWorker, registerWorker, type Transport } from "../outbox/outbox.ts";
 import { ValidationError, toCosError } from "../shared/errors.ts";
 import type { RenderOptions } from "./card-text.ts";
 
@@ -24,6 +25,11 @@ export interface PlatformDeps {
   log: (line: string) => void;
   /** For the inbox: after each update, whether its handling appended events; if so, notifications go out now. */
   afterHandle: (appended: boolean) => void;
+  /**
+   * Whether the outbox writes this platform's notifications (its destination is set): then a verdict's
+   * card update edits every copy of the card, and a tap leaves the editing to it.
+   */
+  notifies: boolean;
 }
 
 /** What a platform hands back once connected (its client checked, its inbox built, its route mounted). */
@@ -55,8 +61,7 @@ export async function startPlatform<I extends Inbox>(
   connect: (deps: PlatformDeps) => Promise<PlatformLink<I>>,
   options: StartOptions = {},
 ): Promise<PlatformService<I>> {
-  const { digest } = ctx.config;
-  if (!cron.validate(digest.cron)) throw new ValidationError(`digest.cron "${digest.cron}" is not a cron expression (e.g. "30 7 * * *")`);
+  checkDigestCron(ctx);
   const entry = PLATFORMS[name];
   const allowed = allowedUsers(ctx.env, name);
   if (!allowed.size) log(`${name}: ${entry.allowlist} is empty, so everyone will be refused`);
@@ -64,23 +69,42 @@ export async function startPlatform<I extends Inbox>(
   let worker: OutboxWorker | null = null;
   // A verdict's card update was just written: deliver it now rather than at the next tick.
   const afterHandle = (appended: boolean) => void (appended && worker?.deliverDue());
-  const link = await connect({ ctx, allowed, render: { timezone: digest.timezone }, log, afterHandle });
+  const destination = destinationOf(ctx.env, name);
+  // Read at each use: a reloaded configuration's timezone shows on the next card.
+  const render = {
+    get timezone() {
+      return ctx.config.digest.timezone;
+    },
+  };
+  const link = await connect({ ctx, allowed, render, log, afterHandle, notifies: Boolean(destination) });
 
   let digestJob: { destroy(): void | Promise<void> } | null = null;
-  const destination = destinationOf(ctx.env, name);
+  let unregister = () => {};
+  let stopReloads = () => {};
   if (destination) {
     const started = new OutboxWorker(ctx, [link.transport(destination)], log);
     worker = started;
+    unregister = registerWorker(ctx, started);
     started.start(options.outboxIntervalMs ?? 500);
-    digestJob = scheduleDigest(ctx, name, started, log);
+    const sendDue = () => sendDueDigest(ctx, name, started, log);
+    // The morning's digest, if the server was down when it was due.
+    await sendDue();
+    digestJob = scheduleDigest(ctx, sendDue);
+    stopReloads = onConfigReload(ctx, async (before) => {
+      if (before.digest.cron === ctx.config.digest.cron && before.digest.timezone === ctx.config.digest.timezone) return;
+      await digestJob?.destroy();
+      digestJob = scheduleDigest(ctx, sendDue);
+    });
   } else {
     log(`${name}: ${entry.destination} is not set, so review cards, digests and alerts are not sent`);
   }
 
   const stop = async () => {
+    stopReloads();
     await link.stopListening?.();
     await digestJob?.destroy();
     await link.inbox.stop();
+    unregister();
     await worker?.stop();
   };
   // Updates a crash left unhandled go first.
@@ -94,18 +118,22 @@ export async function startPlatform<I extends Inbox>(
   return { inbox: link.inbox, outbox: worker, stop };
 }
 
-/** The platform's digest at `digest.cron` in `digest.timezone`; enqueued once a day however many processes run it. */
-function scheduleDigest(ctx: AppContext, name: Platform, worker: OutboxWorker, log: (line: string) => void) {
-  return cron.schedule(
-    ctx.config.digest.cron,
-    async () => {
-      try {
-        await enqueueDailyDigest(ctx, name);
-        void worker.deliverDue();
-      } catch (error) {
-        log(`${name}: digest: ${toCosError(error).message}`);
-      }
-    },
-    { timezone: ctx.config.digest.timezone, noOverlap: true },
-  );
+/** Refuses a digest.cron that is not a cron expression, at start and when a new configuration is read. */
+export function checkDigestCron(ctx: Pick<AppContext, "config">): void {
+  const { cron: expression } = ctx.config.digest;
+  if (!cron.validate(expression)) throw new ValidationError(`digest.cron "${expression}" is not a cron expression (e.g. "30 7 * * *")`);
+}
+
+/** The digest, if it is due and not sent yet for this platform, enqueued and sent. */
+async function sendDueDigest(ctx: AppContext, name: Platform, worker: OutboxWorker, log: (line: string) => void): Promise<void> {
+  try {
+    if ((await enqueueDueDigests(ctx, [name])).length) void worker.deliverDue();
+  } catch (error) {
+    log(`${name}: digest: ${toCosError(error).message}`);
+  }
+}
+
+/** Looks for a due digest at `digest.cron` in `digest.timezone`; it is enqueued once a day however many processes look. */
+function scheduleDigest(ctx: AppContext, sendDue: () => Promise<void>) {
+  return cron.schedule(ctx.config.digest.cron, sendDue, { timezone: ctx.config.digest.timezone, noOverlap: true });
 }

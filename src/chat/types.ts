@@ -2,6 +2,8 @@ import type { Platform } from "../config/platforms.ts";
 import type { CheckRecord } from "../domain/task/checks.ts";
 import type { ReviewFlag } from "../domain/task/flags.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
+import type { Person } from "../app/people.ts";
+import type { TextBlock } from "../app/text.ts";
 
 // The chat core's contract with every platform adapter (Telegram, Slack). Adapters parse nothing
 // and decide nothing: they turn an incoming message or tap into `ChatInput`, hand it to
@@ -18,11 +20,16 @@ export interface ChatActor {
   actor: string;
 }
 
-/** What arrived: a command message, a button tap, or a reply carrying send-back notes. */
+/**
+ * What arrived: a message (a command, or free text), a button tap, a reply carrying send-back notes
+ * (an answer to the bot's own question, or the modal), or a comment on a card (any other reply to it),
+ * which is an activity note and never a verdict.
+ */
 export type ChatInput =
   | { kind: "message"; text: string }
   | { kind: "tap"; action: "approve" | "send_back" | "discard"; taskId: number; attempt: number }
-  | { kind: "notes"; taskId: number; attempt: number; text: string };
+  | { kind: "notes"; taskId: number; attempt: number; text: string }
+  | { kind: "comment"; taskId: number; attempt: number; text: string };
 
 /** A review card (DESIGN §10): one per result, edited in place once decided. */
 export interface ReviewCard {
@@ -42,17 +49,14 @@ export interface ReviewCard {
   checks?: CheckRecord[] | null;
   /** What deserves a closer look: sensitive paths, large deletions. */
   flags?: ReviewFlag[];
-  /** Set once decided: the card shows it and loses its buttons. */
-  decided: { verdict: Verdict | "auto_approved" | "auto_sent_back"; by: string; notes: string | null } | null;
+  /** Set once decided: the card shows it and loses its buttons. `by` is an actor id in rows written before people had names. */
+  decided: { verdict: Verdict | "auto_approved" | "auto_sent_back"; by: Person | string; notes: string | null } | null;
   /** A link to the diff when COS_PUBLIC_URL is set. */
   diffUrl: string | null;
 }
 
 /** Plain text made of lines; a renderer escapes and formats it for its platform. */
-export interface TextBlock {
-  title: string | null;
-  lines: string[];
-}
+export type { TextBlock };
 
 export type ChatReply =
   | { kind: "text"; block: TextBlock }
@@ -64,11 +68,18 @@ export type ChatReply =
   /** A file to send (`/diff 42`). */
   | { kind: "file"; name: string; content: string; caption: string };
 
-/** What the outbox delivers (DESIGN §1): written in the transaction of the events that caused it. */
+/**
+ * What the outbox delivers (DESIGN §1): written in the transaction of the events that caused it.
+ * `card_update` edits every card posted for its attempt; `run_ended` edits the attempt's `run_started`.
+ */
 export type Notification =
   | { kind: "review_card"; card: ReviewCard }
   | { kind: "card_update"; card: ReviewCard }
   | { kind: "trust_change"; block: TextBlock }
   | { kind: "failure"; block: TextBlock }
   | { kind: "held"; block: TextBlock }
-  | { kind: "digest"; blocks: TextBlock[]; cards: ReviewCard[] };
+  | { kind: "stopped"; block: TextBlock }
+  | { kind: "run_started"; taskId: number; attempt: number; block: TextBlock }
+  | { kind: "run_ended"; block: TextBlock }
+  /** `heading` carries the date; absent in rows written before it did (the renderer then says "Digest"). */
+  | { kind: "digest"; heading?: string; blocks: TextBlock[]; cards: ReviewCard[] };

@@ -179,10 +179,19 @@ export function loadConfig(configPath: string | undefined, cwd = process.cwd()):
   return { config: resolvePaths(result.data, dirname(path)), path };
 }
 
+/**
+ * Paths in the file mean what they say from the file's folder, wherever the command runs: the worktree
+ * and skills folders, the projects' repositories, and an agent's program given as a relative path
+ * (`./agents/a.sh`; a bare name such as `claude` is looked up on PATH, and arguments are passed as written).
+ */
 function resolvePaths(config: Config, base: string): Config {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const program = (argv: string[]) => (/^\.\.?[\\/]/.test(argv[0]!) ? [abs(argv[0]!), ...argv.slice(1)] : argv);
   return {
     ...config,
+    agents: Object.fromEntries(
+      Object.entries(config.agents).map(([key, agent]) => [key, agent.command?.length ? { ...agent, command: program(agent.command) } : agent]),
+    ),
     worktreeRoot: abs(config.worktreeRoot),
     skillsDir: abs(config.skillsDir),
     projects: Object.fromEntries(

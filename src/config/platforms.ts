@@ -18,6 +18,8 @@ interface PlatformEntry<E extends Record<string, EnvValue>> {
   destination: keyof E & string;
   /** The user ids allowed to act; anyone else is refused. */
   allowlist: keyof E & string;
+  /** How a person types a command there, before its verb: Telegram's `/status`, Slack's `/cos status`. */
+  commandPrefix: string;
 }
 
 /** Checks an entry's names against its own variables, keeping their exact types. */
@@ -36,6 +38,7 @@ export const PLATFORMS = {
     token: "TELEGRAM_BOT_TOKEN",
     destination: "TELEGRAM_CHAT_ID",
     allowlist: "TELEGRAM_ALLOWED_USER_IDS",
+    commandPrefix: "/",
   }),
   slack: platform({
     env: {
@@ -49,6 +52,7 @@ export const PLATFORMS = {
     token: "SLACK_BOT_TOKEN",
     destination: "SLACK_CHANNEL_ID",
     allowlist: "SLACK_ALLOWED_USER_IDS",
+    commandPrefix: "/cos ",
   }),
 };
 

@@ -2,13 +2,44 @@ import type { AppContext } from "../app/context.ts";
 import type { Notification, Platform } from "../chat/types.ts";
 import { toCosError } from "../shared/errors.ts";
 import { notificationsFor } from "./notifications.ts";
-import { cardRefOf, saveCardRef } from "../chat/message-refs.ts";
+import { messageRefsOf, saveMessageRef, type MessageKind } from "../chat/message-refs.ts";
 import { notifiedPlatforms } from "../config/platforms.ts";
+import { hintsFor } from "../shared/hints.ts";
+import { perOwner } from "../shared/registry.ts";
 
-/** A platform's way to deliver one notification; `ref` is where its card was posted, for edits. */
+/** A message a delivery posted that a later notification edits: a card, or the message saying a run started. */
+export interface Posted {
+  ref: string;
+  taskId: number;
+  attempt: number;
+  kind: MessageKind;
+}
+
+/**
+ * A platform's way to deliver one notification. `refs` are the messages it edits: every card posted for
+ * a `card_update`'s attempt, the start message of a `run_ended`'s. It answers with what it posted that a
+ * later notification may edit (cards, a run's start message).
+ */
 export interface Transport {
   platform: Platform;
-  deliver(notification: Notification, ref: string | null): Promise<{ ref: string | null }>;
+  deliver(notification: Notification, refs: string[]): Promise<{ posted: Posted[] }>;
+}
+
+/**
+ * A notification that edits (a card update, a run's end) applied to the messages it edits: true when
+ * that is all there is to do (at least one was edited, or a run's end had no start message to edit,
+ * which says nothing its card or alert does not). False: post it afresh (every copy of a card is gone).
+ */
+export async function editedInPlace(notification: Notification, refs: string[], edit: (ref: string) => Promise<boolean>): Promise<boolean> {
+  if (notification.kind !== "card_update" && notification.kind !== "run_ended") return false;
+  let edited = 0;
+  for (const ref of refs) if (await edit(ref)) edited++;
+  return edited > 0 || notification.kind === "run_ended";
+}
+
+/** Which messages a notification edits, if any. */
+function editedKind(n: Notification): MessageKind | null {
+  return n.kind === "card_update" ? "card" : n.kind === "run_ended" ? "run" : null;
 }
 
 /** A failed delivery: `retryAfterMs` when the platform said how long to wait (429), `permanent` when retrying is useless. */
@@ -27,14 +58,17 @@ const MIN_ATTEMPTS_BEFORE_GIVING_UP = 12;
 const GIVE_UP_AFTER_MS = 24 * 3600_000;
 const CLAIM_MS = 60_000;
 
-/** Writes outbox rows for every enabled platform in the transaction that appends the events. */
+/**
+ * Writes outbox rows for every enabled platform in the transaction that appends the events, each in
+ * that platform's words (the commands it points to are typed as there).
+ */
 export function installOutbox(ctx: AppContext): void {
   const platforms = notifiedPlatforms(ctx.env);
   if (!platforms.length) return;
   ctx.store.onAppend(async (tx, events) => {
-    const pending = await notificationsFor(ctx, tx, events);
     const at = ctx.clock().toISOString();
     for (const platform of platforms) {
+      const pending = await notificationsFor(ctx, tx, events, hintsFor(platform));
       for (const p of pending) {
         await tx.execute({
           sql: `INSERT OR IGNORE INTO outbox (platform, kind, payload, dedupe_key, task_id, attempt, created_at, next_attempt_at)
@@ -44,6 +78,23 @@ export function installOutbox(ctx: AppContext): void {
       }
     }
   });
+}
+
+const workers = perOwner<AppContext, OutboxWorker>();
+
+/** Lets `deliverNow` reach a platform's worker in this process; answers how to take it back. */
+export function registerWorker(ctx: AppContext, worker: OutboxWorker): () => void {
+  return workers.add(ctx, worker);
+}
+
+/**
+ * Delivers what is due now through every worker this process runs (a scheduler's tick must not wait
+ * for the next round of the workers' timers); answers how many were delivered.
+ */
+export async function deliverNow(ctx: AppContext): Promise<number> {
+  let delivered = 0;
+  for (const worker of workers.of(ctx)) delivered += await worker.deliverDue();
+  return delivered;
 }
 
 /** Enqueues a notification that no event causes (the scheduled digest). */
@@ -158,12 +209,14 @@ export class OutboxWorker {
 
   private async deliverOne(transport: Transport, row: Row): Promise<"delivered" | "retry" | "failed"> {
     const notification = JSON.parse(row.payload) as Notification;
-    const ref = row.task_id !== null && row.attempt !== null ? await cardRefOf(this.ctx, transport.platform, row.task_id, row.attempt) : null;
+    const kind = editedKind(notification);
+    const refs =
+      kind && row.task_id !== null && row.attempt !== null ? await messageRefsOf(this.ctx, transport.platform, row.task_id, row.attempt, kind) : [];
     try {
-      const result = await transport.deliver(notification, ref);
+      const result = await transport.deliver(notification, refs);
       await this.ctx.store.transaction(async (tx) => {
         await tx.execute({ sql: "UPDATE outbox SET delivered_at = ?, claimed_until = NULL WHERE id = ?", args: [this.ctx.clock().toISOString(), row.id] });
-        if (notification.kind === "review_card" && result.ref) await saveCardRef(tx, transport.platform, notification.card.taskId, notification.card.attempt, result.ref);
+        for (const p of result.posted) await saveMessageRef(tx, transport.platform, p.taskId, p.attempt, p.ref, p.kind);
       });
       return "delivered";
     } catch (error) {

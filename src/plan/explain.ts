@@ -3,19 +3,29 @@ import { loadTask } from "../app/tasks.ts";
 import { autoApprovalDue, keptForFailedChecks, reviewTier } from "../domain/task/auto-approval.ts";
 import { checksFailed, failedChecks } from "../domain/task/checks.ts";
 import type { TaskStatus } from "../domain/task/task.ts";
+import { hintsFor, type Hints } from "../shared/hints.ts";
 import { clockTime, describeHold, statusWord } from "./hold-words.ts";
 import { loadPlanInput } from "./load.ts";
 import { plan } from "./plan.ts";
 
-/** Why task `id` is not running now, or what it is doing instead. */
-export async function explain(ctx: AppContext, id: number): Promise<{ id: number; status: TaskStatus; code: string; text: string }> {
+/** Why task `id` is not running now, or what it is doing instead; ways out are written for where it is read. */
+export async function explain(ctx: AppContext, id: number, hints: Hints = hintsFor("cli")): Promise<{ id: number; status: TaskStatus; code: string; text: string }> {
   const { state } = await loadTask(ctx, id);
   const tz = ctx.config.digest.timezone;
   const at = (iso: string | null) => (iso ? clockTime(iso, tz) : "?");
   const result = (code: string, text: string) => ({ id, status: state.status, code, text: `#${id}: ${text}` });
   switch (state.status) {
-    case "dispatched":
-      return result("dispatched", `dispatched at ${at(state.dispatchedAt)} (attempt ${state.attempt}); waiting for a runner to claim it until ${at(state.leaseUntil)}`);
+    case "dispatched": {
+      const head = `dispatched at ${at(state.dispatchedAt)} (attempt ${state.attempt})`;
+      // Past its claim deadline, the next pass puts it back in the queue: never show that time as still to come.
+      if (state.leaseUntil && Date.parse(state.leaseUntil) <= ctx.clock().getTime()) {
+        return result(
+          "unclaimed",
+          `${head}; no runner claimed it by ${at(state.leaseUntil)}, so the next resolver pass puts it back in the queue (no attempt spent)`,
+        );
+      }
+      return result("dispatched", `${head}; waiting for a runner to claim it until ${at(state.leaseUntil)}, else it goes back to the queue`);
+    }
     case "running":
       return result("running", `running (attempt ${state.attempt}) on ${state.runner ?? "a runner"}`);
     case "review": {
@@ -32,7 +42,7 @@ export async function explain(ctx: AppContext, id: number): Promise<{ id: number
     case "queued": {
       const decisions = plan(await loadPlanInput(ctx.db, ctx.config, ctx.clock(), null));
       const mine = decisions.find((d) => (d.kind === "hold" || d.kind === "dispatch") && d.taskId === id);
-      if (mine?.kind === "hold") return result(mine.code, describeHold(mine, tz));
+      if (mine?.kind === "hold") return result(mine.code, describeHold(mine, tz, hints));
       if (mine?.kind === "dispatch") return result("ready", `ready: the next resolver pass dispatches it (tier ${mine.tier})`);
       return result("queued", "queued");
     }

@@ -2,26 +2,40 @@
 // anything else caught at a boundary is normalised with `toCosError`.
 export type ErrorCode = "validation" | "not_found" | "conflict" | "illegal_state" | "unauthorized" | "forbidden" | "too_large" | "internal";
 
+/**
+ * A way out an error offers, named rather than written: the CLI's message says it as a command line,
+ * a chat reply as the chat's command (src/shared/hints.ts).
+ */
+export type WayOut = "list-tasks" | "resume";
+
+const CLI_WAYS: Record<WayOut, string> = { "list-tasks": 'see "cos task list"', resume: "cos resume starts it again" };
+
 export class CosError extends Error {
+  /** The message without its way out. */
+  readonly bare: string;
+  readonly way: WayOut | null;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; way?: WayOut },
   ) {
-    super(message, options);
+    super(options?.way ? `${message} (${CLI_WAYS[options.way]})` : message, options);
     this.name = new.target.name;
+    this.bare = message;
+    this.way = options?.way ?? null;
   }
 }
 
 export class ValidationError extends CosError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; way?: WayOut }) {
     super("validation", message, options);
   }
 }
 
 export class NotFoundError extends CosError {
-  constructor(message: string) {
-    super("not_found", message);
+  constructor(message: string, options?: { way?: WayOut }) {
+    super("not_found", message, options);
   }
 }
 
@@ -33,8 +47,8 @@ export class ConflictError extends CosError {
 }
 
 export class IllegalStateError extends CosError {
-  constructor(message: string) {
-    super("illegal_state", message);
+  constructor(message: string, options?: { way?: WayOut }) {
+    super("illegal_state", message, options);
   }
 }
 

@@ -83,3 +83,19 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   }
   return f;
 }
+
+/** An instant as people read it in a zone: `Tue 24 Nov 07:30 UTC`. */
+export function formatTime(iso: string, timezone: string): string {
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: timezone,
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZoneName: "short",
+  }).formatToParts(new Date(iso));
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${get("weekday")} ${get("day")} ${get("month")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
+}

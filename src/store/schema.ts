@@ -189,16 +189,37 @@ export const outbox = sqliteTable(
   (t) => [uniqueIndex("outbox_dedupe").on(t.dedupeKey), index("outbox_due").on(t.deliveredAt, t.nextAttemptAt)],
 );
 
-/** Where each review card was posted, so a verdict can edit it in place. */
+/**
+ * Where a platform posted a task attempt's messages, so that a later event edits them in place: its
+ * review cards (`kind` card: the outbox's, and the copies `/review` sent, all edited by the verdict),
+ * and the message saying the attempt started (`kind` run, edited when it ends).
+ */
 export const chatMessages = sqliteTable(
   "chat_messages",
   {
     platform: text("platform").notNull(),
+    ref: text("ref").notNull(),
     taskId: integer("task_id").notNull(),
     attempt: integer("attempt").notNull(),
-    ref: text("ref").notNull(),
+    kind: text("kind").notNull().default("card"),
   },
-  (t) => [primaryKey({ columns: [t.platform, t.taskId, t.attempt] })],
+  (t) => [primaryKey({ columns: [t.platform, t.ref] }), index("chat_messages_attempt").on(t.platform, t.taskId, t.attempt, t.kind)],
+);
+
+/**
+ * The names people go by on a platform (a Telegram first name, a Slack handle), as their last update
+ * carried them. Events record only the stable actor id (`user:telegram:42`); views put the name in
+ * when they show it, so a name can change, or be forgotten by deleting its row, without touching the log.
+ */
+export const chatPeople = sqliteTable(
+  "chat_people",
+  {
+    platform: text("platform").notNull(),
+    userId: text("user_id").notNull(),
+    name: text("name").notNull(),
+    seenAt: text("seen_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.userId] })],
 );
 
 /**

@@ -56,7 +56,7 @@ describe("the chat core and the outbox", () => {
     const { ctx } = await app();
     const id = await inReview(ctx);
     const first = await handleChat(ctx, who, { kind: "tap", action: "approve", taskId: id, attempt: 1 });
-    expect(first).toMatchObject({ kind: "tap_answer", toast: `Approved #${id}`, card: { decided: { verdict: "approved", by: who.actor } } });
+    expect(first).toMatchObject({ kind: "tap_answer", toast: `Approved #${id}`, card: { decided: { verdict: "approved", by: { actor: who.actor } } } });
     const second = await handleChat(ctx, who, { kind: "tap", action: "discard", taskId: id, attempt: 1 });
     expect(second).toMatchObject({ kind: "tap_answer", toast: "already decided" });
     const verdicts = (await ctx.store.readAll({ limit: 1000 })).filter((e) => e.type === "VerdictRecorded");
@@ -85,7 +85,7 @@ describe("the chat core and the outbox", () => {
       deliver: async (n) => {
         if (failures-- > 0) throw new DeliveryError("Too Many Requests", 30_000);
         delivered.push(n);
-        return { ref: `42:${delivered.length}` };
+        return { posted: n.kind === "review_card" ? [{ ref: `42:${delivered.length}`, taskId: n.card.taskId, attempt: n.card.attempt, kind: "card" as const }] : [] };
       },
     };
     const worker = new OutboxWorker(ctx, [transport]);

@@ -22,7 +22,7 @@ describe("a task held because its blocker ended badly", () => {
 
   it("is listed under failed or held in the digest by its hold's code, in the words of cos why", async () => {
     const { ctx, cancelled, held, waiting } = await night();
-    const words = `held: #${cancelled} was cancelled; cancel this task or change its blockers (cos task edit ID --after …)`;
+    const words = `held: #${cancelled} was cancelled; cancel this task (cos task cancel ${held}) or change its blockers (cos task edit ${held} --after none, or cos task edit ${held} --after 12,13 to wait for others)`;
     expect((await explain(ctx, held)).text).toBe(`#${held}: ${words}`);
     const digest = await buildDigest(ctx, digestSince(ctx.clock()));
     expect(digest.held.map((i) => [i.id, i.note])).toEqual([[held, words]]);
@@ -31,7 +31,7 @@ describe("a task held because its blocker ended badly", () => {
 
   it("tells the task list and the task view the same reason, and nothing for a task that only waits", async () => {
     const { ctx, cancelled, held, waiting } = await night();
-    const reason = `#${cancelled} was cancelled; cancel this task or change its blockers (cos task edit ID --after …)`;
+    const reason = `#${cancelled} was cancelled; cancel this task (cos task cancel ${held}) or change its blockers (cos task edit ${held} --after none, or cos task edit ${held} --after 12,13 to wait for others)`;
     const list = await listTasks(ctx, "queued");
     expect(list.find((t) => t.id === held)?.held).toBe(reason);
     expect(list.find((t) => t.id === waiting)?.held).toBeNull();

@@ -69,7 +69,7 @@ describe("runners with real child processes", () => {
     const later = new Date(Date.now() + 11_000).toISOString();
     const tick = await runCli(["tick"], { env: { ...env, COS_NOW: later } });
     expect(tick.code, tick.stderr).toBe(0);
-    expect(tick.stdout).toContain(`#${id} attempt 1: lease lost`);
+    expect(tick.stdout).toContain(`#${id} attempt 1: its runner stopped sending heartbeats (lease lost)`);
     const view = await showTask(ctx, id);
     expect(view).toMatchObject({ status: "queued", attempt: 2 });
     expect(view.activity.map((a) => a.text).join("\n")).toMatch(/lease lost/);
@@ -137,7 +137,7 @@ describe("runners with real child processes", () => {
     expect(demo.stdout).toMatch(/sent back: "Use rem units/);
     expect(demo.stdout).toMatch(/dispatched #2 \(attempt 2/);
     expect(demo.stdout).toMatch(/merged cos\/task-4 into main/);
-    expect(demo.stdout).toMatch(/Morning digest/);
+    expect(demo.stdout).toMatch(/☀️ Digest for Tue 24 Nov 2026/);
     expect(demo.stdout).toMatch(/designer\s+code\s+gate/);
   }, 90_000);
 });

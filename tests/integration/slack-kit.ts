@@ -9,7 +9,9 @@ import { startSlack, type SlackService } from "../../handlers/slack/index.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { startFakeSlack, type FakeSlack } from "../fixtures/fake-slack.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
-import { CONFIG } from "./telegram-kit.ts";
+import { CONFIG, telegramEnv } from "./telegram-kit.ts";
+import { startTelegram, type TelegramService } from "../../handlers/telegram/index.ts";
+import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 
 export const OWNER = "U0OWNER";
 export const STRANGER = "U0STRANGER";
@@ -156,4 +158,41 @@ export async function startSlackHarness(options: { env?: Record<string, string>;
 /** The card the outbox posted for a task in the review channel. */
 export function slackCard(fake: FakeSlack, taskId: number) {
   return fake.messagesIn(CHANNEL).find((m) => m.text.startsWith(`#${taskId} `));
+}
+
+/** Telegram and Slack served from one process and store, as `cos serve` does with both configured. */
+export async function startBothPlatforms(options: { telegramMode: "webhook" | "polling"; env?: Record<string, string>; outboxIntervalMs?: number }) {
+  const tgFake = await startFakeTelegram();
+  const slackFake = await startFakeSlack();
+  const ws = tempWorkspace(CONFIG);
+  const clock = movableClock("2026-11-23T22:00:00.000Z");
+  const env = parseEnv({ ...ws.env, COS_PORT: "0", ...telegramEnv(tgFake, options.telegramMode), ...slackEnv(slackFake), ...options.env });
+  const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
+  const logs: string[] = [];
+  const app = createHttpApp(ctx);
+  const outboxIntervalMs = options.outboxIntervalMs ?? 50;
+  const telegram: TelegramService = await startTelegram(ctx, app, (l) => logs.push(l), { outboxIntervalMs, pollTimeoutSeconds: 1, sleep: async () => {} });
+  const slack = await startSlack(ctx, app, (l) => logs.push(l), { outboxIntervalMs });
+  const server = await startHttp(ctx, app);
+  return {
+    tgFake: tgFake as FakeTelegram,
+    slackFake,
+    ws,
+    clock,
+    ctx,
+    app,
+    telegram,
+    slack,
+    server,
+    logs,
+    async close() {
+      await telegram.stop();
+      await slack.stop();
+      await server.close();
+      await ctx.db.close();
+      await tgFake.close();
+      await slackFake.close();
+      ws.cleanup();
+    },
+  };
 }

@@ -38,7 +38,7 @@ describe("the Slack transport", () => {
       const lines = Array.from({ length: 3000 }, (_, i) => `${"word ".repeat(20)}line ${i + 1}`);
       const parts = notificationMessages({ kind: "digest", blocks: [{ title: "Queue", lines }], cards: [] }, { timezone: "UTC" }).length;
       fake.failNext("chat.postMessage", 1, 3, { skip: 1 });
-      await transport.deliver({ kind: "digest", blocks: [{ title: "Queue", lines }], cards: [] }, null);
+      await transport.deliver({ kind: "digest", blocks: [{ title: "Queue", lines }], cards: [] }, []);
       expect(waits).toEqual([3000]);
       expect(fake.messagesIn("C1")).toHaveLength(parts);
       expect(fake.calls.filter((c) => c.method === "chat.postMessage" && c.status === 429)).toHaveLength(1);

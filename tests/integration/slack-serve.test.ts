@@ -56,7 +56,8 @@ describe("cos serve with Telegram and Slack configured together", () => {
       body: request.body,
     });
     expect(response.status).toBe(200);
-    await waitUntil(() => slackFake.ok("chat.postMessage").some((c) => blocksText(c.params.blocks as never).startsWith("*Status*")), "the /cos status reply", 20_000).catch(fail);
+    // A slash command's answer is the asker's own: ephemeral.
+    await waitUntil(() => slackFake.ok("chat.postEphemeral").some((c) => blocksText(c.params.blocks as never).startsWith("*Status*")), "the /cos status reply", 20_000).catch(fail);
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);

@@ -1,18 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { openApp } from "../../src/app/open.ts";
-import { gitWorkspace } from "../../runner/workspace/port.ts";
-import { parseEnv } from "../../src/config/env.ts";
 import { showTask } from "../../src/app/views.ts";
-import { createHttpApp } from "../../handlers/http/app.ts";
-import { startHttp } from "../../handlers/http/serve.ts";
-import { startSlack } from "../../handlers/slack/index.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
-import { startTelegram } from "../../handlers/telegram/index.ts";
-import { startFakeTelegram, tapUpdate } from "../fixtures/fake-telegram.ts";
-import { blocksText, buttonIds, startFakeSlack } from "../fixtures/fake-slack.ts";
-import { movableClock, tempWorkspace } from "../helpers.ts";
-import { CONFIG, OWNER as TG_OWNER, SECRET, buttonData, cardOfTask, postUpdate, taskInReview, telegramEnv } from "./telegram-kit.ts";
-import { OWNER as SLACK_OWNER, SIGNING_SECRET, slackCard, slackEnv, tap } from "./slack-kit.ts";
+import { tapUpdate } from "../fixtures/fake-telegram.ts";
+import { blocksText, buttonIds } from "../fixtures/fake-slack.ts";
+import { OWNER as TG_OWNER, SECRET, buttonData, cardOfTask, postUpdate, taskInReview } from "./telegram-kit.ts";
+import { OWNER as SLACK_OWNER, SIGNING_SECRET, slackCard, startBothPlatforms, tap } from "./slack-kit.ts";
 
 describe("Telegram and Slack together", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -21,24 +13,9 @@ describe("Telegram and Slack together", () => {
   });
 
   it("both work from one server, and a verdict given on one shows on the other's card", async () => {
-    const tgFake = await startFakeTelegram();
-    cleanups.push(tgFake.close);
-    const slackFake = await startFakeSlack();
-    cleanups.push(slackFake.close);
-    const ws = tempWorkspace(CONFIG);
-    cleanups.push(ws.cleanup);
-    const clock = movableClock("2026-11-23T22:00:00.000Z");
-    const env = parseEnv({ ...ws.env, COS_PORT: "0", ...telegramEnv(tgFake, "webhook"), ...slackEnv(slackFake) });
-    const ctx = await openApp({ env, cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
-    cleanups.push(() => ctx.db.close());
-    const logs: string[] = [];
-    const app = createHttpApp(ctx);
-    const telegram = await startTelegram(ctx, app, (l) => logs.push(l), { outboxIntervalMs: 50, sleep: async () => {} });
-    cleanups.push(telegram.stop);
-    const slack = await startSlack(ctx, app, (l) => logs.push(l), { outboxIntervalMs: 50 });
-    cleanups.push(slack.stop);
-    const server = await startHttp(ctx, app);
-    cleanups.push(server.close);
+    const both = await startBothPlatforms({ telegramMode: "webhook" });
+    cleanups.push(both.close);
+    const { tgFake, slackFake, ctx, clock, telegram, slack, server } = both;
 
     const settle = async () => {
       for (let i = 0; i < 3; i++) {
@@ -70,7 +47,7 @@ describe("Telegram and Slack together", () => {
     await settle();
     expect((await showTask(ctx, first)).status).toBe("approved");
     const tgFirstNow = tgFake.message(tgFirst.chatId, tgFirst.messageId)!;
-    expect(tgFirstNow.text).toContain(`Approved by user:slack:${SLACK_OWNER}`);
+    expect(tgFirstNow.text).toContain(`Approved by Slack user ${SLACK_OWNER}`);
     expect(buttonData(tgFirstNow.replyMarkup)).toEqual([]);
 
     // Discarded from Telegram: the Slack card is updated to show it.
@@ -82,7 +59,7 @@ describe("Telegram and Slack together", () => {
     expect(response.status).toBe(200);
     await settle();
     expect((await showTask(ctx, second)).status).toBe("discarded");
-    expect(blocksText(slackSecond.blocks)).toContain(`Discarded by user:telegram:${TG_OWNER}`);
+    expect(blocksText(slackSecond.blocks)).toContain(`Discarded by User${TG_OWNER}`);
     expect(buttonIds(slackSecond.blocks)).toEqual([]);
     expect(slackFake.ok("chat.update").length).toBeGreaterThanOrEqual(2);
   });

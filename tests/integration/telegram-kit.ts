@@ -11,7 +11,9 @@ import { runPass } from "../../resolver/pass.ts";
 import { createHttpApp } from "../../handlers/http/app.ts";
 import { startHttp, type Server } from "../../handlers/http/serve.ts";
 import { startTelegram, type TelegramService } from "../../handlers/telegram/index.ts";
-import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
+import { messageUpdate, startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
+import { localPort } from "../../runner/port.ts";
+import { Runner } from "../../runner/runner.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
 import { waitFor as waitUntil } from "../wait.ts";
 
@@ -153,21 +155,58 @@ export async function taskInReview(ctx: AppContext, title = "Research MDX", agen
   return id;
 }
 
-/** A git repo at `<ws>/site` with main and a task branch holding one commit, as a worktree run leaves it. */
-export function siteRepoWithTaskBranch(dir: string, taskId: number, file = "blog.mdx", content = "# Blog\n"): string {
+const gitIn = (repo: string) => (...args: string[]) =>
+  execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { stdio: "pipe" });
+
+/** A git repo at `<ws>/site` with one commit on main. */
+export function siteRepo(dir: string): string {
   const repo = join(dir, "site");
   mkdirSync(repo, { recursive: true });
-  const git = (...args: string[]) => execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { stdio: "pipe" });
+  const git = gitIn(repo);
   git("init", "-q", "-b", "main");
   writeFileSync(join(repo, "README.md"), "site\n");
   git("add", ".");
   git("commit", "-q", "-m", "init");
+  return repo;
+}
+
+/** A git repo at `<ws>/site` with main and a task branch holding one commit, as a worktree run leaves it. */
+export function siteRepoWithTaskBranch(dir: string, taskId: number, file = "blog.mdx", content = "# Blog\n"): string {
+  const repo = siteRepo(dir);
+  const git = gitIn(repo);
   git("checkout", "-q", "-b", `cos/task-${taskId}`);
   writeFileSync(join(repo, file), content);
   git("add", ".");
   git("commit", "-q", "-m", `task ${taskId}`);
   git("checkout", "-q", "main");
   return repo;
+}
+
+/** Sends a command as the owner, in the owner's private chat, and answers the text of the replies it got. */
+export async function askAsOwner(h: Harness, text: string): Promise<string> {
+  const before = h.fake.messagesIn(OWNER).length;
+  await h.send(messageUpdate(text, { from: OWNER }));
+  await h.settle();
+  return h.fake
+    .messagesIn(OWNER)
+    .slice(before)
+    .map((m) => m.text)
+    .join("\n---\n");
+}
+
+/** Runs dispatched tasks now with an in-process runner named night-runner, and waits for their reports. */
+export async function runNow(ctx: AppContext, dataDir: string, taskIds: number[]): Promise<void> {
+  const runner = new Runner(localPort(ctx), {
+    id: "night-runner",
+    slots: taskIds.length,
+    labels: [],
+    config: ctx.config,
+    dataDir,
+    sourceEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+    clock: ctx.clock,
+  });
+  await runner.poll(taskIds);
+  await runner.idle();
 }
 
 /** The card message the outbox posted for a task (in the configured chat). */

@@ -9,7 +9,7 @@ import { parseEnv } from "../../src/config/env.ts";
 import { OutboxWorker } from "../../src/outbox/outbox.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { telegramTransport } from "../../handlers/telegram/transport.ts";
-import { enqueueDailyDigest } from "../../src/outbox/digest.ts";
+import { enqueueDueDigests } from "../../src/outbox/digest.ts";
 import { MESSAGE_LIMIT } from "../../handlers/telegram/render.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 import { movableClock, tempWorkspace, type MovableClock } from "../helpers.ts";
@@ -80,7 +80,7 @@ describe("Telegram notifications through the outbox", () => {
     expect(await undelivered(ctx)).toBe(0);
     const cards = fake.messagesIn(CHAT);
     expect(cards.map((m) => m.text.split("\n")[0])).toEqual([`#${first} First`, `#${second} Second`]);
-    expect(cards[0]!.text).toContain("✅ Approved by user:telegram:111");
+    expect(cards[0]!.text).toContain("✅ Approved by Telegram user 111");
     expect(buttonData(cards[0]!.replyMarkup)).toEqual([]);
     expect(buttonData(cards[1]!.replyMarkup)).toHaveLength(3);
 
@@ -126,7 +126,7 @@ describe("Telegram notifications through the outbox", () => {
     const notes = `Not like this: <script>alert("x")</script> & ${SPECIAL}\nsecond line ✅`;
     await recordVerdict(ctx, id, "sent_back", notes, "user:telegram:111");
     await drain();
-    expect(fake.message(CHAT, card.messageId)!.text).toContain(`↩️ Sent back by user:telegram:111: ${notes}`);
+    expect(fake.message(CHAT, card.messageId)!.text).toContain(`↩️ Sent back by Telegram user 111: ${notes}`);
   });
 
   it("pushes trust changes with their numbers, failures, and tasks held because a blocker was discarded", async () => {
@@ -146,7 +146,7 @@ describe("Telegram notifications through the outbox", () => {
     await drain();
     const texts = fake.messagesIn(CHAT).map((m) => m.text);
     expect(texts).toContain("⚖️ Tier change: scout research\nauto → quick by trust (approval: 60%, sendBack: 40%, n=10)");
-    expect(texts).toContain(`⏸ #${held} Waits on the blocker is held\nits blocker #${blocker} was discarded: cancel it (/cancel ${held}) or change its blockers`);
+    expect(texts).toContain(`⏸ #${held} Waits on the blocker is held\nits blocker #${blocker} was discarded: cancel this task (/cancel ${held}) or change its blockers (/after ${held} none, or /after ${held} 12,13 to wait for others)`);
     expect(texts).toContain(`❌ #${failing} Will fail failed\nattempt 1: timed out after 60 min; queued again for attempt 2`);
   });
 
@@ -170,19 +170,20 @@ describe("Telegram notifications through the outbox", () => {
     const waiting = await taskInReview(ctx, "Waiting for you");
     await drain();
     const before = fake.messagesIn(CHAT).length;
-    expect(await enqueueDailyDigest(ctx)).toBe(true);
-    clock.advance(3600_000); // 23:00 UTC, the same day in the digest's timezone
-    expect(await enqueueDailyDigest(ctx)).toBe(false);
+    clock.set("2026-11-24T07:30:00.000Z"); // the digest's time (30 7 * * * UTC)
+    expect(await enqueueDueDigests(ctx)).toEqual(["telegram"]);
+    clock.advance(3600_000); // 08:30 UTC, the same day in the digest's timezone
+    expect(await enqueueDueDigests(ctx)).toEqual([]);
     await drain();
     const sent = fake.messagesIn(CHAT).slice(before);
-    expect(sent[0]!.text).toMatch(/^☀️ Digest\n\nDone overnight \(0\)/);
-    for (const section of ["Waiting for review (1)", "Failed or held (0)", "Trust changes (0)", "Auto-approved, worth a spot-check (0)", "Tonight's queue (0)"]) {
+    expect(sent[0]!.text).toMatch(/^☀️ Digest for Tue 24 Nov 2026\n\nDone overnight \(0\)/);
+    for (const section of ["Waiting for your review (1)", "Failed or held (0)", "Discarded or cancelled (0)", "Trust changes (0)", "Auto-approved, worth a spot-check (0)", "Tonight's queue (0)"]) {
       expect(sent[0]!.text).toContain(section);
     }
     expect(sent[1]!.text.split("\n")[0]).toBe(`#${waiting} Waiting for you`);
     expect(buttonData(sent[1]!.replyMarkup)).toEqual([`v:a:${waiting}:1`, `v:s:${waiting}:1`, `v:d:${waiting}:1`]);
     clock.advance(24 * 3600_000);
-    expect(await enqueueDailyDigest(ctx)).toBe(true);
+    expect(await enqueueDueDigests(ctx)).toEqual(["telegram"]);
     await drain();
     expect(fake.messagesIn(CHAT).filter((m) => m.text.startsWith("☀️ Digest"))).toHaveLength(2);
   });

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { reportRun } from "../../src/app/runs.ts";
-import { enqueueDailyDigest } from "../../src/outbox/digest.ts";
+import { enqueueDueDigests } from "../../src/outbox/digest.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { messageUpdate, tapUpdate } from "../fixtures/fake-telegram.ts";
-import { CHAT, CONFIG, OWNER, STRANGER, buttonData, cardOfTask, startHarness, taskInReview, waitUntil, type Harness } from "./telegram-kit.ts";
+import { CHAT, CONFIG, OWNER, STRANGER, buttonData, cardOfTask, startHarness, taskInReview, waitUntil, type Harness, askAsOwner } from "./telegram-kit.ts";
 
 describe("the Telegram bot on long polling", () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -19,17 +19,7 @@ describe("the Telegram bot on long polling", () => {
     return h;
   }
 
-  /** Sends a command as the owner and returns the text of the replies it got. */
-  async function ask(h: Harness, text: string): Promise<string> {
-    const before = h.fake.messagesIn(OWNER).length;
-    await h.send(messageUpdate(text, { from: OWNER }));
-    await h.settle();
-    return h.fake
-      .messagesIn(OWNER)
-      .slice(before)
-      .map((m) => m.text)
-      .join("\n---\n");
-  }
+  const ask = askAsOwner;
 
   it("polls without a public URL: drops any webhook, never sets one, and the webhook route stays shut", async () => {
     const h = await harness();
@@ -63,29 +53,29 @@ describe("the Telegram bot on long polling", () => {
     expect(reviewReply).toContain("1 waiting for review");
     expect(reviewReply).toContain(`#${review} Ready for review`);
     expect(buttonData(h.fake.messagesIn(OWNER).at(-1)!.replyMarkup)).toEqual([`v:a:${review}:1`, `v:s:${review}:1`, `v:d:${review}:1`]);
-    expect(await ask(h, "/status")).toContain("in review: 1, queued: 2");
+    expect(await ask(h, "/status")).toContain("In review: 1 (/review shows them).\nQueued (2):");
     expect(await ask(h, "/queue")).toMatch(new RegExp(`Queue \\(2\\)\\n#${blocker} Blocker \\[writer\\]: .*\\n#${waiting} Waiting \\[writer\\]: .*#${blocker}`));
     expect(await ask(h, `/why ${waiting}`)).toContain(`#${blocker}`);
     expect(await ask(h, "/trust")).toContain("scout research: auto");
-    expect(await ask(h, "/mode sprint")).toBe("mode: sprint");
+    expect(await ask(h, "/mode sprint")).toBe("mode: sprint (already)");
     expect(await ask(h, "/mode nap")).toContain("usage: /mode sprint or /mode idle");
     expect(await ask(h, "/pause")).toContain("paused");
-    expect(await ask(h, "/resume")).toBe("resumed");
+    expect(await ask(h, "/resume")).toBe("resumed: ready tasks are dispatched again");
     expect(await ask(h, "/tier @scout research gate")).toBe("scout research: pinned at gate");
     expect(await ask(h, "/tier @scout research clear")).toBe("scout research: pin cleared; trust decides again");
-    expect(await ask(h, `/cancel ${waiting}`)).toBe(`#${waiting} cancelled`);
+    expect(await ask(h, `/cancel ${waiting}`)).toBe(`#${waiting} cancelled.`);
     expect((await showTask(h.ctx, waiting)).status).toBe("cancelled");
     expect(await ask(h, `/retry ${waiting}`)).toBe(`#${waiting} queued again for attempt 2`);
     expect(await ask(h, "/cancel 999")).toContain("task #999 does not exist");
     const help = await ask(h, "/help");
     for (const command of ["task", "review", "status", "queue", "why", "trust", "mode", "pause", "resume", "digest", "tier", "cancel", "retry", "sendback", "diff", "help"]) {
-      expect(help).toContain(`/${command}:`);
+      expect(help).toMatch(new RegExp(`^/${command}( [^\n]*)?: `, "m"));
     }
     const digest = await ask(h, "/digest");
-    expect(digest).toContain("Waiting for review (1)");
+    expect(digest).toContain("Waiting for your review (1)");
     expect(digest).toContain(`#${review} Ready for review`);
     expect(await ask(h, `/diff ${review}`)).toContain("no branch of its own");
-    expect(await ask(h, "hello there")).toContain("unknown command");
+    expect(await ask(h, "hello there")).toContain("I take commands, not conversation");
   });
 
   it("decides from cards: approve, send back through the force-reply, discard; a double tap and a stranger's tap record nothing", async () => {
@@ -176,7 +166,7 @@ describe("the Telegram bot on long polling", () => {
     // More ticks on the same day add nothing: two more, ten minutes apart on the test's clock.
     for (let tick = 0; tick < 2; tick++) {
       h.clock.advance(10 * 60_000);
-      await enqueueDailyDigest(h.ctx);
+      await enqueueDueDigests(h.ctx);
     }
     await h.settle();
     expect(h.fake.messagesIn(CHAT).filter((m) => m.text.startsWith("☀️ Digest"))).toHaveLength(1);

@@ -69,10 +69,13 @@ describe("the Telegram bot behind the webhook", () => {
   it("registers the commands and the webhook with its secret at start", async () => {
     const h = await harness();
     expect(h.fake.webhook).toEqual({ url: `${PUBLIC_URL}/telegram/webhook`, secret: SECRET });
-    const commands = h.fake.ok("setMyCommands")[0]!.params.commands as { command: string }[];
+    const commands = h.fake.ok("setMyCommands")[0]!.params.commands as { command: string; description: string }[];
     expect(commands.map((c) => c.command)).toEqual(
       expect.arrayContaining(["task", "review", "status", "queue", "why", "trust", "mode", "pause", "resume", "digest", "tier", "cancel", "retry", "sendback", "diff", "help"]),
     );
+    // Telegram takes 1 to 256 characters of description.
+    for (const c of commands) expect(c.description.length, c.command).toBeGreaterThan(0);
+    expect(commands.find((c) => c.command === "why")!.description).toBe("why a task is not running: /why 42");
   });
 
   it("answers 401 to a wrong or missing secret and neither stores nor handles the update", async () => {
@@ -125,7 +128,7 @@ describe("the Telegram bot behind the webhook", () => {
     const toasts = h.fake.ok("answerCallbackQuery").map((c) => c.params.text);
     expect(toasts).toEqual([`Approved #${id}`, "already decided"]);
     const after = h.fake.message(CHAT, card.messageId)!;
-    expect(after.text).toContain(`✅ Approved by user:telegram:${OWNER}`);
+    expect(after.text).toContain(`✅ Approved by User${OWNER}`);
     expect(buttonData(after.replyMarkup)).toEqual([]);
     // The tap edited the card and the outbox's card_update found it already showing the verdict.
     expect(h.fake.messagesIn(CHAT).filter((m) => m.text.startsWith(`#${id} `))).toHaveLength(1);
@@ -184,7 +187,7 @@ describe("the Telegram bot behind the webhook", () => {
     expect(await verdicts(h)).toEqual([expect.objectContaining({ verdict: "sent_back", notes, attempt: 1 })]);
     expect((await showTask(h.ctx, id)).status).toBe("queued");
     const edited = h.fake.message(CHAT, card.messageId)!;
-    expect(edited.text).toContain(`↩️ Sent back by user:telegram:${OWNER}: ${notes}`);
+    expect(edited.text).toContain(`↩️ Sent back by User${OWNER}: ${notes}`);
     expect(buttonData(edited.replyMarkup)).toEqual([]);
 
     // Attempt 2 lands; /sendback decides it in one message.

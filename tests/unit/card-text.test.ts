@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cardText } from "../../src/chat/card-text.ts";
+import { plainPeople } from "../../src/app/people.ts";
+import { hintsFor } from "../../src/shared/hints.ts";
 import { notAllowed, notesQuestion, notificationParts } from "../../src/chat/chat-text.ts";
 import type { ReviewCard } from "../../src/chat/types.ts";
 
@@ -9,7 +11,7 @@ const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({ ...OPEN, ...over
 
 describe("the card text model", () => {
   it("words an open card: facts, its timer, three buttons", () => {
-    const text = cardText(card(), { timezone: "UTC" });
+    const text = cardText(card(), { timezone: "UTC" }, hintsFor("telegram"));
     expect(text).toMatchObject({
       title: "#42 Add MDX blog",
       facts: ["builder · code · tier quick · attempt 2", "diff: 1 file, +3 −0"],
@@ -26,13 +28,14 @@ describe("the card text model", () => {
 
   it("warns, under the facts, about an agent CLI in a version its preset was not proven with", () => {
     const warning = "Claude Code 2.1.400 is not a version the claude-code preset was proven with (2.1.332); if runs go wrong, install 2.1.332";
-    expect(cardText(card({ cliWarning: warning }), { timezone: "UTC" }).facts).toEqual(["builder · code · tier quick · attempt 2", "diff: 1 file, +3 −0", `⚠ ${warning}`]);
+    expect(cardText(card({ cliWarning: warning }), { timezone: "UTC" }, hintsFor("telegram")).facts).toEqual(["builder · code · tier quick · attempt 2", "diff: 1 file, +3 −0", `⚠ ${warning}`]);
   });
 
   it("words a decided card: its verdict line with the notes, no timer, no buttons", () => {
-    const text = cardText(card({ decided: { verdict: "discarded", by: "user:slack:U1", notes: "not needed" } }), { timezone: "UTC" });
-    expect(text).toMatchObject({ verdict: "🗑 Discarded by user:slack:U1: not needed", timer: null, buttons: [] });
-    expect(cardText(card({ decided: { verdict: "auto_approved", by: "timer", notes: null } }), { timezone: "UTC" }).verdict).toBe(
+    const text = cardText(card({ decided: { verdict: "discarded", by: "user:slack:U1", notes: "not needed" } }), { timezone: "UTC" }, hintsFor("telegram"));
+    expect(text).toMatchObject({ timer: null, buttons: [] });
+    expect(plainPeople(text.verdict!)).toBe("🗑 Discarded by Slack user U1: not needed");
+    expect(cardText(card({ decided: { verdict: "auto_approved", by: "timer", notes: null } }), { timezone: "UTC" }, hintsFor("telegram")).verdict).toBe(
       "✅ Approved on its own (tier timer)",
     );
   });

@@ -61,10 +61,34 @@ describe("the chat grammar", () => {
 
   it("refuses unknown commands, bad ids, modes and tiers with a usage line", () => {
     expect(parseChatCommand("/frobnicate")).toEqual({ ok: false, error: "unknown command /frobnicate; send /help for the list" });
+    expect(parseChatCommand("/stauts")).toEqual({ ok: false, error: "unknown command /stauts; did you mean /status? send /help for the list" });
+    expect(parseChatCommand("stauts", "/cos ")).toMatchObject({ ok: false, notCommand: true, error: "did you mean /cos status? send /cos help for the commands" });
+    expect(parseChatCommand("hello there")).toMatchObject({ ok: false, notCommand: true });
     expect(parseChatCommand("/why abc")).toMatchObject({ ok: false, error: expect.stringContaining("not a task id") });
-    expect(parseChatCommand("/mode fast")).toEqual({ ok: false, error: "usage: /mode sprint or /mode idle" });
+    expect(parseChatCommand("/mode fast")).toEqual({ ok: false, error: "usage: /mode sprint or /mode idle (/mode alone shows it)" });
+    expect(parseChatCommand("/mode")).toEqual({ ok: true, command: { name: "mode", mode: null } });
     expect(parseChatCommand("/tier @builder code urgent")).toMatchObject({ ok: false });
-    expect(parseChatCommand("/sendback 42")).toMatchObject({ ok: false, error: expect.stringContaining("usage") });
+    expect(parseChatCommand("/sendback 42")).toEqual({ ok: true, command: { name: "sendback", id: 42, notes: null } });
+    expect(parseChatCommand("/sendback")).toMatchObject({ ok: false, error: expect.stringContaining("usage") });
+  });
+
+  it("refuses an unknown key:value in /task instead of keeping it in the title, and leaves URLs and times alone", () => {
+    const parsed = parseChatCommand("/task Fix login prority:2 #code @builder");
+    expect(parsed).toMatchObject({ ok: false, error: expect.stringContaining("prority: is not an option of /task (did you mean priority:?)") });
+    expect(parseChatCommand("/task Read https://example.com at 10:30 #research @scout")).toMatchObject({
+      ok: true,
+      command: { task: { title: "Read https://example.com at 10:30" } },
+    });
+  });
+
+  it("reads /after and /edit, the chat's way to change a task", () => {
+    expect(parseChatCommand("/after 9 12,13")).toEqual({ ok: true, command: { name: "after", id: 9, blockedBy: [12, 13] } });
+    expect(parseChatCommand("/after 9 none")).toEqual({ ok: true, command: { name: "after", id: 9, blockedBy: [] } });
+    expect(parseChatCommand("/edit 9 prio:3 area:blog tier:none @writer")).toEqual({
+      ok: true,
+      command: { name: "edit", id: 9, changes: { priority: 3, area: "blog", tier: null, agent: "writer" } },
+    });
+    expect(parseChatCommand("/edit 9 colour:red")).toMatchObject({ ok: false, error: expect.stringContaining("colour: is not an option of /edit") });
   });
 
   it("reads /tier with a pin and with clear", () => {

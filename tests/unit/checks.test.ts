@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { cardText } from "../../src/chat/card-text.ts";
+import { hintsFor } from "../../src/shared/hints.ts";
 import type { ReviewCard } from "../../src/chat/types.ts";
 import { loadConfig } from "../../src/config/config.ts";
-import { checksLine, failingOutputNotes, tailLines, type CheckRecord } from "../../src/domain/task/checks.ts";
+import { checksLine, failingOutputNotes, checkTail, type CheckRecord } from "../../src/domain/task/checks.ts";
 import type { TaskCommand } from "../../src/domain/task/decide.ts";
 import type { TaskEvent } from "../../src/domain/task/task.ts";
 import { DEFAULT_SENSITIVE_PATHS, flagText, matchesPathPattern, reviewFlags } from "../../src/domain/task/flags.ts";
@@ -25,11 +26,11 @@ describe("the words for checks", () => {
 
   it("keeps the last 30 lines as plain text: colours dropped, a progress bar as it ended, long lines cut", () => {
     const output = Array.from({ length: 40 }, (_, i) => `line ${i + 1}`).join("\n") + "\n\u001b[31mFAIL\u001b[0m src/a.test.ts\n10%\r50%\r100%\n" + "y".repeat(500) + "\n\n";
-    const tail = tailLines(output);
+    const tail = checkTail(output);
     expect(tail).toHaveLength(30);
     expect(tail.slice(-3)).toEqual(["FAIL src/a.test.ts", "100%", `${"y".repeat(399)}…`]);
     expect(tail[0]).toBe("line 14");
-    expect(tailLines("")).toEqual([]);
+    expect(checkTail("")).toEqual([]);
   });
 
   it("writes the notes of an automatic send-back: each failing check, how it ended, its last lines", () => {
@@ -162,7 +163,7 @@ describe("the card", () => {
 
   it("shows the checks line and the flags among the facts, each failed check's last ten lines, and why the timer will not approve it", () => {
     const lines = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`);
-    const text = cardText(card({ checks: [passed("test"), failed("lint", lines)], flags: [{ kind: "sensitive", paths: ["package-lock.json"], count: 1 }] }), { timezone: "UTC" });
+    const text = cardText(card({ checks: [passed("test"), failed("lint", lines)], flags: [{ kind: "sensitive", paths: ["package-lock.json"], count: 1 }] }), { timezone: "UTC" }, hintsFor("telegram"));
     expect(text.facts).toEqual(["builder · code · tier auto · attempt 1", "✓ test 41 s · ✗ lint", "⚑ sensitive: package-lock.json"]);
     expect(text.failedChecks).toEqual([{ title: "✗ lint: exit code 1 after 3.2 s", lines: lines.slice(-10) }]);
     expect(text.timer).toBe("⏱ Not approved on its own: a check failed, so a person decides.");
@@ -170,7 +171,7 @@ describe("the card", () => {
   });
 
   it("words an automatic send-back as no person's verdict", () => {
-    const text = cardText(card({ checks: [failed("lint")], decided: { verdict: "auto_sent_back", by: "checks", notes: null } }), { timezone: "UTC" });
+    const text = cardText(card({ checks: [failed("lint")], decided: { verdict: "auto_sent_back", by: "checks", notes: null } }), { timezone: "UTC" }, hintsFor("telegram"));
     expect(text.verdict).toBe("↩️ Sent back automatically: a check failed (not a person's verdict; it runs again with the failing output as notes)");
     expect(text).toMatchObject({ buttons: [], timer: null });
   });

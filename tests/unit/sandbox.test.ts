@@ -149,6 +149,22 @@ describe("buildSandbox: other workspaces", () => {
   });
 });
 
+describe("buildSandbox: the agent's own program", () => {
+  it("shows the folder of a program given as a path, even under the private /tmp, with the config file in it still hidden", () => {
+    const fs = machine([...WORKTREE_MACHINE, "/tmp/night/agents/a.sh", "/tmp/night/cos.config.json"]);
+    const spec = worktreeSpec({ command: ["/tmp/night/agents/a.sh", "7"], hidden: [...worktreeSpec().hidden, "/tmp/night/cos.config.json"] });
+    const mounts = mountsOf(spec, fs);
+    expect(mounts).toContain("ro /tmp/night/agents");
+    expect(mountsOf(worktreeSpec({ command: ["/tmp/night/cos.config.json"], hidden: ["/tmp/night/cos.config.json"] }), fs)).toEqual(
+      expect.arrayContaining(["ro /tmp/night", "hide-file /tmp/night/cos.config.json"]),
+    );
+    // On the read-only root already: nothing to add.
+    const onRoot = buildSandbox(worktreeSpec({ command: ["/opt/agents/a.sh"] }), machine([...WORKTREE_MACHINE, "/opt/agents/a.sh"]));
+    expect(onRoot.mounts.map((m) => m.path)).not.toContain("/opt/agents");
+    expect(onRoot.skipped).toContainEqual({ path: "/opt/agents", why: "ro already (/)" });
+  });
+});
+
 describe("buildSandbox: the store, symlinks and refusals", () => {
   it("hides the store's whole folder, not only the file: SQLite re-creates -wal and -shm", () => {
     const fs = machine([...WORKTREE_MACHINE, "/var/lib/cos/cos.db"]);

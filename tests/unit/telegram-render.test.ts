@@ -56,8 +56,8 @@ describe("Telegram rendering", () => {
     );
     expect(open.html).toContain('<a href="https://cos.example/diff/42?a=1&amp;b=&quot;2&quot;">');
     expect(open.keyboard!.inline_keyboard[0]!.map((b) => ("callback_data" in b ? b.callback_data : ""))).toEqual(["v:a:42:2", "v:s:42:2", "v:d:42:2"]);
-    const decided = cardMessage(card({ decided: { verdict: "sent_back", by: "user:telegram:1", notes: "Use <rem> & 🚀" } }), { timezone: "UTC" });
-    expect(textOf(decided.html)).toContain("↩️ Sent back by user:telegram:1: Use <rem> & 🚀");
+    const decided = cardMessage(card({ decided: { verdict: "sent_back", by: { actor: "user:telegram:1", name: "Ana <3" }, notes: "Use <rem> & 🚀" } }), { timezone: "UTC" });
+    expect(textOf(decided.html)).toContain("↩️ Sent back by Ana <3: Use <rem> & 🚀");
     expect(textOf(decided.html)).not.toContain("Approved on its own");
     expect(decided.keyboard).toBeNull();
     expect(textOf(cardMessage(card({ decided: { verdict: "auto_approved", by: "timer", notes: null } }), { timezone: "UTC" }).html)).toContain("Approved on its own (tier timer)");

@@ -190,7 +190,7 @@ describe("what would move the tier next", () => {
   });
 
   it("names both directions when the tier can rise and fall", () => {
-    expect(nextMove([], "quick")).toBe("15 more approvals without a send-back to reach auto; 10 send-backs in a row would drop it to gate");
+    expect(nextMove([], "quick")).toBe("15 more approvals without a send-back to reach auto; 4 send-backs among the next 10 verdicts would drop it to gate");
   });
 
   it("speaks of one approval in the singular", () => {
@@ -203,6 +203,12 @@ describe("what would move the tier next", () => {
 
   it("counts the send-backs that would demote an auto default", () => {
     expect(nextMove(newestFirst(["approved", 6]), "auto")).toBe("4 send-backs in a row would drop it to quick");
+  });
+
+  it("says what really demotes: 4 send-backs among the next 9 verdicts, not 9 send-backs in a row", () => {
+    expect(nextMove(newestFirst(["approved", 1]), "quick")).toBe(
+      "14 more approvals without a send-back to reach auto; 4 send-backs among the next 9 verdicts would drop it to gate",
+    );
   });
 
   it("counts the approvals that would restore a demoted tier", () => {

@@ -15,12 +15,12 @@ describe("a hold in words (cos why)", () => {
     [
       "a blocker that ended",
       { code: "blocker_ended", ended: [{ id: 12, status: "discarded" }] },
-      "held: #12 was discarded; cancel this task or change its blockers (cos task edit ID --after …)",
+      "held: #12 was discarded; cancel this task (cos task cancel 9) or change its blockers (cos task edit 9 --after none, or cos task edit 9 --after 12,13 to wait for others)",
     ],
     [
       "two blockers that ended",
       { code: "blocker_ended", ended: [{ id: 12, status: "cancelled" }, { id: 13, status: "failed" }] },
-      "held: #12 was cancelled, #13 was failed; cancel this task or change its blockers (cos task edit ID --after …)",
+      "held: #12 was cancelled, #13 was failed; cancel this task (cos task cancel 9) or change its blockers (cos task edit 9 --after none, or cos task edit 9 --after 12,13 to wait for others)",
     ],
     ["a busy agent", { code: "agent_busy", agent: "builder", busyWith: 15 }, "builder is busy with #15"],
     ["a held area", { code: "area", area: "blog", heldBy: 15 }, 'area "blog" is held by #15'],
@@ -30,24 +30,24 @@ describe("a hold in words (cos why)", () => {
     ["a spent budget", { code: "budget", detail: "5 of 5 dispatches tonight" }, "tonight's budget is spent: 5 of 5 dispatches tonight"],
     ["a usage limit", { code: "usage_limit", until: at("05:00") }, "the agent hit its usage limit; it runs again after 05:00"],
   ])("describes %s", (_, hold, words) => {
-    expect(describeHold(hold, "UTC")).toBe(words);
+    expect(describeHold({ ...hold, taskId: 9 }, "UTC")).toBe(words);
   });
 
   const cooldown: Hold = { code: "cooldown", agent: "builder", finishedTask: 14, finishedAt: at("03:30"), mode: "sprint", until: at("03:40") };
 
   it("describes a cooldown with the finish time and the end of the wait", () => {
-    expect(describeHold(cooldown, "UTC")).toBe("cooldown: builder finished #14 for this goal at 03:30; sprint mode waits until 03:40");
+    expect(describeHold({ ...cooldown, taskId: 20 }, "UTC")).toBe("cooldown: builder finished #14 for this goal at 03:30; sprint mode waits until 03:40");
   });
 
   it("tells the times on the configured timezone's clock", () => {
-    expect(describeHold(cooldown, "Europe/Berlin")).toBe("cooldown: builder finished #14 for this goal at 04:30; sprint mode waits until 04:40");
-    expect(describeHold({ code: "usage_limit", until: at("05:00") }, "America/New_York")).toBe(
+    expect(describeHold({ ...cooldown, taskId: 20 }, "Europe/Berlin")).toBe("cooldown: builder finished #14 for this goal at 04:30; sprint mode waits until 04:40");
+    expect(describeHold({ code: "usage_limit", until: at("05:00"), taskId: 20 }, "America/New_York")).toBe(
       "the agent hit its usage limit; it runs again after 00:00",
     );
   });
 
   it("names idle mode in an idle cooldown", () => {
-    expect(describeHold({ ...cooldown, mode: "idle", until: at("04:30") }, "UTC")).toBe(
+    expect(describeHold({ ...cooldown, mode: "idle", until: at("04:30"), taskId: 20 }, "UTC")).toBe(
       "cooldown: builder finished #14 for this goal at 03:30; idle mode waits until 04:30",
     );
   });
@@ -67,7 +67,7 @@ describe("a hold in words (cos why)", () => {
     const words = (id: number) => {
       const hold = planned.holdOf(id);
       if (!hold) throw new Error(`#${id} was not held`);
-      return describeHold(hold, "UTC");
+      return describeHold({ ...hold, taskId: id }, "UTC");
     };
     expect(words(20)).toBe("cooldown: builder finished #14 for this goal at 03:30; sprint mode waits until 03:40");
     expect(words(21)).toBe("waiting for #12 (in review)");

@@ -17,6 +17,23 @@ export const digest = storeCommand({
   text: async (d) => (await import("../../../src/app/digest.ts")).digestText(d),
 });
 
+export const status = storeCommand({
+  usage: "cos status   (paused or not and why, the mode, what runs and for how long, what waits and why, the next digest)",
+  options: {},
+  run: async (ctx) => {
+    const { statusView } = await import("../../../src/app/status.ts");
+    const { hintsFor } = await import("../../../src/shared/hints.ts");
+    return { ...(await statusView(ctx, hintsFor("cli"))), timezone: ctx.config.digest.timezone };
+  },
+  text: async (v) => {
+    const { statusBlock } = await import("../../../src/app/status.ts");
+    const { hintsFor } = await import("../../../src/shared/hints.ts");
+    const { plainPeople } = await import("../../../src/app/people.ts");
+    const block = statusBlock(v, hintsFor("cli"), v.timezone);
+    return plainPeople([block.title, ...block.lines].join("\n"));
+  },
+});
+
 export const skills: StandaloneCommand = {
   usage: "cos skills   (the skills in the skills folder, who uses them, and the ones agents name that are missing)",
   options: {},
@@ -35,5 +52,5 @@ export const skills: StandaloneCommand = {
 export const demo: StandaloneCommand = {
   usage: "cos demo [--keep]   (a scripted night on a scratch repo, start to finish; --keep leaves its folder)",
   options: { keep: { type: "boolean" } },
-  standalone: async ({ values }, io) => (await import("../demo.ts")).runDemo(io, values.keep === true),
+  standalone: async ({ values }, io) => (await import("../demo.ts")).runDemo(io, { keep: values.keep === true, json: values.json === true }),
 };

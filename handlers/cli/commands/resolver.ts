@@ -15,7 +15,9 @@ export const tick = storeCommand({
     const sandbox = local ? await local.runnerSandbox(ctx.config, ctx.env, io, ctx.configPath) : null;
     const report = await runPass(ctx);
     if (!local || !sandbox || report.dispatched.length === 0) return report;
-    const results = await local.runDispatched(ctx, io, report.dispatched.map((d) => d.taskId), sandbox);
+    // Each run's start and end as it happens; with --json, stdout keeps to the one JSON document.
+    const say = values.json ? (line: string) => io.err(line) : (line: string) => io.out(line);
+    const results = await local.runDispatched(ctx, io, report.dispatched.map((d) => d.taskId), sandbox, say);
     return { ...report, results };
   },
   text: renderPass,

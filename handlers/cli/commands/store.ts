@@ -1,6 +1,7 @@
 import { rebuildProjections } from "../../../src/store/rebuild.ts";
 import { parseInteger, str, valueOptions } from "../args.ts";
 import { storeCommand } from "../command.ts";
+import { withProgress } from "../progress.ts";
 import { renderEvents } from "../render.ts";
 
 // The event log itself (DESIGN §2) and the projections derived from it.
@@ -23,7 +24,7 @@ export const events = storeCommand({
 export const rebuild = storeCommand({
   usage: "cos rebuild",
   options: {},
-  run: (ctx) => rebuildProjections(ctx.db),
+  run: (ctx, _args, io) => withProgress(io, "rebuilding the projections from the log", () => rebuildProjections(ctx.db)),
   text: (r) =>
     `rebuilt the projections from ${r.events} events in ${r.streams} streams in ${r.ms} ms${r.workers ? ` (the log read and folded by ${r.workers} worker threads)` : ""}`,
 });

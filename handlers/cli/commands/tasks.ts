@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { cancelTask, editTask, queueTask, recordResult } from "../../../src/app/tasks.ts";
+import type { AppContext } from "../../../src/app/context.ts";
+import { cancelTask, editTask, loadTask, queueTask, recordResult, retryTask } from "../../../src/app/tasks.ts";
 import { listTasks, showTask } from "../../../src/app/views.ts";
-import { ISOLATIONS, TIERS, type TaskEdit, type Verdict } from "../../../src/domain/task/task.ts";
+import { ISOLATIONS, TIERS, taskStream, type RunStopped, type TaskEdit, type Verdict } from "../../../src/domain/task/task.ts";
 import { ValidationError } from "../../../src/shared/errors.ts";
 import { exactArguments, idArgument, oneOf, parseId, parseIdList, parseInteger, str, title, valueOptions } from "../args.ts";
 import { ACTOR, storeCommand } from "../command.ts";
@@ -73,16 +74,53 @@ export const taskShow = storeCommand({
   text: renderTask,
 });
 
+/** How long `cos task cancel` waits for the runner to confirm that a running agent is gone. */
+const STOP_WAIT_MS = 15_000;
+
 export const taskCancel = storeCommand({
   positional: true,
-  usage: "cos task cancel ID [--reason TEXT]",
+  usage: "cos task cancel ID [--reason TEXT]   (a running task's agent is stopped and its worktree freed)",
   options: { reason: { type: "string" } },
   run: async (ctx, { values, positionals }) => {
     const id = idArgument(positionals, "cos task cancel ID");
+    const { state: before } = await loadTask(ctx, id);
     const { state } = await cancelTask(ctx, id, str(values, "reason") ?? null, ACTOR);
-    return { id, status: state.status };
+    if (before.status !== "running") return { id, status: state.status, run: null };
+    const stopped = await waitForStop(ctx, id, before.attempt, STOP_WAIT_MS);
+    return { id, status: state.status, run: { attempt: before.attempt, runner: before.runner, stopped: stopped !== null, worktree: stopped?.worktree ?? null } };
   },
-  text: (v) => `#${v.id} cancelled`,
+  text: (v) => {
+    if (!v.run) return `#${v.id} cancelled`;
+    if (!v.run.stopped) {
+      return `#${v.id} cancelled; its agent on ${v.run.runner ?? "its runner"} has not confirmed it stopped yet (a runner checks every second; one that is down took its agents with it)`;
+    }
+    const worktree = v.run.worktree ? (v.run.worktree.removed ? `, and its worktree ${v.run.worktree.path} removed (its branch stays)` : `; its worktree ${v.run.worktree.path} is kept`) : "";
+    return `#${v.id} cancelled; its agent on ${v.run.runner ?? "its runner"} was stopped${worktree}`;
+  },
+});
+
+/** Waits until the runner has confirmed the attempt stopped (TaskRunStopped), up to `timeoutMs`; null when it has not. */
+async function waitForStop(ctx: AppContext, id: number, attempt: number, timeoutMs: number): Promise<RunStopped | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const events = await ctx.store.readStream(taskStream(id));
+    const stopped = events.find((e) => e.type === "TaskRunStopped" && (e.data as RunStopped).attempt === attempt);
+    if (stopped) return stopped.data as RunStopped;
+    if (Date.now() > deadline) return null;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
+export const taskRetry = storeCommand({
+  positional: true,
+  usage: "cos task retry ID   (queue a failed or cancelled task again, for its next attempt)",
+  options: {},
+  run: async (ctx, { positionals }) => {
+    const id = idArgument(positionals, "cos task retry ID");
+    const { state } = await retryTask(ctx, id, ACTOR);
+    return { id, status: state.status, attempt: state.attempt };
+  },
+  text: (v) => `#${v.id} queued again for attempt ${v.attempt}`,
 });
 
 export const taskEdit = storeCommand({

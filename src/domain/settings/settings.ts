@@ -33,7 +33,7 @@ export function decideSettings(command: SettingsCommand, state: SettingsState): 
       if (state.mode === command.mode) return [];
       return [{ type: "ModeChanged", data: { from: state.mode, to: command.mode } }];
     case "PauseResolver":
-      if (state.paused) throw new IllegalStateError("the resolver is already paused (cos resume starts it again)");
+      if (state.paused) throw new IllegalStateError("the resolver is already paused", { way: "resume" });
       return [{ type: "ResolverPaused", data: { reason: command.reason } }];
     case "ResumeResolver":
       if (!state.paused) throw new IllegalStateError("the resolver is not paused");

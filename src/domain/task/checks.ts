@@ -72,6 +72,24 @@ export function checksLine(checks: readonly CheckRecord[] | null | undefined): s
   return checks.map(checkWord).join(" · ");
 }
 
+/**
+ * The checks as a task's whole view shows them (`cos task show`, chat's `/show`): the line, then each failed
+ * check with how it ended and every line the record kept, then what cos noted beside a check.
+ */
+export function checksReport(checks: readonly CheckRecord[] | null | undefined): string[] {
+  const line = checksLine(checks);
+  if (!line || !checks) return [];
+  const out = [`checks: ${line}`];
+  for (const check of checks) {
+    if (check.outcome !== "passed") {
+      out.push(`  ${check.name}: ${checkEnding(check)}${check.tail.length ? "; its last lines:" : "; it printed nothing"}`);
+      out.push(...check.tail.map((l) => `    ${l}`));
+    }
+    if (check.note) out.push(`  ${check.name}: ${check.note}`);
+  }
+  return out;
+}
+
 /** How a failed check ended, in words: `exit code 1 after 3.2 s`, `timed out after 10 min`. */
 export function checkEnding(check: CheckRecord): string {
   if (check.outcome === "timed_out") return `timed out after ${checkDuration(check.durationMs)}`;
@@ -99,7 +117,7 @@ const TERMINAL_CODES = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]|[\u0000-\u0008\u00
  * as plain text (colours dropped: a card is no terminal). A line rewritten with `\r` (a progress bar) counts as
  * what it ended as.
  */
-export function tailLines(text: string): string[] {
+export function checkTail(text: string): string[] {
   const lines = text
     .replace(/\r\n/g, "\n")
     .split("\n")

@@ -9,6 +9,8 @@ import {
   OPEN_STATUSES,
   type AgentCli,
   type DiffStat,
+  type FailureOutput,
+  type RunStopped,
   type FailureReason,
   type Isolation,
   type ResultSections,
@@ -46,13 +48,16 @@ export type TaskCommand =
         /** `review.onFailedChecks`: what a failed check does (default: the task goes to review). */
         onFailedChecks?: OnFailedChecks;
         maxAttempts: number;
+        /** What the run printed last and where its log is, for the failure a non-zero exit code makes. */
+        output?: FailureOutput;
       };
     }
   | {
       type: "ReportFailure";
       /** `retryAt`: for a usage limit, the reset the agent's CLI named (or null); the task decides when it retries. */
-      data: { attempt: number; reason: FailureReason; detail: string; maxAttempts: number; retryAt: string | null };
+      data: { attempt: number; reason: FailureReason; detail: string; maxAttempts: number; retryAt: string | null; output?: FailureOutput };
     }
+  | { type: "RecordRunStopped"; data: RunStopped }
   | { type: "RecordVerdict"; data: { verdict: Verdict; notes: string | null; attempt: number | null } }
   | { type: "AutoApprove"; data: { attempt: number; tier: Tier; spotCheck: boolean } }
   | { type: "NoteActivity"; data: { text: string } }
@@ -121,7 +126,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       }
       return [{ type: "TaskStarted", data: command.data }];
     case "ReportResult": {
-      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage, cli, checks, flags } = command.data;
+      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage, cli, checks, flags, output } = command.data;
       // A report from an earlier attempt is stale whatever the task does now: say so first.
       if (attempt !== null && attempt < state.attempt) requireCurrentAttempt(state, attempt);
       if (state.status !== "dispatched" && state.status !== "running") {
@@ -134,7 +139,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       const current = attempt ?? state.attempt;
       requireCurrentAttempt(state, current);
       if (exitCode !== 0) {
-        return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null, meta)];
+        return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null, meta, output)];
       }
       const reported: Emitted = {
         type: "TaskResultReported",
@@ -159,13 +164,20 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       ];
     }
     case "ReportFailure": {
-      const { attempt, reason, detail, maxAttempts, retryAt } = command.data;
+      const { attempt, reason, detail, maxAttempts, retryAt, output } = command.data;
       if (attempt < state.attempt) requireCurrentAttempt(state, attempt);
       if (state.status !== "dispatched" && state.status !== "running") {
         throw new IllegalStateError(`${ref} is ${state.status}; only a dispatched or running task can fail`);
       }
       requireCurrentAttempt(state, attempt);
-      return [failure(state, attempt, reason, detail, maxAttempts, retryAt, meta)];
+      return [failure(state, attempt, reason, detail, maxAttempts, retryAt, meta, output)];
+    }
+    case "RecordRunStopped": {
+      // Only a cancel stops a run from outside and is confirmed so; once per attempt.
+      if (state.status !== "cancelled") throw new IllegalStateError(`${ref} is ${state.status}, not cancelled; its run was not stopped by a cancel`);
+      if (command.data.attempt !== state.attempt) requireCurrentAttempt(state, command.data.attempt);
+      if (state.runStopped === command.data.attempt) return [];
+      return [{ type: "TaskRunStopped", data: command.data }];
     }
     case "RecordVerdict": {
       const { verdict, notes, attempt } = command.data;
@@ -219,13 +231,28 @@ function failure(
   maxAttempts: number,
   retryAt: string | null,
   meta: CommandMeta,
+  output: FailureOutput = {},
 ): Emitted {
   // A usage limit is the provider's doing and an unclaimed dispatch never ran: neither spends an attempt.
   const attemptSpent = reason !== "usage_limit" && reason !== "claim_timeout";
   // A run that tampered with the repository is not tried again on its own: a person looks first (/retry).
   const final = reason === "tampered" || (attemptSpent && attempt >= maxAttempts);
   const next = reason === "usage_limit" ? usageLimitRetryAt(retryAt, meta.at, state.limitStreak) : retryAt;
-  return { type: "TaskFailed", data: { attempt, reason, detail, final, retryAt: next, attemptSpent } };
+  const runner = output.runner;
+  return {
+    type: "TaskFailed",
+    data: {
+      attempt,
+      reason,
+      detail,
+      final,
+      retryAt: next,
+      attemptSpent,
+      ...(output.tail?.length ? { tail: output.tail } : {}),
+      ...(output.log ? { log: output.log } : {}),
+      ...(runner ? { runner } : {}),
+    },
+  };
 }
 
 function requireCurrentAttempt(state: TaskState, attempt: number): void {

@@ -15,7 +15,7 @@ export function checkBlockers(taskId: number, blockedBy: readonly number[], grap
   const unknown = blockedBy.filter((id) => id !== taskId && !graph.has(id));
   if (unknown.length) {
     const list = unknown.map((id) => `#${id}`).join(", ");
-    throw new ValidationError(`unknown blocker ${list}: no such task (see "cos task list")`);
+    throw new ValidationError(`unknown blocker ${list}: no such task`, { way: "list-tasks" });
   }
   const cycle = findCycle(taskId, blockedBy, graph);
   if (cycle) {

@@ -48,6 +48,27 @@ export interface Usage {
   outputTokens: number | null;
 }
 
+/**
+ * Why a run failed, beyond its reason: the last meaningful lines the agent printed (stderr first) and
+ * where the whole log is. Absent on failures recorded before runners sent them, and on failures no run
+ * caused (an unclaimed dispatch, a lost lease).
+ */
+export interface FailureOutput {
+  tail?: string[];
+  /** The run's log file, on the runner's machine. */
+  log?: string | null;
+  /** The runner the run failed on. */
+  runner?: string | null;
+}
+
+/** A run stopped because its task was cancelled, as its runner confirmed. */
+export interface RunStopped {
+  attempt: number;
+  runner: string;
+  /** The task's worktree, and whether the runner removed it (its branch stays). */
+  worktree: { path: string; removed: boolean } | null;
+}
+
 /** The agent CLI a run used, as its runner saw it: recorded with the result. */
 export interface AgentCli {
   /** The CLI as people name it: "Claude Code". */
@@ -136,8 +157,9 @@ export type TaskEvent =
   | EventEnvelope<"TaskResultReported", Omit<TaskResult, "at">>
   | EventEnvelope<
       "TaskFailed",
-      { attempt: number; reason: FailureReason; detail: string; final: boolean; retryAt: string | null; attemptSpent: boolean }
+      { attempt: number; reason: FailureReason; detail: string; final: boolean; retryAt: string | null; attemptSpent: boolean } & FailureOutput
     >
+  | EventEnvelope<"TaskRunStopped", RunStopped>
   | EventEnvelope<"VerdictRecorded", { verdict: Verdict; notes: string | null; by: string; attempt: number }>
   /** A result whose checks failed, sent back once by cos itself (`review.onFailedChecks: send-back`): no verdict, no trust. */
   | EventEnvelope<"TaskSentBackAutomatically", { attempt: number; notes: string; failed: string[] }>
@@ -210,7 +232,9 @@ const TASK_STATE_FIELDS = {
   autoSendBacks: () => 0,
   autoApproved: (): { tier: Tier; spotCheck: boolean; at: string } | null => null,
   cancelReason: (): string | null => null,
-  failure: (): { reason: FailureReason; detail: string; attempt: number } | null => null,
+  failure: (): ({ reason: FailureReason; detail: string; attempt: number } & FailureOutput) | null => null,
+  /** The attempt whose run its runner confirmed stopped after a cancel; null until then. */
+  runStopped: (): number | null => null,
   activity: (_, at): { at: string; text: string }[] => [{ at, text: "queued" }],
   runs: (): TaskRun[] => [],
   merge: (): { commit: string; into: string; at: string } | null => null,
@@ -341,8 +365,8 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       note(`result reported (attempt ${event.data.attempt}, exit ${event.data.exitCode})`);
       return next;
     case "TaskFailed": {
-      const { attempt, reason, detail, final, retryAt, attemptSpent } = event.data;
-      next.failure = { reason, detail, attempt };
+      const { attempt, reason, detail, final, retryAt, attemptSpent, tail, log, runner } = event.data;
+      next.failure = { reason, detail, attempt, ...(tail ? { tail } : {}), ...(log !== undefined ? { log } : {}), ...(runner !== undefined ? { runner } : {}) };
       next.leaseUntil = null;
       next.runner = null;
       endRun("failed");
@@ -423,6 +447,12 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
       next.cancelReason = null;
       note(`queued again by ${event.data.by} for attempt ${event.data.attempt}`);
       return next;
+    case "TaskRunStopped": {
+      const { runner, worktree } = event.data;
+      next.runStopped = event.data.attempt;
+      note(`run stopped on ${runner}: its agent was ended${worktree ? (worktree.removed ? `; worktree ${worktree.path} removed (its branch stays)` : `; worktree ${worktree.path} kept`) : ""}`);
+      return next;
+    }
     case "WorktreeRemoved":
       next.worktreeRemoved = true;
       note(`worktree ${event.data.path} removed${event.data.keptRef ? `; commits kept at ${event.data.keptRef}` : ""}`);

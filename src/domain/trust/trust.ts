@@ -59,14 +59,20 @@ export function demote(tier: Tier): Tier {
   return TIER_ORDER[Math.max(TIER_ORDER.indexOf(tier) - 1, 0)]!;
 }
 
-/** A rate as people read it: 0.925 → "93%". */
-export function percent(rate: number): string {
-  return `${Math.round(rate * 100)}%`;
+/** A rate as people read it: 0.925 → "93%"; no rate at all (nothing judged yet) → "—". */
+export function percent(rate: number | null): string {
+  return rate === null ? "—" : `${Math.round(rate * 100)}%`;
 }
 
-/** The three numbers as DESIGN §5 writes them: `approval: 93%, sendBack: 0%, n=15`. */
-export function trustNumbersText(numbers: TrustNumbers): string {
-  return `approval: ${percent(numbers.approvalRate)}, sendBack: ${percent(numbers.sendBackRate)}, n=${numbers.n}`;
+/** The rates shown for numbers: none while nothing was judged (n = 0), since 0 % would say "all sent back". */
+export function shownRates(numbers: TrustNumbers): { approvalRate: number | null; sendBackRate: number | null } {
+  return numbers.n === 0 ? { approvalRate: null, sendBackRate: null } : { approvalRate: numbers.approvalRate, sendBackRate: numbers.sendBackRate };
+}
+
+/** The three numbers as DESIGN §5 writes them: `approval: 93%, sendBack: 0%, n=15` (`—` for a rate while n=0). */
+export function trustNumbersText(numbers: TrustNumbers | { n: number; approvalRate: number | null; sendBackRate: number | null }): string {
+  const none = numbers.n === 0;
+  return `approval: ${percent(none ? null : numbers.approvalRate)}, sendBack: ${percent(none ? null : numbers.sendBackRate)}, n=${numbers.n}`;
 }
 
 /** The activity note of DESIGN §5, exactly: `Trust-based tier gate → quick (approval: 93%, sendBack: 0%, n=15)`. */
@@ -76,29 +82,49 @@ export function trustNote(from: Tier, to: Tier, numbers: TrustNumbers): string {
 
 /**
  * What would move the tier next, in words: how many more approvals (without a send-back) until a
- * promotion, and how many send-backs in a row would bring a demotion.
+ * promotion, and how few send-backs, among how many verdicts, would bring a demotion ("4 send-backs
+ * among the next 9 verdicts": the window needs 10 verdicts before it can demote at all).
  */
 export function nextMove(newestFirst: readonly Verdict[], defaultTier: Tier): string {
   const now = trustStanding(newestFirst, defaultTier).effective;
   const parts: string[] = [];
-  const up = stepsUntil(newestFirst, defaultTier, "approved", (t) => TIER_ORDER.indexOf(t) > TIER_ORDER.indexOf(now));
+  const up = approvalsUntilPromotion(newestFirst, defaultTier, now);
   if (up !== null) parts.push(`${up} more approval${up === 1 ? "" : "s"} without a send-back to reach ${promote(now)}`);
-  const down = stepsUntil(newestFirst, defaultTier, "sent_back", (t) => TIER_ORDER.indexOf(t) < TIER_ORDER.indexOf(now));
-  if (down !== null) parts.push(`${down} send-back${down === 1 ? "" : "s"} in a row would drop it to ${demote(now)}`);
+  const down = sendBacksUntilDemotion(newestFirst, defaultTier, now);
+  if (down !== null) {
+    const { sendBacks, among } = down;
+    const plural = sendBacks === 1 ? "" : "s";
+    parts.push(
+      sendBacks === among
+        ? `${sendBacks} send-back${plural} in a row would drop it to ${demote(now)}`
+        : `${sendBacks} send-back${plural} among the next ${among} verdicts would drop it to ${demote(now)}`,
+    );
+  }
   if (!parts.length) return now === promote(defaultTier) ? "at its highest tier" : `no change within ${TRUST_WINDOW} verdicts`;
   return parts.join("; ");
 }
 
-function stepsUntil(
-  newestFirst: readonly Verdict[],
-  defaultTier: Tier,
-  add: Verdict,
-  reached: (tier: Tier) => boolean,
-): number | null {
+const rank = (tier: Tier) => TIER_ORDER.indexOf(tier);
+
+function approvalsUntilPromotion(newestFirst: readonly Verdict[], defaultTier: Tier, now: Tier): number | null {
   let history = [...newestFirst];
   for (let step = 1; step <= TRUST_WINDOW; step++) {
-    history = [add, ...history];
-    if (reached(trustStanding(history, defaultTier).effective)) return step;
+    history = ["approved", ...history];
+    if (rank(trustStanding(history, defaultTier).effective) > rank(now)) return step;
+  }
+  return null;
+}
+
+/**
+ * The fewest next verdicts that can demote, and the fewest send-backs among them that do it (the
+ * send-backs newest, where the send-back rate counts them).
+ */
+function sendBacksUntilDemotion(newestFirst: readonly Verdict[], defaultTier: Tier, now: Tier): { sendBacks: number; among: number } | null {
+  for (let among = 1; among <= TRUST_WINDOW; among++) {
+    for (let sendBacks = 1; sendBacks <= among; sendBacks++) {
+      const next: Verdict[] = [...Array<Verdict>(sendBacks).fill("sent_back"), ...Array<Verdict>(among - sendBacks).fill("approved")];
+      if (rank(trustStanding([...next, ...newestFirst], defaultTier).effective) < rank(now)) return { sendBacks, among };
+    }
   }
   return null;
 }
