@@ -7,6 +7,7 @@ import type { Verdict } from "../../src/domain/task/task.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { trustTable } from "../../src/app/trust.ts";
 import { showTask } from "../../src/app/views.ts";
+import { renderTrust } from "../../handlers/cli/render.ts";
 import { tempAppsClosedAfterEach } from "../helpers.ts";
 import { checksConfig, FAILS, nodeCheck, passAndRun, siteRepo } from "./checks-kit.ts";
 
@@ -67,6 +68,7 @@ describe("failed checks in send-back mode", () => {
     expect(await trustFacts(ctx)).toEqual(before);
     // Information only: the share of checked results that passed, the failed attempt counted.
     expect((await trustTable(ctx))[0]!.checks).toEqual({ rate: 0.5, n: 2 });
+    expect(renderTrust(await trustTable(ctx))).toMatch(/checks passed[^\n]*\nbuilder +code +gate +gate +- +3 +67% +10% +50% of 2 /);
   });
 
   it("a second failure goes to review with the failing check on its card; the task is not sent back twice", async () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTask, queueTask } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
+import { renderTask } from "../../handlers/cli/render.ts";
 import { explain } from "../../src/plan/explain.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { runChecks } from "../../runner/checks.ts";
@@ -51,6 +52,7 @@ describe("a project's checks", () => {
     expect(view).toMatchObject({ status: "review", result: { checks: [{ name: "test", outcome: "passed" }], flags: [] } });
     expect(view.autoApproval).toMatchObject({ keptForFailedChecks: false });
     expect(view.autoApproval!.at).not.toBeNull();
+    expect(renderTask(view)).toMatch(/\nchecks: ✓ test \d+\.\d s\n/);
   });
 
   it("an auto task with a failed check is left in review past its timer, and cos why says why; with passing checks the timer approves it", async () => {
@@ -67,7 +69,10 @@ describe("a project's checks", () => {
     expect((await explain(ctx, failing)).text).toBe(
       `#${failing}: in review (tier auto): its checks failed (lint), so it is not approved on its own; waiting for a person's verdict`,
     );
-    expect((await showTask(ctx, failing)).autoApproval).toEqual({ at: null, keptForFailedChecks: true });
+    const view = await showTask(ctx, failing);
+    expect(view.autoApproval).toEqual({ at: null, keptForFailedChecks: true });
+    expect(renderTask(view)).toContain("checks: ✗ lint\n  lint: exit code 1 after");
+    expect(renderTask(view)).toContain("; its last lines:\n    src/a.ts:3 unused variable x\n    1 problem\nnot approved on its own: a check failed, so a person decides");
   });
 
   it("the control: the same auto task whose checks pass is approved (and merged) by the timer", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cardText } from "../../src/chat/card-text.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
+import { runEndedTitle } from "../../src/app/run-words.ts";
 import type { ReviewCard } from "../../src/chat/types.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { checksLine, failingOutputNotes, checkTail, type CheckRecord } from "../../src/domain/task/checks.ts";
@@ -116,6 +117,11 @@ describe("what a failed check does", () => {
     const state = givenTask(running()).when(report([failed("lint")], "send-back")).thenState();
     expect(state).toMatchObject({ status: "queued", attempt: 2, autoSendBacks: 1, verdicts: [] });
     expect(state.feedback).toMatchObject({ attempt: 1, automatic: true, notes: failingOutputNotes([failed("lint")]) });
+  });
+
+  it("send-back: the run's start message is edited to say it finished and went back on its own, not that it failed", () => {
+    const state = givenTask(running()).when(report([failed("lint")], "send-back")).thenState();
+    expect(runEndedTitle(state, minutesAfterStart(31))).toBe("↩️ #7 Blog engine: MDX pipeline: finished after 20 min, but its checks failed: sent back automatically for attempt 2");
   });
 
   it("send-back: a second failure goes to review", () => {
