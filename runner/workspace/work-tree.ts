@@ -3,34 +3,54 @@ import { existsSync, lstatSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAX_CHANGED_PATHS, type ChangedPath } from "../../src/domain/task/flags.ts";
-import { nulFields, openGit, parseShortStat, type DiffStatCounts, type Git } from "./git.ts";
-
-/** The changed paths of one report, in characters, at most. */
-const MAX_CHANGED_PATHS_SIZE = 1_000_000;
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { gitEnvironment, nulFields, openGit, parseShortStat, safeGitArgs, type DiffStatCounts, type Git } from "./git.ts";
 
 // A checkout's working tree as git sees it (tracked and untracked files, ignored ones left out), read through
 // a copy of its index, so the checkout's own index stays exactly as the agent left it. The finish of a direct
 // run counts its changes this way, and the checks (DESIGN §14) use it to leave the work as the agent left it:
 // what a check writes (a formatter's rewrite, a snapshot file) is put back before anything is reported.
 
+/** The changed paths of one report, in characters, at most. */
+const MAX_CHANGED_PATHS_SIZE = 1_000_000;
+const run = promisify(execFile);
+
 /** Runs `fn` with a git whose index is a copy of the checkout's, holding its whole working tree. */
-export async function withWorkingTreeIndex<T>(git: Git, fn: (staged: Git) => Promise<T>): Promise<T> {
+export function withWorkingTreeIndex<T>(git: Git, fn: (staged: Git) => Promise<T>): Promise<T> {
+  return withIndexCopy(git, async (index) => {
+    const staged = openGit(git.dir, { env: { GIT_INDEX_FILE: index } });
+    await staged.run(["add", "--all", "--verbose"]);
+    return fn(staged);
+  });
+}
+
+/**
+ * The tree object of the working tree as it is now: two equal ids mean nothing a commit would take changed.
+ * Taken before and after every check, so its git runs without simple-git, whose wait for a command that
+ * prints nothing (`add` of an unchanged tree) would cost 50 ms each time; with the same safety (no hooks, no
+ * fsmonitor, no global or system config, a plain environment).
+ */
+export function workingTreeId(git: Git): Promise<string> {
+  return withIndexCopy(git, async (index) => {
+    const quiet = (args: string[]) =>
+      run("git", safeGitArgs(args), { cwd: git.dir, env: gitEnvironment({ GIT_INDEX_FILE: index }), maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout.trim());
+    await quiet(["add", "--all"]);
+    return quiet(["write-tree"]);
+  });
+}
+
+/** Runs `fn` with the path of a copy of the checkout's index (its stat cache spares git re-reading every file). */
+async function withIndexCopy<T>(git: Git, fn: (index: string) => Promise<T>): Promise<T> {
   const indexPath = (await git.run(["rev-parse", "--path-format=absolute", "--git-path", "index"])).trim();
   const folder = await mkdtemp(join(tmpdir(), "cos-index-"));
   try {
     const index = join(folder, "index");
     if (existsSync(indexPath)) await copyFile(indexPath, index);
-    const staged = openGit(git.dir, { env: { GIT_INDEX_FILE: index } });
-    await staged.run(["add", "--all", "--verbose"]);
-    return await fn(staged);
+    return await fn(index);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
-}
-
-/** The tree object of the working tree as it is now: two equal ids mean nothing a commit would take changed. */
-export function workingTreeId(git: Git): Promise<string> {
-  return withWorkingTreeIndex(git, async (staged) => (await staged.run(["write-tree"])).trim());
 }
 
 /**
