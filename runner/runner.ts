@@ -339,7 +339,8 @@ export class Runner {
         workspace,
         runDir,
         env: checkEnvironment({ taskId: run.taskId, attempt: run.attempt, workdir: workspace.dir, envAllow: agent.env, sourceEnv: this.options.sourceEnv }),
-        sandbox: sandbox?.mode === "bwrap" ? { runner: sandbox, run: sandboxRun } : null,
+        // The agent's sandbox but its CLI's state folders: those hold the CLI's login and this run's MCP wiring.
+        sandbox: sandbox?.mode === "bwrap" ? { runner: sandbox, run: { ...sandboxRun, preset: undefined } } : null,
         onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
         signal: abort.signal,
       });

@@ -183,9 +183,10 @@ describe("a project's checks", () => {
 });
 
 describe.skipIf(!bwrap)("checks inside the agent's sandbox", () => {
-  // From the task's worktree (<root>/data/worktrees/<id>), cos's config file and its store.
+  // From the task's worktree (<root>/data/worktrees/1), cos's config file, its store, and the agent's own run folder
+  // (its prompt; with a preset, its MCP wiring and token).
   const reads = (name: string, file: string) => nodeCheck(name, `console.log(require('fs').readFileSync('../../../${file}', 'utf8').length, 'bytes read')`);
-  const peeks = [reads("config", "cos.config.json"), reads("store", "cos.db")];
+  const peeks = [reads("config", "cos.config.json"), reads("store", "cos.db"), reads("run", "data/runs/1-1/prompt.md")];
 
   it("a check that reads cos's config file or its store fails in the sandbox, and sees only the agent's environment", async () => {
     const envCheck = nodeCheck("env", "console.log(Object.keys(process.env).sort().join(' '))");
@@ -194,11 +195,14 @@ describe.skipIf(!bwrap)("checks inside the agent's sandbox", () => {
     siteRepo(root);
     const id = await queueTask(ctx, { title: "Peek", type: "code", agent: "builder" }, "cli");
     await passAndRun(ctx, root, [], { TELEGRAM_BOT_TOKEN: "123:secret-bot-token", SOME_OTHER: "x" });
-    const [config, store, env] = (await loadTask(ctx, id)).state.result!.checks!;
+    const [config, store, runFolder, env] = (await loadTask(ctx, id)).state.result!.checks!;
+    expect(id).toBe(1);
     expect(config).toMatchObject({ name: "config", outcome: "failed" });
     expect(config!.tail.join("\n")).toMatch(/EACCES|ENOENT/);
     expect(store).toMatchObject({ name: "store", outcome: "failed" });
     expect(store!.tail.join("\n")).toMatch(/ENOENT/);
+    expect(runFolder).toMatchObject({ name: "run", outcome: "failed" });
+    expect(runFolder!.tail.join("\n")).toMatch(/ENOENT/);
     // bwrap's --chdir sets PWD; nothing of the runner's own environment crosses.
     expect(env).toMatchObject({ outcome: "passed", tail: ["CI COS_ATTEMPT COS_TASK_ID COS_WORKDIR HOME PATH PWD"] });
   });
@@ -209,6 +213,6 @@ describe.skipIf(!bwrap)("checks inside the agent's sandbox", () => {
     const id = await queueTask(ctx, { title: "Peek", type: "code", agent: "builder" }, "cli");
     await passAndRun(ctx, root);
     const bytesRead = { outcome: "passed", tail: [expect.stringMatching(/^\d+ bytes read$/)] };
-    expect((await loadTask(ctx, id)).state.result!.checks).toMatchObject([bytesRead, bytesRead]);
+    expect((await loadTask(ctx, id)).state.result!.checks).toMatchObject([bytesRead, bytesRead, bytesRead]);
   });
 });
