@@ -9,6 +9,7 @@ import { checksGroup } from "./checks.ts";
 import { cliGroup } from "./cli.ts";
 import { RESULTS_PATH, mergeResults, printTable, tempDir, verdictOf, type BenchGroup, type Metric } from "./lib.ts";
 import { memoryGroup } from "./memory.ts";
+import { pagesGroup } from "./pages.ts";
 import { resolverGroup } from "./resolver.ts";
 import { sandboxGroup } from "./sandbox.ts";
 import { storeGroup } from "./store.ts";
@@ -22,6 +23,7 @@ const GROUPS: Record<string, BenchGroup> = {
   memory: memoryGroup,
   sandbox: sandboxGroup,
   checks: checksGroup,
+  pages: pagesGroup,
 };
 
 function usage(): string {

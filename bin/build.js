@@ -22,7 +22,7 @@ function listSources(dir, out) {
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) listSources(path, out);
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) out.push(path);
+    else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith(".test.ts")) out.push(path);
   }
   return out;
 }

@@ -5,6 +5,7 @@ import type { Config } from "../src/config/config.ts";
 import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
+import { runDirOf } from "../src/shared/run-folder.ts";
 import { agentEnvironment, BASE_ENV_NAMES, checkEnvironment, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
 import { checksLine } from "../src/domain/task/checks.ts";
 import { runChecks } from "./checks.ts";
@@ -223,7 +224,7 @@ export class Runner {
       // What the run may not change in the repository, recorded before the agent starts (guard.ts).
       const guard = await guardRun(workspace, run.taskId, run.attempt);
       release = () => guard?.release();
-      const runDir = join(this.options.dataDir, "runs", runFolderName(run));
+      const runDir = runDirOf(this.options.dataDir, run);
       const endpoint = run.mcpToken ? { url: this.options.mcpUrl ?? null, token: run.mcpToken } : null;
       const allowed = Object.fromEntries(agent.env.flatMap((name) => (this.options.sourceEnv[name] !== undefined ? [[name, this.options.sourceEnv[name]!]] : [])));
       const sandbox = this.options.sandbox;
@@ -378,15 +379,6 @@ export class Runner {
   }
 }
 
-/**
- * A run's folder under runs/: `<task>-<attempt>`, and `<task>-<attempt>.<try>` for the tries after the first of
- * one attempt (a usage limit or an unclaimed dispatch runs the attempt again), so no try overwrites another's log.
- */
-export function runFolderName(run: Pick<ClaimedRun, "taskId" | "attempt" | "try">): string {
-  const tried = run.try ?? 1;
-  return tried > 1 ? `${run.taskId}-${run.attempt}.${tried}` : `${run.taskId}-${run.attempt}`;
-}
-
 /** The CLI's binary (its real path) when it lies in a folder a sandboxed agent may write, else null. */
 function agentWritableBinary(command: string, env: Record<string, string>, writable: string[]): string | null {
   const binary = findExecutable(command, env.PATH);
@@ -394,3 +386,4 @@ function agentWritableBinary(command: string, env: Record<string, string>, writa
   const real = canonicalPath(binary);
   return writable.map(canonicalPath).some((root) => within(root, real)) ? real : null;
 }
+

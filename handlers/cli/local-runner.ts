@@ -1,21 +1,16 @@
 import { hostname } from "node:os";
-import { dirname } from "node:path";
 import type { AppContext } from "../../src/app/context.ts";
 import type { Config } from "../../src/config/config.ts";
 import type { Env } from "../../src/config/env.ts";
 import { envFilesIn, startSandbox, type RunnerSandbox } from "../../runner/sandbox/runner-sandbox.ts";
 import { loadTask } from "../../src/app/tasks.ts";
 import { listTasks } from "../../src/app/views.ts";
+import { dataDirOf } from "../../src/shared/run-folder.ts";
 import { Runner, type RunEvents } from "../../runner/runner.ts";
 import { durationWords } from "../../src/app/run-words.ts";
 import { localPort } from "../../runner/port.ts";
 import { collectGarbage, type GcReport } from "../../runner/workspace.ts";
 import type { CliIo } from "./io.ts";
-
-/** Runs, stores and scratch folders live beside the worktrees: `./data` by default. */
-export function dataDirOf(ctx: Pick<AppContext, "config">): string {
-  return dirname(ctx.config.worktreeRoot);
-}
 
 /**
  * `runner.sandbox` decided for this process (DESIGN §12): probes bubblewrap, prints the warning when agents
@@ -28,7 +23,7 @@ export function runnerSandbox(config: Config, env: Env, io: CliIo, configFile: s
     home: io.env.HOME,
     warn: (line) => io.err(line),
     places: {
-      dataDir: dirname(config.worktreeRoot),
+      dataDir: dataDirOf(config),
       worktreeRoot: config.worktreeRoot,
       configFile,
       envFiles: envFilesIn(io.cwd),
@@ -57,7 +52,7 @@ export function localRunner(
     get config() {
       return ctx.config;
     },
-    dataDir: dataDirOf(ctx),
+    dataDir: dataDirOf(ctx.config),
     sourceEnv: io.env,
     clock: ctx.clock,
     log: (line) => io.err(line),

@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
-import { dirname } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { fixedClock, systemClock } from "../../src/shared/clock.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
+import { dataDirOf } from "../../src/shared/run-folder.ts";
 import { Runner } from "../../runner/runner.ts";
 import { httpPort } from "../../runner/port.ts";
 import { runnerNameInToken } from "../../src/app/runner-tokens.ts";
@@ -37,7 +37,7 @@ export async function runRemote(values: Record<string, string | boolean | undefi
     slots,
     labels,
     config,
-    dataDir: dirname(config.worktreeRoot),
+    dataDir: dataDirOf(config),
     sourceEnv: io.env,
     clock: env.COS_NOW ? fixedClock(env.COS_NOW) : systemClock,
     log: (line) => io.err(line),

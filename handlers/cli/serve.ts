@@ -29,6 +29,10 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     onError: (error) => io.err(`resolver: ${toCosError(error).message}`),
   });
   io.out(`cos serve: listening on http://${ctx.env.COS_HOST}:${server.port} (store ${ctx.db.url})`);
+  // The review pages highlight diffs; their highlighter is readied now, in slices, rather than by the first page.
+  void import("../../src/pages/highlight.ts")
+    .then((m) => m.warmHighlighter())
+    .catch((error) => io.err(`review pages: ${toCosError(error).message}`));
   // Agents of the local runner reach the MCP server on this machine, whatever address it listens on.
   const host = ["0.0.0.0", "::", ""].includes(ctx.env.COS_HOST) ? "127.0.0.1" : ctx.env.COS_HOST;
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;

@@ -7,7 +7,7 @@ import { decideReview } from "../../src/app/review.ts";
 import { parseStrict } from "../../src/config/strict.ts";
 import { z } from "../../src/config/zod.ts";
 import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/task/task.ts";
-import { CHECK_LINE_MAX, CHECK_OUTCOMES, CHECK_TAIL_LINES } from "../../src/domain/task/checks.ts";
+import { CHECK_LINE_MAX, CHECK_NAME, CHECK_OUTCOMES, CHECK_TAIL_LINES } from "../../src/domain/task/checks.ts";
 import { MAX_CHANGED_PATHS } from "../../src/domain/task/flags.ts";
 import { ForbiddenError, ValidationError } from "../../src/shared/errors.ts";
 import { namesWithTokens, runnerCredential } from "../../src/app/runner-tokens.ts";
@@ -33,7 +33,7 @@ const usage = z.nullable(
   z.strictObject({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
 );
 const checkRecord = z.strictObject({
-  name: z.string().check(z.minLength(1), z.maxLength(40)),
+  name: z.string().check(z.regex(CHECK_NAME, "a check's name: letters, digits, '-' or '_' (at most 40)")),
   outcome: z.enum(CHECK_OUTCOMES),
   exitCode: z.nullable(z.number().check(z.int())),
   durationMs: z.number().check(z.gte(0)),

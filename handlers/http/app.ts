@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
 import { mountApi } from "./api.ts";
-import { mountDiff } from "./diff.ts";
 import { errorResponse } from "./errors.ts";
 import { mountMcp } from "./mcp.ts";
+import { mountPages } from "../pages/routes.tsx";
 
 export function createHttpApp(ctx: AppContext): Hono {
   const app = new Hono();
@@ -14,7 +14,7 @@ export function createHttpApp(ctx: AppContext): Hono {
     return c.json({ ok: true, position });
   });
   mountApi(app, ctx);
-  mountDiff(app, ctx);
   mountMcp(app, ctx);
+  mountPages(app, ctx);
   return app;
 }

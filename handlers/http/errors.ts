@@ -16,6 +16,9 @@ const STATUS: Record<CosError["code"], 400 | 401 | 403 | 404 | 409 | 413 | 500> 
   internal: 500,
 };
 
+/** The HTTP status of an error of our family. */
+export const statusOf = (error: CosError) => STATUS[error.code];
+
 /** `{ error: { code, message } }` with the code's status: what the API, webhooks and runners read. */
 export const errorResponse: ErrorHandler = (error, c) => {
   const cos = toCosError(error);

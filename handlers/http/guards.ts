@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
-import { TooLargeError, UnauthorizedError } from "../../src/shared/errors.ts";
+import { csrf } from "hono/csrf";
+import { ForbiddenError, TooLargeError, UnauthorizedError } from "../../src/shared/errors.ts";
 
 // The checks in front of routes, built on hono's own middleware. Each refuses by throwing the CosError
 // family, so that errors.ts gives every refusal its status and body in one place.
@@ -55,4 +56,21 @@ export function bodyBound(maxBytes: number, what: string): MiddlewareHandler {
       throw new TooLargeError(`${what} too large`);
     },
   });
+}
+
+/**
+ * Refuses a form posted from another site: hono's csrf check (the browser's Origin, or Sec-Fetch-Site,
+ * must be this server's), where this server is also the public URL a proxy serves it at.
+ */
+export function sameOriginForms(publicUrl: string | undefined): MiddlewareHandler {
+  const publicOrigin = publicUrl ? new URL(publicUrl).origin : null;
+  const check = csrf({ origin: (origin, c) => origin === new URL(c.req.url).origin || origin === publicOrigin });
+  return async (c, next) => {
+    try {
+      await check(c, async () => {});
+    } catch {
+      throw new ForbiddenError("this form was sent from another site: open the page from its link and use its buttons");
+    }
+    await next();
+  };
 }

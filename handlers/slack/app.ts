@@ -6,7 +6,7 @@ import { NameBook } from "../../src/app/people.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatReply } from "../../src/chat/types.ts";
 import { toCosError } from "../../src/shared/errors.ts";
-import { cardMessage, escapeMrkdwn, notesModal, parseVerdictData, replyMessagesTracked } from "./render.ts";
+import { PAGE_ACTION_ID, cardMessage, escapeMrkdwn, notesModal, parseVerdictData, replyMessagesTracked } from "./render.ts";
 import type { SlackBody } from "./receiver.ts";
 import { messageRef } from "./transport.ts";
 
@@ -123,8 +123,13 @@ function installFeatures(bolt: App, deps: SlackDeps): void {
     await answerOnCard(deps, client, channel, b.message?.ts ?? null, b.user.id, reply);
   });
 
+  // A review page's link button opens the page in the browser; Slack tells the app of the tap as well.
+  bolt.action(PAGE_ACTION_ID, async ({ ack }) => {
+    await ack();
+  });
+
   // Any other action (a button of a later version, a mangled id) still gets an answer.
-  bolt.action(/^(?!v:)/, async ({ body, ack, client }) => {
+  bolt.action(new RegExp(`^(?!v:|${PAGE_ACTION_ID}$)`), async ({ body, ack, client }) => {
     await ack();
     const b = body as { user: { id: string }; channel?: { id: string } };
     await tellPerson(client, b.channel?.id ?? null, b.user.id, STALE_BUTTON);

@@ -3,7 +3,7 @@ import { NOTES_LABEL, notificationParts, renderParts, renderPartsTracked, replyP
 import { parseVerdictData, verdictData } from "../../src/chat/format.ts";
 import { plainName, platformUser, showPeople } from "../../src/app/people.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
-import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import type { Notification, PageButton, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
 // The chat's parts (src/chat/chat-text.ts, card-text.ts) as Block Kit. Pure, and no words of its
 // own. Slack's limits: 50 blocks a message, 3,000 characters in a section's text; mrkdwn needs only
@@ -87,9 +87,19 @@ function pack(blocks: Block[], text: string): SlackMessage[] {
   return out;
 }
 
-export function blockMessages(block: TextBlock): SlackMessage[] {
-  return pack(sections(blockLines(block)), block.title ?? block.lines[0] ?? "ChiefOfStaff");
+export function blockMessages(block: TextBlock, page: PageButton | null = null): SlackMessage[] {
+  return pack([...sections(blockLines(block)), ...pageActions(page)], block.title ?? block.lines[0] ?? "ChiefOfStaff");
 }
+
+/** The action id of a review page's link button: Slack sends a tap on it to the app too, which only acknowledges it. */
+export const PAGE_ACTION_ID = "page:open";
+
+/** A link button opening a review page in the browser. */
+function pageLinkButton(page: PageButton): Block {
+  return { type: "button", text: { type: "plain_text", text: page.label, emoji: true }, url: page.url, action_id: PAGE_ACTION_ID };
+}
+
+const pageActions = (page: PageButton | null): Block[] => (page ? [{ type: "actions", elements: [pageLinkButton(page)] }] : []);
 
 const BUTTON_STYLE: Record<CardAction, "primary" | "danger" | null> = { approve: "primary", send_back: null, discard: "danger" };
 
@@ -114,34 +124,29 @@ export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMess
   ];
   const context: string[] = [];
   if (text.rest) context.push(escapeMrkdwn(text.rest));
-  if (text.diffLink) context.push(`<${text.diffLink.url}|${text.diffLink.label}>`);
   if (text.timer) context.push(escapeMrkdwn(text.timer));
   if (context.length) blocks.push({ type: "context", elements: context.map((t) => ({ type: "mrkdwn", text: t })) });
   if (text.verdict) blocks.push({ type: "section", text: { type: "mrkdwn", text: `*${mrkdwn(text.verdict)}*` } });
-  if (text.buttons.length) {
-    blocks.push({
-      type: "actions",
-      block_id: `verdict:${card.taskId}:${card.attempt}`,
-      elements: text.buttons.map((b) => ({
-        type: "button",
-        text: { type: "plain_text", text: b.label, emoji: true },
-        action_id: b.data,
-        value: b.data,
-        ...(BUTTON_STYLE[b.action] ? { style: BUTTON_STYLE[b.action] } : {}),
-      })),
-    });
-  }
+  const elements: Block[] = text.buttons.map((b) => ({
+    type: "button",
+    text: { type: "plain_text", text: b.label, emoji: true },
+    action_id: b.data,
+    value: b.data,
+    ...(BUTTON_STYLE[b.action] ? { style: BUTTON_STYLE[b.action] } : {}),
+  }));
+  if (text.page) elements.push(pageLinkButton(text.page));
+  if (elements.length) blocks.push({ type: "actions", block_id: `${text.buttons.length ? "verdict" : "page"}:${card.taskId}:${card.attempt}`, elements });
   return { text: `${text.title}${text.verdict ? ` (${showPeople(text.verdict, plainName)})` : ""}`, blocks };
 }
 
 /** Slack's way to show each part: sections packed into messages of 50 blocks, one message per card. */
 const slackParts = (options: RenderOptions): PartRenderer<SlackMessage> => ({
-  block: blockMessages,
+  block: (block, page) => blockMessages(block, page),
   card: (card) => cardMessage(card, options),
-  digest: (heading, blocks) => {
+  digest: (heading, blocks, page) => {
     const out: Block[] = [{ type: "section", text: { type: "mrkdwn", text: `*${escapeMrkdwn(heading)}*` } }];
     for (const b of blocks) out.push({ type: "divider" }, ...sections(blockLines(b)));
-    return pack(out, heading);
+    return pack([...out, ...pageActions(page)], heading);
   },
 });
 

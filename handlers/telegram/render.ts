@@ -1,16 +1,24 @@
-import type { InlineKeyboardMarkup } from "grammy/types";
+import type { InlineKeyboardButton, InlineKeyboardMarkup } from "grammy/types";
 import { cardText, type CardText, type RenderOptions } from "../../src/chat/card-text.ts";
 import { notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
 import { plainPeople } from "../../src/app/people.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
-import type { Notification, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import type { Notification, PageButton, ReviewCard, TextBlock } from "../../src/chat/types.ts";
 
 export { formatTime, parseVerdictData, verdictData, type RenderOptions };
 
+/** Where the message goes decides how a review page opens: Telegram allows Mini App buttons in private chats only. */
+export interface TelegramRenderOptions extends RenderOptions {
+  /** A private chat (the bot and one person): page buttons open the page inside Telegram, as a Mini App. Default: no. */
+  privateChat?: boolean;
+}
+
+/** A private chat's id is its person's, positive; groups and channels have negative ids. */
+export const isPrivateChat = (chatId: number | string) => Number(chatId) > 0;
+
 // The chat's parts (src/chat/chat-text.ts, card-text.ts) as Telegram HTML. Pure: no API calls, no
-// store, no words of its own. Telegram's HTML mode needs only & < > escaped (and " inside
-// attributes); every other character, emoji included, goes through as it is. A message holds at most
+// store, no words of its own. Telegram's HTML mode needs only & < > escaped; every other character, emoji included, goes through as it is. A message holds at most
 // 4,096 characters, so text is split on line boundaries, and a line longer than that is cut between
 // code points, never inside an escape.
 
@@ -23,10 +31,6 @@ export interface OutMessage {
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : "&gt;"));
-}
-
-function escapeAttribute(text: string): string {
-  return escapeHtml(text).replace(/"/g, "&quot;");
 }
 
 /**
@@ -95,17 +99,31 @@ export function blockFragments(block: TextBlock): string[] {
   return [...(block.title ? htmlLines(block.title, "b") : []), ...block.lines.flatMap((l) => htmlLines(l))];
 }
 
-export function blockMessages(block: TextBlock): OutMessage[] {
-  return splitMessages(blockFragments(block)).map((html) => ({ html, keyboard: null }));
+export function blockMessages(block: TextBlock, page: PageButton | null = null, privateChat = false): OutMessage[] {
+  return withPageButton(splitMessages(blockFragments(block)).map((html) => ({ html, keyboard: null })), page, privateChat);
 }
 
-/** A review card: one message with the three buttons while open, none once decided. */
-export function cardMessage(card: ReviewCard, options: RenderOptions): OutMessage {
+/**
+ * A review page's button: a Mini App (`web_app`) in a private chat when the page is https (both are
+ * Telegram's conditions), else a plain link that opens the browser.
+ */
+export function pageButton(page: PageButton, privateChat: boolean): InlineKeyboardButton {
+  return privateChat && page.url.startsWith("https://") ? { text: page.label, web_app: { url: page.url } } : { text: page.label, url: page.url };
+}
+
+/** Puts the page's button under the last message. */
+function withPageButton(messages: OutMessage[], page: PageButton | null, privateChat: boolean): OutMessage[] {
+  const last = messages.at(-1);
+  if (!page || !last) return messages;
+  return [...messages.slice(0, -1), { ...last, keyboard: { inline_keyboard: [[pageButton(page, privateChat)]] } }];
+}
+
+/** A review card: one message with the three buttons while open, none once decided; its review page's button under them. */
+export function cardMessage(card: ReviewCard, options: TelegramRenderOptions): OutMessage {
   const text = cardText(card, options, hintsFor("telegram"));
   const head = [`<b>${escapeHtml(text.title)}</b>`, ...text.facts.map(escapeHtml)];
   const tail: string[] = [];
   if (text.rest) tail.push(`<i>${escapeHtml(text.rest)}</i>`);
-  if (text.diffLink) tail.push(`<a href="${escapeAttribute(text.diffLink.url)}">${escapeHtml(text.diffLink.label)}</a>`);
   if (text.verdict) tail.push(`<b>${escapeHtml(plainPeople(text.verdict))}</b>`);
   if (text.timer) tail.push(escapeHtml(text.timer));
   head.push(...failedCheckBlocks(text.failedChecks, MESSAGE_LIMIT - [...head, ...tail].join("\n").length - 200));
@@ -113,10 +131,10 @@ export function cardMessage(card: ReviewCard, options: RenderOptions): OutMessag
   const fixed = [...head, ...tail].join("\n").length + 2;
   const summary = fitEscaped(text.summary, MESSAGE_LIMIT - fixed);
   const html = [...head, "", summary, ...(tail.length ? ["", ...tail] : [])].join("\n");
-  const keyboard: InlineKeyboardMarkup | null = text.buttons.length
-    ? { inline_keyboard: [text.buttons.map((b) => ({ text: b.label, callback_data: b.data }))] }
-    : null;
-  return { html, keyboard };
+  const rows: InlineKeyboardButton[][] = [];
+  if (text.buttons.length) rows.push(text.buttons.map((b) => ({ text: b.label, callback_data: b.data })));
+  if (text.page) rows.push([pageButton(text.page, options.privateChat ?? false)]);
+  return { html, keyboard: rows.length ? { inline_keyboard: rows } : null };
 }
 
 /** Each failed check's title and last lines (a <pre> block), its oldest lines dropped when they would not fit `room`. */
@@ -150,29 +168,33 @@ function fitEscaped(raw: string, room: number): string {
 }
 
 /** Telegram's way to show each part: text split at 4,096 characters, one message per card. */
-const telegramParts = (options: RenderOptions): PartRenderer<OutMessage> => ({
-  block: blockMessages,
+const telegramParts = (options: TelegramRenderOptions): PartRenderer<OutMessage> => ({
+  block: (block, page) => blockMessages(block, page, options.privateChat ?? false),
   card: (card) => cardMessage(card, options),
-  digest: (heading, blocks) =>
-    splitMessages([...htmlLines(heading, "b"), ...blocks.flatMap((b) => ["", ...blockFragments(b)])]).map((html) => ({ html, keyboard: null })),
+  digest: (heading, blocks, page) =>
+    withPageButton(
+      splitMessages([...htmlLines(heading, "b"), ...blocks.flatMap((b) => ["", ...blockFragments(b)])]).map((html) => ({ html, keyboard: null })),
+      page,
+      options.privateChat ?? false,
+    ),
 });
 
 /** What a chat reply looks like as messages (taps, files and questions are sent by the bot itself). */
-export function replyMessages(reply: ShownReply, options: RenderOptions): OutMessage[] {
+export function replyMessages(reply: ShownReply, options: TelegramRenderOptions): OutMessage[] {
   return renderParts(replyParts(reply), telegramParts(options));
 }
 
 /** The messages of a notification; `card_update` is an edit and is handled by the transport. */
-export function notificationMessages(n: Notification, options: RenderOptions): OutMessage[] {
+export function notificationMessages(n: Notification, options: TelegramRenderOptions): OutMessage[] {
   return renderParts(notificationParts(n), telegramParts(options));
 }
 
 /** The messages of a notification, each with the card it shows, if any. */
-export function notificationMessagesTracked(n: Notification, options: RenderOptions) {
+export function notificationMessagesTracked(n: Notification, options: TelegramRenderOptions) {
   return renderPartsTracked(notificationParts(n), telegramParts(options));
 }
 
 /** The messages of a reply, each with the card it shows, if any (so that `/review`'s copies are edited too). */
-export function replyMessagesTracked(reply: ShownReply, options: RenderOptions) {
+export function replyMessagesTracked(reply: ShownReply, options: TelegramRenderOptions) {
   return renderPartsTracked(replyParts(reply), telegramParts(options));
 }

@@ -3,7 +3,7 @@ import { replyInOneLine, notesQuestion, NOTES_LABEL } from "../../src/chat/chat-
 import { cardAt, saveMessageRef, saveNotesQuestion } from "../../src/chat/message-refs.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatReply } from "../../src/chat/types.ts";
-import { cardMessage, escapeHtml, replyMessages, replyMessagesTracked, type OutMessage } from "./render.ts";
+import { cardMessage, escapeHtml, isPrivateChat, replyMessages, replyMessagesTracked, type OutMessage } from "./render.ts";
 import { messageRef } from "./transport.ts";
 
 // A ChatReply as Telegram calls: messages in the chat a command came from, a toast and an edited
@@ -24,7 +24,7 @@ export async function respond(deps: PlatformDeps, c: Context, reply: ChatReply):
   switch (reply.kind) {
     case "text":
     case "cards":
-      for (const { message: m, card } of replyMessagesTracked(reply, deps.render)) {
+      for (const { message: m, card } of replyMessagesTracked(reply, { ...deps.render, privateChat: isPrivateChat(chatId) })) {
         const sent = await c.api.sendMessage(chatId, m.html, sendOptions(m));
         // A copy of a card (`/review`, `/digest`) is edited by its verdict like the outbox's own.
         if (card) await deps.ctx.db.write((tx) => saveMessageRef(tx, "telegram", card.taskId, card.attempt, messageRef(chatId, sent.message_id)));
@@ -59,7 +59,7 @@ export async function answerTap(deps: PlatformDeps, c: Context, reply: ChatReply
       if (!message) return;
       if (deps.notifies && (await cardAt(deps.ctx, "telegram", messageRef(message.chat.id, message.message_id)))) return;
       if (reply.card) {
-        const card = cardMessage(reply.card, deps.render);
+        const card = cardMessage(reply.card, { ...deps.render, privateChat: isPrivateChat(message.chat.id) });
         await ignoreUnchanged(
           c.api.editMessageText(message.chat.id, message.message_id, card.html, {
             parse_mode: "HTML",
@@ -79,7 +79,8 @@ export async function answerTap(deps: PlatformDeps, c: Context, reply: ChatReply
       return;
     default: {
       // A refusal (e.g. a merge conflict): the toast shows its start, the chat gets all of it.
-      const messages = reply.kind === "text" || reply.kind === "cards" ? replyMessages(reply, deps.render) : [];
+      const privateChat = message ? isPrivateChat(message.chat.id) : false;
+      const messages = reply.kind === "text" || reply.kind === "cards" ? replyMessages(reply, { ...deps.render, privateChat }) : [];
       await c.answerCallbackQuery({ text: replyInOneLine(reply).slice(0, 190), show_alert: true });
       if (message) for (const m of messages) await c.api.sendMessage(message.chat.id, m.html, sendOptions(m));
     }

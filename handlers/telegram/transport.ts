@@ -1,7 +1,7 @@
 import { GrammyError, HttpError, type Api } from "grammy";
 import type { Notification } from "../../src/chat/types.ts";
 import { DeliveryError, editedInPlace, type Posted, type Transport } from "../../src/outbox/outbox.ts";
-import { notificationMessagesTracked, type OutMessage, type RenderOptions } from "./render.ts";
+import { isPrivateChat, notificationMessagesTracked, type OutMessage, type RenderOptions } from "./render.ts";
 
 export interface TransportOptions extends RenderOptions {
   chatId: string;
@@ -73,9 +73,11 @@ export function telegramTransport(api: Api, options: TransportOptions): Transpor
   return {
     platform: "telegram",
     async deliver(notification: Notification, refs: string[]): Promise<{ posted: Posted[] }> {
-      const tracked = notificationMessagesTracked(notification, options);
+      // A review page's button is a Mini App only in a private chat: each copy is drawn for the chat it is in.
+      const render = (chatId: string) => notificationMessagesTracked(notification, { ...options, privateChat: isPrivateChat(chatId) });
+      const tracked = render(options.chatId);
       // Every copy of a card deleted or too old to edit (or none posted): the decided card is posted afresh.
-      if (await editedInPlace(notification, refs, (ref) => edit(ref, tracked[0]!.message))) return { posted: [] };
+      if (await editedInPlace(notification, refs, (ref) => edit(ref, render(splitRef(ref)[0])[0]!.message))) return { posted: [] };
       const ids = await sendAll(tracked.map((t) => t.message));
       const posted: Posted[] = [];
       tracked.forEach((t, i) => {

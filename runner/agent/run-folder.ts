@@ -1,22 +1,14 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
+import type { RunFiles } from "../../src/shared/run-folder.ts";
+
+export { runFiles, type RunFiles } from "../../src/shared/run-folder.ts";
 
 // A run's own folder: the prompt it was given, the result file it may write (COS_RESULT_FILE) and the log
 // of everything it printed. The runner keeps it after the run; the log is what a reviewer reads.
 
-export interface RunFiles {
-  promptFile: string;
-  resultFile: string;
-  logPath: string;
-}
-
 /** A result file is the agent's deliberate answer, so it gets more room than stdout, but not unbounded room. */
 const MAX_RESULT_FILE_BYTES = 4 * 1024 * 1024;
-
-export function runFiles(runDir: string): RunFiles {
-  const dir = resolve(runDir);
-  return { promptFile: join(dir, "prompt.md"), resultFile: join(dir, "result.md"), logPath: join(dir, "output.log") };
-}
 
 /** Creates the folder when missing and writes the prompt. */
 export function prepareRunFolder(runDir: string, files: RunFiles, prompt: string): void {

@@ -48,6 +48,8 @@ export function plainName(person: Person): string {
   if (person.actor === "cli") return "the CLI";
   if (person.actor === "api") return "the API";
   if (person.actor === "resolver") return "the resolver";
+  // A verdict given on a review page through its link alone (src/pages/telegram-access.ts).
+  if (person.actor === "page") return "the review page";
   if (person.actor.startsWith("runner:")) return `runner ${person.actor.slice("runner:".length)}`;
   if (person.actor.startsWith("agent:")) return `agent ${person.actor.slice("agent:".length)}`;
   return person.actor;

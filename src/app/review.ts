@@ -132,6 +132,32 @@ async function finishRemoval(ctx: AppContext, state: TaskState, project: Project
   return runTaskCommand(ctx, id, metaOf(ctx, actor), () => ({ type: "RecordWorktreeRemoved", data: { path: ctx.workspace.worktreePath(id), keptRef } }));
 }
 
+/**
+ * Whether a verdict on `attempt` is still open: the task is in review on that very attempt. A card of an
+ * earlier attempt, a repeated tap, a page left open after a verdict in chat: each is "already decided"
+ * and records nothing (DESIGN §10). Chat and the review pages ask this one rule.
+ */
+export function openForVerdict(state: TaskState, attempt: number): boolean {
+  return state.status === "review" && state.attempt === attempt;
+}
+
+/**
+ * A person's verdict on the attempt they saw (a card's, a page's): recorded through `decideReview` while
+ * that attempt is open for it, else nothing is recorded and `decided` is false, with the task as it stands.
+ */
+export async function decideAttempt(
+  ctx: AppContext,
+  id: number,
+  attempt: number,
+  verdict: Verdict,
+  notes: string | null,
+  actor: string,
+): Promise<{ decided: boolean; state: TaskState }> {
+  const { state } = await loadTask(ctx, id);
+  if (!openForVerdict(state, attempt)) return { decided: false, state };
+  return { decided: true, state: (await decideReview(ctx, id, verdict, notes, actor, attempt)).state };
+}
+
 /** The project whose worktree holds this task's work, when it ran in one. */
 export function worktreeProject(ctx: AppContext, state: TaskState): ProjectRef | null {
   if (state.isolation !== "worktree" || !state.project || state.dispatchedAt === null) return null;

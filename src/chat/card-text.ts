@@ -4,7 +4,7 @@ import { flagText } from "../domain/task/flags.ts";
 import type { Hints } from "../shared/hints.ts";
 import { formatTime, verdictData } from "./format.ts";
 import { personMark, type Person } from "../app/people.ts";
-import type { ReviewCard } from "./types.ts";
+import type { PageButton, ReviewCard } from "./types.ts";
 
 // The words of a review card (DESIGN §10), written once for every platform: its title and facts, the
 // verdict line once decided, the line saying when it is approved on its own, and its buttons. A
@@ -40,9 +40,10 @@ export interface CardText {
   failedChecks: { title: string; lines: string[] }[];
   /** The result's summary, trimmed and cut at SUMMARY_MAX; "(no summary)" when it is empty. */
   summary: string;
-  /** When the summary was cut: where the rest is (the chat command that shows the whole task). */
+  /** When the summary was cut: where the rest is (the review page, the chat command that shows the whole task). */
   rest: string | null;
-  diffLink: { label: string; url: string } | null;
+  /** The task's review page, while open and once decided. */
+  page: PageButton | null;
   /** Once decided: "✅ Approved by …" and the like, with the notes; null while open. */
   verdict: string | null;
   /** While open, on an `auto` or `quick` card: when it is approved on its own, or that it is not (a check failed). */
@@ -63,6 +64,12 @@ const FACT_MAX = 400;
 /** A card shows this much of a summary, in lines and characters; the rest is a command away. */
 export const SUMMARY_MAX_LINES = 25;
 export const SUMMARY_MAX_CHARS = 1800;
+
+/** The labels of the buttons to the review pages. */
+export const PAGE_LABELS = { task: "🔍 Review page", queue: "🗂 Review queue" } as const;
+
+/** The review queue's button, for `/review` and the digest. */
+export const reviewQueueButton = (url: string | null): PageButton | null => (url ? { label: PAGE_LABELS.queue, url } : null);
 
 const BUTTONS: [label: string, action: CardAction][] = [
   ["✅ Approve", "approve"],
@@ -96,7 +103,7 @@ export function cardText(card: ReviewCard, options: RenderOptions, hints: Hints)
     failedChecks: failedCheckTails(card.checks),
     summary: summary.text || "(no summary)",
     rest: summary.cut ? whereTheRestIs(card, hints) : null,
-    diffLink: card.diffUrl ? { label: "Open the diff", url: card.diffUrl } : null,
+    page: card.pageUrl ? { label: PAGE_LABELS.task, url: card.pageUrl } : null,
     verdict,
     timer:
       verdict !== null
@@ -141,13 +148,11 @@ function cutSummary(text: string): { text: string; cut: boolean } {
   return { text: cut ? `${kept.trimEnd()} …` : kept, cut };
 }
 
-/**
- * Where a cut summary goes on: the command that shows the whole task, and the diff's when it has one.
- * The review page (when there is one) belongs first here.
- */
+/** Where a cut summary goes on: the review page when there is one, the command that shows the whole task, and the diff's. */
 function whereTheRestIs(card: ReviewCard, hints: Hints): string {
+  const page = card.pageUrl ? `${PAGE_LABELS.task} below, or ` : "";
   const diff = card.diffStat && card.diffStat.files > 0 ? `; the patch: ${hints.diff(card.taskId)}` : "";
-  return `The summary is cut here. All of it: ${hints.show(card.taskId)}${diff}`;
+  return `The summary is cut here. All of it: ${page}${hints.show(card.taskId)}${diff}`;
 }
 
 function verdictLine(decided: ReviewCard["decided"]): string | null {

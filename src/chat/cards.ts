@@ -3,7 +3,7 @@ import { checksFailed } from "../domain/task/checks.ts";
 import type { TaskState } from "../domain/task/task.ts";
 import type { AppContext } from "../app/context.ts";
 import type { Tx } from "../store/db.ts";
-import { diffLink } from "./diff-link.ts";
+import { taskPageLink } from "../pages/links.ts";
 import { peopleOf, type Person } from "../app/people.ts";
 import type { ReviewCard } from "./types.ts";
 
@@ -34,7 +34,7 @@ export function cardOf(ctx: AppContext, t: TaskState, people: ReadonlyMap<string
     ...(t.result.flags?.length ? { flags: t.result.flags } : {}),
     autoApproveAt: due === null ? null : new Date(due).toISOString(),
     decided,
-    diffUrl: t.isolation === "worktree" ? diffLink(ctx.env, t.id) : null,
+    pageUrl: taskPageLink(ctx, t.id),
   };
 }
 

@@ -1,5 +1,5 @@
 import { PLATFORMS, type Platform } from "../config/platforms.ts";
-import type { ChatReply, Notification, ReviewCard, TextBlock } from "./types.ts";
+import type { ChatReply, Notification, PageButton, ReviewCard, TextBlock } from "./types.ts";
 
 // What a reply or a notification says, in the order it says it, for every platform: text blocks
 // (a notification's title carries its kind's emoji), review cards, and the digest. Also the fixed
@@ -8,10 +8,11 @@ import type { ChatReply, Notification, ReviewCard, TextBlock } from "./types.ts"
 // "reply to this message", Slack's "reply in the card's thread").
 
 export type ChatPart =
-  | { kind: "block"; block: TextBlock }
+  /** `page`: a button to a review page under the text (the review queue under `/review`'s intro). */
+  | { kind: "block"; block: TextBlock; page?: PageButton | null }
   | { kind: "card"; card: ReviewCard }
-  /** The digest's text: its heading, then one block per section. Its cards follow as card parts. */
-  | { kind: "digest"; heading: string; blocks: TextBlock[] };
+  /** The digest's text: its heading, then one block per section, and the review queue's button. Its cards follow as card parts. */
+  | { kind: "digest"; heading: string; blocks: TextBlock[]; page?: PageButton | null };
 
 /** The replies that are shown as messages (taps, files and questions are each platform's own calls). */
 export type ShownReply = Extract<ChatReply, { kind: "text" | "cards" }>;
@@ -25,7 +26,7 @@ export function replyParts(reply: ShownReply): ChatPart[] {
     case "text":
       return [{ kind: "block", block: reply.block }];
     case "cards":
-      return [...(reply.intro ? [{ kind: "block" as const, block: reply.intro }] : []), ...cardParts(reply.cards)];
+      return [...(reply.intro ? [{ kind: "block" as const, block: reply.intro, page: reply.page ?? null }] : []), ...cardParts(reply.cards)];
     default: {
       const never: never = reply;
       return never;
@@ -48,7 +49,7 @@ export function notificationParts(n: Notification): ChatPart[] {
       // Its title carries the outcome's own emoji.
       return [{ kind: "block", block: n.block }];
     case "digest":
-      return [{ kind: "digest", heading: n.heading ?? DIGEST_HEADING, blocks: n.blocks }, ...cardParts(n.cards)];
+      return [{ kind: "digest", heading: n.heading ?? DIGEST_HEADING, blocks: n.blocks, page: n.page ?? null }, ...cardParts(n.cards)];
     default: {
       const never: never = n;
       return never;
@@ -60,11 +61,11 @@ const cardParts = (cards: ReviewCard[]): ChatPart[] => cards.map((card) => ({ ki
 
 /** How a platform shows each kind of part, as its own messages; what a platform's render.ts provides. */
 export interface PartRenderer<Message> {
-  /** Text, split at the platform's limits. */
-  block(block: TextBlock): Message[];
+  /** Text, split at the platform's limits, with the page's button under it when there is one. */
+  block(block: TextBlock, page: PageButton | null): Message[];
   /** One message, with the buttons while open. */
   card(card: ReviewCard): Message;
-  digest(heading: string, blocks: TextBlock[]): Message[];
+  digest(heading: string, blocks: TextBlock[], page: PageButton | null): Message[];
 }
 
 /** The messages of parts, in order. */
@@ -77,11 +78,11 @@ export function renderPartsTracked<Message>(parts: ChatPart[], render: PartRende
   return parts.flatMap((part): { message: Message; card: ReviewCard | null }[] => {
     switch (part.kind) {
       case "block":
-        return render.block(part.block).map((message) => ({ message, card: null }));
+        return render.block(part.block, part.page ?? null).map((message) => ({ message, card: null }));
       case "card":
         return [{ message: render.card(part.card), card: part.card }];
       case "digest":
-        return render.digest(part.heading, part.blocks).map((message) => ({ message, card: null }));
+        return render.digest(part.heading, part.blocks, part.page ?? null).map((message) => ({ message, card: null }));
       default: {
         const never: never = part;
         return never;

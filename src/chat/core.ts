@@ -1,6 +1,6 @@
 import { buildDigest, digestHeading, digestSince } from "../app/digest.ts";
 import type { AppContext } from "../app/context.ts";
-import { decideReview } from "../app/review.ts";
+import { decideAttempt, openForVerdict } from "../app/review.ts";
 import { changeMode, loadSettings, pauseResolver, resumeResolver } from "../app/settings.ts";
 import { statusBlock, statusView } from "../app/status.ts";
 import { cancelTask, editTask, loadTask, noteActivity, queueTask, retryTask } from "../app/tasks.ts";
@@ -15,6 +15,8 @@ import { toCosError } from "../shared/errors.ts";
 import { errorText, hintsFor, type Hints } from "../shared/hints.ts";
 import { explain } from "../plan/explain.ts";
 import { queuedAfterEndedWarning } from "../plan/hold-words.ts";
+import { reviewQueueLink } from "../pages/links.ts";
+import { reviewQueueButton } from "./card-text.ts";
 import { namedCardOf } from "./cards.ts";
 import { COMMAND_HELP, parseChatCommand, type ChatCommand } from "./grammar.ts";
 import { taskLines } from "./task-lines.ts";
@@ -67,10 +69,8 @@ async function tap(ctx: AppContext, who: ChatActor, taskId: number, attempt: num
 
 /** Records a verdict from a card; a stale or repeated decision answers "already decided" and records nothing. */
 async function decide(ctx: AppContext, who: ChatActor, taskId: number, attempt: number, verdict: Verdict, notes: string | null): Promise<ChatReply> {
-  const { state } = await loadTask(ctx, taskId);
-  const stale = await alreadyDecided(ctx, state, attempt);
-  if (stale) return stale;
-  const decided = await decideReview(ctx, taskId, verdict, notes, who.actor, attempt);
+  const decided = await decideAttempt(ctx, taskId, attempt, verdict, notes, who.actor);
+  if (!decided.decided) return (await alreadyDecided(ctx, decided.state, attempt))!;
   const words = verdict === "approved" ? "Approved" : verdict === "discarded" ? "Discarded" : "Sent back";
   return { kind: "tap_answer", toast: `${words} #${taskId}`, card: await namedCardOf(ctx, decided.state) };
 }
@@ -80,7 +80,7 @@ async function decide(ctx: AppContext, who: ChatActor, taskId: number, attempt: 
  * another attempt): "already decided", with the card as it stands; null while the card is live.
  */
 async function alreadyDecided(ctx: AppContext, state: TaskState, attempt: number): Promise<ChatReply | null> {
-  if (state.status === "review" && state.attempt === attempt) return null;
+  if (openForVerdict(state, attempt)) return null;
   const card = await namedCardOf(ctx, state);
   return { kind: "tap_answer", toast: "already decided", card: card && card.attempt === attempt ? card : null };
 }
@@ -149,7 +149,12 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand,
       const cards = (await Promise.all(ids.map(async (id) => namedCardOf(ctx, (await loadTask(ctx, id)).state)))).filter(
         (c): c is ReviewCard => c !== null,
       );
-      return { kind: "cards", intro: { title: cards.length ? `${cards.length} waiting for review` : "Nothing waits for review", lines: [] }, cards };
+      return {
+        kind: "cards",
+        intro: { title: cards.length ? `${cards.length} waiting for review` : "Nothing waits for review", lines: [] },
+        cards,
+        page: reviewQueueButton(reviewQueueLink(ctx)),
+      };
     }
     case "status":
       return { kind: "text", block: statusBlock(await statusView(ctx, hints), hints, ctx.config.digest.timezone) };
@@ -203,6 +208,7 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand,
         kind: "cards",
         intro: { title: digestHeading(digest), lines: view.blocks.flatMap((b) => [`${b.title}`, ...b.lines.map((l) => `  ${l}`)]) },
         cards: view.cards,
+        page: view.page,
       };
     }
     case "tier": {

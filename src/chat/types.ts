@@ -51,8 +51,14 @@ export interface ReviewCard {
   flags?: ReviewFlag[];
   /** Set once decided: the card shows it and loses its buttons. `by` is an actor id in rows written before people had names. */
   decided: { verdict: Verdict | "auto_approved" | "auto_sent_back"; by: Person | string; notes: string | null } | null;
-  /** A link to the diff when COS_PUBLIC_URL is set. */
-  diffUrl: string | null;
+  /** The task's review page (DESIGN §13), a signed link; null without COS_PUBLIC_URL. */
+  pageUrl: string | null;
+}
+
+/** A button opening a review page (DESIGN §13): in Telegram a Mini App where it may be one, else a link. */
+export interface PageButton {
+  label: string;
+  url: string;
 }
 
 /** Plain text made of lines; a renderer escapes and formats it for its platform. */
@@ -60,7 +66,8 @@ export type { TextBlock };
 
 export type ChatReply =
   | { kind: "text"; block: TextBlock }
-  | { kind: "cards"; intro: TextBlock | null; cards: ReviewCard[] }
+  /** `page`: the review queue's link, shown with the intro. */
+  | { kind: "cards"; intro: TextBlock | null; cards: ReviewCard[]; page?: PageButton | null }
   /** Ask for send-back notes (Telegram: force-reply; Slack: a modal), worded by `notesQuestion`. */
   | { kind: "ask_notes"; taskId: number; attempt: number; title: string }
   /** A tap was answered: a short toast, and the card to show now (edited in place). */
@@ -81,5 +88,8 @@ export type Notification =
   | { kind: "stopped"; block: TextBlock }
   | { kind: "run_started"; taskId: number; attempt: number; block: TextBlock }
   | { kind: "run_ended"; block: TextBlock }
-  /** `heading` carries the date; absent in rows written before it did (the renderer then says "Digest"). */
-  | { kind: "digest"; heading?: string; blocks: TextBlock[]; cards: ReviewCard[] };
+  /**
+   * `heading` carries the date; absent in rows written before it did (the renderer then says "Digest").
+   * `page`: the review queue's link, shown with the digest's text (absent on digests stored before the pages).
+   */
+  | { kind: "digest"; heading?: string; blocks: TextBlock[]; cards: ReviewCard[]; page?: PageButton | null };

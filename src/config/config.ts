@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { ON_FAILED_CHECKS } from "../domain/task/checks.ts";
+import { CHECK_NAME, ON_FAILED_CHECKS } from "../domain/task/checks.ts";
 import { DEFAULT_SENSITIVE_PATHS } from "../domain/task/flags.ts";
 import { ISOLATIONS, TIERS } from "../domain/task/task.ts";
 import { ValidationError } from "../shared/errors.ts";
@@ -13,7 +13,7 @@ const positive = () => z.number().check(z.positive());
 
 /** A check (DESIGN §14): an argv run in the task's work folder after its run, no shell, like an agent's. */
 const checkSchema = z.strictObject({
-  name,
+  name: z.string().check(z.regex(CHECK_NAME, "use letters, digits, '-' or '_' (at most 40)")),
   command: z.array(z.string()).check(z.minLength(1, 'give the check\'s argv, e.g. ["npm", "test"]'), z.refine((argv) => argv[0] !== "", "the command's first word is empty")),
   timeoutMinutes: z._default(positive(), 10),
 });

@@ -20,8 +20,11 @@ export const envSchema = z.object({
   COS_API_TOKEN: optional,
   /** Opens the runner protocol only, for every runner (per-runner tokens: `cos runner token add`). */
   COS_RUNNER_TOKEN: optional,
-  /** Signs the links on cards and digests (diff pages); without it the API token signs them. */
-  COS_LINK_SECRET: optional,
+  /** Signs the review pages' links (DESIGN §13); unset, one is generated and kept in the data folder. */
+  COS_LINK_SECRET: z.pipe(
+    z.transform((v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v)),
+    z.optional(text().check(z.minLength(32, "use at least 32 characters, e.g. the output of `openssl rand -hex 32`"))),
+  ),
   COS_NOW: optional,
   /** Set by the runner for an agent's run: `cos mcp` relays to this URL when set, else serves from the store. */
   COS_MCP_URL: optional,

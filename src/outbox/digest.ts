@@ -37,7 +37,7 @@ export async function enqueueDueDigests(ctx: AppContext, platforms: Platform[] =
     const hints = hintsFor(platform);
     const digest = await buildDigest(ctx, digestSince(now), hints);
     const view = await digestView(ctx, digest);
-    await enqueue(ctx, platform, { kind: "digest", heading: digestHeading(digest), blocks: view.blocks, cards: view.cards }, `digest:${day}`);
+    await enqueue(ctx, platform, { kind: "digest", heading: digestHeading(digest), blocks: view.blocks, cards: view.cards, page: view.page }, `digest:${day}`);
     enqueued.push(platform);
   }
   return enqueued;

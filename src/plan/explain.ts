@@ -40,13 +40,21 @@ export async function explain(ctx: AppContext, id: number, hints: Hints = hintsF
       return result("review", `in review (tier ${tier}): approved on its own at ${at(new Date(due).toISOString())} unless a person decides first`);
     }
     case "queued": {
-      const decisions = plan(await loadPlanInput(ctx.db, ctx.config, ctx.clock(), null));
-      const mine = decisions.find((d) => (d.kind === "hold" || d.kind === "dispatch") && d.taskId === id);
-      if (mine?.kind === "hold") return result(mine.code, describeHold(mine, tz, hints));
-      if (mine?.kind === "dispatch") return result("ready", `ready: the next resolver pass dispatches it (tier ${mine.tier})`);
-      return result("queued", "queued");
+      const why = (await whyQueued(ctx, hints)).get(id);
+      return why ? result(why.code, why.text) : result("queued", "queued");
     }
     default:
       return result(state.status, `${statusWord(state.status)}; it will not run again`);
   }
+}
+
+/** Why each queued task waits, or that it is ready: one plan for all of them, in the words of `cos why`. */
+export async function whyQueued(ctx: AppContext, hints: Hints = hintsFor("cli")): Promise<Map<number, { code: string; text: string }>> {
+  const tz = ctx.config.digest.timezone;
+  const reasons = new Map<number, { code: string; text: string }>();
+  for (const d of plan(await loadPlanInput(ctx.db, ctx.config, ctx.clock(), null))) {
+    if (d.kind === "hold") reasons.set(d.taskId, { code: d.code, text: describeHold(d, tz, hints) });
+    else if (d.kind === "dispatch") reasons.set(d.taskId, { code: "ready", text: `ready: the next resolver pass dispatches it (tier ${d.tier})` });
+  }
+  return reasons;
 }

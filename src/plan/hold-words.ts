@@ -18,8 +18,12 @@ export function statusWord(status: TaskStatus): string {
   return STATUS_WORDS[status];
 }
 
+const clocks = new Map<string, Intl.DateTimeFormat>();
+
 export function clockTime(iso: string, timeZone: string): string {
-  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
+  let clock = clocks.get(timeZone);
+  if (!clock) clocks.set(timeZone, (clock = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" })));
+  return clock.format(new Date(iso));
 }
 
 type Ended = { id: number; status: TaskStatus };

@@ -58,7 +58,7 @@ export class UnauthorizedError extends CosError {
   }
 }
 
-/** A known credential asking for what it does not open: a runner's token naming another runner. */
+/** A known credential, but not for this: a runner's token naming another runner, a link signed for another page, a cross-site form. */
 export class ForbiddenError extends CosError {
   constructor(message: string) {
     super("forbidden", message);

@@ -84,18 +84,26 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+// A formatter is costly to make (a review page formats dozens of times), cheap to reuse: one per zone.
+const readable = new Map<string, Intl.DateTimeFormat>();
+
 /** An instant as people read it in a zone: `Tue 24 Nov 07:30 UTC`. */
 export function formatTime(iso: string, timezone: string): string {
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: timezone,
-    weekday: "short",
-    day: "numeric",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-    timeZoneName: "short",
-  }).formatToParts(new Date(iso));
+  let formatter = readable.get(timezone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-GB", {
+      timeZone: timezone,
+      weekday: "short",
+      day: "numeric",
+      month: "short",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZoneName: "short",
+    });
+    readable.set(timezone, formatter);
+  }
+  const parts = formatter.formatToParts(new Date(iso));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   return `${get("weekday")} ${get("day")} ${get("month")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
 }

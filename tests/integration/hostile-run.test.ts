@@ -57,7 +57,8 @@ function setup(sandbox: "auto" | "none", apiToken: boolean): Setup {
     HOME: home,
     COS_PORT: "0",
     COS_RUNNER_TOKEN: secret("runner"),
-    COS_LINK_SECRET: secret("link"),
+    // The link secret must be 32 characters or more (cos refuses a shorter one).
+    COS_LINK_SECRET: secret("link-secret-of-this-server"),
     TELEGRAM_WEBHOOK_SECRET: secret("telegram"),
     ...(apiToken ? { COS_API_TOKEN: secret("api") } : {}),
   };

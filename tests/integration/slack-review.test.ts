@@ -4,7 +4,7 @@ import { queueTask } from "../../src/app/tasks.ts";
 import { Hono } from "hono";
 import { enqueueDueDigests } from "../../src/outbox/digest.ts";
 import { startSlack } from "../../handlers/slack/index.ts";
-import { blocksText, buttonIds } from "../fixtures/fake-slack.ts";
+import { blocksText, buttonIds, linkButtons } from "../fixtures/fake-slack.ts";
 import { taskInReview } from "./telegram-kit.ts";
 import { CHANNEL, DM, OWNER, STRANGER, event, modalSubmit, slackCard, slash, startSlackHarness, tap, type SlackHarness } from "./slack-kit.ts";
 
@@ -39,6 +39,25 @@ describe("the Slack app", () => {
     expect(ephemeral.at(-1)).toContain("after:x must list task ids");
     const events = await h.ctx.store.readAll({ limit: 100 });
     expect(events.find((e) => e.type === "TaskQueued")?.meta.actor).toBe(`user:slack:${OWNER}`);
+  });
+
+  it("carries the review page as a link button, whose tap Slack reports and the app only acknowledges", async () => {
+    const h = await startSlackHarness({ env: { COS_PUBLIC_URL: "https://cos.example.test" } });
+    open.push(h);
+    const id = await taskInReview(h.ctx);
+    await h.settle();
+    const card = slackCard(h.fake, id)!;
+    expect(linkButtons(card.blocks)).toEqual([{ label: "🔍 Review page", url: expect.stringMatching(new RegExp(`^https://cos\\.example\\.test/pages/task/${id}\\?k=t${id}\\.`)) }]);
+    const replies = h.fake.calls.length;
+    await h.send(tap("page:open", card));
+    await h.settle();
+    expect(h.fake.calls.slice(replies).map((c) => c.method)).toEqual([]);
+    expect(await verdicts(h)).toEqual([]);
+    // Decided, the card keeps its page and loses its verdict buttons.
+    await h.send(tap(`v:d:${id}:1`, card));
+    await h.settle();
+    expect(buttonIds(card.blocks)).toEqual([]);
+    expect(linkButtons(card.blocks)).toHaveLength(1);
   });
 
   it("posts a review card with buttons; approve records one verdict, updates the card, and a second tap answers already decided", async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { tapUpdate } from "../fixtures/fake-telegram.ts";
-import { blocksText, buttonIds } from "../fixtures/fake-slack.ts";
+import { blocksText, buttonIds, linkButtons } from "../fixtures/fake-slack.ts";
 import { OWNER as TG_OWNER, SECRET, buttonData, cardOfTask, postUpdate, taskInReview } from "./telegram-kit.ts";
 import { OWNER as SLACK_OWNER, SIGNING_SECRET, slackCard, startBothPlatforms, tap } from "./slack-kit.ts";
 
@@ -43,6 +43,10 @@ describe("Telegram and Slack together", () => {
     const slackFirst = slackCard(slackFake, first)!;
     expect(buttonData(tgFirst.replyMarkup)).toHaveLength(3);
     expect(buttonIds(slackFirst.blocks)).toHaveLength(3);
+    // Both cards open the task's review page: a link button in Slack, a url button in Telegram's group chat.
+    const [slackPage] = linkButtons(slackFirst.blocks);
+    expect(slackPage).toEqual({ label: "🔍 Review page", url: expect.stringContaining(`/pages/task/${first}?k=t${first}.`) });
+    expect((tgFirst.replyMarkup as { inline_keyboard: { url?: string }[][] }).inline_keyboard[1]![0]!.url).toContain(`/pages/task/${first}?k=t${first}.`);
     await sendSlack(tap(`v:a:${first}:1`, slackFirst));
     await settle();
     expect((await showTask(ctx, first)).status).toBe("approved");

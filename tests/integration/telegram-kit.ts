@@ -214,7 +214,8 @@ export function cardOfTask(fake: FakeTelegram, taskId: number) {
   return fake.messagesIn(CHAT).find((m) => m.text.startsWith(`#${taskId} `));
 }
 
+/** The data of a card's verdict buttons (the review page's link button carries none). */
 export function buttonData(markup: unknown): string[] {
   const rows = (markup as { inline_keyboard?: { callback_data?: string }[][] } | null)?.inline_keyboard ?? [];
-  return rows.flat().map((b) => b.callback_data ?? "");
+  return rows.flat().flatMap((b) => (b.callback_data === undefined ? [] : [b.callback_data]));
 }

@@ -134,7 +134,7 @@ describe("the Telegram bot behind the webhook", () => {
     expect(h.fake.messagesIn(CHAT).filter((m) => m.text.startsWith(`#${id} `))).toHaveLength(1);
   });
 
-  it("puts a diff link on a worktree task's card and sends the patch as a file on /diff", async () => {
+  it("puts the review page's button on a card (a link in a group chat) and sends the patch as a file on /diff", async () => {
     const h = await harness();
     const id = await queueTask(h.ctx, { title: "Add MDX blog", type: "code", agent: "builder" }, "cli");
     siteRepoWithTaskBranch(h.ws.dir, id, "blog.mdx", "# Blog ✨ <b>&\n");
@@ -149,16 +149,19 @@ describe("the Telegram bot behind the webhook", () => {
     });
     await h.settle();
     const card = cardOfTask(h.fake, id)!;
-    const link = /<a href="([^"]+)">Open the diff<\/a>/.exec(card.html)![1]!;
-    expect(link).toMatch(new RegExp(`^${PUBLIC_URL}/diff/${id}\\?sig=[\\w-]{32}$`));
+    const rows = (card.replyMarkup as { inline_keyboard: { text: string; url?: string; web_app?: unknown }[][] }).inline_keyboard;
+    const button = rows[1]![0]!;
+    expect(button).toEqual({ text: "🔍 Review page", url: expect.stringMatching(new RegExp(`^${PUBLIC_URL}/pages/task/${id}\\?k=t${id}\\.\\d+\\.[\\w-]{32}$`)) });
     expect(card.text).toContain("diff: 1 file, +1 −0");
-    // The link opens the patch in a browser; a link signed for another task does not.
-    const local = link.replace(PUBLIC_URL, `http://127.0.0.1:${h.server!.port}`);
+    // The link opens the task's page in a browser, and no other task's.
+    const local = button.url!.replace(PUBLIC_URL, `http://127.0.0.1:${h.server!.port}`);
     const opened = await fetch(local);
     expect(opened.status).toBe(200);
-    expect(await opened.text()).toContain("+# Blog ✨ <b>&");
-    expect((await fetch(local.replace(`/diff/${id}?`, `/diff/${id + 1}?`))).status).toBe(401);
-    expect((await fetch(local.replace(/sig=.*/, "sig=forged"))).status).toBe(401);
+    const page = await opened.text();
+    expect(page).toContain('data-path="blog.mdx"');
+    expect(page).toContain("# Blog ✨ ");
+    expect(page).not.toContain("<b>&");
+    expect((await fetch(local.replace(`/task/${id}?`, `/task/${id + 1}?`))).status).toBe(403);
 
     await h.send(messageUpdate(`/diff ${id}`, { from: OWNER }));
     await h.settle();
@@ -166,6 +169,24 @@ describe("the Telegram bot behind the webhook", () => {
     expect(doc.document!.name).toBe(`task-${id}.patch`);
     expect(doc.document!.content).toContain("+# Blog ✨ <b>&");
     expect(doc.document!.caption).toContain(`#${id}`);
+  });
+
+  it("opens review pages as a Mini App in a private chat: the card's page, and the review queue under /review and the digest", async () => {
+    const h = await harness({ env: { TELEGRAM_CHAT_ID: String(OWNER) } });
+    const id = await taskInReview(h.ctx);
+    await h.settle();
+    const card = h.fake.messagesIn(OWNER).find((m) => m.text.startsWith(`#${id} `))!;
+    const rows = (card.replyMarkup as { inline_keyboard: { text: string; web_app?: { url: string } }[][] }).inline_keyboard;
+    expect(rows[1]).toEqual([{ text: "🔍 Review page", web_app: { url: expect.stringMatching(new RegExp(`^${PUBLIC_URL}/pages/task/${id}\\?k=t${id}\\.`)) } }]);
+    await h.send(messageUpdate("/review", { from: OWNER }));
+    await h.send(messageUpdate("/digest", { from: OWNER }));
+    await h.settle();
+    const queueButtons = h.fake
+      .messagesIn(OWNER)
+      .flatMap((m) => (m.replyMarkup as { inline_keyboard?: { text: string; web_app?: { url: string } }[][] } | null)?.inline_keyboard?.flat() ?? [])
+      .filter((b) => b.text === "🗂 Review queue");
+    expect(queueButtons).toHaveLength(2);
+    for (const b of queueButtons) expect(b.web_app!.url).toMatch(new RegExp(`^${PUBLIC_URL}/pages/review\\?k=q\\.`));
   });
 
   it("sends back through the force-reply, taking the reply as the notes, and /sendback does it in one message", async () => {

@@ -5,7 +5,7 @@ import { hintsFor } from "../../src/shared/hints.ts";
 import { notAllowed, notesQuestion, notificationParts } from "../../src/chat/chat-text.ts";
 import type { ReviewCard } from "../../src/chat/types.ts";
 
-const OPEN: ReviewCard = { taskId: 42, attempt: 2, title: "Add MDX blog", agent: "builder", type: "code", tier: "quick", summary: "  ", decided: null, diffUrl: null,
+const OPEN: ReviewCard = { taskId: 42, attempt: 2, title: "Add MDX blog", agent: "builder", type: "code", tier: "quick", summary: "  ", decided: null, pageUrl: null,
   diffStat: { files: 1, insertions: 3, deletions: 0 }, autoApproveAt: "2026-11-25T06:00:00.000Z" };
 const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({ ...OPEN, ...over });
 
@@ -38,6 +38,16 @@ describe("the card text model", () => {
     expect(cardText(card({ decided: { verdict: "auto_approved", by: "timer", notes: null } }), { timezone: "UTC" }, hintsFor("telegram")).verdict).toBe(
       "✅ Approved on its own (tier timer)",
     );
+  });
+
+  it("carries the review page's button while open and once decided, and none without a link", () => {
+    const url = "https://cos.example/pages/task/42?k=t42.1.x";
+    const text = (over: Partial<ReviewCard>) => cardText(card(over), { timezone: "UTC" }, hintsFor("telegram"));
+    expect(text({ pageUrl: url }).page).toEqual({ label: "🔍 Review page", url });
+    expect(text({ pageUrl: url, decided: { verdict: "approved", by: "page", notes: null } }).page).toEqual({ label: "🔍 Review page", url });
+    expect(text({}).page).toBeNull();
+    // A summary cut on the card points to the page first.
+    expect(text({ pageUrl: url, summary: "line\n".repeat(40) }).rest).toBe("The summary is cut here. All of it: 🔍 Review page below, or /show 42; the patch: /diff 42");
   });
 
   it("asks for notes with only the hint the platform gives", () => {

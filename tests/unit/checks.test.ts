@@ -164,7 +164,7 @@ describe("the timer and failed checks", () => {
 
 describe("the card", () => {
   const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({
-    taskId: 42, attempt: 1, title: "Tidy", agent: "builder", type: "code", tier: "auto", summary: "Tidied.", decided: null, diffUrl: null, diffStat: null, autoApproveAt: null, ...over,
+    taskId: 42, attempt: 1, title: "Tidy", agent: "builder", type: "code", tier: "auto", summary: "Tidied.", decided: null, pageUrl: null, diffStat: null, autoApproveAt: null, ...over,
   });
 
   it("shows the checks line and the flags among the facts, each failed check's last ten lines, and why the timer will not approve it", () => {

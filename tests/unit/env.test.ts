@@ -49,6 +49,14 @@ describe("parsing the environment", () => {
   });
 });
 
+describe("COS_LINK_SECRET", () => {
+  it("is unset when blank, and refused when too short to be a key", () => {
+    expect(parseEnv({ COS_LINK_SECRET: " " }).COS_LINK_SECRET).toBeUndefined();
+    expect(parseEnv({ COS_LINK_SECRET: "k".repeat(32) }).COS_LINK_SECRET).toBe("k".repeat(32));
+    expect(refusal({ COS_LINK_SECRET: "short" }).message).toMatch(/COS_LINK_SECRET: use at least 32 characters/);
+  });
+});
+
 describe("COS_PORT", () => {
   it.each([
     ["0", 0],

@@ -32,7 +32,7 @@ const card = (over: Partial<ReviewCard> = {}): ReviewCard => ({
   diffStat: { files: 3, insertions: 120, deletions: 4 },
   autoApproveAt: "2026-11-25T06:00:00.000Z",
   decided: null,
-  diffUrl: null,
+  pageUrl: null,
   ...over,
 });
 
@@ -50,17 +50,28 @@ describe("Telegram rendering", () => {
   });
 
   it("shows a card's facts, its timer, its buttons, and once decided its verdict without buttons", () => {
-    const open = cardMessage(card({ diffUrl: "https://cos.example/diff/42?a=1&b=\"2\"" }), { timezone: "Europe/Berlin" });
+    const open = cardMessage(card(), { timezone: "Europe/Berlin" });
     expect(textOf(open.html)).toBe(
-      "#42 Add MDX blog\nbuilder · code · tier quick · attempt 2\ndiff: 3 files, +120 −4\n\nAdded the blog.\n\nOpen the diff\n⏱ Approved on its own at Wed 25 Nov 07:00 CET unless you decide first.",
+      "#42 Add MDX blog\nbuilder · code · tier quick · attempt 2\ndiff: 3 files, +120 −4\n\nAdded the blog.\n\n⏱ Approved on its own at Wed 25 Nov 07:00 CET unless you decide first.",
     );
-    expect(open.html).toContain('<a href="https://cos.example/diff/42?a=1&amp;b=&quot;2&quot;">');
+    expect(open.keyboard!.inline_keyboard).toHaveLength(1);
     expect(open.keyboard!.inline_keyboard[0]!.map((b) => ("callback_data" in b ? b.callback_data : ""))).toEqual(["v:a:42:2", "v:s:42:2", "v:d:42:2"]);
     const decided = cardMessage(card({ decided: { verdict: "sent_back", by: { actor: "user:telegram:1", name: "Ana <3" }, notes: "Use <rem> & 🚀" } }), { timezone: "UTC" });
     expect(textOf(decided.html)).toContain("↩️ Sent back by Ana <3: Use <rem> & 🚀");
     expect(textOf(decided.html)).not.toContain("Approved on its own");
     expect(decided.keyboard).toBeNull();
     expect(textOf(cardMessage(card({ decided: { verdict: "auto_approved", by: "timer", notes: null } }), { timezone: "UTC" }).html)).toContain("Approved on its own (tier timer)");
+  });
+
+  it("puts the review page under the verdict buttons: a Mini App in a private chat over https, else a link", () => {
+    const url = "https://cos.example/pages/task/42?k=t42.1.x";
+    const rows = (privateChat: boolean, pageUrl = url) => cardMessage(card({ pageUrl }), { timezone: "UTC", privateChat }).keyboard!.inline_keyboard;
+    expect(rows(true)[1]).toEqual([{ text: "🔍 Review page", web_app: { url } }]);
+    expect(rows(false)[1]).toEqual([{ text: "🔍 Review page", url }]);
+    expect(rows(true, "http://cos.internal/pages/task/42?k=t42.1.x")[1]).toEqual([{ text: "🔍 Review page", url: "http://cos.internal/pages/task/42?k=t42.1.x" }]);
+    // Decided: the verdict buttons go, the page stays.
+    const decided = cardMessage(card({ pageUrl: url, decided: { verdict: "approved", by: "page", notes: null } }), { timezone: "UTC", privateChat: true });
+    expect(decided.keyboard!.inline_keyboard).toEqual([[{ text: "🔍 Review page", web_app: { url } }]]);
   });
 
   it("keeps a card with a huge summary in one message, cut on a character, not inside an escape", () => {
@@ -111,5 +122,9 @@ describe("Telegram rendering", () => {
     );
     expect(messages.map((m) => textOf(m.html).split("\n")[0])).toEqual(["☀️ Digest", "#42 Add MDX blog"]);
     expect(textOf(messages[0]!.html)).toBe("☀️ Digest\n\nDone overnight (1)\n#1 A & B [builder]\n\nTrust changes (0)\n—");
+    expect(messages[0]!.keyboard).toBeNull();
+    const url = "https://cos.example/pages/review?k=q.1.x";
+    const linked = notificationMessages({ kind: "digest", blocks: [{ title: "Done overnight (0)", lines: ["—"] }], cards: [], page: { label: "🗂 Review queue", url } }, { timezone: "UTC", privateChat: true });
+    expect(linked[0]!.keyboard).toEqual({ inline_keyboard: [[{ text: "🗂 Review queue", web_app: { url } }]] });
   });
 });

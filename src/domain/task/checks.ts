@@ -12,6 +12,9 @@ export type CheckOutcome = (typeof CHECK_OUTCOMES)[number];
 export const ON_FAILED_CHECKS = ["review", "send-back"] as const;
 export type OnFailedChecks = (typeof ON_FAILED_CHECKS)[number];
 
+/** A check's name: a file name too (its log is `checks/<name>.log` in the run folder). */
+export const CHECK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
+
 /** The record keeps this many of a check's last lines; its whole output stays in the run folder. */
 export const CHECK_TAIL_LINES = 30;
 /** …and each of them cut to this many characters (a minified bundle is one line). */
