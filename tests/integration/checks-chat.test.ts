@@ -4,7 +4,7 @@ import { buildDigest, digestSince, digestText } from "../../src/app/digest.ts";
 import { blocksText, buttonIds } from "../fixtures/fake-slack.ts";
 import { checksConfig, FAILS, PASSES, passAndRun, siteRepo } from "./checks-kit.ts";
 import { slackCard, startSlackHarness, type SlackHarness } from "./slack-kit.ts";
-import { buttonData, cardOfTask, startHarness, type Harness } from "./telegram-kit.ts";
+import { buttonData, cardOfTask, CHAT, startHarness, type Harness } from "./telegram-kit.ts";
 
 // Issue 16, "must hold": a failing check is on the card before a person taps anything, with its last lines;
 // and the flags for what deserves a closer look. Through the fake Bot API and the fake Slack Web API, as a
@@ -45,6 +45,26 @@ describe("the review packet on chat", () => {
     // The digest's review queue says the same under the item.
     const digest = digestText(await buildDigest(h.ctx, digestSince(h.clock.now())));
     expect(digest).toMatch(new RegExp(`#${id} Add a page .*\\n +✓ test \\d+\\.\\d s · ✗ lint\\n +⚑ sensitive: package-lock.json`));
+  });
+
+  it("Telegram, send-back mode: the first result's card says it went back on its own, with no buttons; the redo gets a card of its own", async () => {
+    const h: Harness = await startHarness({ mode: "polling", config: checksConfig([FAILS("lint")], { review: { onFailedChecks: "send-back" } }) });
+    open.push(h);
+    siteRepo(h.ws.dir);
+    const id = await queueTask(h.ctx, { title: "Add a page", type: "code", agent: "builder" }, "cli");
+    await passAndRun(h.ctx, h.ws.dir);
+    await h.settle();
+    const first = h.fake.messagesIn(CHAT).find((m) => m.text.startsWith(`#${id} `) && m.text.includes("attempt 1"))!;
+    if (process.env.COS_SHOW_CARDS) console.log(`--- Telegram card, sent back on its own ---\n${first.html}`);
+    expect(first.text).toContain("✗ lint: exit code 1 after");
+    expect(first.text).toContain("↩️ Sent back automatically: a check failed (not a person's verdict; it runs again with the failing output as notes)");
+    expect(buttonData(first.replyMarkup)).toEqual([]);
+
+    await passAndRun(h.ctx, h.ws.dir);
+    await h.settle();
+    const second = h.fake.messagesIn(CHAT).find((m) => m.text.startsWith(`#${id} `) && m.text.includes("attempt 2"))!;
+    expect(second.text).toContain("✗ lint");
+    expect(buttonData(second.replyMarkup)).toEqual([`v:a:${id}:2`, `v:s:${id}:2`, `v:d:${id}:2`]);
   });
 
   it("Slack: the card carries the same checks line, lint's last lines in a code block, and the flags", async () => {
