@@ -15,9 +15,9 @@ import { putBackWorkingTree, workingTreeId } from "./workspace/work-tree.ts";
 // A project's checks (DESIGN §14, issue 16): after the agent's run, once cos has committed what it left, each
 // check runs in the task's work folder, one after another, as the agent ran: under the supervisor that dies
 // with the runner, in the agent's sandbox (its mounts, its network rule; the runner leaves out the agent CLI's
-// state folders) with the agent's environment rules,
-// stopped as a process group at its timeout. Its whole output goes to `<run folder>/checks/<name>.log`; its
-// record keeps the outcome, the exit code, how long it took and its last lines.
+// state folders) with the agent's environment rules, stopped as a process group at its timeout. Its whole
+// output goes to `<run folder>/checks/<name>.log`; its record keeps the outcome, the exit code, how long it
+// took and its last lines.
 //
 // A check may write in the work folder (build output, caches, a formatter's rewrite), but nothing it writes
 // reaches review: after each check the working tree is put back as the agent left it (files changed or removed

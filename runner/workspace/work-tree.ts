@@ -1,10 +1,10 @@
+import { execFile } from "node:child_process";
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { existsSync, lstatSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAX_CHANGED_PATHS, type ChangedPath } from "../../src/domain/task/flags.ts";
-import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { MAX_CHANGED_PATHS, type ChangedPath } from "../../src/domain/task/flags.ts";
 import { gitEnvironment, nulFields, openGit, parseShortStat, safeGitArgs, type DiffStatCounts, type Git } from "./git.ts";
 
 // A checkout's working tree as git sees it (tracked and untracked files, ignored ones left out), read through
