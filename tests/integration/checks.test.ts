@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadTask, queueTask } from "../../src/app/tasks.ts";
@@ -156,6 +156,29 @@ describe("a project's checks", () => {
     expect(readFileSync(join(repo, "work.txt"), "utf8")).toBe("attempt 1\n");
     expect(existsSync(join(repo, "extra.txt"))).toBe(false);
     expect(gitAs(repo, "status", "--porcelain")).toBe("?? work.txt");
+  });
+
+  it("in a direct run, what the agent staged stays staged, whatever a check does to the index", async () => {
+    const box = gitSandbox("cos-check-index-", { "README.md": "site\n" });
+    writeFileSync(join(box.repo, "staged.txt"), "staged by the agent\n");
+    gitAs(box.repo, "add", "staged.txt");
+    writeFileSync(join(box.repo, "loose.txt"), "left untracked\n");
+    const before = gitAs(box.repo, "status", "--porcelain");
+    const { records } = await runChecks({
+      taskId: 8,
+      attempt: 1,
+      checks: [{ name: "unstage", command: ["git", "reset", "-q"], timeoutMinutes: 1 }, { name: "stage", command: ["git", "add", "-A"], timeoutMinutes: 1 }],
+      workspace: { kind: "direct", dir: box.repo, branch: null, baseCommit: null },
+      runDir: join(box.dir, "run"),
+      env: { PATH: process.env.PATH ?? "" },
+      sandbox: null,
+      signal: new AbortController().signal,
+    });
+    expect(records.map((r) => [r.name, r.outcome, r.note])).toEqual([
+      ["unstage", "passed", "it changed the checkout's index (put back)"],
+      ["stage", "passed", "it changed the checkout's index (put back)"],
+    ]);
+    expect(gitAs(box.repo, "status", "--porcelain")).toBe(before);
   });
 
   it("a check that hangs is stopped at its timeout and recorded as timed out (time moved by hand)", async () => {
