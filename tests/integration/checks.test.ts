@@ -1,19 +1,22 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadTask, queueTask } from "../../src/app/tasks.ts";
+import { cancelTask, loadTask, queueTask } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
 import { renderTask } from "../../handlers/cli/render.ts";
 import { explain } from "../../src/plan/explain.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { runChecks } from "../../runner/checks.ts";
+import { localPort } from "../../runner/port.ts";
+import { Runner } from "../../runner/runner.ts";
+import { processAlive } from "../fixtures/agents/harness.ts";
 import { probeBwrap } from "../../runner/sandbox/index.ts";
 import { tempAppsClosedAfterEach } from "../helpers.ts";
 import { appsOutsideTmpClosedAfterEach } from "./checks-kit.ts";
 import { ManualTimers } from "../timers.ts";
 import { waitFor } from "../wait.ts";
 import { gitAs, gitSandbox } from "./git-kit.ts";
-import { checksConfig, FAILS, nodeCheck, PASSES, passAndRun, siteRepo } from "./checks-kit.ts";
+import { checksConfig, FAILS, nodeCheck, PASSES, passAndRun, sandboxOf, siteRepo } from "./checks-kit.ts";
 
 // Issue 16: a project's checks run after the agent's run and before review, in the task's work folder, inside
 // the agent's sandbox; each check's whole output goes to the run folder, its outcome and last lines to the log.
@@ -179,6 +182,36 @@ describe("a project's checks", () => {
       ["stage", "passed", "it changed the checkout's index (put back)"],
     ]);
     expect(gitAs(box.repo, "status", "--porcelain")).toBe(before);
+  });
+
+  it("a cancel during the checks stops the check under way at once and ends the run as a cancel", async () => {
+    const hangs = nodeCheck("e2e", "console.log('pid ' + process.pid); setInterval(() => {}, 1000)");
+    // Unsandboxed: the check's pid as printed is then the host's, for the test to watch.
+    const { ctx, ws } = await tempApp(checksConfig([hangs, PASSES("after")], { sandbox: "none" }));
+    siteRepo(ws.dir);
+    const id = await queueTask(ctx, { title: "Hang", type: "code", agent: "builder" }, "cli");
+    await runPass(ctx);
+    const runner = new Runner(localPort(ctx), {
+      id: "night-runner",
+      slots: 1,
+      labels: [],
+      config: ctx.config,
+      dataDir: join(ws.dir, "data"),
+      sourceEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+      clock: ctx.clock,
+      sandbox: await sandboxOf(ctx, ws.dir),
+    });
+    await runner.poll([id]);
+    const log = join(ws.dir, "data", "runs", `${id}-1`, "checks", "e2e.log");
+    const pid = Number(await waitFor(() => existsSync(log) && /pid (\d+)/.exec(readFileSync(log, "utf8"))?.[1], "the check to start", 15_000));
+    await cancelTask(ctx, id, "not needed", "cli");
+    await waitFor(() => !processAlive(pid), "the check's process to be gone", 5_000);
+    await runner.idle();
+    const { state } = await loadTask(ctx, id);
+    expect(state.status).toBe("cancelled");
+    expect(state.result).toBeNull();
+    expect(state.activity.at(-1)!.text).toMatch(/^run stopped on night-runner: its agent was ended/);
+    expect(existsSync(join(ws.dir, "data", "runs", `${id}-1`, "checks", "after.log"))).toBe(false);
   });
 
   it("a check that hangs is stopped at its timeout and recorded as timed out (time moved by hand)", async () => {
