@@ -5,6 +5,7 @@
 // BENCH_KEEP=1 keeps the temp folders (to profile against their stores); BENCH_CPU_PROF=DIR writes CPU
 // profiles of the rebuilds and of the `cos task list` runs into DIR.
 import { availableParallelism, loadavg } from "node:os";
+import { checksGroup } from "./checks.ts";
 import { cliGroup } from "./cli.ts";
 import { RESULTS_PATH, mergeResults, printTable, tempDir, verdictOf, type BenchGroup, type Metric } from "./lib.ts";
 import { memoryGroup } from "./memory.ts";
@@ -23,6 +24,7 @@ const GROUPS: Record<string, BenchGroup> = {
   telegram: telegramGroup,
   memory: memoryGroup,
   sandbox: sandboxGroup,
+  checks: checksGroup,
   pages: pagesGroup,
 };
 

@@ -12,6 +12,7 @@ const UNBLOCKING = new Set([
   "TaskResultReported",
   "TaskFailed",
   "VerdictRecorded",
+  "TaskSentBackAutomatically",
   "TaskAutoApproved",
   "ModeChanged",
   "ResolverResumed",

@@ -5,6 +5,7 @@ import { loadTask, taskFrom } from "../src/app/tasks.ts";
 import { decideTask, type TaskCommand } from "../src/domain/task/decide.ts";
 import { SETTINGS_STREAM } from "../src/domain/settings/settings.ts";
 import { taskStream, type Isolation, type TaskState, type Tier } from "../src/domain/task/task.ts";
+import { checksFailed } from "../src/domain/task/checks.ts";
 import { buildDispatchPrompt } from "../src/prompt/build.ts";
 import { loadPromptInput } from "../src/prompt/load.ts";
 import { ConflictError, IllegalStateError } from "../src/shared/errors.ts";
@@ -93,7 +94,8 @@ async function autoApproveWithMerge(ctx: AppContext, auto: AutoMerge): Promise<b
   if (events.slice(lastResult + 1).some((e) => e.type === "MergeConflicted")) return false;
   const { state } = await loadTask(ctx, auto.taskId);
   const project = worktreeProject(ctx, state);
-  if (!project || state.status !== "review" || state.attempt !== auto.attempt) return false;
+  // The plan never approves a result that failed its checks; the merge comes before the record, so ask again here.
+  if (!project || state.status !== "review" || state.attempt !== auto.attempt || checksFailed(state.result)) return false;
   try {
     await approve(ctx, state, project, "resolver", { kind: "auto", attempt: auto.attempt, tier: auto.tier, spotCheck: auto.spotCheck });
     return true;

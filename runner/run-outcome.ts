@@ -1,4 +1,5 @@
 import type { RunOutcome } from "../src/app/runs.ts";
+import type { ChangedPath } from "../src/domain/task/flags.ts";
 import type { DiffStat } from "../src/domain/task/task.ts";
 import { readLogTail, type AgentRunResult } from "./agent.ts";
 import type { CliSeen } from "./cli-version.ts";
@@ -18,6 +19,8 @@ export interface FinishedRun {
   timeoutMinutes: number;
   durationMs: number;
   diffStat: DiffStat | null;
+  /** The paths the run changed, for the review flags. */
+  changes: ChangedPath[] | null;
   /** The preset's CLI and its version, recorded with a result. */
   cli: CliSeen | null;
   now: Date;
@@ -43,6 +46,7 @@ export function runOutcome(run: FinishedRun): RunOutcome {
     exitCode: result.exitCode ?? 128,
     durationMs: run.durationMs,
     diffStat: run.diffStat,
+    changes: run.changes,
     usage: preset?.usage(result.output, logText) ?? null,
     cli: run.cli,
   };

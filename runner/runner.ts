@@ -6,7 +6,9 @@ import type { ClaimedRun, RunOutcome } from "../src/app/runs.ts";
 import type { Clock } from "../src/shared/clock.ts";
 import { toCosError } from "../src/shared/errors.ts";
 import { runDirOf } from "../src/shared/run-folder.ts";
-import { agentEnvironment, BASE_ENV_NAMES, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { agentEnvironment, BASE_ENV_NAMES, checkEnvironment, RunRecords, runAgent, supervisedArgv, type AgentRunSpec } from "./agent.ts";
+import { checksLine } from "../src/domain/task/checks.ts";
+import { runChecks } from "./checks.ts";
 import { runFiles } from "./agent/run-folder.ts";
 import { CliVersions, findExecutable } from "./cli-version.ts";
 import type { RunnerPort } from "./port.ts";
@@ -298,20 +300,19 @@ export class Runner {
         maxCaptureBytes: preset?.captureBytes,
       };
       let discardArgs = () => {};
+      // What the agent's sandbox is made of; its checks run in the same (runChecks).
+      const sandboxRun = {
+        taskId: run.taskId,
+        attempt: run.attempt,
+        workspace: workspace.kind,
+        workdir: workspace.dir,
+        preset: agent.preset,
+        statePaths: agent.statePaths,
+        network: agent.network,
+        ...(guard ? { git: guard.dirs } : {}),
+      };
       if (sandbox?.mode === "bwrap") {
-        const launch = await sandboxLaunch(sandbox, {
-          taskId: run.taskId,
-          attempt: run.attempt,
-          workspace: workspace.kind,
-          workdir: workspace.dir,
-          runDir,
-          preset: agent.preset,
-          statePaths: agent.statePaths,
-          network: agent.network,
-          env: agentEnvironment(spec, runFiles(runDir)),
-          command: wiring.argv,
-          ...(guard ? { git: guard.dirs } : {}),
-        });
+        const launch = await sandboxLaunch(sandbox, { ...sandboxRun, runDir, env: agentEnvironment(spec, runFiles(runDir)), command: wiring.argv });
         if ("refusal" in launch) {
           clearInterval(heartbeat);
           return await report({ kind: "failure", reason: "exit_code", detail: launch.refusal, retryAt: null });
@@ -343,7 +344,7 @@ export class Runner {
         return await report({ kind: "failure", reason: "tampered", detail: `the run changed what it must not: ${problems.join("; ")}`, retryAt: null });
       }
       const finished = await finishWorkspace(workspace, `cos: task #${run.taskId} attempt ${run.attempt}: ${run.title}`);
-      if (abort.signal.reason instanceof RunCancelled) {
+      const stopCancelled = async () => {
         // The agent is gone; what it left is committed on its branch, and its worktree is freed.
         let worktree: { path: string; removed: boolean } | null = null;
         if (run.isolation === "worktree" && project && run.project) {
@@ -358,7 +359,8 @@ export class Runner {
         }
         log("stopped: the task was cancelled");
         return await report({ kind: "stopped", worktree });
-      }
+      };
+      if (abort.signal.reason instanceof RunCancelled) return await stopCancelled();
       const outcome = withLastLines(
         runOutcome({
           result,
@@ -367,13 +369,41 @@ export class Runner {
           timeoutMinutes: agent.timeoutMinutes,
           durationMs: Date.now() - started,
           diffStat: finished.diffStat,
+          changes: finished.changes,
           cli,
           now: this.options.clock(),
         }),
         result,
       );
       if (outcome.kind === "result") log(`agent exited ${result.exitCode ?? result.signal}`);
-      return await report(outcome);
+      const checks = project?.checks ?? [];
+      // DESIGN §14: a finished run's work is checked before it reaches review. A run that changed nothing has
+      // nothing to check; a failed one is not reviewed at all.
+      if (outcome.kind !== "result" || outcome.exitCode !== 0 || !checks.length || workspace.kind === "scratch") return await report(outcome);
+      if (!finished.diffStat?.files) return await report({ ...outcome, checks: [] });
+      const checked = await runChecks({
+        taskId: run.taskId,
+        attempt: run.attempt,
+        checks,
+        workspace,
+        runDir,
+        env: checkEnvironment({ taskId: run.taskId, attempt: run.attempt, workdir: workspace.dir, envAllow: agent.env, sourceEnv: this.options.sourceEnv }),
+        // The agent's sandbox but its CLI's state folders: those hold the CLI's login and this run's MCP wiring.
+        sandbox: sandbox?.mode === "bwrap" ? { runner: sandbox, run: { ...sandboxRun, preset: undefined } } : null,
+        onSpawn: (pid) => this.records.record(run.taskId, run.attempt, pid),
+        signal: abort.signal,
+      });
+      const tampered = [...checked.problems, ...((await guard?.check()) ?? [])];
+      if (tampered.length) {
+        log(`refused after the checks: ${tampered.join("; ")}`);
+        return await report({ kind: "failure", reason: "tampered", detail: `a check changed what it must not: ${tampered.join("; ")}`, retryAt: null });
+      }
+      if (abort.signal.reason instanceof RunCancelled) return await stopCancelled();
+      if (abort.signal.aborted) {
+        return await report({ kind: "failure", reason: "lease_lost", detail: String((abort.signal.reason as Error)?.message ?? "stopped"), retryAt: null });
+      }
+      log(`checks: ${checksLine(checked.records)}`);
+      return await report({ ...outcome, checks: checked.records });
     } catch (error) {
       return await report({ kind: "failure", reason: "exit_code", detail: `the run could not go on: ${toCosError(error).message}`, retryAt: null });
     } finally {

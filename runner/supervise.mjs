@@ -44,7 +44,7 @@ if (argsFd !== null) {
   rmSync(sandboxArgs, { force: true });
 }
 child.on("error", (error) => {
-  process.stderr.write(`cos: cannot start agent ${command}: ${error.message}\n`);
+  process.stderr.write(`cos: cannot start ${command}: ${error.message}\n`);
   process.exit(127);
 });
 

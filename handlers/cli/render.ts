@@ -1,7 +1,9 @@
 import type { StoredEvent } from "../../src/store/event-store.ts";
 import type { TaskListItem, TaskView, listGoals, listInitiatives } from "../../src/app/views.ts";
 import type { TrustRow } from "../../src/app/trust.ts";
+import { checkRateText } from "../../src/app/check-rate.ts";
 import { percent } from "../../src/domain/trust/trust.ts";
+import { checksReport } from "../../src/domain/task/checks.ts";
 import { logLine, tailLines } from "../../src/app/run-words.ts";
 import type { PassReport } from "../../resolver/pass.ts";
 
@@ -66,7 +68,10 @@ export function renderTask(t: TaskView): string {
   if (t.blockers.length) lines.push(`after: ${t.blockers.map((b) => `#${b.id} (${b.status})`).join(", ")}`);
   if (t.worktree) lines.push(`worktree: ${t.worktree.path} on ${t.worktree.branch}`);
   if (t.description) lines.push("", t.description);
-  if (t.feedback?.notes) lines.push("", `feedback on attempt ${t.feedback.attempt}: ${t.feedback.notes}`);
+  if (t.feedback?.notes) {
+    const from = t.feedback.automatic ? ` (sent back automatically: its checks failed)` : "";
+    lines.push("", `feedback on attempt ${t.feedback.attempt}${from}: ${t.feedback.notes}`);
+  }
   if (t.result) {
     const facts = [`attempt ${t.result.attempt}`, `exit ${t.result.exitCode}`];
     if (t.result.durationMs !== null) facts.push(`${Math.round(t.result.durationMs / 1000)} s`);
@@ -77,6 +82,8 @@ export function renderTask(t: TaskView): string {
     if (t.result.cli) facts.push(`${t.result.cli.name} ${t.result.cli.version ?? "(version unknown)"}`);
     lines.push("", `result (${facts.join(", ")}):`, indent(t.result.summary));
     if (t.result.cli?.warning) lines.push(`⚠ ${t.result.cli.warning}`);
+    lines.push(...checksReport(t.result.checks), ...t.result.flags.map((f) => f.text));
+    if (t.autoApproval?.keptForFailedChecks && t.status === "review") lines.push("not approved on its own: a check failed, so a person decides");
     if (t.result.handoff) lines.push("handoff:", indent(t.result.handoff));
     if (t.result.whatWorked) lines.push("what worked:", indent(t.result.whatWorked));
     if (t.result.reusablePattern) lines.push("reusable pattern:", indent(t.result.reusablePattern));
@@ -131,9 +138,9 @@ export function expiredWords(claimed: boolean): string {
 
 export function renderTrust(rows: TrustRow[]): string {
   if (!rows.length) return "no agents have tasks yet";
-  const header = ["agent", "type", "default", "effective", "pin", "n", "approval", "send-back", "next"];
+  const header = ["agent", "type", "default", "effective", "pin", "n", "approval", "send-back", "checks passed", "next"];
   const body = rows.map((r) => [
-    r.agent, r.type, r.defaultTier, r.effective, r.pin ?? "-", String(r.n), percent(r.approvalRate), percent(r.sendBackRate), r.next,
+    r.agent, r.type, r.defaultTier, r.effective, r.pin ?? "-", String(r.n), percent(r.approvalRate), percent(r.sendBackRate), checkRateText(r.checks), r.next,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   return [header, ...body].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");

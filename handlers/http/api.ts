@@ -7,6 +7,8 @@ import { decideReview } from "../../src/app/review.ts";
 import { parseStrict } from "../../src/config/strict.ts";
 import { z } from "../../src/config/zod.ts";
 import { FAILURE_REASONS, ISOLATIONS, TIERS, VERDICTS } from "../../src/domain/task/task.ts";
+import { CHECK_LINE_MAX, CHECK_NAME, CHECK_OUTCOMES, CHECK_TAIL_LINES } from "../../src/domain/task/checks.ts";
+import { MAX_CHANGED_PATHS } from "../../src/domain/task/flags.ts";
 import { ForbiddenError, ValidationError } from "../../src/shared/errors.ts";
 import { namesWithTokens, runnerCredential } from "../../src/app/runner-tokens.ts";
 import { bodyBound, requireToken } from "./guards.ts";
@@ -30,6 +32,19 @@ const stopsBody = z.strictObject({ runner: runnerId, runs: z.array(z.strictObjec
 const usage = z.nullable(
   z.strictObject({ costUsd: z.nullable(z.number()), inputTokens: z.nullable(z.number()), outputTokens: z.nullable(z.number()) }),
 );
+const checkRecord = z.strictObject({
+  name: z.string().check(z.regex(CHECK_NAME, "a check's name: letters, digits, '-' or '_' (at most 40)")),
+  outcome: z.enum(CHECK_OUTCOMES),
+  exitCode: z.nullable(z.number().check(z.int())),
+  durationMs: z.number().check(z.gte(0)),
+  tail: z.array(z.string().check(z.maxLength(CHECK_LINE_MAX))).check(z.maxLength(CHECK_TAIL_LINES)),
+  note: z.optional(z.nullable(z.string().check(z.maxLength(2000)))),
+});
+const changedPath = z.strictObject({
+  path: z.string().check(z.minLength(1), z.maxLength(4096)),
+  change: z.enum(["added", "modified", "deleted", "renamed"]),
+  from: z.optional(z.string().check(z.maxLength(4096))),
+});
 /** A failed run's last lines and its log's path (optional: runners before they sent them). */
 const lastWords = {
   tail: z.optional(z.array(z.string().check(z.maxLength(1000))).check(z.maxLength(20))),
@@ -52,6 +67,8 @@ const reportBody = z.strictObject({
       diffStat: z.nullable(z.strictObject({ files: z.number(), insertions: z.number(), deletions: z.number() })),
       usage,
       cli: z.optional(z.nullable(z.object({ name: z.string(), version: z.nullable(z.string()), warning: z.nullable(z.string().check(z.maxLength(1000))) }))),
+      checks: z.optional(z.nullable(z.array(checkRecord).check(z.maxLength(50)))),
+      changes: z.optional(z.nullable(z.array(changedPath).check(z.maxLength(MAX_CHANGED_PATHS)))),
       ...lastWords,
     }),
     z.strictObject({

@@ -80,6 +80,7 @@ export function TaskView(props: { page: TaskPage; links: TaskLinks; tabs: Tabs |
           </div>
         </details>
       ) : null}
+      <Checks page={page} />
       {r ? (
         <>
           <h2>Summary</h2>
@@ -156,6 +157,28 @@ export function TaskView(props: { page: TaskPage; links: TaskLinks; tabs: Tabs |
         </>
       ) : null}
     </Layout>
+  );
+}
+
+/** The result's checks before its summary: a failed one open with its output's end, a passed one folded. */
+function Checks({ page }: { page: TaskPage }) {
+  if (!page.checks) return null;
+  if (!page.checks.length) return <p class="meta">checks not run: the run changed nothing</p>;
+  return (
+    <>
+      <h2>Checks</h2>
+      {page.checks.map((c) => (
+        <details open={c.failed}>
+          <summary>{c.word}</summary>
+          <div class="body">
+            {c.ending ? <p class="meta">{c.ending}</p> : null}
+            {c.note ? <p class="meta">{c.note}</p> : null}
+            <p class="meta">{c.output.note}</p>
+            {c.output.text ? <pre class="scroll">{c.output.text}</pre> : null}
+          </div>
+        </details>
+      ))}
+    </>
   );
 }
 

@@ -116,6 +116,10 @@ export function cardMessage(card: ReviewCard, options: RenderOptions): SlackMess
   }
   const blocks: Block[] = [
     { type: "section", text: { type: "mrkdwn", text: [`*${escapeMrkdwn(text.title)}*`, ...text.facts.map(escapeMrkdwn)].join("\n") } },
+    ...text.failedChecks.map((check) => ({
+      type: "section",
+      text: { type: "mrkdwn", text: [`*${escapeMrkdwn(check.title)}*`, ...(check.lines.length ? ["```", ...check.lines.map(escapeMrkdwn), "```"] : [])].join("\n") },
+    })),
     { type: "section", text: { type: "mrkdwn", text: summary || " " } },
   ];
   const context: string[] = [];

@@ -1,5 +1,5 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "grammy/types";
-import { cardText, type RenderOptions } from "../../src/chat/card-text.ts";
+import { cardText, type CardText, type RenderOptions } from "../../src/chat/card-text.ts";
 import { notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
 import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
 import { plainPeople } from "../../src/app/people.ts";
@@ -126,6 +126,7 @@ export function cardMessage(card: ReviewCard, options: TelegramRenderOptions): O
   if (text.rest) tail.push(`<i>${escapeHtml(text.rest)}</i>`);
   if (text.verdict) tail.push(`<b>${escapeHtml(plainPeople(text.verdict))}</b>`);
   if (text.timer) tail.push(escapeHtml(text.timer));
+  head.push(...failedCheckBlocks(text.failedChecks, MESSAGE_LIMIT - [...head, ...tail].join("\n").length - 200));
   // The summary gets what the head and tail leave of the message, cut on an escape boundary.
   const fixed = [...head, ...tail].join("\n").length + 2;
   const summary = fitEscaped(text.summary, MESSAGE_LIMIT - fixed);
@@ -134,6 +135,23 @@ export function cardMessage(card: ReviewCard, options: TelegramRenderOptions): O
   if (text.buttons.length) rows.push(text.buttons.map((b) => ({ text: b.label, callback_data: b.data })));
   if (text.page) rows.push([pageButton(text.page, options.privateChat ?? false)]);
   return { html, keyboard: rows.length ? { inline_keyboard: rows } : null };
+}
+
+/** Each failed check's title and last lines (a <pre> block), its oldest lines dropped when they would not fit `room`. */
+function failedCheckBlocks(checks: CardText["failedChecks"], room: number): string[] {
+  const out: string[] = [];
+  for (const check of checks) {
+    const title = `<b>${escapeHtml(check.title)}</b>`;
+    room -= title.length + 2;
+    out.push("", title);
+    const lines = [...check.lines];
+    while (lines.length && escapeHtml(lines.join("\n")).length + 12 > room) lines.shift();
+    if (!lines.length) continue;
+    const pre = `<pre>${escapeHtml(lines.join("\n"))}</pre>`;
+    room -= pre.length + 1;
+    out.push(pre);
+  }
+  return out;
 }
 
 /** The escaped text, cut (with a mark) so that it is at most `room` characters. */

@@ -30,20 +30,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * extra variables, and the COS_* protocol variables, which nothing can override.
  */
 export function agentEnvironment(spec: AgentEnvironmentSpec, files: { promptFile: string; resultFile: string }): Record<string, string> {
-  const refuseSecret = (name: string, where: string) => {
-    if (!ENV_NAME.test(name)) throw new ValidationError(`${where}: "${name}" is not an environment variable name`);
-    if (SECRET_NAMES.has(name.toUpperCase())) {
-      throw new ValidationError(`${where}: ${name} is a ChiefOfStaff secret and never reaches an agent (DESIGN §7)`);
-    }
-  };
-  for (const name of spec.envAllow) refuseSecret(name, "agent env");
+  const env = allowlisted(spec);
   for (const name of Object.keys(spec.extraEnv ?? {})) refuseSecret(name, "agent extra env");
-
-  const env: Record<string, string> = {};
-  for (const name of [...BASE_ENV_NAMES, ...spec.envAllow]) {
-    const value = spec.sourceEnv[name];
-    if (value !== undefined) env[name] = value;
-  }
   Object.assign(env, spec.extraEnv);
   env.COS_TASK_ID = String(spec.taskId);
   env.COS_ATTEMPT = String(spec.attempt);
@@ -51,4 +39,35 @@ export function agentEnvironment(spec: AgentEnvironmentSpec, files: { promptFile
   env.COS_RESULT_FILE = files.resultFile;
   env.COS_WORKDIR = resolve(spec.workdir);
   return env;
+}
+
+/**
+ * A check's environment (DESIGN §14): the agent's rules, its allowlist and nothing else of the runner's, but none
+ * of the run's wiring (its MCP token, its prompt and result files), which belong to the agent's run alone; and
+ * `CI=true`, as checks are what a CI service would run.
+ */
+export function checkEnvironment(spec: Omit<AgentEnvironmentSpec, "extraEnv">): Record<string, string> {
+  const env = allowlisted(spec);
+  env.CI = "true";
+  env.COS_TASK_ID = String(spec.taskId);
+  env.COS_ATTEMPT = String(spec.attempt);
+  env.COS_WORKDIR = resolve(spec.workdir);
+  return env;
+}
+
+function allowlisted(spec: Omit<AgentEnvironmentSpec, "extraEnv">): Record<string, string> {
+  for (const name of spec.envAllow) refuseSecret(name, "agent env");
+  const env: Record<string, string> = {};
+  for (const name of [...BASE_ENV_NAMES, ...spec.envAllow]) {
+    const value = spec.sourceEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+function refuseSecret(name: string, where: string): void {
+  if (!ENV_NAME.test(name)) throw new ValidationError(`${where}: "${name}" is not an environment variable name`);
+  if (SECRET_NAMES.has(name.toUpperCase())) {
+    throw new ValidationError(`${where}: ${name} is a ChiefOfStaff secret and never reaches an agent (DESIGN §7)`);
+  }
 }

@@ -1,26 +1,27 @@
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { ChangedPath } from "../../src/domain/task/flags.ts";
 import type { DiffStat } from "../../src/domain/task/task.ts";
 import { assertNever } from "../../src/domain/events.ts";
 import { IllegalStateError, ValidationError } from "../../src/shared/errors.ts";
-import { commonDir, committingGit, openGit, parseShortStat, readStatus, retryAfterPrune, type Git } from "./git.ts";
+import { commonDir, committingGit, openGit, readStatus, retryAfterPrune, type Git } from "./git.ts";
 import type { PreparedWorkspace } from "./prepare.ts";
 import { withRepoLock } from "./repo-lock.ts";
+import { changesBetween, withWorkingTreeIndex } from "./work-tree.ts";
 
 export interface FinishedWorkspace {
   /** The commit finishing made of what the agent left uncommitted; null when there was nothing. */
   commit: string | null;
   diffStat: DiffStat | null;
+  /** The paths changed against the base (at most MAX_CHANGED_PATHS), for the review flags; null for a scratch folder. */
+  changes: ChangedPath[] | null;
 }
 
 export async function finishWorkspace(ws: PreparedWorkspace, commitMessage: string): Promise<FinishedWorkspace> {
   switch (ws.kind) {
     case "scratch":
-      return { commit: null, diffStat: null };
+      return { commit: null, diffStat: null, changes: null };
     case "direct":
-      return { commit: null, diffStat: await workingTreeDiffStat(openGit(ws.dir), ws.baseCommit) };
+      return { commit: null, ...(await workingTreeChanges(openGit(ws.dir), ws.baseCommit)) };
     case "worktree":
       return finishWorktree(ws, commitMessage);
     default:
@@ -54,27 +55,13 @@ async function finishWorktree(ws: PreparedWorkspace, commitMessage: string): Pro
       }
     }
     const base = ws.baseCommit ?? (await emptyTree(git));
-    return { commit, diffStat: parseShortStat(await git.run(["diff", "--shortstat", "--find-renames", base, branchRef])) };
+    return { commit, ...(await changesBetween(git, [base, branchRef])) };
   });
 }
 
-/**
- * The diff stat of the working tree, untracked files included, against `base`. Counted through a copy of
- * the index so the checkout's own index is left as the agent left it.
- */
-async function workingTreeDiffStat(git: Git, base: string | null): Promise<DiffStat> {
-  const indexPath = (await git.run(["rev-parse", "--path-format=absolute", "--git-path", "index"])).trim();
-  const folder = await mkdtemp(join(tmpdir(), "cos-index-"));
-  try {
-    const index = join(folder, "index");
-    if (existsSync(indexPath)) await copyFile(indexPath, index);
-    const counting = openGit(git.dir, { env: { GIT_INDEX_FILE: index } });
-    await counting.run(["add", "--all", "--verbose"]);
-    const against = base ?? (await emptyTree(git));
-    return parseShortStat(await counting.run(["diff", "--cached", "--shortstat", "--find-renames", against]));
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
+/** The changes of the working tree, untracked files included, against `base`; the checkout's own index is left as it is. */
+async function workingTreeChanges(git: Git, base: string | null): Promise<{ diffStat: DiffStat; changes: ChangedPath[] }> {
+  return withWorkingTreeIndex(git, async (staged) => changesBetween(staged, ["--cached", base ?? (await emptyTree(git))]));
 }
 
 async function emptyTree(git: Git): Promise<string> {

@@ -1,3 +1,5 @@
+import { checksLine } from "../domain/task/checks.ts";
+import { flagText } from "../domain/task/flags.ts";
 import { peopleOf, personMark, plainPeople, type Person } from "./people.ts";
 import type { TextBlock } from "./text.ts";
 import type { FailureOutput, TaskResult, TaskStatus, Tier } from "../domain/task/task.ts";
@@ -20,6 +22,9 @@ export interface DigestItem {
   summary: string | null;
   /** What to say after the item: who decided it, why it failed or waits. */
   note: string | null;
+  /** The result's checks in a line (`✓ test 41 s · ✗ lint`), and its flags: what the review queue shows under each. */
+  checks?: string | null;
+  flags?: string[];
   /** A failed run's last lines and where its log is. */
   failure: ({ detail: string; attempt: number } & FailureOutput) | null;
 }
@@ -80,17 +85,22 @@ export async function buildDigest(ctx: AppContext, since: string, hints: Hints =
   );
   const people = await peopleOf(ctx.db, rows.flatMap((r) => (r.decided_by ? [r.decided_by] : [])));
   const by = (actor: string | null) => (actor ? personMark(people.get(actor)!) : "someone");
-  const item = (r: (typeof rows)[number], note: string | null = null): DigestItem => ({
-    id: Number(r.id),
-    title: r.title,
-    agent: r.agent,
-    type: r.type,
-    status: r.status,
-    tier: r.tier,
-    summary: r.result ? (JSON.parse(r.result) as TaskResult).summary : null,
-    note,
-    failure: r.status === "failed" && r.failure ? (JSON.parse(r.failure) as DigestItem["failure"]) : null,
-  });
+  const item = (r: (typeof rows)[number], note: string | null = null): DigestItem => {
+    const result = r.result ? (JSON.parse(r.result) as TaskResult) : null;
+    return {
+      id: Number(r.id),
+      title: r.title,
+      agent: r.agent,
+      type: r.type,
+      status: r.status,
+      tier: r.tier,
+      summary: result?.summary ?? null,
+      note,
+      failure: r.status === "failed" && r.failure ? (JSON.parse(r.failure) as DigestItem["failure"]) : null,
+      checks: checksLine(result?.checks),
+      flags: (result?.flags ?? []).map(flagText),
+    };
+  };
   const holds = new Map<number, Extract<PlanDecision, { kind: "hold" }>>();
   for (const d of plan(await loadPlanInput(ctx.db, ctx.config, now, null))) if (d.kind === "hold") holds.set(d.taskId, d);
   const holdWords = (id: number): string | null => {
@@ -163,7 +173,7 @@ export function digestBlocks(d: Digest): TextBlock[] {
   };
   return [
     section("Done overnight", d.done.map((i) => `${head(i)}${i.note ? ` (${i.note})` : ""}`)),
-    section("Waiting for your review", d.review.map((i) => `${head(i)}: ${firstLine(i.summary)}`)),
+    section("Waiting for your review", d.review.map((i) => [`${head(i)}: ${firstLine(i.summary)}`, ...reviewFacts(i)].join("\n   "))),
     section("Failed or held", [...d.failed.map(failedLines), ...d.held.map((i) => `${head(i)}: ${i.note ?? i.status}`)]),
     section("Discarded or cancelled", d.dropped.map((i) => `${head(i)}${i.note ? ` (${i.note})` : ""}`)),
     section("Trust changes", d.trustChanges.map((t) => `${t.agent} ${t.type}: ${trustChangeWords(t)}`)),
@@ -177,6 +187,11 @@ export function digestText(d: Digest): string {
   const lines = [digestHeading(d)];
   for (const block of digestBlocks(d)) lines.push("", block.title ?? "", ...block.lines.map((l) => `  ${l}`));
   return plainPeople(lines.join("\n"));
+}
+
+/** What the review queue shows under an item: its checks and its flags. */
+export function reviewFacts(item: DigestItem): string[] {
+  return [...(item.checks ? [item.checks] : []), ...(item.flags ?? [])];
 }
 
 function firstLine(text: string | null): string {

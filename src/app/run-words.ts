@@ -37,6 +37,9 @@ export function runEndedTitle(state: TaskState, at: string): string {
       return `❌ ${head}: failed${took}; no attempts left`;
     case "queued":
       if (state.failure?.reason === "usage_limit") return `⏳ ${head}: stopped by its CLI's usage limit${took}; tried again when it lifts`;
+      if (state.feedback?.automatic && state.feedback.attempt === run?.attempt) {
+        return `↩️ ${head}: finished${took}, but its checks failed: sent back automatically for attempt ${state.attempt}`;
+      }
       return `❌ ${head}: attempt ${run?.attempt ?? state.attempt} failed${took}; queued again`;
     default:
       return `${head}: ${state.status}${took}`;

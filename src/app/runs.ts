@@ -1,6 +1,8 @@
 import { decideTask, type TaskCommand } from "../domain/task/decide.ts";
 import { taskStream, type AgentCli, type DiffStat, type FailureReason, type Isolation, type TaskState, type Tier, type Usage } from "../domain/task/task.ts";
 import { parseResultSections } from "../domain/task/result.ts";
+import type { CheckRecord } from "../domain/task/checks.ts";
+import { reviewFlags, type ChangedPath } from "../domain/task/flags.ts";
 import { buildDispatchPrompt } from "../prompt/build.ts";
 import { loadPromptInput } from "../prompt/load.ts";
 import { missingSkills } from "../prompt/skills.ts";
@@ -256,6 +258,10 @@ export type RunOutcome =
       usage: Usage | null;
       /** The agent CLI and its version, when the agent has a preset. */
       cli?: AgentCli | null;
+      /** The project's checks on this result (DESIGN §14); absent when it has none. */
+      checks?: CheckRecord[] | null;
+      /** The paths the run changed (at most MAX_CHANGED_PATHS): the server flags sensitive ones. */
+      changes?: ChangedPath[] | null;
     } & RunLastWords)
   | ({ kind: "failure"; reason: FailureReason; detail: string; retryAt: string | null } & RunLastWords);
 
@@ -284,6 +290,9 @@ export async function reportRun(ctx: AppContext, taskId: number, attempt: number
         diffStat: outcome.diffStat,
         usage: outcome.usage,
         cli: outcome.cli ?? null,
+        ...(outcome.checks ? { checks: outcome.checks } : {}),
+        flags: reviewFlags(outcome, ctx.config.review),
+        onFailedChecks: ctx.config.review.onFailedChecks,
         maxAttempts: ctx.config.resolver.maxAttempts,
         output,
       },

@@ -3,6 +3,7 @@ import { decideTrust, evolveTrust, trustStream, type TrustCommand, type TrustEve
 import { defaultTierOf, nextMove, shownRates, trustStanding, TRUST_WINDOW, type TrustStanding } from "../domain/trust/trust.ts";
 import type { TaskState, Tier, Verdict } from "../domain/task/task.ts";
 import { verdictWindow } from "../plan/verdicts.ts";
+import { checkPassRate, type CheckPassRate } from "./check-rate.ts";
 import { checkAgent, checkType } from "../config/config.ts";
 import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
@@ -144,6 +145,8 @@ export interface TrustRow {
   approvalRate: number | null;
   sendBackRate: number | null;
   next: string;
+  /** How often its results passed their checks, over the last 20 checked ones: information only, no effect on the tier. */
+  checks: CheckPassRate;
 }
 
 /** One row per (agent, type) that has tasks or a pin. */
@@ -168,6 +171,7 @@ export async function trustTable(ctx: AppContext): Promise<TrustRow[]> {
         n: standing.n,
         ...shownRates(standing),
         next: nextMove(history, defaultTier),
+        checks: await checkPassRate(ctx.db, agent, type),
       };
     }),
   );

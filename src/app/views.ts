@@ -1,7 +1,10 @@
 import { join } from "node:path";
 import { BAD_ENDINGS, blockersEndedBadly } from "../domain/task/dependencies.ts";
 import { taskBranch } from "../domain/task/refs.ts";
-import { ALL_STATUSES, OPEN_STATUSES, type TaskStatus } from "../domain/task/task.ts";
+import { ALL_STATUSES, OPEN_STATUSES, type TaskState, type TaskStatus } from "../domain/task/task.ts";
+import { autoApprovalDue, keptForFailedChecks, reviewTier } from "../domain/task/auto-approval.ts";
+import { checksFailed } from "../domain/task/checks.ts";
+import { flagText } from "../domain/task/flags.ts";
 import { blockerEndedWords } from "../plan/hold-words.ts";
 import { failureHeadline } from "./run-words.ts";
 import { ValidationError } from "../shared/errors.ts";
@@ -152,9 +155,15 @@ export async function showTask(ctx: AppContext, id: number, hints: Hints = hints
           durationMs: t.result.durationMs,
           usage: t.result.usage ?? null,
           cli: t.result.cli ?? null,
+          /** The project's checks on this result, each with its last lines; null when its project has none. */
+          checks: t.result.checks ?? null,
+          /** What deserves a closer look, each with the words a card shows. */
+          flags: (t.result.flags ?? []).map((flag) => ({ ...flag, text: flagText(flag) })),
         }
       : null,
-    feedback: t.feedback ? { notes: t.feedback.notes, attempt: t.feedback.attempt } : null,
+    /** Whether the tier's timer may approve it: false for gate and for a result whose checks failed. */
+    autoApproval: t.result ? autoApprovalOf(ctx, t) : null,
+    feedback: t.feedback ? { notes: t.feedback.notes, attempt: t.feedback.attempt, automatic: t.feedback.automatic === true } : null,
     verdicts: t.verdicts,
     /** The last failure: its reason and detail, the agent's last lines (stderr first), and where its whole log is. */
     failure: t.failure,
@@ -169,6 +178,13 @@ export async function showTask(ctx: AppContext, id: number, hints: Hints = hints
 }
 
 export type TaskView = Awaited<ReturnType<typeof showTask>>;
+
+/** The timer of a result: when it approves it (null: never), and whether a failed check is why it never will. */
+function autoApprovalOf(ctx: AppContext, t: TaskState): { at: string | null; keptForFailedChecks: boolean } {
+  const item = { tier: reviewTier(t.dispatchTier), resultAt: t.finishedAt ?? t.updatedAt, checksFailed: checksFailed(t.result) };
+  const due = autoApprovalDue(item, ctx.config.review.autoApproveHours);
+  return { at: due === null ? null : new Date(due).toISOString(), keptForFailedChecks: keptForFailedChecks(item) };
+}
 
 export async function listGoals(ctx: AppContext) {
   const rows = await ctx.db.query<{ id: number; title: string; success: string | null; project: string | null }>(

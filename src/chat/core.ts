@@ -5,6 +5,7 @@ import { changeMode, loadSettings, pauseResolver, resumeResolver } from "../app/
 import { statusBlock, statusView } from "../app/status.ts";
 import { cancelTask, editTask, loadTask, noteActivity, queueTask, retryTask } from "../app/tasks.ts";
 import { clearPin, pinTier, trustTable } from "../app/trust.ts";
+import { checkRateText } from "../app/check-rate.ts";
 import { listTasks, showTask } from "../app/views.ts";
 import { knownTypes } from "../config/config.ts";
 import { blockersEndedBadly } from "../domain/task/dependencies.ts";
@@ -174,7 +175,11 @@ async function runCommand(ctx: AppContext, who: ChatActor, command: ChatCommand,
       return text(
         "Trust",
         rows.length
-          ? rows.map((r) => `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; ${trustNumbersText(r)}; next: ${r.next}`)
+          ? rows.map(
+              (r) =>
+                `${r.agent} ${r.type}: ${r.tierUsed}${r.pin ? " (pinned)" : ""}; default ${r.defaultTier}; ${trustNumbersText(r)}; next: ${r.next}` +
+                (r.checks.n ? `; checks passed: ${checkRateText(r.checks)}` : ""),
+            )
           : ["no agents have tasks yet"],
       );
     }

@@ -1,6 +1,7 @@
 import type { AppContext } from "../app/context.ts";
 import { logLine, tailLines } from "../app/run-words.ts";
 import { showTask } from "../app/views.ts";
+import { checksReport } from "../domain/task/checks.ts";
 import type { Hints } from "../shared/hints.ts";
 import { actorsIn, markActors, peopleOf } from "../app/people.ts";
 import type { TextBlock } from "./types.ts";
@@ -19,7 +20,11 @@ export async function taskLines(ctx: AppContext, id: number, hints: Hints): Prom
   ];
   if (t.blockers.length) lines.push(`after ${t.blockers.map((b) => `#${b.id} (${b.status})`).join(", ")}`);
   if (t.description) lines.push("", t.description);
-  if (t.result) lines.push("", `Result of attempt ${t.result.attempt}:`, t.result.summary.trim() || "(no summary)");
+  if (t.result) {
+    lines.push("", `Result of attempt ${t.result.attempt}:`, t.result.summary.trim() || "(no summary)");
+    const packet = [...checksReport(t.result.checks), ...t.result.flags.map((f) => f.text)];
+    if (packet.length) lines.push("", ...packet);
+  }
   if (t.failure) {
     lines.push("", `Last failure: ${t.failureHeadline}`);
     lines.push(...tailLines(t.failure));

@@ -1,4 +1,6 @@
 import type { Platform } from "../config/platforms.ts";
+import type { CheckRecord } from "../domain/task/checks.ts";
+import type { ReviewFlag } from "../domain/task/flags.ts";
 import type { Tier, Verdict } from "../domain/task/task.ts";
 import type { Person } from "../app/people.ts";
 import type { TextBlock } from "../app/text.ts";
@@ -43,8 +45,12 @@ export interface ReviewCard {
   cliWarning?: string | null;
   /** When an `auto` or `quick` item is approved on its own; null for gate. */
   autoApproveAt: string | null;
+  /** The project's checks on this result (DESIGN §14); absent when its project has none. */
+  checks?: CheckRecord[] | null;
+  /** What deserves a closer look: sensitive paths, large deletions. */
+  flags?: ReviewFlag[];
   /** Set once decided: the card shows it and loses its buttons. `by` is an actor id in rows written before people had names. */
-  decided: { verdict: Verdict | "auto_approved"; by: Person | string; notes: string | null } | null;
+  decided: { verdict: Verdict | "auto_approved" | "auto_sent_back"; by: Person | string; notes: string | null } | null;
   /** The task's review page (DESIGN §13), a signed link; null without COS_PUBLIC_URL. */
   pageUrl: string | null;
 }

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { CHECK_NAME, ON_FAILED_CHECKS } from "../domain/task/checks.ts";
+import { DEFAULT_SENSITIVE_PATHS } from "../domain/task/flags.ts";
 import { ISOLATIONS, TIERS } from "../domain/task/task.ts";
 import { ValidationError } from "../shared/errors.ts";
 import { SECRET_ENV_NAMES } from "./env.ts";
@@ -9,9 +11,22 @@ const tierSchema = z.enum(TIERS);
 const name = z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,39}$/i, "use letters, digits, '-' or '_' (at most 40)"));
 const positive = () => z.number().check(z.positive());
 
+/** A check (DESIGN §14): an argv run in the task's work folder after its run, no shell, like an agent's. */
+const checkSchema = z.strictObject({
+  name: z.string().check(z.regex(CHECK_NAME, "use letters, digits, '-' or '_' (at most 40)")),
+  command: z.array(z.string()).check(z.minLength(1, 'give the check\'s argv, e.g. ["npm", "test"]'), z.refine((argv) => argv[0] !== "", "the command's first word is empty")),
+  timeoutMinutes: z._default(positive(), 10),
+});
+
 const projectSchema = z.strictObject({
   repo: z.string().check(z.minLength(1)),
   mainBranch: z._default(z.string().check(z.minLength(1)), "main"),
+  checks: z._default(
+    z.array(checkSchema).check(
+      z.refine((checks) => new Set(checks.map((c) => c.name)).size === checks.length, "two checks have the same name; give each its own"),
+    ),
+    [],
+  ),
 });
 
 export const PRESET_NAMES = ["claude-code", "codex", "aider", "gemini"] as const;
@@ -54,6 +69,12 @@ export const configSchema = z.strictObject({
         z.strictObject({ auto: z._default(positive(), 18), quick: z._default(positive(), 32) }),
         {},
       ),
+      /** What a failed check does: the task goes to review (default), or back to the queue once on its own. */
+      onFailedChecks: z._default(z.enum(ON_FAILED_CHECKS), "review"),
+      /** Paths whose change a card flags (`.gitignore`-like patterns): lockfiles, CI config, migrations, `.env*`. */
+      sensitivePaths: z._default(z.array(z.string().check(z.minLength(1))), [...DEFAULT_SENSITIVE_PATHS]),
+      /** More deleted lines than this are flagged. */
+      flagDeletionsOver: z._default(z.number().check(z.int(), z.gte(0)), 200),
     }),
     {},
   ),

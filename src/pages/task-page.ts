@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { AppContext } from "../app/context.ts";
 import { openForVerdict, worktreeProject } from "../app/review.ts";
 import { toEnvelope } from "../app/tasks.ts";
@@ -7,6 +8,7 @@ import type { CardText } from "../chat/card-text.ts";
 import { namedCardOf } from "../chat/cards.ts";
 import { formatTime } from "../chat/format.ts";
 import { taskDiff } from "../chat/views.ts";
+import { CHECK_NAME, checkEnding, checkWord } from "../domain/task/checks.ts";
 import { evolveTask, taskStream, type TaskState } from "../domain/task/task.ts";
 import { buildDispatchPrompt, promptHash } from "../prompt/build.ts";
 import { loadPromptInput } from "../prompt/load.ts";
@@ -47,7 +49,22 @@ export interface TaskPage {
   diff: { view: DiffView; patchBytes: number } | { unavailable: string } | null;
   prompt: { text: string; note: string } | null;
   log: { text: string; note: string } | null;
+  /** The result's checks (DESIGN §14), in the order they ran; null when its project has none. */
+  checks: PageCheck[] | null;
   timeline: TimelineEntry[];
+}
+
+export interface PageCheck {
+  name: string;
+  /** As the card says it: `✓ test 41 s`, `✗ lint`. */
+  word: string;
+  failed: boolean;
+  /** How a failed check ended: `exit code 1 after 3.2 s`. */
+  ending: string | null;
+  /** What cos noted beside it (files it wrote, put back). */
+  note: string | null;
+  /** The end of its output: its log's in the run folder when this server has it, else the lines its record kept. */
+  output: { text: string; note: string };
 }
 
 export async function taskPage(ctx: AppContext, id: number): Promise<TaskPage> {
@@ -65,6 +82,7 @@ export async function taskPage(ctx: AppContext, id: number): Promise<TaskPage> {
     diff,
     prompt,
     log: logOf(ctx, task, attempt),
+    checks: checksOf(ctx, task, attempt),
     timeline,
   };
 }
@@ -140,6 +158,28 @@ function logOf(ctx: AppContext, task: TaskState, attempt: number): TaskPage["log
   const lines = stripTerminalCodes(tail).replace(/\n$/, "").split("\n");
   const shown = lines.slice(-LOG_TAIL_LINES);
   return { text: shown.join("\n"), note: `The last ${shown.length} lines of attempt ${attempt}'s log.` };
+}
+
+function checksOf(ctx: AppContext, task: TaskState, attempt: number): TaskPage["checks"] {
+  const checks = task.result?.checks;
+  if (!checks) return null;
+  const dir = join(lastRunDir(ctx, task, attempt), "checks");
+  return checks.map((check) => {
+    const failed = check.outcome !== "passed";
+    // The name comes from the report: a path is made of it only when it is a check's name.
+    const tail = CHECK_NAME.test(check.name) ? readLogTail(join(dir, `${check.name}.log`), LOG_TAIL_BYTES) : "";
+    const lines = tail ? stripTerminalCodes(tail).replace(/\n$/, "").split("\n").slice(-LOG_TAIL_LINES) : null;
+    return {
+      name: check.name,
+      word: checkWord(check),
+      failed,
+      ending: failed ? checkEnding(check) : null,
+      note: check.note ?? null,
+      output: lines
+        ? { text: lines.join("\n"), note: `The last ${lines.length} lines of its log.` }
+        : { text: check.tail.join("\n"), note: check.tail.length ? `The last ${check.tail.length} lines its record kept (this server has no log of it).` : "It printed nothing." },
+    };
+  });
 }
 
 /** The folder of the attempt's last try: the one whose result the page shows. */

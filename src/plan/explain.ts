@@ -1,6 +1,7 @@
 import type { AppContext } from "../app/context.ts";
 import { loadTask } from "../app/tasks.ts";
-import { autoApprovalDue, reviewTier } from "../domain/task/auto-approval.ts";
+import { autoApprovalDue, keptForFailedChecks, reviewTier } from "../domain/task/auto-approval.ts";
+import { checksFailed, failedChecks } from "../domain/task/checks.ts";
 import type { TaskStatus } from "../domain/task/task.ts";
 import { hintsFor, type Hints } from "../shared/hints.ts";
 import { clockTime, describeHold, statusWord } from "./hold-words.ts";
@@ -28,8 +29,13 @@ export async function explain(ctx: AppContext, id: number, hints: Hints = hintsF
     case "running":
       return result("running", `running (attempt ${state.attempt}) on ${state.runner ?? "a runner"}`);
     case "review": {
-      const tier = reviewTier(state.dispatchTier);
-      const due = autoApprovalDue(tier, state.finishedAt ?? state.updatedAt, ctx.config.review.autoApproveHours);
+      const item = { tier: reviewTier(state.dispatchTier), resultAt: state.finishedAt ?? state.updatedAt, checksFailed: checksFailed(state.result) };
+      const tier = item.tier;
+      const due = autoApprovalDue(item, ctx.config.review.autoApproveHours);
+      if (keptForFailedChecks(item)) {
+        const names = failedChecks(state.result?.checks).map((c) => c.name).join(", ");
+        return result("review", `in review (tier ${tier}): its checks failed (${names}), so it is not approved on its own; waiting for a person's verdict`);
+      }
       if (due === null) return result("review", "in review (tier gate): waiting for a person's verdict");
       return result("review", `in review (tier ${tier}): approved on its own at ${at(new Date(due).toISOString())} unless a person decides first`);
     }

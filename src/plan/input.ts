@@ -23,6 +23,8 @@ export interface PlanTask {
   notBefore: string | null;
   leaseUntil: string | null;
   finishedAt: string | null;
+  /** In review: its result failed a check, so it is never approved on its own (read by the loader). */
+  checksFailed?: boolean;
   /** Skills the task or its agent names that have no SKILL.md, with the note that says so (read by the loader). */
   missingSkills?: { names: string[]; note: string } | null;
 }

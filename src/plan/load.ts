@@ -10,7 +10,9 @@ import { TRUST_WINDOW as VERDICT_WINDOW } from "../domain/trust/trust.ts";
 import { verdictWindow } from "./verdicts.ts";
 
 /** An open task as the pass reads it from the tasks table (and the lease the runner renewed). */
-const OPEN_TASK = packedRows<Omit<PlanTask, "blockedBy" | "missingSkills"> & { blockedBy: string | null; skills: string | null }>({
+const OPEN_TASK = packedRows<
+  Omit<PlanTask, "blockedBy" | "missingSkills" | "checksFailed"> & { blockedBy: string | null; skills: string | null; checksFailed: number }
+>({
   id: "t.id",
   status: "t.status",
   agent: "t.agent",
@@ -29,6 +31,9 @@ const OPEN_TASK = packedRows<Omit<PlanTask, "blockedBy" | "missingSkills"> & { b
   leaseUntil: "CASE WHEN l.attempt = t.attempt AND l.lease_until > COALESCE(t.lease_until, '') THEN l.lease_until ELSE t.lease_until END",
   finishedAt: "t.finished_at",
   skills: "t.skills",
+  // Only a task in review has its result's checks looked at (checks.ts: any outcome but "passed" fails).
+  checksFailed: `CASE WHEN t.status = 'review' AND t.result IS NOT NULL
+    THEN EXISTS (SELECT 1 FROM json_each(t.result, '$.checks') c WHERE json_extract(c.value, '$.outcome') <> 'passed') ELSE 0 END`,
 });
 
 /**
@@ -119,6 +124,7 @@ export async function loadPlanInput(
       notBefore: f.notBefore(r),
       leaseUntil: f.leaseUntil(r),
       finishedAt: f.finishedAt(r),
+      checksFailed: f.checksFailed(r) === 1,
       missingSkills: skillProblem(f.status(r), f.agent(r), f.skills(r)),
     };
   });

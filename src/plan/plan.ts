@@ -38,7 +38,7 @@ export function plan(input: PlanInput): PlanDecision[] {
   for (const task of input.tasks) {
     if (task.status !== "review" || task.finishedAt === null) continue;
     const tier = reviewTier(task.dispatchTier);
-    const due = autoApprovalDue(tier, task.finishedAt, input.limits.autoApproveHours);
+    const due = autoApprovalDue({ tier, resultAt: task.finishedAt, checksFailed: task.checksFailed === true }, input.limits.autoApproveHours);
     if (due !== null && due <= now) {
       decisions.push({ kind: "auto_approve", taskId: task.id, attempt: task.attempt, tier, spotCheck: spotCheckOf(tier) });
     }

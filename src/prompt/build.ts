@@ -12,7 +12,8 @@ export interface PromptInput {
     project: string | null;
     attempt: number;
   };
-  feedback: { notes: string | null; attempt: number; previousResult: string | null } | null;
+  /** `automatic`: sent back by cos because the project's checks failed; the notes are their failing output. */
+  feedback: { notes: string | null; attempt: number; previousResult: string | null; automatic?: boolean } | null;
   goal: { title: string; success: string | null } | null;
   initiative: { title: string; success: string | null } | null;
   /** One per blocker: its title, agent and handoff (or summary when it wrote none). */
@@ -86,7 +87,10 @@ function render(
   const section = (title: string, ...lines: string[]) => out.push(`# ${title}`, "", ...lines, "");
 
   if (input.feedback) {
-    const lines = [`Attempt ${input.feedback.attempt} was sent back. The reviewer's notes, verbatim:`, "", quote(input.feedback.notes ?? "(no notes)")];
+    const opening = input.feedback.automatic
+      ? `Attempt ${input.feedback.attempt} was sent back automatically: the project's checks failed on it. Their failing output, verbatim:`
+      : `Attempt ${input.feedback.attempt} was sent back. The reviewer's notes, verbatim:`;
+    const lines = [opening, "", quote(input.feedback.notes ?? "(no notes)")];
     if (input.feedback.previousResult) lines.push("", "The previous result:", "", quote(input.feedback.previousResult));
     section("Feedback from the last attempt", ...lines);
   }

@@ -61,7 +61,12 @@ export async function loadPromptInput(db: Executor, config: Config, task: TaskSt
       attempt: task.attempt,
     },
     feedback: task.feedback
-      ? { notes: task.feedback.notes, attempt: task.feedback.attempt, previousResult: task.feedback.result ? resultText(task.feedback.result) : null }
+      ? {
+          notes: task.feedback.notes,
+          attempt: task.feedback.attempt,
+          previousResult: task.feedback.result ? resultText(task.feedback.result) : null,
+          ...(task.feedback.automatic ? { automatic: true } : {}),
+        }
       : null,
     goal: goal ? { title: String(goal.title), success: (goal.success as string | null) ?? null } : null,
     initiative: initiative ? { title: String(initiative.title), success: (initiative.success as string | null) ?? null } : null,

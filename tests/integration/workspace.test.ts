@@ -77,7 +77,7 @@ describe("preparing workspaces", () => {
     const ws = await prepareWorkspace({ ...box.spec(9), project: null });
     expect(ws).toEqual({ kind: "scratch", dir: join(box.scratchRoot, "9"), branch: null, baseCommit: null });
     expect(existsSync(ws.dir)).toBe(true);
-    expect(await finishWorkspace(ws, "unused")).toEqual({ commit: null, diffStat: null });
+    expect(await finishWorkspace(ws, "unused")).toEqual({ commit: null, diffStat: null, changes: null });
   });
 
   it("prepares ten tasks at once on one repository without a failure", async () => {
@@ -146,6 +146,12 @@ describe("finishing workspaces", () => {
 
     const finished = await finishWorkspace(ws, "Task #21: left uncommitted");
     expect(finished.diffStat).toEqual({ files: 4, insertions: 6, deletions: 3 });
+    expect(finished.changes).toEqual([
+      { path: "a.txt", change: "modified" },
+      { path: "b.txt", change: "deleted" },
+      { path: "c.txt", change: "added" },
+      { path: "d.txt", change: "added" },
+    ]);
     expect(finished.commit).toBe(git(box.repo, "rev-parse", "cos/task-21"));
     expect(git(ws.dir, "status", "--porcelain")).toBe("");
     expect(git(ws.dir, "log", "-1", "--format=%an <%ae>|%s")).toBe("ChiefOfStaff <cos@localhost>|Task #21: left uncommitted");
@@ -156,7 +162,7 @@ describe("finishing workspaces", () => {
     const box = sandbox();
     const ws = await prepareWorkspace(box.spec(22));
     const before = git(ws.dir, "rev-parse", "HEAD");
-    expect(await finishWorkspace(ws, "nothing")).toEqual({ commit: null, diffStat: { files: 0, insertions: 0, deletions: 0 } });
+    expect(await finishWorkspace(ws, "nothing")).toEqual({ commit: null, diffStat: { files: 0, insertions: 0, deletions: 0 }, changes: [] });
     expect(git(ws.dir, "rev-parse", "HEAD")).toBe(before);
   });
 
@@ -193,7 +199,15 @@ describe("finishing workspaces", () => {
     const status = git(box.repo, "status", "--porcelain");
 
     const finished = await finishWorkspace(ws, "unused");
-    expect(finished).toEqual({ commit: null, diffStat: { files: 3, insertions: 3, deletions: 3 } });
+    expect(finished).toEqual({
+      commit: null,
+      diffStat: { files: 3, insertions: 3, deletions: 3 },
+      changes: [
+        { path: "a.txt", change: "modified" },
+        { path: "b.txt", change: "modified" },
+        { path: "new.txt", change: "added" },
+      ],
+    });
     expect(git(box.repo, "status", "--porcelain")).toBe(status);
     expect(git(box.repo, "rev-list", "--count", "HEAD")).toBe("2");
   });

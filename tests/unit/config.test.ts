@@ -57,7 +57,7 @@ describe("defaults", () => {
   it("fills an agent's and a project's defaults", () => {
     writeConfig({ projects: { site: { repo: "/srv/site" } }, agents: { builder: { command: ["claude", "-p", "{prompt}"] } } });
     const { config } = loadConfig(undefined, dir);
-    expect(config.projects.site).toEqual({ repo: "/srv/site", mainBranch: "main" });
+    expect(config.projects.site).toEqual({ repo: "/srv/site", mainBranch: "main", checks: [] });
     expect(config.agents.builder).toEqual({ command: ["claude", "-p", "{prompt}"], timeoutMinutes: 60, env: [], skills: [], labels: [], network: true, statePaths: [] });
   });
 

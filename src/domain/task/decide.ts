@@ -1,7 +1,9 @@
 import { IllegalStateError, ValidationError } from "../../shared/errors.ts";
 import { assertNever, type CommandMeta, type NewEvent } from "../events.ts";
 import { checkTitleText } from "../title.ts";
+import { checksFailed, failedChecks, failingOutputNotes, type CheckRecord, type OnFailedChecks } from "./checks.ts";
 import { checkBlockers, type BlockerGraph } from "./dependencies.ts";
+import type { ReviewFlag } from "./flags.ts";
 import { usageLimitRetryAt } from "./usage-limit.ts";
 import {
   OPEN_STATUSES,
@@ -40,6 +42,11 @@ export type TaskCommand =
         diffStat: DiffStat | null;
         usage?: Usage | null;
         cli?: AgentCli | null;
+        /** The project's checks on this result; absent when it has none (or the result was recorded by hand). */
+        checks?: CheckRecord[] | null;
+        flags?: ReviewFlag[];
+        /** `review.onFailedChecks`: what a failed check does (default: the task goes to review). */
+        onFailedChecks?: OnFailedChecks;
         maxAttempts: number;
         /** What the run printed last and where its log is, for the failure a non-zero exit code makes. */
         output?: FailureOutput;
@@ -119,7 +126,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       }
       return [{ type: "TaskStarted", data: command.data }];
     case "ReportResult": {
-      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage, cli, output } = command.data;
+      const { attempt, exitCode, durationMs, sections, diffStat, maxAttempts, usage, cli, checks, flags, output } = command.data;
       // A report from an earlier attempt is stale whatever the task does now: say so first.
       if (attempt !== null && attempt < state.attempt) requireCurrentAttempt(state, attempt);
       if (state.status !== "dispatched" && state.status !== "running") {
@@ -134,11 +141,26 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
       if (exitCode !== 0) {
         return [failure(state, current, "exit_code", `exit code ${exitCode}`, maxAttempts, null, meta, output)];
       }
-      return [
-        {
-          type: "TaskResultReported",
-          data: { attempt: current, exitCode, durationMs, ...sections, diffStat, ...(usage ? { usage } : {}), ...(cli ? { cli } : {}) },
+      const reported: Emitted = {
+        type: "TaskResultReported",
+        data: {
+          attempt: current,
+          exitCode,
+          durationMs,
+          ...sections,
+          diffStat,
+          ...(usage ? { usage } : {}),
+          ...(cli ? { cli } : {}),
+          ...(checks ? { checks } : {}),
+          ...(flags?.length ? { flags } : {}),
         },
+      };
+      // DESIGN §14: failed checks send the task back on their own once; after that a person decides.
+      const failed = failedChecks(checks);
+      if (!failed.length || command.data.onFailedChecks !== "send-back" || state.autoSendBacks > 0) return [reported];
+      return [
+        reported,
+        { type: "TaskSentBackAutomatically", data: { attempt: current, notes: failingOutputNotes(failed), failed: failed.map((c) => c.name) } },
       ];
     }
     case "ReportFailure": {
@@ -173,6 +195,7 @@ export function decideTask(command: TaskCommand, state: TaskState | null, meta: 
     case "AutoApprove":
       if (state.status !== "review") throw new IllegalStateError(`${ref} is ${state.status}, not in review`);
       requireCurrentAttempt(state, command.data.attempt);
+      if (checksFailed(state.result)) throw new IllegalStateError(`${ref} failed its checks; it is never approved on its own, a person decides`);
       return [{ type: "TaskAutoApproved", data: command.data }];
     case "RetryTask":
       // A person may give a failed or cancelled task another go; approved and discarded are decided.

@@ -1,4 +1,6 @@
 import { assertNever, type EventEnvelope } from "../events.ts";
+import type { CheckRecord } from "./checks.ts";
+import type { ReviewFlag } from "./flags.ts";
 
 export type TaskStatus =
   | "queued"
@@ -85,7 +87,20 @@ export interface TaskResult extends ResultSections {
   usage?: Usage | null;
   /** Absent for an agent without a preset, and on results recorded before it was. */
   cli?: AgentCli | null;
+  /** The project's checks on this result (DESIGN §14); absent when it has none, and on results recorded before them. */
+  checks?: CheckRecord[] | null;
+  /** What deserves a closer look (sensitive paths, large deletions); absent on results recorded before flags. */
+  flags?: ReviewFlag[];
   at: string;
+}
+
+/** The notes and result of an attempt that went back to the queue, for the next attempt's prompt. */
+export interface Feedback {
+  notes: string | null;
+  attempt: number;
+  result: TaskResult | null;
+  /** Sent back by cos because its checks failed (DESIGN §14), not by a person. */
+  automatic?: boolean;
 }
 
 /** One dispatch and what came of it: the budget and the run history read these. */
@@ -146,6 +161,8 @@ export type TaskEvent =
     >
   | EventEnvelope<"TaskRunStopped", RunStopped>
   | EventEnvelope<"VerdictRecorded", { verdict: Verdict; notes: string | null; by: string; attempt: number }>
+  /** A result whose checks failed, sent back once by cos itself (`review.onFailedChecks: send-back`): no verdict, no trust. */
+  | EventEnvelope<"TaskSentBackAutomatically", { attempt: number; notes: string; failed: string[] }>
   | EventEnvelope<"TaskAutoApproved", { attempt: number; tier: Tier; spotCheck: boolean }>
   | EventEnvelope<"ActivityNoted", { text: string }>
   | EventEnvelope<"TaskMerged", { branch: string; into: string; commit: string }>
@@ -209,8 +226,10 @@ const TASK_STATE_FIELDS = {
   limitStreak: () => 0,
   result: (): TaskResult | null => null,
   /** The result and notes of the attempt that was sent back, for the next attempt's prompt. */
-  feedback: (): { notes: string | null; attempt: number; result: TaskResult | null } | null => null,
+  feedback: (): Feedback | null => null,
   verdicts: (): VerdictEntry[] => [],
+  /** How often cos sent this task back on its own for failed checks: once at most, then a person decides. */
+  autoSendBacks: () => 0,
   autoApproved: (): { tier: Tier; spotCheck: boolean; at: string } | null => null,
   cancelReason: (): string | null => null,
   failure: (): ({ reason: FailureReason; detail: string; attempt: number } & FailureOutput) | null => null,
@@ -394,6 +413,15 @@ export function evolveTask(state: TaskState | null, event: TaskEvent): TaskState
         next.feedback = { notes, attempt, result: state.result };
       }
       note(`${describeVerdict(verdict)} by ${by}${notes ? `: ${notes}` : ""}`);
+      return next;
+    }
+    case "TaskSentBackAutomatically": {
+      const { attempt, notes, failed } = event.data;
+      next.status = "queued";
+      next.attempt = attempt + 1;
+      next.feedback = { notes, attempt, result: state.result, automatic: true };
+      next.autoSendBacks = state.autoSendBacks + 1;
+      note(`sent back automatically: ${failed.length === 1 ? "check" : "checks"} ${failed.join(", ")} failed (not a person's verdict; trust is unchanged)`);
       return next;
     }
     case "TaskAutoApproved":
