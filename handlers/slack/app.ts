@@ -1,7 +1,7 @@
 import { App, LogLevel, type Receiver, type webApi } from "@slack/bolt";
 import { STALE_BUTTON, notAllowed, notesQuestion, refusalLogLine, replyInOneLine } from "../../src/chat/chat-text.ts";
 import { handleChat } from "../../src/chat/core.ts";
-import { cardAt, notesQuestionAt, saveMessageRef, saveNotesQuestion } from "../../src/chat/message-refs.ts";
+import { cardAt, messageRefsOf, notesQuestionAt, saveMessageRef, saveNotesQuestion } from "../../src/chat/message-refs.ts";
 import { NameBook } from "../../src/app/people.ts";
 import type { PlatformDeps } from "../../src/chat/platform-startup.ts";
 import type { ChatActor, ChatReply } from "../../src/chat/types.ts";
@@ -196,11 +196,7 @@ const cardIn = (deps: SlackDeps, channel: string, ts: string) => cardAt(deps.ctx
 
 /** Where the outbox posted an attempt's card, to show the verdict on it. */
 async function cardRefIn(deps: SlackDeps, attempt: { taskId: number; attempt: number }): Promise<{ channel: string; ts: string } | null> {
-  const rows = await deps.ctx.db.query<{ ref: string }>("SELECT ref FROM chat_messages WHERE platform = 'slack' AND task_id = ? AND attempt = ? AND kind = 'card' LIMIT 1", [
-    attempt.taskId,
-    attempt.attempt,
-  ]);
-  const ref = rows[0]?.ref;
+  const [ref] = await messageRefsOf(deps.ctx, "slack", attempt.taskId, attempt.attempt);
   if (!ref) return null;
   const at = ref.indexOf(":");
   return { channel: ref.slice(0, at), ts: ref.slice(at + 1) };
