@@ -4,6 +4,7 @@ import { claudeCode } from "./presets/claude-code.ts";
 import { codex } from "./presets/codex.ts";
 import { gemini } from "./presets/gemini.ts";
 import type { Preset, PresetName } from "./presets/preset.ts";
+import { compareVersions } from "../src/shared/versions.ts";
 
 // What the runner knows about each agent CLI: how to invoke it unattended and wire it to cos's MCP server, the
 // versions it was proven with, its credentials and state folders, how to read its result, and what it prints
@@ -35,21 +36,7 @@ export function resultText(preset: PresetName | undefined, output: string): stri
   return preset ? PRESETS[preset].resultText(output) : output;
 }
 
-/** Orders two `x.y.z` versions numerically (a pre-release sorts before its release). */
-export function compareVersions(a: string, b: string): number {
-  const parts = (v: string) => {
-    const [core, pre] = v.split("-", 2) as [string, string | undefined];
-    return { nums: core.split(".").map((n) => Number(n) || 0), pre };
-  };
-  const x = parts(a);
-  const y = parts(b);
-  for (let i = 0; i < Math.max(x.nums.length, y.nums.length); i++) {
-    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
-    if (d) return Math.sign(d);
-  }
-  if (x.pre === y.pre) return 0;
-  return x.pre === undefined ? 1 : y.pre === undefined ? -1 : x.pre < y.pre ? -1 : 1;
-}
+export { compareVersions };
 
 /** The versions a preset was proven with, as people read them. */
 export function provenText(preset: Preset): string {

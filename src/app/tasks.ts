@@ -14,6 +14,7 @@ import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
 import { loadReviewInput, trustDecision, type ReviewInput } from "./trust.ts";
 import { unknownProject } from "./goals.ts";
+import { loadTask, taskFrom } from "./task-read.ts";
 
 export interface TaskInput {
   title: string;
@@ -41,15 +42,7 @@ export interface QueueOptions {
   exactProject?: boolean;
 }
 
-export async function loadTask(ctx: AppContext, id: number): Promise<{ state: TaskState; version: number }> {
-  return taskFrom(id, await ctx.store.loadStream<TaskState>(taskStream(id)));
-}
-
-/** A task stream as the store loaded it (its state folded once, and remembered for the append). */
-export function taskFrom(id: number, loaded: LoadedStream<TaskState>): { state: TaskState; version: number } {
-  if (!loaded.state) throw new NotFoundError(`task #${id} does not exist`, { way: "list-tasks" });
-  return { state: loaded.state, version: loaded.version };
-}
+export { loadTask, taskFrom };
 
 export function toEnvelope(e: StoredEvent): TaskEvent {
   return { type: e.type, data: e.data, at: e.meta.at, position: e.position } as TaskEvent;

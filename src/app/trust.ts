@@ -9,7 +9,7 @@ import type { AppContext } from "./context.ts";
 import { append, metaOf, runDecision } from "./execute.ts";
 import type { Guard, LoadedStream, StreamAppend, StreamExpectation } from "../store/event-store.ts";
 import { unchanged } from "../store/guards.ts";
-import { taskFrom } from "./tasks.ts";
+import { taskFrom } from "./task-read.ts";
 import { taskStream } from "../domain/task/task.ts";
 
 /** What trust decisions read about one (agent, type): its stream and its human verdicts. */

@@ -1,7 +1,7 @@
 import { ConflictError } from "../shared/errors.ts";
 import type { Database } from "./db.ts";
 import { PROJECTION_TABLES } from "./projections.ts";
-import { sqliteFeatures } from "./rebuild.ts";
+import { sqliteFeatures } from "./fold.ts";
 import { catchUpShadows, createShadows, dropShadows, fillShadows } from "./shadow.ts";
 
 // `cos check`: is the store whole? The log's shape (each stream's versions 1..n with no gap, in the

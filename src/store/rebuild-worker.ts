@@ -4,7 +4,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { CosError } from "../shared/errors.ts";
 import { Database } from "./db.ts";
-import { foldRange, type Folded, type RebuildWorkerData, type RowBatch, type WorkerMessage } from "./rebuild.ts";
+import { foldRange, type Folded, type RowBatch } from "./fold.ts";
+import type { RebuildWorkerData, WorkerMessage } from "./rebuild.ts";
 
 const port = parentPort;
 if (!port) throw new Error("src/store/rebuild-worker.ts runs as a worker thread of a rebuild");

@@ -3,7 +3,7 @@ import { ConflictError } from "../shared/errors.ts";
 import type { Database } from "./db.ts";
 import { guardStatement, logAt } from "./guards.ts";
 import { PROJECTION_TABLES, projectionFor, type AggregateProjection } from "./projections.ts";
-import { foldRange, insertStatement, type Folded, type RowBatch } from "./rebuild.ts";
+import { foldRange, insertStatement, type Folded, type RowBatch } from "./fold.ts";
 
 // Projection tables built beside the live ones, page by page, from the log: what `cos rebuild` swaps
 // in on a remote store (no transaction is held across round trips, and none is long), and what

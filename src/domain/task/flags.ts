@@ -1,5 +1,5 @@
 import { assertNever } from "../events.ts";
-import type { DiffStat } from "./task.ts";
+import type { DiffStat } from "./diff-stat.ts";
 
 // What deserves a closer look in a result (DESIGN §14, issue 16): changes to paths a person wants to see
 // before they merge (`review.sensitivePaths`: lockfiles, CI config, migrations, environment files) and

@@ -1,5 +1,6 @@
 import { assertNever, type EventEnvelope } from "../events.ts";
 import type { CheckRecord } from "./checks.ts";
+import type { DiffStat } from "./diff-stat.ts";
 import type { ReviewFlag } from "./flags.ts";
 
 export type TaskStatus =
@@ -35,11 +36,7 @@ export interface ResultSections {
   reusablePattern: string | null;
 }
 
-export interface DiffStat {
-  files: number;
-  insertions: number;
-  deletions: number;
-}
+export type { DiffStat };
 
 /** What an agent CLI reported it spent, where it reports it. */
 export interface Usage {
