@@ -81,7 +81,7 @@ describe("the cos CLI", () => {
     expect(json.stderr).toMatch(/: started \(builder, attempt 1\)/);
   });
 
-  it("shows progress on a terminal: cos demo's runs, and cos rebuild at work; none when not a terminal", async () => {
+  it("shows progress on a terminal: cos demo's runs, and cos rebuild, backup and restore at work; none when not a terminal", async () => {
     const ws = tempWorkspace();
     cleanups.push(ws.cleanup);
     const env = { ...ws.env };
@@ -91,6 +91,15 @@ describe("the cos CLI", () => {
     expect(onTerminal.stdout).toContain("rebuilt the projections from");
     const piped = await runCli(["rebuild"], { env, cwd: ws.dir });
     expect(piped.stderr).toBe("");
+    const backup = await shell(`script -qec '${cos} backup night.db' /dev/null`, env);
+    expect(backup.stdout).toContain("backing the store up to night.db…");
+    expect(backup.stdout).toContain("copied the store to");
+    const pipedBackup = await runCli(["backup", "again.db"], { env, cwd: ws.dir });
+    expect(pipedBackup.stderr).toBe("");
+    const fresh = { ...env, COS_DB_URL: `file:${join(ws.dir, "fresh.db")}` };
+    const restore = await shell(`script -qec '${cos} restore night.db' /dev/null`, fresh);
+    expect(restore.stdout).toContain("restoring the store from night.db…");
+    expect(restore.stdout).toMatch(/restored \d+ events from/);
     const demo = await shell(`script -qec '${cos} demo --json' /dev/null`);
     expect(demo.stdout).toMatch(/#\d+ Scaffold the site: started \(builder, attempt 1\)/);
   });

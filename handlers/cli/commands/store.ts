@@ -40,7 +40,8 @@ export const backup = storeCommand({
   positional: true,
   run: async (ctx, { positionals }, io) => {
     const { backupStore } = await import("../../../src/store/backup.ts");
-    return backupStore(ctx.db, oneFile(positionals, "cos backup FILE"), io.cwd);
+    const file = oneFile(positionals, "cos backup FILE");
+    return withProgress(io, `backing the store up to ${file}`, () => backupStore(ctx.db, file, io.cwd));
   },
   text: (r) =>
     `${r.kind === "copy" ? "copied the store" : "exported the log"} to ${r.file}: ${r.events} events up to position ${r.head}, ${Math.round(r.bytes / 1024)} kB`,
@@ -54,7 +55,7 @@ export const restore: StandaloneCommand = {
     const file = oneFile(positionals, "cos restore FILE");
     const { restoreStore } = await import("../../../src/store/backup.ts");
     return withStore(io, async (ctx) => {
-      const report = await restoreStore(ctx.db, file, io.cwd);
+      const report = await withProgress(io, `restoring the store from ${file}`, () => restoreStore(ctx.db, file, io.cwd));
       if (values.json) io.out(JSON.stringify(report, null, 2));
       else {
         io.out(
