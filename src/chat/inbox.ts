@@ -195,3 +195,20 @@ export class ChatInbox<T> {
     }
   }
 }
+
+/**
+ * The base of a platform's inbox: ChatInbox with the platform and its key order fixed, so that each
+ * platform's inbox is constructed the same way and adds only how it receives.
+ */
+export function platformInbox<T>(platform: Platform, order: "numeric" | "arrival") {
+  return class extends ChatInbox<T> {
+    constructor(
+      ctx: AppContext,
+      handle: (payload: T) => Promise<void>,
+      log: (line: string) => void,
+      afterHandle: (appended: boolean) => void = () => {},
+    ) {
+      super(ctx, platform, handle, log, afterHandle, order);
+    }
+  };
+}
