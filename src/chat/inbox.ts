@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { AppContext } from "../app/context.ts";
+import { CoalescedRuns } from "../shared/coalesced-runs.ts";
 import { toCosError } from "../shared/errors.ts";
 import type { Platform } from "./types.ts";
 
@@ -50,8 +51,7 @@ export interface InboxItem<T> {
 export class ChatInbox<T> {
   private pending: { items: InboxItem<T>[]; done: (error: unknown, stored: number) => void }[] = [];
   private flushing: Promise<void> | null = null;
-  private draining: Promise<void> | null = null;
-  private again = false;
+  private readonly drains = new CoalescedRuns(() => this.drain(), () => this.stopped);
   private started = false;
   private stopped = false;
 
@@ -121,17 +121,7 @@ export class ChatInbox<T> {
   /** Handles every unhandled row now, or right after the pass under way. */
   kick(): Promise<void> {
     if (this.stopped || !this.started) return Promise.resolve();
-    if (this.draining) {
-      this.again = true;
-      return this.draining;
-    }
-    this.draining = (async () => {
-      do {
-        this.again = false;
-        await this.drain();
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.draining = null));
-    return this.draining;
+    return this.drains.request();
   }
 
   private async drain(): Promise<void> {
@@ -182,7 +172,7 @@ export class ChatInbox<T> {
   async stop(): Promise<void> {
     while (this.flushing) await this.flushing;
     this.stopped = true;
-    await this.draining;
+    await this.drains.underWay;
   }
 
   /** Resolves once every stored update has been handled (for tests and the bench). */
