@@ -24,22 +24,17 @@ import {
 import { bundleWorker } from "./bundle.ts";
 import { ROOT, round, type BenchContext, type BenchGroup, type Metric } from "./lib.ts";
 
-/** How long each throughput loop runs (after its warm-up), and the most operations it does. */
-const THROUGHPUT_MS = 3_000;
-const MAX_OPS = 20_000;
-/** Share of single appends that start a new stream; the rest extend an existing one. */
-const NEW_STREAM_SHARE = 0.3;
-
 export const storeGroup: BenchGroup = {
   description: "event store: append throughput, raw libSQL inserts, batched appends, projection rebuilds",
   async run(ctx) {
-    const metrics: Metric[] = [];
-    metrics.push(...(await appendBench(ctx)));
-    metrics.push(...(await rawInsertBench(ctx)));
-    metrics.push(...(await appendVsRawBench(ctx)));
-    metrics.push(...(await batchedBench(ctx)));
-    metrics.push(...(await rebuildBench(ctx)));
-    return metrics;
+    // One after the other: benches run side by side would time each other.
+    return [
+      ...(await appendBench(ctx)),
+      ...(await rawInsertBench(ctx)),
+      ...(await appendVsRawBench(ctx)),
+      ...(await batchedBench(ctx)),
+      ...(await rebuildBench(ctx)),
+    ];
   },
 };
 
@@ -48,6 +43,10 @@ async function openStore(file: string): Promise<{ db: Database; store: EventStor
   await migrate(db);
   return { db, store: new EventStore(db) };
 }
+
+/** How long each throughput loop runs (after its warm-up), and the most operations it does. */
+const THROUGHPUT_MS = 3_000;
+const MAX_OPS = 20_000;
 
 /** Runs `op` until the time or count budget is spent; returns operations per second. */
 async function throughput(op: (i: number) => Promise<void>, warmup: number): Promise<{ perSecond: number; ops: number; ms: number }> {
@@ -60,6 +59,9 @@ async function throughput(op: (i: number) => Promise<void>, warmup: number): Pro
 }
 
 // --- single appends -------------------------------------------------------------------------------
+
+/** Share of single appends that start a new stream; the rest extend an existing one. */
+const NEW_STREAM_SHARE = 0.3;
 
 /** One append of one lifecycle event, 30% to new task streams, the rest to existing ones. */
 async function appendOp(file: string) {

@@ -1,6 +1,7 @@
 import cron from "node-cron";
 import type { AppContext } from "../src/app/context.ts";
 import { systemTimers, type Timers } from "../src/shared/clock.ts";
+import { CoalescedRuns } from "../src/shared/coalesced-runs.ts";
 import { StoreWatch, type LogEntry } from "../src/store/watch.ts";
 import { runPass, type PassReport } from "./pass.ts";
 
@@ -56,8 +57,7 @@ const cronEveryMinute = (fire: () => void) => {
  */
 export class ResolverLoop {
   private seen = 0;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly passes = new CoalescedRuns(() => this.pass(), () => this.stopped);
   private stopMinutes: (() => void) | null = null;
   private unsubscribe: (() => void) | null = null;
   private ownWatch: StoreWatch | null = null;
@@ -120,25 +120,20 @@ export class ResolverLoop {
   /** Runs a pass now, or right after the one under way. */
   trigger(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
+    return this.passes.request();
+  }
+
+  /** One pass; true when it left work over. A failed pass is reported, and the next trigger tries again. */
+  private async pass(): Promise<boolean> {
+    try {
+      const expireLeases = this.timers.now() >= this.graceUntil;
+      const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots ?? null, expireLeases });
+      this.options.onPass?.(report);
+      return report.more;
+    } catch (error) {
+      this.options.onError?.(error);
+      return false;
     }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          const expireLeases = this.timers.now() >= this.graceUntil;
-          const report = await runPass(this.ctx, { runnerSlots: this.options.runnerSlots ?? null, expireLeases });
-          this.options.onPass?.(report);
-          if (report.more) this.again = true;
-        } catch (error) {
-          this.options.onError?.(error);
-        }
-      } while (this.again && !this.stopped);
-      this.running = null;
-    })();
-    return this.running;
   }
 
   async stop(): Promise<void> {
@@ -147,6 +142,6 @@ export class ResolverLoop {
     this.unsubscribe?.();
     this.cancelGrace?.();
     await this.ownWatch?.stop();
-    await this.running;
+    await this.passes.underWay;
   }
 }

@@ -2,7 +2,7 @@ import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
-import type { Options, Parsed } from "./args.ts";
+import { idArgument, type Options, type Parsed } from "./args.ts";
 import type { CliIo } from "./io.ts";
 
 /** The actor the CLI's events are recorded under (DESIGN §2). */
@@ -33,6 +33,28 @@ export type Command = StoreCommand<any> | StandaloneCommand;
 /** Declares a store command, so that `text` is checked against what `run` returns. */
 export function storeCommand<T>(command: StoreCommand<T>): StoreCommand<T> {
   return command;
+}
+
+/** A command with no arguments that shows a list (`cos goal list`). */
+export function listCommand<T>(usage: string, list: (ctx: AppContext) => Promise<T>, text: (value: T) => string): StoreCommand<T> {
+  return { usage, options: {}, run: (ctx) => list(ctx), text };
+}
+
+/**
+ * A command whose one argument is an id: `usage` names it (and is what a wrong argument is told),
+ * `gloss` says what the command does in the usage line.
+ */
+export function idCommand<T>(
+  usage: string,
+  command: { gloss?: string; run(ctx: AppContext, id: number): Promise<T>; text(value: T): string },
+): StoreCommand<T> {
+  return {
+    positional: true,
+    usage: command.gloss ? `${usage}   (${command.gloss})` : usage,
+    options: {},
+    run: (ctx, { positionals }) => command.run(ctx, idArgument(positionals, usage)),
+    text: command.text,
+  };
 }
 
 /** The store of the environment the CLI runs in. */

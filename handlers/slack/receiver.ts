@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Context, Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
-import { ChatInbox } from "../../src/chat/inbox.ts";
+import { platformInbox } from "../../src/chat/inbox.ts";
 import { UnauthorizedError, ValidationError } from "../../src/shared/errors.ts";
 import { bodyBound } from "../http/guards.ts";
 
@@ -57,16 +57,7 @@ export function requestKey(body: SlackBody, raw: string): string {
 }
 
 /** Slack's inbox: the shared chat inbox, keyed by event or trigger id, in arrival order. */
-export class SlackInbox extends ChatInbox<SlackBody> {
-  constructor(
-    ctx: AppContext,
-    handle: (body: SlackBody) => Promise<void>,
-    log: (line: string) => void,
-    afterHandle: (appended: boolean) => void = () => {},
-  ) {
-    super(ctx, "slack", handle, log, afterHandle, "arrival");
-  }
-
+export class SlackInbox extends platformInbox<SlackBody>("slack", "arrival") {
   /** Stores a request; false when it was stored before (a retry). */
   async receiveRequest(key: string, body: SlackBody): Promise<boolean> {
     return (await this.receive([{ key, payload: body }])) > 0;

@@ -1,9 +1,10 @@
 import { cardText, clip, type CardAction, type RenderOptions } from "../../src/chat/card-text.ts";
-import { NOTES_LABEL, notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
+import { NOTES_LABEL, type PartRenderer } from "../../src/chat/chat-text.ts";
 import { parseVerdictData, verdictData } from "../../src/chat/format.ts";
 import { plainName, platformUser, showPeople } from "../../src/app/people.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
-import type { Notification, PageButton, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import type { PageButton, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import { partMessages } from "../part-messages.ts";
 
 // The chat's parts (src/chat/chat-text.ts, card-text.ts) as Block Kit. Pure, and no words of its
 // own. Slack's limits: 50 blocks a message, 3,000 characters in a section's text; mrkdwn needs only
@@ -150,23 +151,7 @@ const slackParts = (options: RenderOptions): PartRenderer<SlackMessage> => ({
   },
 });
 
-export function replyMessages(reply: ShownReply, options: RenderOptions): SlackMessage[] {
-  return renderParts(replyParts(reply), slackParts(options));
-}
-
-export function notificationMessages(n: Notification, options: RenderOptions): SlackMessage[] {
-  return renderParts(notificationParts(n), slackParts(options));
-}
-
-/** The messages of a notification, each with the card it shows, if any. */
-export function notificationMessagesTracked(n: Notification, options: RenderOptions) {
-  return renderPartsTracked(notificationParts(n), slackParts(options));
-}
-
-/** The messages of a reply, each with the card it shows, if any (so that `/review`'s copies are edited too). */
-export function replyMessagesTracked(reply: ShownReply, options: RenderOptions) {
-  return renderPartsTracked(replyParts(reply), slackParts(options));
-}
+export const { replyMessages, notificationMessages, notificationMessagesTracked, replyMessagesTracked } = partMessages(slackParts);
 
 /** The modal asking for send-back notes; `metadata` travels back in the submission. */
 export function notesModal(question: string, metadata: string): Block {

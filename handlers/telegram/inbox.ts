@@ -1,21 +1,11 @@
 import type { Hono } from "hono";
 import type { Update } from "grammy/types";
-import type { AppContext } from "../../src/app/context.ts";
-import { ChatInbox } from "../../src/chat/inbox.ts";
+import { platformInbox } from "../../src/chat/inbox.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
 import { bodyBound, requireToken } from "../http/guards.ts";
 
 /** Telegram's inbox: the shared chat inbox, keyed and ordered by update_id. */
-export class TelegramInbox extends ChatInbox<Update> {
-  constructor(
-    ctx: AppContext,
-    handle: (update: Update) => Promise<void>,
-    log: (line: string) => void,
-    afterHandle: (appended: boolean) => void = () => {},
-  ) {
-    super(ctx, "telegram", handle, log, afterHandle, "numeric");
-  }
-
+export class TelegramInbox extends platformInbox<Update>("telegram", "numeric") {
   /** Stores the updates (once each) and resolves when they are committed; handling follows. */
   async receiveUpdates(updates: Update[]): Promise<void> {
     await this.receive(updates.map((u) => ({ key: String(u.update_id), payload: u })));

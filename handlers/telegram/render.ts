@@ -1,10 +1,11 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from "grammy/types";
 import { cardText, type CardText, type RenderOptions } from "../../src/chat/card-text.ts";
-import { notificationParts, renderParts, renderPartsTracked, replyParts, type PartRenderer, type ShownReply } from "../../src/chat/chat-text.ts";
+import type { PartRenderer } from "../../src/chat/chat-text.ts";
 import { formatTime, parseVerdictData, verdictData } from "../../src/chat/format.ts";
 import { plainPeople } from "../../src/app/people.ts";
 import { hintsFor } from "../../src/shared/hints.ts";
-import type { Notification, PageButton, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import type { PageButton, ReviewCard, TextBlock } from "../../src/chat/types.ts";
+import { partMessages } from "../part-messages.ts";
 
 export { formatTime, parseVerdictData, verdictData, type RenderOptions };
 
@@ -179,22 +180,4 @@ const telegramParts = (options: TelegramRenderOptions): PartRenderer<OutMessage>
     ),
 });
 
-/** What a chat reply looks like as messages (taps, files and questions are sent by the bot itself). */
-export function replyMessages(reply: ShownReply, options: TelegramRenderOptions): OutMessage[] {
-  return renderParts(replyParts(reply), telegramParts(options));
-}
-
-/** The messages of a notification; `card_update` is an edit and is handled by the transport. */
-export function notificationMessages(n: Notification, options: TelegramRenderOptions): OutMessage[] {
-  return renderParts(notificationParts(n), telegramParts(options));
-}
-
-/** The messages of a notification, each with the card it shows, if any. */
-export function notificationMessagesTracked(n: Notification, options: TelegramRenderOptions) {
-  return renderPartsTracked(notificationParts(n), telegramParts(options));
-}
-
-/** The messages of a reply, each with the card it shows, if any (so that `/review`'s copies are edited too). */
-export function replyMessagesTracked(reply: ShownReply, options: TelegramRenderOptions) {
-  return renderPartsTracked(replyParts(reply), telegramParts(options));
-}
+export const { replyMessages, notificationMessages, notificationMessagesTracked, replyMessagesTracked } = partMessages(telegramParts);

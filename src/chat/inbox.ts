@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { AppContext } from "../app/context.ts";
+import { CoalescedRuns } from "../shared/coalesced-runs.ts";
 import { toCosError } from "../shared/errors.ts";
 import type { Platform } from "./types.ts";
 
@@ -50,8 +51,7 @@ export interface InboxItem<T> {
 export class ChatInbox<T> {
   private pending: { items: InboxItem<T>[]; done: (error: unknown, stored: number) => void }[] = [];
   private flushing: Promise<void> | null = null;
-  private draining: Promise<void> | null = null;
-  private again = false;
+  private readonly drains = new CoalescedRuns(() => this.drain(), () => this.stopped);
   private started = false;
   private stopped = false;
 
@@ -121,17 +121,7 @@ export class ChatInbox<T> {
   /** Handles every unhandled row now, or right after the pass under way. */
   kick(): Promise<void> {
     if (this.stopped || !this.started) return Promise.resolve();
-    if (this.draining) {
-      this.again = true;
-      return this.draining;
-    }
-    this.draining = (async () => {
-      do {
-        this.again = false;
-        await this.drain();
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.draining = null));
-    return this.draining;
+    return this.drains.request();
   }
 
   private async drain(): Promise<void> {
@@ -182,7 +172,7 @@ export class ChatInbox<T> {
   async stop(): Promise<void> {
     while (this.flushing) await this.flushing;
     this.stopped = true;
-    await this.draining;
+    await this.drains.underWay;
   }
 
   /** Resolves once every stored update has been handled (for tests and the bench). */
@@ -194,4 +184,21 @@ export class ChatInbox<T> {
       if (!left.length || this.stopped || !this.started) return;
     }
   }
+}
+
+/**
+ * The base of a platform's inbox: ChatInbox with the platform and its key order fixed, so that each
+ * platform's inbox is constructed the same way and adds only how it receives.
+ */
+export function platformInbox<T>(platform: Platform, order: "numeric" | "arrival") {
+  return class extends ChatInbox<T> {
+    constructor(
+      ctx: AppContext,
+      handle: (payload: T) => Promise<void>,
+      log: (line: string) => void,
+      afterHandle: (appended: boolean) => void = () => {},
+    ) {
+      super(ctx, platform, handle, log, afterHandle, order);
+    }
+  };
 }

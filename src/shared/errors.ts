@@ -39,64 +39,40 @@ export class CosError extends Error {
   }
 }
 
-export class ValidationError extends CosError {
-  constructor(message: string, options?: { cause?: unknown; way?: WayOut }) {
-    super("validation", message, options);
-  }
+/**
+ * The base of one code's class: the code fixed, the message and the options it takes (`O`) passed on.
+ * Each class below is one line, so that a code's constructor is written once.
+ */
+function withCode<O extends { cause?: unknown; way?: WayOut } = never>(code: ErrorCode) {
+  return class extends CosError {
+    constructor(message: string, options?: O) {
+      super(code, message, options);
+    }
+  };
 }
 
-export class NotFoundError extends CosError {
-  constructor(message: string, options?: { way?: WayOut }) {
-    super("not_found", message, options);
-  }
-}
+export class ValidationError extends withCode<{ cause?: unknown; way?: WayOut }>("validation") {}
+
+export class NotFoundError extends withCode<{ way?: WayOut }>("not_found") {}
 
 /** An optimistic-concurrency clash: the stream moved on since it was read. Retried by the command layer. */
-export class ConflictError extends CosError {
-  constructor(message: string) {
-    super("conflict", message);
-  }
-}
+export class ConflictError extends withCode("conflict") {}
 
-export class IllegalStateError extends CosError {
-  constructor(message: string, options?: { way?: WayOut }) {
-    super("illegal_state", message, options);
-  }
-}
+export class IllegalStateError extends withCode<{ way?: WayOut }>("illegal_state") {}
 
-export class UnauthorizedError extends CosError {
-  constructor(message: string) {
-    super("unauthorized", message);
-  }
-}
+export class UnauthorizedError extends withCode("unauthorized") {}
 
 /** A known credential, but not for this: a runner's token naming another runner, a link signed for another page, a cross-site form. */
-export class ForbiddenError extends CosError {
-  constructor(message: string) {
-    super("forbidden", message);
-  }
-}
+export class ForbiddenError extends withCode("forbidden") {}
 
 /** Input over a size bound (a request body, an update): refused before it is read further. */
-export class TooLargeError extends CosError {
-  constructor(message: string) {
-    super("too_large", message);
-  }
-}
+export class TooLargeError extends withCode("too_large") {}
 
 /** The store is away or stayed busy: the same command works once it is back. */
-export class UnavailableError extends CosError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("unavailable", message, options);
-  }
-}
+export class UnavailableError extends withCode<{ cause?: unknown }>("unavailable") {}
 
 /** Something about this installation needs changing before the command can work. */
-export class MisconfiguredError extends CosError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("misconfigured", message, options);
-  }
-}
+export class MisconfiguredError extends withCode<{ cause?: unknown }>("misconfigured") {}
 
 export function toCosError(error: unknown): CosError {
   if (error instanceof CosError) return error;

@@ -137,38 +137,44 @@ const contentProjection: AggregateProjection<ContentItemState> = {
   }),
 };
 
-const goalProjection: AggregateProjection<GoalState> = {
-  category: "goal",
-  evolve: (state, event) => evolveGoal(state, event as GoalEvent),
-  tables: [{ name: "goals", key: "id", singleRow: true, columns: ["id", "title", "success", "project", "created_at"] }],
-  key: (g) => g.id,
-  rows: (g) => ({ goals: [[g.id, g.title, g.success, g.project, g.createdAt]] }),
-};
+/**
+ * A projection to one row of one table per aggregate, each column beside the state (or stream) it
+ * holds; the aggregate's key is its `key` column's value.
+ */
+function oneRowProjection<S, E extends EventEnvelope>(
+  category: string,
+  evolve: (state: S | null, event: E) => S,
+  table: string,
+  key: string,
+  row: Readonly<Record<string, (state: S, stream: string) => InValue>>,
+): AggregateProjection<S> {
+  const values = Object.values(row);
+  const keyOf = row[key]!;
+  return {
+    category,
+    evolve: (state, event) => evolve(state, event as E),
+    tables: [{ name: table, key, singleRow: true, columns: Object.keys(row) }],
+    key: keyOf,
+    rows: (state, stream) => ({ [table]: [values.map((value) => value(state, stream))] }),
+  };
+}
 
-const initiativeProjection: AggregateProjection<InitiativeState> = {
-  category: "initiative",
-  evolve: (state, event) => evolveInitiative(state, event as InitiativeEvent),
-  tables: [{ name: "initiatives", key: "id", singleRow: true, columns: ["id", "goal_id", "title", "success", "created_at"] }],
-  key: (i) => i.id,
-  rows: (i) => ({ initiatives: [[i.id, i.goalId, i.title, i.success, i.createdAt]] }),
-};
+const goalProjection = oneRowProjection<GoalState, GoalEvent>("goal", evolveGoal, "goals", "id", {
+  id: (g) => g.id, title: (g) => g.title, success: (g) => g.success, project: (g) => g.project, created_at: (g) => g.createdAt,
+});
 
-const settingsProjection: AggregateProjection<SettingsState> = {
-  category: "settings",
-  evolve: (state, event) => evolveSettings(state, event as SettingsEvent),
-  tables: [{ name: "settings", key: "stream", singleRow: true, columns: ["stream", "mode", "paused", "paused_reason", "updated_at"] }],
-  key: () => "settings",
-  rows: (s) => ({ settings: [["settings", s.mode, s.paused ? 1 : 0, s.pausedReason, s.updatedAt]] }),
-};
+const initiativeProjection = oneRowProjection<InitiativeState, InitiativeEvent>("initiative", evolveInitiative, "initiatives", "id", {
+  id: (i) => i.id, goal_id: (i) => i.goalId, title: (i) => i.title, success: (i) => i.success, created_at: (i) => i.createdAt,
+});
 
-const trustProjection: AggregateProjection<TrustState> = {
-  category: "trust",
-  evolve: (state, event) => evolveTrust(state, event as TrustEvent),
-  tables: [{ name: "trust", key: "stream", singleRow: true, columns: ["stream", "agent", "type", "pin", "trust_tier", "updated_at"] }],
-  // Keyed by the stream itself: a pair whose history is in a stream named before `-` was encoded keeps it.
-  key: (_t, stream) => stream,
-  rows: (t, stream) => ({ trust: [[stream, t.agent, t.type, t.pin, t.trustTier, t.updatedAt]] }),
-};
+const settingsProjection = oneRowProjection<SettingsState, SettingsEvent>("settings", evolveSettings, "settings", "stream", {
+  stream: () => "settings", mode: (s) => s.mode, paused: (s) => (s.paused ? 1 : 0), paused_reason: (s) => s.pausedReason, updated_at: (s) => s.updatedAt,
+});
+
+// Keyed by the stream itself: a pair whose history is in a stream named before `-` was encoded keeps it.
+const trustProjection = oneRowProjection<TrustState, TrustEvent>("trust", evolveTrust, "trust", "stream", {
+  stream: (_t, stream) => stream, agent: (t) => t.agent, type: (t) => t.type, pin: (t) => t.pin, trust_tier: (t) => t.trustTier, updated_at: (t) => t.updatedAt,
+});
 
 export const PROJECTIONS: AggregateProjection<any>[] = [
   taskProjection,

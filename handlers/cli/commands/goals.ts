@@ -2,7 +2,7 @@ import { createGoal, createInitiative } from "../../../src/app/goals.ts";
 import { listGoals, listInitiatives } from "../../../src/app/views.ts";
 import { ValidationError } from "../../../src/shared/errors.ts";
 import { parseId, str, title } from "../args.ts";
-import { ACTOR, storeCommand } from "../command.ts";
+import { ACTOR, listCommand, storeCommand } from "../command.ts";
 import { renderGoals, renderInitiatives, renderNewId } from "../render.ts";
 
 // Goals and their initiatives: what tasks are for (DESIGN §6, goal context).
@@ -17,12 +17,7 @@ export const goalAdd = storeCommand({
   text: renderNewId,
 });
 
-export const goalList = storeCommand({
-  usage: "cos goal list",
-  options: {},
-  run: (ctx) => listGoals(ctx),
-  text: renderGoals,
-});
+export const goalList = listCommand("cos goal list", listGoals, renderGoals);
 
 export const initiativeAdd = storeCommand({
   positional: true,
@@ -38,9 +33,4 @@ export const initiativeAdd = storeCommand({
   text: renderNewId,
 });
 
-export const initiativeList = storeCommand({
-  usage: "cos initiative list",
-  options: {},
-  run: (ctx) => listInitiatives(ctx),
-  text: renderInitiatives,
-});
+export const initiativeList = listCommand("cos initiative list", listInitiatives, renderInitiatives);

@@ -1,5 +1,5 @@
-import { idArgument, oneOf, onePositional, str } from "../args.ts";
-import { ACTOR, storeCommand } from "../command.ts";
+import { oneOf, onePositional, str } from "../args.ts";
+import { ACTOR, idCommand, storeCommand } from "../command.ts";
 import { renderPass } from "../render.ts";
 
 // The wave resolver (DESIGN §4, §6): a pass by hand, why a task waits, the prompt it would get, and the
@@ -23,26 +23,21 @@ export const tick = storeCommand({
   text: renderPass,
 });
 
-export const why = storeCommand({
-  positional: true,
-  usage: "cos why ID",
-  options: {},
-  run: async (ctx, { positionals }) => {
+export const why = idCommand("cos why ID", {
+  run: async (ctx, id) => {
     const { explain } = await import("../../../src/plan/explain.ts");
-    return explain(ctx, idArgument(positionals, "cos why ID"));
+    return explain(ctx, id);
   },
   text: (v) => v.text,
 });
 
-export const prompt = storeCommand({
-  positional: true,
-  usage: "cos prompt ID   (the prompt the task would get now)",
-  options: {},
-  run: async (ctx, { positionals }) => {
+export const prompt = idCommand("cos prompt ID", {
+  gloss: "the prompt the task would get now",
+  run: async (ctx, id) => {
     const { loadTask } = await import("../../../src/app/tasks.ts");
     const { buildDispatchPrompt } = await import("../../../src/prompt/build.ts");
     const { loadPromptInput } = await import("../../../src/prompt/load.ts");
-    const { state } = await loadTask(ctx, idArgument(positionals, "cos prompt ID"));
+    const { state } = await loadTask(ctx, id);
     return buildDispatchPrompt(await loadPromptInput(ctx.db, ctx.config, state, ctx.clock()), ctx.config.prompt.budgetTokens);
   },
   text: (v) => v.text,

@@ -6,7 +6,7 @@ import { listTasks, showTask } from "../../../src/app/views.ts";
 import { ISOLATIONS, TIERS, taskStream, type RunStopped, type TaskEdit, type Verdict } from "../../../src/domain/task/task.ts";
 import { ValidationError } from "../../../src/shared/errors.ts";
 import { exactArguments, idArgument, oneOf, parseId, parseIdList, parseInteger, str, title, valueOptions } from "../args.ts";
-import { ACTOR, storeCommand } from "../command.ts";
+import { ACTOR, idCommand, storeCommand } from "../command.ts";
 import { renderNewId, renderTask, renderTaskList } from "../render.ts";
 
 // A task's life by hand (DESIGN §3, §9): queue, look, change, cancel, record a result, decide a review.
@@ -66,13 +66,7 @@ export const taskList = storeCommand({
   text: renderTaskList,
 });
 
-export const taskShow = storeCommand({
-  positional: true,
-  usage: "cos task show ID",
-  options: {},
-  run: (ctx, { positionals }) => showTask(ctx, idArgument(positionals, "cos task show ID")),
-  text: renderTask,
-});
+export const taskShow = idCommand("cos task show ID", { run: showTask, text: renderTask });
 
 /** How long `cos task cancel` waits for the runner to confirm that a running agent is gone. */
 const STOP_WAIT_MS = 15_000;

@@ -24,9 +24,7 @@ export function goalStream(id: number): string {
 export function decideGoal(command: GoalCommand, state: GoalState | null): NewEvent<GoalEvent["type"], GoalEvent["data"]>[] {
   switch (command.type) {
     case "CreateGoal":
-      if (state) throw new IllegalStateError(`goal ${state.id} already exists`);
-      checkTitleAndSuccess("goal", command.data.title, command.data.success);
-      return [{ type: "GoalCreated", data: command.data }];
+      return decideCreation("goal", state, "GoalCreated", command.data);
     default:
       return assertNever(command.type);
   }
@@ -41,6 +39,18 @@ export function evolveGoal(_state: GoalState | null, event: GoalEvent): GoalStat
     default:
       return assertNever(event.type);
   }
+}
+
+/** Shared by goals and initiatives: each is created once, with its title and success line checked. */
+export function decideCreation<Type extends string, Data extends { title: string; success: string | null }>(
+  what: string,
+  state: { id: number } | null,
+  type: Type,
+  data: Data,
+): NewEvent<Type, Data>[] {
+  if (state) throw new IllegalStateError(`${what} ${state.id} already exists`);
+  checkTitleAndSuccess(what, data.title, data.success);
+  return [{ type, data }];
 }
 
 /** Shared by goals and initiatives: a title, and a success description that is one line. */

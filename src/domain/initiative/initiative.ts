@@ -1,6 +1,5 @@
-import { IllegalStateError } from "../../shared/errors.ts";
 import { assertNever, type EventEnvelope, type NewEvent } from "../events.ts";
-import { checkTitleAndSuccess } from "../goal/goal.ts";
+import { decideCreation } from "../goal/goal.ts";
 
 export interface InitiativeState {
   id: number;
@@ -27,9 +26,7 @@ export function decideInitiative(
 ): NewEvent<InitiativeEvent["type"], InitiativeEvent["data"]>[] {
   switch (command.type) {
     case "CreateInitiative":
-      if (state) throw new IllegalStateError(`initiative ${state.id} already exists`);
-      checkTitleAndSuccess("initiative", command.data.title, command.data.success);
-      return [{ type: "InitiativeCreated", data: command.data }];
+      return decideCreation("initiative", state, "InitiativeCreated", command.data);
     default:
       return assertNever(command.type);
   }
