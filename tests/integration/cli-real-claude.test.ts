@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { startFakeAnthropic, type FakeAnthropic } from "../fixtures/fake-vendors/anthropic.ts";
-import { startMcpRecorder, type McpRecorder } from "../fixtures/fake-vendors/mcp-recorder.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { backendsPerTest, scratchEnv, type CliSetup, type Turns } from "./cli-real-backends.ts";
 import { PROMPT, SUMMARY, explain, findBwrap, findClaude, inSandbox, jsonLines, lastEvent, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
 
 // The real Claude Code (the pinned @anthropic-ai/claude-code) run headless against a local Anthropic Messages API,
@@ -14,31 +14,17 @@ const cli = findClaude();
 const VERSION = "2.1.332";
 if (!cli.ok) console.warn(`cli-real-claude skipped: ${cli.reason}`);
 
-let fake: FakeAnthropic | undefined;
-let mcp: McpRecorder | undefined;
-afterEach(async () => {
-  await fake?.close();
-  await mcp?.close();
-  fake = mcp = undefined;
-});
+const startBackends = backendsPerTest(startFakeAnthropic);
 
-interface Setup {
-  s: Scratch;
-  fake: FakeAnthropic;
-  mcp: McpRecorder;
-  env: Record<string, string>;
-  /** The argv the preset would run, with cos's MCP wiring (--mcp-config file in the run folder). */
-  argv: string[];
-}
+type Setup = CliSetup<FakeAnthropic>;
 
 /** The way cos wires Claude Code to its /mcp: a config file in the run folder, the bearer token in it, the server's tools allowed. */
 async function setup(
-  turns: Turn[] | ((s: Scratch) => Turn[]),
+  turns: Turns,
   options: { format?: "json" | "stream-json"; auth?: "api-key" | "oauth" } = {},
 ): Promise<Setup> {
   const s = scratch("claude");
-  fake = await startFakeAnthropic({ turns: typeof turns === "function" ? turns(s) : turns });
-  mcp = await startMcpRecorder();
+  const { fake, mcp } = await startBackends(s, turns);
   const mcpConfig = join(s.run, "claude-mcp.json");
   writeFileSync(mcpConfig, JSON.stringify({ mcpServers: { cos: { type: "http", url: mcp.url, headers: { Authorization: `Bearer ${mcp.token}` } } } }), { mode: 0o600 });
   const format = options.format ?? "stream-json";
@@ -54,17 +40,12 @@ async function setup(
     "--allowedTools",
     "mcp__cos",
   ];
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: s.home,
-    LANG: "C.UTF-8",
-    TMPDIR: s.tmp,
-    TZ: "UTC",
+  const env = scratchEnv(s, {
     ANTHROPIC_BASE_URL: fake.url,
     // A subscription (claude.ai login) is what makes Claude Code read the unified rate-limit headers; the token
     // is otherwise used like a key (Authorization: Bearer).
     ...(options.auth === "oauth" ? { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-fake" } : { ANTHROPIC_API_KEY: "sk-ant-api03-fake" }),
-  };
+  });
   return { s, fake, mcp, env, argv };
 }
 

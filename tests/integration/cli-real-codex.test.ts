@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { startMcpRecorder, type McpRecorder } from "../fixtures/fake-vendors/mcp-recorder.ts";
+import { describe, expect, test } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "../fixtures/fake-vendors/openai-responses.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { backendsPerTest, scratchEnv, type CliSetup, type Turns } from "./cli-real-backends.ts";
 import { PROMPT, SUMMARY, explain, findBwrap, findCodex, inSandbox, jsonLines, lastEvent, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
 
 // The real Codex CLI (the pinned @openai/codex) run headless against a local OpenAI Responses API, with no cos
@@ -14,31 +14,18 @@ const cli = findCodex();
 const VERSION = "0.171.0";
 if (!cli.ok) console.warn(`cli-real-codex skipped: ${cli.reason}`);
 
-let fake: FakeOpenAI | undefined;
-let mcp: McpRecorder | undefined;
-afterEach(async () => {
-  await fake?.close();
-  await mcp?.close();
-  fake = mcp = undefined;
-});
+const startBackends = backendsPerTest(startFakeOpenAI);
 
-interface Setup {
-  s: Scratch;
-  fake: FakeOpenAI;
-  mcp: McpRecorder;
-  env: Record<string, string>;
-  argv: string[];
-}
+type Setup = CliSetup<FakeOpenAI>;
 
 /**
  * The headless argv (`--full-auto` is gone: `--sandbox workspace-write`, and `exec` never asks for approval) with
  * cos's MCP wiring as `-c` overrides: the URL, the token's variable name, and approval of the server's tools
  * (without it every MCP call is refused under `exec`). `openai_base_url` points the built-in provider at the fake.
  */
-async function setup(turns: Turn[] | ((s: Scratch) => Turn[]), options: { approveMcp?: boolean; json?: boolean } = {}): Promise<Setup> {
+async function setup(turns: Turns, options: { approveMcp?: boolean; json?: boolean } = {}): Promise<Setup> {
   const s = scratch("codex");
-  fake = await startFakeOpenAI({ turns: typeof turns === "function" ? turns(s) : turns });
-  mcp = await startMcpRecorder();
+  const { fake, mcp } = await startBackends(s, turns);
   const argv = [
     "exec",
     ...(options.json === false ? [] : ["--json"]),
@@ -52,15 +39,10 @@ async function setup(turns: Turn[] | ((s: Scratch) => Turn[]), options: { approv
     'mcp_servers.cos.bearer_token_env_var="COS_MCP_TOKEN"',
     ...(options.approveMcp === false ? [] : ["-c", 'mcp_servers.cos.default_tools_approval_mode="approve"']),
   ];
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: s.home,
-    LANG: "C.UTF-8",
-    TMPDIR: s.tmp,
-    TZ: "UTC",
+  const env = scratchEnv(s, {
     CODEX_API_KEY: "sk-codex-fake",
     COS_MCP_TOKEN: mcp.token,
-  };
+  });
   return { s, fake, mcp, env, argv };
 }
 

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { startFakeGemini, type FakeGemini } from "../fixtures/fake-vendors/gemini.ts";
-import { startMcpRecorder, type McpRecorder } from "../fixtures/fake-vendors/mcp-recorder.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { backendsPerTest, scratchEnv, type CliSetup, type Turns } from "./cli-real-backends.ts";
 import { PROMPT, SUMMARY, explain, findBwrap, findGemini, inSandbox, jsonLines, lastEvent, lastJsonObject, listTree, runCli, saveSample, scratch, type Scratch } from "./cli-real-kit.ts";
 
 // The real Gemini CLI (the pinned @google/gemini-cli) run headless against a local Gemini API, with no cos
@@ -14,20 +14,9 @@ const cli = findGemini();
 const VERSION = "0.61.0";
 if (!cli.ok) console.warn(`cli-real-gemini skipped: ${cli.reason}`);
 
-let fake: FakeGemini | undefined;
-let mcp: McpRecorder | undefined;
-afterEach(async () => {
-  await fake?.close();
-  await mcp?.close();
-  fake = mcp = undefined;
-});
+const startBackends = backendsPerTest(startFakeGemini);
 
-interface Setup {
-  s: Scratch;
-  fake: FakeGemini;
-  mcp: McpRecorder;
-  env: Record<string, string>;
-  argv: string[];
+interface Setup extends CliSetup<FakeGemini> {
   /** The per-run Gemini home (GEMINI_CLI_HOME), in the run folder. */
   geminiHome: string;
 }
@@ -46,10 +35,9 @@ interface Options {
  * is trusted for the session with --skip-trust. `security.auth.selectedType` is needed only because
  * GOOGLE_GEMINI_BASE_URL (the fake) would otherwise select the "gateway" auth type, which headless mode refuses.
  */
-async function setup(turns: Turn[] | ((s: Scratch) => Turn[]), options: Options = {}): Promise<Setup> {
+async function setup(turns: Turns, options: Options = {}): Promise<Setup> {
   const s = scratch("gemini");
-  fake = await startFakeGemini({ turns: typeof turns === "function" ? turns(s) : turns });
-  mcp = await startMcpRecorder();
+  const { fake, mcp } = await startBackends(s, turns);
   const geminiHome = join(s.run, "gemini-home");
   mkdirSync(join(geminiHome, ".gemini"), { recursive: true });
   const settings = {
@@ -59,16 +47,11 @@ async function setup(turns: Turn[] | ((s: Scratch) => Turn[]), options: Options 
   };
   writeFileSync(join(geminiHome, ".gemini", "settings.json"), JSON.stringify(settings, null, 2), { mode: 0o600 });
   const argv = ["--output-format", options.format ?? "json", "--approval-mode", "auto_edit", "--skip-trust"];
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: s.home,
-    LANG: "C.UTF-8",
-    TMPDIR: s.tmp,
-    TZ: "UTC",
+  const env = scratchEnv(s, {
     GEMINI_API_KEY: "fake-gemini-key",
     GOOGLE_GEMINI_BASE_URL: fake.url,
     GEMINI_CLI_HOME: geminiHome,
-  };
+  });
   return { s, fake, mcp, env, argv, geminiHome };
 }
 

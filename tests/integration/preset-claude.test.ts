@@ -1,9 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { startFakeAnthropic, type FakeAnthropic } from "../fixtures/fake-vendors/anthropic.ts";
+import { describe, expect, test } from "vitest";
+import { startFakeAnthropic } from "../fixtures/fake-vendors/anthropic.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { closedAfterEachTest } from "./cli-real-backends.ts";
 import { findClaude, SUMMARY, type CliFound } from "./cli-real-kit.ts";
+import { expectFirstTickBacksOffAMinute } from "./preset-limit-kit.ts";
 import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld, queueHello, serveToReview, startOfTest } from "./preset-kit.ts";
 
 // The claude-code preset as shipped, with the real Claude Code (the pinned @anthropic-ai/claude-code) under a
@@ -13,11 +15,7 @@ import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld,
 const cli = findClaude();
 if (!cli.ok) console.warn(`preset-claude skipped: ${cli.reason}`);
 
-let fake: FakeAnthropic | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
+const startFake = closedAfterEachTest(startFakeAnthropic);
 
 const WRITE_HELLO = (worktree: string): Turn => ({ tool: "Write", input: { file_path: join(worktree, "hello.txt"), content: "hello from the fake model\n" } });
 const builder = (env: string[]) => ({ builder: { preset: "claude-code", env } });
@@ -26,7 +24,7 @@ describe.skipIf(!cli.ok)("the claude-code preset, real Claude Code under cos", (
   test("takes a code task to review: the file committed on the task's branch, summary, handoff, cost and tokens, the MCP note on the task", async () => {
     const world = presetWorld(cli as CliFound, "claude", builder(["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]), { ANTHROPIC_API_KEY: "sk-ant-api03-fake" });
     const worktree = world.worktree(1);
-    fake = await startFakeAnthropic({
+    const fake = await startFake({
       turns: [
         WRITE_HELLO(worktree),
         // 2.1.332 defers MCP tools: the model loads one with ToolSearch before calling it.
@@ -68,16 +66,16 @@ describe.skipIf(!cli.ok)("the claude-code preset at a usage limit, real Claude C
   async function limited(gate: Turn, untilMs: number, env: Record<string, string>, listed: string[]) {
     const world = presetWorld(cli as CliFound, "claude", builder(["ANTHROPIC_BASE_URL", ...listed]), env);
     const clock = movingClock(world);
-    fake = await startFakeAnthropic({ turns: [WRITE_HELLO(world.worktree(1)), { text: SUMMARY }], gate: { turn: gate, activeWhile: clock.before(untilMs) } });
+    const fake = await startFake({ turns: [WRITE_HELLO(world.worktree(1)), { text: SUMMARY }], gate: { turn: gate, activeWhile: clock.before(untilMs) } });
     world.env.ANTHROPIC_BASE_URL = fake.url;
     await queueHello(world, "builder", startOfTest());
-    return { world, tick: clock.tick };
+    return { world, tick: clock.tick, fake };
   }
 
   test("a subscription's limit, 40 s ahead: re-queued for rate_limit_event's exact resetsAt, one dispatch before the run that succeeds, no attempt spent", async () => {
     const t0 = startOfTest();
     const resetsAt = t0 + 40_000;
-    const { world, tick } = await limited({ usageLimit: { resetsAt: new Date(resetsAt) } }, resetsAt, { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-fake" }, ["CLAUDE_CODE_OAUTH_TOKEN"]);
+    const { world, tick, fake } = await limited({ usageLimit: { resetsAt: new Date(resetsAt) } }, resetsAt, { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-fake" }, ["CLAUDE_CODE_OAUTH_TOKEN"]);
 
     expect(await tick(t0)).toEqual([1]);
     const waiting = await world.task(1);
@@ -94,7 +92,7 @@ describe.skipIf(!cli.ok)("the claude-code preset at a usage limit, real Claude C
     expect(done.runs).toHaveLength(2);
     expect(done.result).toMatchObject({ attempt: 1, summary: "Wrote hello.txt with a greeting." });
     expect(branchFiles(world.repo, 1)).toEqual(["hello.txt"]);
-    expect(fake!.mainRequests()).toHaveLength(3);
+    expect(fake.mainRequests()).toHaveLength(3);
     // One activity line for the re-queue; each try kept its own run folder and log.
     expect(done.activity.filter((a) => a.text.startsWith("usage limit"))).toHaveLength(1);
     expect(done.activity.filter((a) => a.text.startsWith("dispatched"))).toHaveLength(1);
@@ -132,10 +130,7 @@ describe.skipIf(!cli.ok)("the claude-code preset at a usage limit, real Claude C
       "CLAUDE_CODE_MAX_RETRIES",
     ]);
 
-    expect(await tick(t0)).toEqual([1]);
-    const waiting = await world.task(1);
-    expect(waiting, activityText(waiting)).toMatchObject({ status: "queued", attempt: 1, notBefore: iso(t0 + 60_000), failure: { reason: "usage_limit" } });
-    expect(waiting.failure!.detail).toMatch(/^usage limit: API Error: Request rejected \(429\)/);
+    await expectFirstTickBacksOffAMinute(world, tick, t0, /^usage limit: API Error: Request rejected \(429\)/);
 
     expect(await tick(t0 + 60_000)).toEqual([1]);
     expect(await world.task(1)).toMatchObject({ status: "review", attempt: 1, result: { attempt: 1 } });

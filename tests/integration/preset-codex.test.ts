@@ -1,9 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "../fixtures/fake-vendors/openai-responses.ts";
+import { describe, expect, test } from "vitest";
+import { startFakeOpenAI } from "../fixtures/fake-vendors/openai-responses.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { closedAfterEachTest } from "./cli-real-backends.ts";
 import { findCodex, SUMMARY, type CliFound } from "./cli-real-kit.ts";
+import { expectFirstTickBacksOffAMinute } from "./preset-limit-kit.ts";
 import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld, queueHello, serveToReview, startOfTest } from "./preset-kit.ts";
 
 // The codex preset as shipped, with the real Codex CLI (the pinned @openai/codex) under a real `cos serve` /
@@ -13,11 +15,7 @@ import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld,
 const cli = findCodex();
 if (!cli.ok) console.warn(`preset-codex skipped: ${cli.reason}`);
 
-let fake: FakeOpenAI | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
+const startFake = closedAfterEachTest(startFakeOpenAI);
 
 /** Codex 0.171.0 "code mode": tools are called from JavaScript given to the custom tool `exec`. */
 const execJs = (source: string): Turn => ({ tool: "exec", input: source });
@@ -29,7 +27,7 @@ const AGENTS = { coder: { preset: "codex", env: ["CODEX_API_KEY", "OPENAI_BASE_U
 describe.skipIf(!cli.ok)("the codex preset, real Codex CLI under cos", () => {
   test("takes a code task to review: the file committed on the task's branch, summary, handoff and tokens, the MCP note on the task", async () => {
     const world = presetWorld(cli as CliFound, "codex", AGENTS, { CODEX_API_KEY: "sk-codex-fake" });
-    fake = await startFakeOpenAI({ turns: [WRITE_HELLO, LOG, { text: SUMMARY }] });
+    const fake = await startFake({ turns: [WRITE_HELLO, LOG, { text: SUMMARY }] });
     world.env.OPENAI_BASE_URL = `${fake.url}/v1`;
 
     await queueHello(world, "coder");
@@ -55,7 +53,7 @@ describe.skipIf(!cli.ok)("the codex preset at a usage limit, real Codex CLI unde
   async function limited(gate: Turn, untilMs: number) {
     const world = presetWorld(cli as CliFound, "codex", AGENTS, { CODEX_API_KEY: "sk-codex-fake" });
     const clock = movingClock(world);
-    fake = await startFakeOpenAI({ turns: [WRITE_HELLO, { text: SUMMARY }], gate: { turn: gate, activeWhile: clock.before(untilMs) } });
+    const fake = await startFake({ turns: [WRITE_HELLO, { text: SUMMARY }], gate: { turn: gate, activeWhile: clock.before(untilMs) } });
     world.env.OPENAI_BASE_URL = `${fake.url}/v1`;
     await queueHello(world, "coder", startOfTest());
     return { world, tick: clock.tick };
@@ -89,14 +87,7 @@ describe.skipIf(!cli.ok)("the codex preset at a usage limit, real Codex CLI unde
   test("an API 429 it gave up on ('exceeded retry limit, last status: 429'): a limit, backed off a minute, no attempt spent", async () => {
     const t0 = startOfTest();
     const { world, tick } = await limited({ rateLimit: { retryAfterSeconds: 1 } }, t0 + 30_000);
-    expect(await tick(t0)).toEqual([1]);
-    const waiting = await world.task(1);
-    expect(waiting, activityText(waiting)).toMatchObject({
-      status: "queued",
-      attempt: 1,
-      notBefore: iso(t0 + 60_000),
-      failure: { reason: "usage_limit", detail: "usage limit: exceeded retry limit, last status: 429 Too Many Requests" },
-    });
+    await expectFirstTickBacksOffAMinute(world, tick, t0, "usage limit: exceeded retry limit, last status: 429 Too Many Requests");
     expect(await tick(t0 + 60_000)).toEqual([1]);
     expect(await world.task(1)).toMatchObject({ status: "review", attempt: 1 });
   }, 120_000);

@@ -1,11 +1,13 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { waitFor } from "../wait.ts";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { startFakeGemini, type FakeGemini } from "../fixtures/fake-vendors/gemini.ts";
+import { describe, expect, test } from "vitest";
+import { startFakeGemini } from "../fixtures/fake-vendors/gemini.ts";
 import type { Turn } from "../fixtures/fake-vendors/scenario.ts";
+import { closedAfterEachTest } from "./cli-real-backends.ts";
 import { findGemini, SUMMARY, type CliFound } from "./cli-real-kit.ts";
-import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld, queueHello, serveToReview, startOfTest } from "./preset-kit.ts";
+import { expectFirstTickBacksOffAMinute } from "./preset-limit-kit.ts";
+import { activityText, branchFiles, HELLO_RESULT, movingClock, presetWorld, queueHello, serveToReview, startOfTest } from "./preset-kit.ts";
 
 // The gemini preset as shipped, with the real Gemini CLI (the pinned @google/gemini-cli) under a real `cos serve` /
 // `cos tick --wait`, configured as the README says, against a local Gemini API named by GOOGLE_GEMINI_BASE_URL
@@ -14,11 +16,7 @@ import { activityText, branchFiles, HELLO_RESULT, iso, movingClock, presetWorld,
 const cli = findGemini();
 if (!cli.ok) console.warn(`preset-gemini skipped: ${cli.reason}`);
 
-let fake: FakeGemini | undefined;
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
+const startFake = closedAfterEachTest(startFakeGemini);
 
 const WRITE_HELLO = (worktree: string): Turn => ({ tool: "write_file", input: { file_path: join(worktree, "hello.txt"), content: "hello from the fake model\n" } });
 const AGENTS = { scout: { preset: "gemini", env: ["GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"] } };
@@ -26,7 +24,7 @@ const AGENTS = { scout: { preset: "gemini", env: ["GEMINI_API_KEY", "GOOGLE_GEMI
 describe.skipIf(!cli.ok)("the gemini preset, real Gemini CLI under cos", () => {
   test("takes a code task to review in an untrusted worktree: the file committed, summary, handoff and tokens, the MCP note on the task", async () => {
     const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" });
-    fake = await startFakeGemini({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt" } }, { text: SUMMARY }] });
+    const fake = await startFake({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt" } }, { text: SUMMARY }] });
     world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
 
     await queueHello(world, "scout");
@@ -60,7 +58,7 @@ describe.skipIf(!cli.ok || !setpriv)("the gemini preset for a user who is not ro
   // Gemini, as nobody, in a world nobody owns.
   test("cos serve and the agent as nobody: the MCP note lands on the task, the task reaches review", async () => {
     const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" }, { runAs: NOBODY });
-    fake = await startFakeGemini({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt as nobody" } }, { text: SUMMARY }] });
+    const fake = await startFake({ turns: [WRITE_HELLO(world.worktree(1)), { tool: "mcp_cos_log_activity", input: { text: "wrote hello.txt as nobody" } }, { text: SUMMARY }] });
     world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
     await queueHello(world, "scout");
     const server = await world.serve();
@@ -84,21 +82,14 @@ describe.skipIf(!cli.ok)("the gemini preset at a usage limit, real Gemini CLI un
     const t0 = startOfTest();
     const world = presetWorld(cli as CliFound, "gemini", AGENTS, { GEMINI_API_KEY: "fake-gemini-key" });
     const { before, tick } = movingClock(world);
-    fake = await startFakeGemini({
+    const fake = await startFake({
       turns: [WRITE_HELLO(world.worktree(1)), { text: SUMMARY }],
       gate: { turn: { usageLimit: { resetsAt: new Date(t0 + 40_000) } }, activeWhile: before(t0 + 40_000) },
     });
     world.env.GOOGLE_GEMINI_BASE_URL = fake.url;
     await queueHello(world, "scout", t0);
 
-    expect(await tick(t0)).toEqual([1]);
-    const waiting = await world.task(1);
-    expect(waiting, activityText(waiting)).toMatchObject({
-      status: "queued",
-      attempt: 1,
-      notBefore: iso(t0 + 60_000),
-      failure: { reason: "usage_limit", detail: "usage limit: You have exhausted your daily quota on this model." },
-    });
+    await expectFirstTickBacksOffAMinute(world, tick, t0, "usage limit: You have exhausted your daily quota on this model.");
     expect(await tick(t0 + 30_000)).toEqual([]);
     expect(await tick(t0 + 60_000)).toEqual([1]);
     const done = await world.task(1);
