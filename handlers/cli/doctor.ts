@@ -27,7 +27,7 @@ export async function runDoctor(json: boolean, io: CliIo): Promise<number> {
   const [store, agents, sandbox, chat] = await Promise.all([
     env ? checkStore(env, io.cwd) : null,
     loaded ? checkAgents(loaded.config, io.env) : [],
-    checkSandbox(io.env.PATH),
+    checkSandbox(io.env.PATH, loaded?.config.runner.sandbox),
     env ? checkChat(env) : [],
   ]);
   if (store) checks.push(store);

@@ -166,6 +166,22 @@ describe.skipIf(!claude.ok)("cos doctor", () => {
     expect(line("config", /no agents are configured/)?.status).toBe("warn");
   }, 60_000);
 
+  it("with runner.sandbox none, says agents run unsandboxed on purpose: a warning, not a failure", async () => {
+    const w = world({ agents: {}, runner: { sandbox: "none" } }, { withBwrap: false });
+    const { line, explain } = await doctor(w);
+    const sandbox = line("sandbox", /runner\.sandbox is "none": agents run unsandboxed/);
+    expect(sandbox?.status, explain).toBe("warn");
+    expect(sandbox?.fix).toBe('set runner.sandbox to "auto" or "bwrap" once bubblewrap is installed');
+    expect(line("sandbox", /not on PATH/), explain).toBeUndefined();
+  }, 60_000);
+
+  it("with runner.sandbox bwrap and no bwrap, says the runner will refuse to start", async () => {
+    const w = world({ agents: {}, runner: { sandbox: "bwrap" } }, { withBwrap: false });
+    const { code, line, explain } = await doctor(w);
+    expect(code).toBe(1);
+    expect(line("sandbox", /not on PATH: cos refuses to start its runner/)?.status, explain).toBe("fail");
+  }, 60_000);
+
   it("names an unreachable store, and an invalid config with the field's path", async () => {
     const port = await closedPort();
     const w = world({ agents: {} });
