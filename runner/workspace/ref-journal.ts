@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, openSync, readdirSync, readSync, closeSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 // What cos itself did to a repository's refs, so that a run's ref check (guard.ts) can tell cos's own moves
@@ -63,12 +63,39 @@ export function markDone(commonDir: string, taskId: number): void {
   append(commonDir, [{ run: taskId, state: "end" }]);
 }
 
-/** Tasks marked running now. A runner killed mid-run leaves its mark until that task runs again. */
+/**
+ * Tasks marked running now. A mark names the runner process that made it; a runner killed mid-run leaves
+ * its mark behind, and a mark whose process is gone is removed here, so that its task's branch is no longer
+ * let move during other runs.
+ */
 export function runningTasks(commonDir: string): number[] {
   if (!existsSync(runsDir(commonDir))) return [];
-  return readdirSync(runsDir(commonDir))
-    .filter((name) => /^[1-9][0-9]*$/.test(name))
-    .map(Number);
+  const running: number[] = [];
+  for (const name of readdirSync(runsDir(commonDir))) {
+    if (!/^[1-9][0-9]*$/.test(name)) continue;
+    const mark = join(runsDir(commonDir), name);
+    if (markerAlive(mark)) running.push(Number(name));
+    else rmSync(mark, { force: true });
+  }
+  return running;
+}
+
+/** Whether the process named in a run mark is still there (a mark it cannot read counts as alive). */
+function markerAlive(mark: string): boolean {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(mark, "utf8"), 10);
+  } catch {
+    return true;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: there, but another user's.
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
 
 /** What was noted from `offset` on: the last value cos set per ref, and the tasks whose runs started. */
