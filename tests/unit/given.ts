@@ -31,6 +31,17 @@ export interface Then<S> {
   thenState(): S;
 }
 
+/** The error `act` throws, checked to be an `errorClass`: a refusal outside a decider. Nothing thrown fails, saying `accepted`. */
+export function thrownBy<E extends Error>(act: () => unknown, errorClass: abstract new (...args: never[]) => E, accepted: string): E {
+  try {
+    act();
+  } catch (error) {
+    expect(error).toBeInstanceOf(errorClass);
+    return error as E;
+  }
+  throw new Error(accepted);
+}
+
 export const T0 = "2026-11-23T22:00:00.000Z";
 
 /** `T0` plus some minutes, as ISO text: readable offsets in event histories. */
