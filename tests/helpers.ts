@@ -62,17 +62,52 @@ export async function tempApp(
   };
 }
 
+type Cleanup = () => Promise<void> | void;
+
+/**
+ * For the tests of one describe block: what a test hands to the returned function is undone after that
+ * test, passed or failed, the last first (a server closes before its store, its store before its folder).
+ */
+export function cleanupAfterEach(): (cleanup: Cleanup) => void {
+  const cleanups: Cleanup[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return (cleanup) => {
+    cleanups.push(cleanup);
+  };
+}
+
+/** For the tests of one describe block: what a test opens through the returned function is closed after it. */
+export function closeAfterEach(): <T extends { close(): Promise<void> | void }>(opened: T) => T {
+  const later = cleanupAfterEach();
+  return (opened) => {
+    later(() => opened.close());
+    return opened;
+  };
+}
+
 /** Opens temp apps for the tests of one describe block and closes each after its test. */
 export function tempAppsClosedAfterEach(): typeof tempApp {
-  const closers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0)) await close();
-  });
-  return async (...args) => {
-    const app = await tempApp(...args);
-    closers.push(app.close);
-    return app;
-  };
+  const keep = closeAfterEach();
+  return async (...args) => keep(await tempApp(...args));
+}
+
+/**
+ * An app on the real clock, on a fresh temp workspace with this config, opened with extra environment
+ * (tokens, a port) as `cos serve` would be; `later` (from cleanupAfterEach) closes it and removes the folder.
+ */
+export async function tempAppWithEnv(
+  later: (cleanup: Cleanup) => void,
+  config: object,
+  extraEnv: Record<string, string>,
+): Promise<{ ctx: AppContext; ws: TempWorkspace; env: Record<string, string> }> {
+  const ws = tempWorkspace(config);
+  later(ws.cleanup);
+  const env = { ...ws.env, ...extraEnv };
+  const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
+  later(() => ctx.db.close());
+  return { ctx, ws, env };
 }
 
 export interface MovableClock {

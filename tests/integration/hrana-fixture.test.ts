@@ -15,9 +15,9 @@ import { EventStore } from "../../src/store/event-store.ts";
 import { migrate } from "../../src/store/migrate.ts";
 import { startCountingProxy, type CountingProxy } from "../fixtures/counting-proxy.ts";
 import { startHranaServer, type HranaServer, type HranaServerOptions } from "../fixtures/hrana-server.ts";
-import { DEFAULT_TEST_CONFIG, ROOT, runCli } from "../helpers.ts";
+import { DEFAULT_TEST_CONFIG, ROOT } from "../helpers.ts";
 import { rebuildProjections } from "../../src/store/rebuild.ts";
-import { dumpProjections, logShapeProblems, readLog } from "./store-helpers.ts";
+import { countingCli, dumpProjections, logShapeProblems, readLog } from "./store-helpers.ts";
 
 const TOKEN = "test-token";
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -570,14 +570,7 @@ describe("the cos store on a remote libSQL (the Hrana test server)", () => {
     const configPath = join(dir, "cos.config.json");
     writeFileSync(configPath, JSON.stringify({ agents: { a: { command: ["node", "-e", ""] } } }));
     const env = { COS_DB_URL: proxy.url, COS_DB_AUTH_TOKEN: TOKEN, COS_CONFIG: configPath };
-    const counts: Record<string, number> = {};
-    const cos = async (name: string, args: string[], stdin?: string) => {
-      proxy.reset();
-      const run = await runCli(args, { env, cwd: dir, ...(stdin === undefined ? {} : { stdin }) });
-      expect({ name, code: run.code, stderr: run.stderr }).toEqual({ name, code: 0, stderr: "" });
-      counts[name] = proxy.total();
-      return run.stdout;
-    };
+    const { cos, counts } = countingCli(proxy, env, dir);
     await cos("first command (migrates)", ["task", "list"]);
     expect(await cos("task add", ["task", "add", "x", "--type", "research", "--agent", "a"])).toBe("1\n");
     await cos("goal add", ["goal", "add", "G"]);

@@ -1,31 +1,22 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { openApp } from "../../src/app/open.ts";
-import { gitWorkspace } from "../../runner/workspace/port.ts";
-import { parseEnv } from "../../src/config/env.ts";
+import { describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { startHttp, type Server } from "../../handlers/http/serve.ts";
 import { httpPort } from "../../runner/port.ts";
 import type { AppContext } from "../../src/app/context.ts";
-import { tempWorkspace } from "../helpers.ts";
+import { cleanupAfterEach, tempAppWithEnv } from "../helpers.ts";
 
 const TOKEN = "api-secret-token";
 const RUNNER_TOKEN = "runner-secret-token";
 
 describe("the HTTP API on loopback", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const later = cleanupAfterEach();
 
   async function serve(token: string | null = TOKEN, runnerToken: string | null = RUNNER_TOKEN): Promise<{ ctx: AppContext; base: string; server: Server }> {
-    const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
-    cleanups.push(ws.cleanup);
-    const env = { ...ws.env, COS_PORT: "0", ...(token ? { COS_API_TOKEN: token } : {}), ...(runnerToken ? { COS_RUNNER_TOKEN: runnerToken } : {}) };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
-    cleanups.push(() => ctx.db.close());
+    const tokens = { ...(token ? { COS_API_TOKEN: token } : {}), ...(runnerToken ? { COS_RUNNER_TOKEN: runnerToken } : {}) };
+    const { ctx } = await tempAppWithEnv(later, { agents: { scout: { command: ["true"] } } }, { COS_PORT: "0", ...tokens });
     const server = await startHttp(ctx);
-    cleanups.push(() => server.close());
+    later(() => server.close());
     return { ctx, base: `http://127.0.0.1:${server.port}`, server };
   }
 

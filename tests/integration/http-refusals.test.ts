@@ -1,12 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
-import type { AppContext } from "../../src/app/context.ts";
-import { openApp } from "../../src/app/open.ts";
-import { parseEnv } from "../../src/config/env.ts";
+import { describe, expect, it } from "vitest";
 import { createHttpApp } from "../../handlers/http/app.ts";
 import { SlackInbox, mountSlackEvents } from "../../handlers/slack/receiver.ts";
 import { TelegramInbox, mountWebhook } from "../../handlers/telegram/inbox.ts";
-import { tempWorkspace } from "../helpers.ts";
-import { gitWorkspace } from "../../runner/workspace/port.ts";
+import { cleanupAfterEach, tempAppWithEnv } from "../helpers.ts";
 
 // Every refusal over HTTP comes from one mapping: the API's body for the API and the webhooks,
 // JSON-RPC's for /mcp. Tested in-process with app.request, as hono tests its apps.
@@ -15,16 +11,10 @@ const TOKEN = "api-secret-token";
 const SECRET = "s3cret-Telegram-webhook-0123456789";
 
 describe("refusals over HTTP", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const later = cleanupAfterEach();
 
   async function app() {
-    const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
-    cleanups.push(ws.cleanup);
-    const ctx: AppContext = await openApp({ env: parseEnv({ ...ws.env, COS_API_TOKEN: TOKEN }), cwd: ws.dir, workspace: gitWorkspace });
-    cleanups.push(() => ctx.db.close());
+    const { ctx } = await tempAppWithEnv(later, { agents: { scout: { command: ["true"] } } }, { COS_API_TOKEN: TOKEN });
     const http = createHttpApp(ctx);
     mountWebhook(http, SECRET, new TelegramInbox(ctx, async () => {}, () => {}));
     mountSlackEvents(http, ctx, "slack-signing-secret", new SlackInbox(ctx, async () => {}, () => {}), () => {});

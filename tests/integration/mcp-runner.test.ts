@@ -1,26 +1,20 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { reportRun } from "../../src/app/runs.ts";
 import { loadTask, queueTask } from "../../src/app/tasks.ts";
 import { Runner } from "../../runner/runner.ts";
 import { localPort } from "../../runner/port.ts";
 import { runPass } from "../../resolver/pass.ts";
-import { ROOT } from "../helpers.ts";
-import { MCP_TEST_CONFIG, mcpApp, startRun, type McpApp } from "./mcp-kit.ts";
+import { closeAfterEach, ROOT } from "../helpers.ts";
+import { MCP_TEST_CONFIG, mcpApp, startRun } from "./mcp-kit.ts";
 
 describe("an agent run with the MCP server", () => {
-  let app: McpApp | null = null;
-  afterEach(async () => {
-    await app?.close();
-    app = null;
-  });
+  const keep = closeAfterEach();
 
   it("gets COS_MCP_URL and COS_MCP_TOKEN, and its tools act on its own task and project", async () => {
-    app = await mcpApp({
-      ...MCP_TEST_CONFIG,
-      agents: { ...MCP_TEST_CONFIG.agents, toolsmith: { command: ["node", join(ROOT, "tests", "fixtures", "mcp-agent.mjs")] } },
-    });
+    const toolsmith = { command: ["node", join(ROOT, "tests", "fixtures", "mcp-agent.mjs")] };
+    const app = keep(await mcpApp({ ...MCP_TEST_CONFIG, agents: { ...MCP_TEST_CONFIG.agents, toolsmith } }));
     const { ctx } = app;
     const earlier = await startRun(ctx, { project: null, title: "Speed up the home page" });
     await reportRun(ctx, earlier.taskId, earlier.attempt, "r1", {

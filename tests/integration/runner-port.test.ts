@@ -1,24 +1,25 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { claimRuns, heartbeat, reportRun } from "../../src/app/runs.ts";
-import { queueTask } from "../../src/app/tasks.ts";
+import { queueTask, type TaskInput } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
 import { runPass } from "../../resolver/pass.ts";
-import { tempApp } from "../helpers.ts";
+import { tempAppsClosedAfterEach } from "../helpers.ts";
 
 const config = { agents: { scout: { command: ["true"] }, writer: { command: ["true"] }, trainer: { command: ["true"], labels: ["gpu"] } } };
 
 describe("the runner port: claim, heartbeat, report", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
+  const tempApp = tempAppsClosedAfterEach();
+
+  /** A fresh app with one task queued and dispatched by a pass, ready for a runner to claim. */
+  async function dispatchedTask(task: TaskInput) {
+    const { ctx, clock } = await tempApp(config);
+    const id = await queueTask(ctx, task, "cli");
+    await runPass(ctx);
+    return { ctx, clock, id };
+  }
 
   it("claims a dispatched task with its prompt, renews the lease, and records the report", async () => {
-    const app = await tempApp(config);
-    cleanups.push(app.close);
-    const { ctx, clock } = app;
-    const id = await queueTask(ctx, { title: "Find sources", type: "research", agent: "scout" }, "cli");
-    await runPass(ctx);
+    const { ctx, clock, id } = await dispatchedTask({ title: "Find sources", type: "research", agent: "scout" });
     const [run, ...rest] = await claimRuns(ctx, { runner: "local", slots: 2 });
     expect(rest).toEqual([]);
     expect(run).toMatchObject({ taskId: id, attempt: 1, agent: "scout", tier: "auto", isolation: "direct" });
@@ -45,11 +46,7 @@ describe("the runner port: claim, heartbeat, report", () => {
   });
 
   it("expires a lease whose heartbeats stop, spends the attempt, and refuses the dead run's late report and heartbeat", async () => {
-    const app = await tempApp(config);
-    cleanups.push(app.close);
-    const { ctx, clock } = app;
-    const id = await queueTask(ctx, { title: "Draft", type: "content", agent: "writer" }, "cli");
-    await runPass(ctx);
+    const { ctx, clock, id } = await dispatchedTask({ title: "Draft", type: "content", agent: "writer" });
     await claimRuns(ctx, { runner: "r1", slots: 1 });
     clock.advance(121_000);
     const report = await runPass(ctx);
@@ -63,11 +60,7 @@ describe("the runner port: claim, heartbeat, report", () => {
   });
 
   it("re-queues a usage limit for its reset time without spending an attempt", async () => {
-    const app = await tempApp(config);
-    cleanups.push(app.close);
-    const { ctx, clock } = app;
-    const id = await queueTask(ctx, { title: "Draft", type: "content", agent: "writer" }, "cli");
-    await runPass(ctx);
+    const { ctx, clock, id } = await dispatchedTask({ title: "Draft", type: "content", agent: "writer" });
     await claimRuns(ctx, { runner: "r1", slots: 1 });
     const reset = new Date(clock.now().getTime() + 3600_000).toISOString();
     await reportRun(ctx, id, 1, "r1", { kind: "failure", reason: "usage_limit", detail: "usage limit", retryAt: reset });
@@ -78,11 +71,7 @@ describe("the runner port: claim, heartbeat, report", () => {
   });
 
   it("hands a task whose agent asks for labels only to a runner that has them all", async () => {
-    const app = await tempApp(config);
-    cleanups.push(app.close);
-    const { ctx } = app;
-    const id = await queueTask(ctx, { title: "Fine-tune", type: "research", agent: "trainer" }, "cli");
-    await runPass(ctx);
+    const { ctx, id } = await dispatchedTask({ title: "Fine-tune", type: "research", agent: "trainer" });
     expect(await claimRuns(ctx, { runner: "plain", slots: 2, labels: [] })).toEqual([]);
     expect(await claimRuns(ctx, { runner: "other", slots: 2, labels: ["cpu"] })).toEqual([]);
     const [run] = await claimRuns(ctx, { runner: "big", slots: 2, labels: ["gpu", "cpu"] });
@@ -90,11 +79,7 @@ describe("the runner port: claim, heartbeat, report", () => {
   });
 
   it("stores the cost and tokens an agent reported and shows them in cos task show", async () => {
-    const app = await tempApp(config);
-    cleanups.push(app.close);
-    const { ctx } = app;
-    const id = await queueTask(ctx, { title: "Summarise", type: "research", agent: "scout" }, "cli");
-    await runPass(ctx);
+    const { ctx, id } = await dispatchedTask({ title: "Summarise", type: "research", agent: "scout" });
     await claimRuns(ctx, { runner: "r1", slots: 1 });
     await reportRun(ctx, id, 1, "r1", {
       kind: "result",

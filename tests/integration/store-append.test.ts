@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { noteActivity, queueTask, runTaskCommand } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { ConflictError } from "../../src/shared/errors.ts";
-import { tempApp } from "../helpers.ts";
+import { tempAppsClosedAfterEach } from "../helpers.ts";
 import { dumpStore, liveAndRebuilt, logShapeProblems, readLog, taskDefinition } from "./store-helpers.ts";
 
 const META = { at: "2026-11-23T22:00:00.000Z", actor: "cli" };
@@ -14,16 +14,7 @@ const queued = (id: number) => ({ type: "TaskQueued", data: taskDefinition(id) }
 const note = (text: string) => ({ type: "ActivityNoted", data: { text } });
 
 describe("event store: idempotent appends", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
-
-  async function app() {
-    const a = await tempApp();
-    cleanups.push(a.close);
-    return a;
-  }
+  const app = tempAppsClosedAfterEach();
 
   it("stores a retried append with the same event ids once and says it was a duplicate", async () => {
     const { ctx } = await app();
@@ -84,14 +75,10 @@ describe("event store: idempotent appends", () => {
 });
 
 describe("event store: expected versions", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
+  const tempApp = tempAppsClosedAfterEach();
 
   async function seeded() {
     const a = await tempApp();
-    cleanups.push(a.close);
     await a.ctx.store.append([{ stream: "task-1", expectedVersion: 0, events: [queued(1), note("one")] }], META);
     await a.ctx.store.append([{ stream: "task-2", expectedVersion: 0, events: [queued(2)] }], META);
     return a;

@@ -1,19 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { foldTask, type TaskEvent } from "../../src/domain/task/task.ts";
 import type { Database } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
-import { DEFAULT_TEST_CONFIG, tempWorkspace, type TempWorkspace } from "../helpers.ts";
-import {
-  bundleFixture,
-  liveAndRebuilt,
-  logShapeProblems,
-  openDb,
-  readLog,
-  seededRandom,
-  spawnFixture,
-  type Child,
-  type LogRow,
-} from "./store-helpers.ts";
+import { fixtureChildren, liveAndRebuilt, logShapeProblems, openDb, readLog, seededRandom, type LogRow } from "./store-helpers.ts";
 
 const ITERATIONS = 15;
 const SEED = 20261123;
@@ -52,21 +41,10 @@ async function taskRowsThatDisagree(db: Database, log: LogRow[]): Promise<string
 }
 
 describe("a writer killed with SIGKILL", () => {
-  let crasher: Awaited<ReturnType<typeof bundleFixture>>;
-  beforeAll(async () => {
-    crasher = await bundleFixture("store-crasher.ts");
-  });
-  afterAll(() => crasher?.cleanup());
-  let ws: TempWorkspace | null = null;
-  const children: Child[] = [];
-  afterEach(() => {
-    for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
-    ws?.cleanup();
-    ws = null;
-  });
+  const crashers = fixtureChildren("store-crasher.ts");
 
   it("never leaves a half-applied append or projections that differ from a rebuild", async () => {
-    ws = tempWorkspace(DEFAULT_TEST_CONFIG);
+    const ws = crashers.workspace();
     const setup = await openDb(ws.dbUrl);
     await migrate(setup);
     await setup.close();
@@ -74,11 +52,7 @@ describe("a writer killed with SIGKILL", () => {
     const random = seededRandom(SEED);
     let previous: LogRow[] = [];
     let killedInTransaction = 0;
-    const start = (iteration: number) => {
-      const c = spawnFixture(crasher.path, [String(SEED + iteration), iteration % 2 === 0 ? "pause" : "free"], ws!.env);
-      children.push(c);
-      return c;
-    };
+    const start = (iteration: number) => crashers.spawn([String(SEED + iteration), iteration % 2 === 0 ? "pause" : "free"], ws.env);
     // Each child loads its modules while the one before it runs and is checked; it opens the store on "go".
     let next = start(0);
     for (let iteration = 0; iteration < ITERATIONS; iteration++) {

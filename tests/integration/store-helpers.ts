@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { Database } from "../../src/store/db.ts";
 import { rebuildProjections } from "../../src/store/rebuild.ts";
 import { PROJECTION_TABLES } from "../../src/store/projections.ts";
-import { ROOT } from "../helpers.ts";
+import { DEFAULT_TEST_CONFIG, ROOT, runCli, tempWorkspace, type TempWorkspace } from "../helpers.ts";
 
 export { dispatch, seededRandom, taskDefinition } from "../fixtures/store-kit.ts";
 
@@ -157,6 +158,41 @@ export async function bundleFixture(script: string): Promise<{ path: string; cle
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * For a describe block whose tests run a fixture in child processes: the fixture is bundled once for the
+ * block; after each test the children still running are killed, and only then is its workspace removed.
+ */
+export function fixtureChildren(script: string): {
+  /** A temp workspace for this test's store. */
+  workspace(): TempWorkspace;
+  /** Starts the fixture with these arguments. */
+  spawn(args: string[], env: Record<string, string>): Child;
+} {
+  let bundle: Awaited<ReturnType<typeof bundleFixture>> | undefined;
+  beforeAll(async () => {
+    bundle = await bundleFixture(script);
+  });
+  afterAll(() => bundle?.cleanup());
+  const children: Child[] = [];
+  const workspaces: TempWorkspace[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
+    for (const ws of workspaces.splice(0)) ws.cleanup();
+  });
+  return {
+    workspace: () => {
+      const ws = tempWorkspace(DEFAULT_TEST_CONFIG);
+      workspaces.push(ws);
+      return ws;
+    },
+    spawn: (args, env) => {
+      const child = spawnFixture(bundle!.path, args, env);
+      children.push(child);
+      return child;
+    },
+  };
+}
+
 /** A child process running a bundled fixture (see bundleFixture), with its stdout split into lines. */
 export interface Child {
   proc: ChildProcessWithoutNullStreams;
@@ -228,4 +264,20 @@ export function spawnFixture(bundle: string, args: string[], env: Record<string,
     },
     exited,
   };
+}
+
+/**
+ * The real `cos` against a store behind a counting proxy: `cos(name, args)` runs a command, fails the
+ * test if it fails, and keeps in `counts[name]` how many requests it cost.
+ */
+export function countingCli(proxy: { reset(): void; total(): number }, env: Record<string, string>, cwd: string) {
+  const counts: Record<string, number> = {};
+  const cos = async (name: string, args: string[], stdin?: string) => {
+    proxy.reset();
+    const run = await runCli(args, { env, cwd, ...(stdin === undefined ? {} : { stdin }) });
+    expect({ name, code: run.code, stderr: run.stderr }).toEqual({ name, code: 0, stderr: "" });
+    counts[name] = proxy.total();
+    return run.stdout;
+  };
+  return { cos, counts };
 }

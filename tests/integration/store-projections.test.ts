@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { editTask, queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
-import { tempApp } from "../helpers.ts";
+import { closeAfterEach, tempApp } from "../helpers.ts";
 import { dispatch, liveAndRebuilt } from "./store-helpers.ts";
 
 describe("the verdicts projection", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
+  const keep = closeAfterEach();
 
   it("keeps the agent that was judged when a sent-back task is given to another agent", async () => {
-    const app = await tempApp();
-    cleanups.push(app.close);
+    const app = keep(await tempApp());
     const { ctx, clock } = app;
     const id = await queueTask(ctx, { title: "Draft the post", type: "content", agent: "writer" }, "cli");
     await dispatch(ctx, id);

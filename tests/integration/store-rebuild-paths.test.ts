@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
 import type { AppContext } from "../../src/app/context.ts";
 import { CosError } from "../../src/shared/errors.ts";
 import { Database } from "../../src/store/db.ts";
 import { migrate } from "../../src/store/migrate.ts";
 import { rebuildProjections } from "../../src/store/rebuild.ts";
-import { tempApp } from "../helpers.ts";
+import { closeAfterEach, tempApp } from "../helpers.ts";
 import { dispatch, dumpProjections, liveAndRebuilt } from "./store-helpers.ts";
 
 // The two ways a rebuild folds the log (here, or in worker threads over ranges of streams while this
@@ -38,14 +38,10 @@ async function appendUnreadableEvent(db: Database, stream: string): Promise<{ po
 }
 
 describe("rebuildProjections", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
+  const keep = closeAfterEach();
 
   it("gives the same tables folding here and in any number of workers, whatever the page and batch sizes", async () => {
-    const app = await tempApp();
-    cleanups.push(app.close);
+    const app = keep(await tempApp());
     await someHistory(app.ctx, app.clock, 40);
     const { live, rebuilt, rebuiltInWorker } = await liveAndRebuilt(app.ctx.db);
     expect(rebuilt).toEqual(live);
@@ -65,13 +61,11 @@ describe("rebuildProjections", () => {
   });
 
   it("folds here for a small log and for a store in memory, and says why it cannot use a worker there", async () => {
-    const app = await tempApp();
-    cleanups.push(app.close);
+    const app = keep(await tempApp());
     await someHistory(app.ctx, app.clock, 3);
     expect((await rebuildProjections(app.ctx.db)).workers).toBe(0);
 
-    const memory = await Database.open({ url: "file::memory:" });
-    cleanups.push(() => memory.close());
+    const memory = keep(await Database.open({ url: "file::memory:" }));
     await migrate(memory);
     expect((await rebuildProjections(memory)).workers).toBe(0);
     await expect(rebuildProjections(memory, { workers: 2 })).rejects.toThrow(/need an embedded file store/);
@@ -79,8 +73,7 @@ describe("rebuildProjections", () => {
 
   for (const workers of [0, 2]) {
     it(`changes nothing and names the event when one cannot be read (${workers ? "in a worker thread" : "here"})`, async () => {
-      const app = await tempApp();
-      cleanups.push(app.close);
+      const app = keep(await tempApp());
       await someHistory(app.ctx, app.clock, 12);
       const before = await dumpProjections(app.ctx.db);
       const { position, version } = await appendUnreadableEvent(app.ctx.db, "task-5");

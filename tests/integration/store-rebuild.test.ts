@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
 import { createGoal, createInitiative } from "../../src/app/goals.ts";
 import { cancelTask, editTask, noteActivity, queueTask, recordResult, recordVerdict } from "../../src/app/tasks.ts";
 import type { TaskEdit, Verdict } from "../../src/domain/task/task.ts";
 import { CosError } from "../../src/shared/errors.ts";
-import { tempApp, type MovableClock } from "../helpers.ts";
+import { closeAfterEach, tempApp, type MovableClock } from "../helpers.ts";
 import { dispatch, dumpStore, liveAndRebuilt, logShapeProblems, readLog } from "./store-helpers.ts";
 
 // Commands are drawn as abstract picks (an index into the tasks, a wish to hit a task in the right
@@ -302,10 +302,7 @@ async function runSequence(ctx: AppContext, clock: MovableClock, ops: Op[]) {
 }
 
 describe("projections replayed from the log", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
+  const keep = closeAfterEach();
 
   it("equal the live tables after hundreds of random commands, legal and illegal", async () => {
     const totals = { legal: 0, illegal: 0, events: 0, statuses: new Set<string>() };
@@ -339,8 +336,7 @@ describe("projections replayed from the log", () => {
   });
 
   it("leaves the store file byte-identical when a command is refused", async () => {
-    const app = await tempApp();
-    cleanups.push(app.close);
+    const app = keep(await tempApp());
     const { ctx, ws } = app;
     const a = await queueTask(ctx, { title: "A", type: "research", agent: "builder" }, "cli");
     const b = await queueTask(ctx, { title: "B", type: "content", agent: "writer", blockedBy: [a] }, "cli");

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { AppContext } from "../../src/app/context.ts";
 import { recordResult, recordVerdict, queueTask } from "../../src/app/tasks.ts";
 import { runPass, runPasses } from "../../resolver/pass.ts";
 import { rebuildProjections } from "../../src/store/rebuild.ts";
@@ -11,32 +12,21 @@ import { Database } from "../../src/store/db.ts";
 import { EventStore } from "../../src/store/event-store.ts";
 import { startCountingProxy } from "../fixtures/counting-proxy.ts";
 import { dispatch } from "../fixtures/store-kit.ts";
-import { COS_BIN, ROOT, runCli, tempApp } from "../helpers.ts";
+import { cleanupAfterEach, closeAfterEach, COS_BIN, ROOT, runCli, tempAppsClosedAfterEach } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
-import { remoteStore, TOKEN, type RemoteStore } from "./remote-kit.ts";
-import { bundleFixture, dumpProjections, logShapeProblems, readLog, spawnFixture, type Child } from "./store-helpers.ts";
+import { remoteStore, TOKEN } from "./remote-kit.ts";
+import { bundleFixture, countingCli, dumpProjections, logShapeProblems, readLog, spawnFixture, type Child } from "./store-helpers.ts";
 
 const quick = { command: ["node", "-e", "console.log('## Summary\\nok')"] };
 
 describe("a remote store: one round trip per write", () => {
-  let store: RemoteStore | null = null;
-  afterEach(async () => {
-    await store?.close();
-    store = null;
-  });
+  const keep = closeAfterEach();
 
   it("costs a CLI command at most 3 requests with the schema check, result and verdict at most 4, a tick of 8 dispatches at most 6", async () => {
     const agents = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`a${i}`, quick]));
-    store = await remoteStore({ agents, resolver: { maxConcurrent: 8 } });
+    const store = keep(await remoteStore({ agents, resolver: { maxConcurrent: 8 } }));
     const { proxy, env, dir } = store;
-    const counts: Record<string, number> = {};
-    const cos = async (name: string, args: string[], stdin?: string) => {
-      proxy.reset();
-      const run = await runCli(args, { env, cwd: dir, ...(stdin === undefined ? {} : { stdin }) });
-      expect({ name, code: run.code, stderr: run.stderr }).toEqual({ name, code: 0, stderr: "" });
-      counts[name] = proxy.total();
-      return run.stdout;
-    };
+    const { cos, counts } = countingCli(proxy, env, dir);
     await cos("first command (migrates)", ["task", "list"]);
     expect(await cos("task add", ["task", "add", "x", "--type", "research", "--agent", "a0"])).toBe("1\n");
     await cos("goal add", ["goal", "add", "G"]);
@@ -62,7 +52,7 @@ describe("a remote store: one round trip per write", () => {
 
   it("completes a pass of 30 dispatches at +25 ms a request under a strict 5 s transaction timeout", async () => {
     const agents = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`a${i}`, quick]));
-    store = await remoteStore({ agents, resolver: { maxConcurrent: 30 } }, { latencyMs: 25, server: { txnTimeoutMode: "always" } });
+    const store = keep(await remoteStore({ agents, resolver: { maxConcurrent: 30 } }, { latencyMs: 25, server: { txnTimeoutMode: "always" } }));
     const ctx = await store.app();
     const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => queueTask(ctx, { title: `t${i}`, type: "research", agent: `a${i}` }, "cli")));
     store.proxy.reset();
@@ -73,7 +63,7 @@ describe("a remote store: one round trip per write", () => {
   });
 
   it("fails a pass's write whole when the active tasks changed since its plan, and plans again", async () => {
-    store = await remoteStore({ agents: { a: quick, b: quick }, resolver: { maxConcurrent: 1 } });
+    const store = keep(await remoteStore({ agents: { a: quick, b: quick }, resolver: { maxConcurrent: 1 } }));
     const here = await store.app();
     const x = await queueTask(here, { title: "X", type: "research", agent: "a" }, "cli");
     const y = await queueTask(here, { title: "Y", type: "research", agent: "b" }, "cli");
@@ -105,7 +95,7 @@ describe("a remote store: one round trip per write", () => {
   it("keeps two passes on two machines from both acting on a stale view: each task dispatched once, the limits never passed", async () => {
     // Three agents and two areas for nine tasks, at most two active: most plans of two passes at once collide.
     const agents = { a: quick, b: quick, c: quick };
-    store = await remoteStore({ agents, resolver: { maxConcurrent: 2 } }, { latencyMs: 15 });
+    const store = keep(await remoteStore({ agents, resolver: { maxConcurrent: 2 } }, { latencyMs: 15 }));
     const [one, two] = [await store.app(), await store.app()];
     for (let i = 0; i < 9; i++) {
       await queueTask(one, { title: `t${i}`, type: "research", agent: ["a", "b", "c"][i % 3]!, area: i % 2 ? "blog" : "docs" }, "cli");
@@ -141,57 +131,45 @@ describe("a remote store: one round trip per write", () => {
 });
 
 describe("upkeep in bounded passes", () => {
-  it("auto-approves at most 50 in one pass and says more is left; the next passes do the rest", async () => {
-    const app = await tempApp({ agents: { a: quick } });
-    try {
-      const { ctx, clock } = app;
-      for (let i = 0; i < 120; i++) {
-        const id = await queueTask(ctx, { title: `t${i}`, type: "research", agent: "a" }, "cli");
-        await runPass(ctx);
-        await recordResult(ctx, id, { markdown: "## Summary\ndone", exitCode: 0 }, "cli");
-      }
-      clock.advance(19 * 3600_000);
-      const first = await runPass(ctx);
-      expect(first.autoApproved).toHaveLength(50);
-      expect(first.more).toBe(true);
-      const second = await runPass(ctx);
-      expect(second.autoApproved).toHaveLength(50);
-      const third = await runPass(ctx);
-      expect(third.autoApproved).toHaveLength(20);
-      expect(third.more).toBe(false);
-      expect(await ctx.db.query("SELECT id FROM tasks WHERE status <> 'approved'")).toEqual([]);
-    } finally {
-      await app.close();
+  const tempApp = tempAppsClosedAfterEach();
+
+  /** `count` research tasks run and reported, then the clock past the 18 hours after which such a result is approved unasked. */
+  async function resultsDueForAutoApproval(count: number): Promise<AppContext> {
+    const { ctx, clock } = await tempApp({ agents: { a: quick } });
+    for (let i = 0; i < count; i++) {
+      const id = await queueTask(ctx, { title: `t${i}`, type: "research", agent: "a" }, "cli");
+      await runPass(ctx);
+      await recordResult(ctx, id, { markdown: "## Summary\ndone", exitCode: 0 }, "cli");
     }
+    clock.advance(19 * 3600_000);
+    return ctx;
+  }
+
+  it("auto-approves at most 50 in one pass and says more is left; the next passes do the rest", async () => {
+    const ctx = await resultsDueForAutoApproval(120);
+    const first = await runPass(ctx);
+    expect(first.autoApproved).toHaveLength(50);
+    expect(first.more).toBe(true);
+    const second = await runPass(ctx);
+    expect(second.autoApproved).toHaveLength(50);
+    const third = await runPass(ctx);
+    expect(third.autoApproved).toHaveLength(20);
+    expect(third.more).toBe(false);
+    expect(await ctx.db.query("SELECT id FROM tasks WHERE status <> 'approved'")).toEqual([]);
   });
 
   it("cos tick runs bounded passes until none leaves anything over, and reports them as one", async () => {
-    const app = await tempApp({ agents: { a: quick } });
-    try {
-      const { ctx, clock } = app;
-      for (let i = 0; i < 60; i++) {
-        const id = await queueTask(ctx, { title: `t${i}`, type: "research", agent: "a" }, "cli");
-        await runPass(ctx);
-        await recordResult(ctx, id, { markdown: "## Summary\ndone", exitCode: 0 }, "cli");
-      }
-      clock.advance(19 * 3600_000);
-      const report = await runPasses(ctx);
-      expect({ approved: report.autoApproved.length, more: report.more }).toEqual({ approved: 60, more: false });
-    } finally {
-      await app.close();
-    }
+    const ctx = await resultsDueForAutoApproval(60);
+    const report = await runPasses(ctx);
+    expect({ approved: report.autoApproved.length, more: report.more }).toEqual({ approved: 60, more: false });
   });
 });
 
 describe("a remote store's errors, as a person can act on them", () => {
-  let store: RemoteStore | null = null;
-  afterEach(async () => {
-    await store?.close();
-    store = null;
-  });
+  const keep = closeAfterEach();
 
   it("says an unreachable store is unreachable (exit 3) and a refused token names COS_DB_AUTH_TOKEN (exit 2)", async () => {
-    store = await remoteStore({ agents: { a: quick } });
+    const store = keep(await remoteStore({ agents: { a: quick } }));
     const { env, dir, proxy } = store;
     expect((await runCli(["task", "list"], { env, cwd: dir })).code).toBe(0);
     await proxy.pause();
@@ -209,7 +187,7 @@ describe("a remote store's errors, as a person can act on them", () => {
 
   it("rebuilds on a server whose SQLite has no jsonb (3.44), and names the version needed on one older than 3.38", async () => {
     const agents = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`a${i}`, quick]));
-    store = await remoteStore({ agents }, { server: { sqliteVersion: "3.44.0", txnTimeoutMode: "always" } });
+    const store = keep(await remoteStore({ agents }, { server: { sqliteVersion: "3.44.0", txnTimeoutMode: "always" } }));
     const ctx = await store.app();
     for (let i = 0; i < 5; i++) {
       const id = await queueTask(ctx, { title: `t${i}`, type: "research", agent: `a${i}` }, "cli");
@@ -229,21 +207,18 @@ describe("a remote store's errors, as a person can act on them", () => {
 });
 
 describe("cos serve on a remote store", () => {
-  let store: RemoteStore | null = null;
-  let serve: ChildProcess | null = null;
-  afterEach(async () => {
-    serve?.kill("SIGTERM");
-    serve = null;
-    await store?.close();
-    store = null;
-  });
+  const later = cleanupAfterEach();
 
   it("sends at most one request a second while idle, and says once that the store went and once that it is back", async () => {
-    store = await remoteStore({ agents: { a: quick } });
+    const store = await remoteStore({ agents: { a: quick } });
+    later(() => store.close());
     const ctx = await store.app();
     const id = await queueTask(ctx, { title: "one run to settle", type: "research", agent: "a" }, "cli");
     const stderr: string[] = [];
-    serve = spawn(process.execPath, [COS_BIN, "serve"], { env: { PATH: process.env.PATH ?? "", ...store.env, COS_PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const serve = spawn(process.execPath, [COS_BIN, "serve"], { env: { PATH: process.env.PATH ?? "", ...store.env, COS_PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    later(() => {
+      serve.kill("SIGTERM");
+    });
     createInterface({ input: serve.stderr! }).on("line", (line) => stderr.push(line));
     await waitFor(async () => (await ctx.db.query("SELECT 1 FROM tasks WHERE id = ? AND status = 'review'", [id])).length > 0, "the task to be run");
     // Nothing open any more: nothing for time alone to move, so not even the minute's pass asks the store.

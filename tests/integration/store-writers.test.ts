@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_TEST_CONFIG, ROOT, tempWorkspace, type TempWorkspace } from "../helpers.ts";
-import { bundleFixture, liveAndRebuilt, logShapeProblems, openDb, readLog, spawnFixture, type Child } from "./store-helpers.ts";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers.ts";
+import { fixtureChildren, liveAndRebuilt, logShapeProblems, openDb, readLog } from "./store-helpers.ts";
 
 interface WriterReport {
   label: string;
@@ -19,25 +19,12 @@ interface WriterReport {
 const COMMANDS_PER_WRITER = 300;
 
 describe("two writer processes on one store file", () => {
-  let writer: Awaited<ReturnType<typeof bundleFixture>>;
-  beforeAll(async () => {
-    writer = await bundleFixture("store-writer.ts");
-  });
-  afterAll(() => writer?.cleanup());
-  let ws: TempWorkspace | null = null;
-  const children: Child[] = [];
-  afterEach(() => {
-    for (const c of children.splice(0)) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
-    ws?.cleanup();
-    ws = null;
-  });
+  const writers = fixtureChildren("store-writer.ts");
 
   it("lose no event, surface no error, and leave every stream gap-free", async () => {
-    ws = tempWorkspace(DEFAULT_TEST_CONFIG);
+    const ws = writers.workspace();
     // Both start on a file that does not exist yet, so they also race to create and migrate it.
-    for (const [label, seed] of [["a", 11], ["b", 22]] as const) {
-      children.push(spawnFixture(writer.path, [label, String(seed), String(COMMANDS_PER_WRITER)], ws.env));
-    }
+    const children = ([["a", 11], ["b", 22]] as const).map(([label, seed]) => writers.spawn([label, String(seed), String(COMMANDS_PER_WRITER)], ws.env));
     await Promise.all(children.map((c) => c.waitFor((l) => l === "ready")));
     for (const c of children) c.send("go");
     const reports = await Promise.all(

@@ -1,14 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
-import { openApp } from "../../src/app/open.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { showTask } from "../../src/app/views.ts";
-import { parseEnv } from "../../src/config/env.ts";
 import { startHttp } from "../../handlers/http/serve.ts";
-import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { httpPort } from "../../runner/port.ts";
 import { runPass } from "../../resolver/pass.ts";
-import { runCli, tempWorkspace, type TempWorkspace } from "../helpers.ts";
+import { cleanupAfterEach, runCli, tempAppWithEnv, tempWorkspace, type TempWorkspace } from "../helpers.ts";
 
 // DESIGN §11: COS_API_TOKEN opens the JSON API (queue, decide, read); runner credentials open the runner protocol
 // only. Whatever an agent could steal from a runner (its token, its run's MCP token) never queues, decides or reads
@@ -18,19 +15,12 @@ const API = "api-token-0123456789abcdef";
 const SHARED = "shared-runner-token-0123456789";
 
 describe("the token split", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const later = cleanupAfterEach();
 
   async function serve(): Promise<{ ctx: AppContext; ws: TempWorkspace; env: Record<string, string>; base: string }> {
-    const ws = tempWorkspace({ agents: { scout: { command: ["true"] } } });
-    cleanups.push(ws.cleanup);
-    const env = { ...ws.env, COS_PORT: "0", COS_API_TOKEN: API, COS_RUNNER_TOKEN: SHARED };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
-    cleanups.push(() => ctx.db.close());
+    const { ctx, ws, env } = await tempAppWithEnv(later, { agents: { scout: { command: ["true"] } } }, { COS_PORT: "0", COS_API_TOKEN: API, COS_RUNNER_TOKEN: SHARED });
     const server = await startHttp(ctx);
-    cleanups.push(() => server.close());
+    later(() => server.close());
     return { ctx, ws, env, base: `http://127.0.0.1:${server.port}` };
   }
 
@@ -124,7 +114,7 @@ describe("the token split", () => {
 
   it("refuses to start with the API token equal to the runner token", async () => {
     const ws = tempWorkspace({});
-    cleanups.push(ws.cleanup);
+    later(ws.cleanup);
     const r = await runCli(["task", "list"], { env: { ...ws.env, COS_API_TOKEN: SHARED, COS_RUNNER_TOKEN: SHARED }, cwd: ws.dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/COS_API_TOKEN and COS_RUNNER_TOKEN are the same/);

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { knownTypes, loadConfig } from "../../src/config/config.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
+import { thrownBy } from "./given.ts";
 
 let dir: string;
 
@@ -22,15 +23,7 @@ function writeConfig(content: unknown, relativePath = "cos.config.json"): string
   return path;
 }
 
-function refusal(configPath: string | undefined, cwd = dir): ValidationError {
-  try {
-    loadConfig(configPath, cwd);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("the config was accepted");
-}
+const refusal = (configPath: string | undefined, cwd = dir) => thrownBy(() => loadConfig(configPath, cwd), ValidationError, "the config was accepted");
 
 describe("defaults", () => {
   it("uses the defaults of DESIGN §8 when there is no cos.config.json", () => {

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { evolveContent, foldContent, type ContentEvent } from "../../src/domain/content/content.ts";
 import { decideContent, type ContentCommand } from "../../src/domain/content/decide.ts";
 import { summariseSignals, type SignalRow } from "../../src/domain/content/signals.ts";
-import { buildDispatchPrompt, type PromptInput } from "../../src/prompt/build.ts";
+import { buildDispatchPrompt } from "../../src/prompt/build.ts";
 import { IllegalStateError, ValidationError } from "../../src/shared/errors.ts";
+import { promptInput } from "./prompt-input.ts";
 
 const T0 = "2026-11-23T22:00:00.000Z";
 const meta = { at: T0, actor: "agent:writer" };
@@ -125,16 +126,10 @@ describe("the signals summary", () => {
   });
 
   it("fits the prompt budget: item lines go first, the oldest first, and the prompt says so", () => {
-    const input: PromptInput = {
-      task: { id: 9, title: "Write the next post", description: "", type: "content", agent: "writer", project: "site", attempt: 1 },
-      feedback: null,
-      goal: null,
-      initiative: null,
-      prerequisites: [],
-      siblings: [],
-      skills: [],
+    const task = { id: 9, title: "Write the next post", description: "", type: "content", agent: "writer", project: "site", attempt: 1 };
+    const input = promptInput(task, {
       signals: summariseSignals(Array.from({ length: 40 }, (_, i) => row(i + 1, "views", 10 * i, 1 + (i % 28), { title: `A long title for post number ${i + 1}` }))),
-    };
+    });
     const roomy = buildDispatchPrompt(input, 6000);
     expect(roomy.leftOut.signals).toBe(0);
     expect(roomy.text).toContain("# Signals (last 30 days)\n\n- blog: 40 items, 40 signals; views 7,800");

@@ -1,16 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { SECRET_ENV_NAMES, parseEnv } from "../../src/config/env.ts";
 import { ValidationError } from "../../src/shared/errors.ts";
+import { thrownBy } from "./given.ts";
 
-function refusal(source: Record<string, string>): ValidationError {
-  try {
-    parseEnv(source);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("the environment was accepted");
-}
+const refusal = (source: Record<string, string>) => thrownBy(() => parseEnv(source), ValidationError, "the environment was accepted");
 
 describe("parsing the environment", () => {
   it("uses the defaults of DESIGN §8", () => {

@@ -12,6 +12,7 @@ import {
   type Tier,
   type Verdict,
 } from "../../src/domain/task/task.ts";
+import { taskDefinition } from "../fixtures/task-definition.ts";
 
 export interface Decider<C, S, E extends EventEnvelope> {
   decide(command: C, state: S | null, meta: CommandMeta): NewEvent[];
@@ -29,6 +30,17 @@ export interface Then<S> {
   thenThrows(errorClass: ErrorClass, message: RegExp | string): Error;
   /** The state after the given events and the emitted ones (stamped with the command's time). */
   thenState(): S;
+}
+
+/** The error `act` throws, checked to be an `errorClass`: a refusal outside a decider. Nothing thrown fails, saying `accepted`. */
+export function thrownBy<E extends Error>(act: () => unknown, errorClass: abstract new (...args: never[]) => E, accepted: string): E {
+  try {
+    act();
+  } catch (error) {
+    expect(error).toBeInstanceOf(errorClass);
+    return error as E;
+  }
+  throw new Error(accepted);
 }
 
 export const T0 = "2026-11-23T22:00:00.000Z";
@@ -79,23 +91,9 @@ export const givenTask = specFor<TaskCommand, TaskState, TaskEvent>({
 
 // Event builders: the smallest histories that read like the task's story.
 
+/** Task #7, code for the site; the fields not named here are taskDefinition's defaults. */
 export function definition(overrides: Partial<TaskDefinition> = {}): TaskDefinition {
-  return {
-    taskId: 7,
-    title: "Blog engine: MDX pipeline",
-    description: "Render MDX posts",
-    type: "code",
-    agent: "builder",
-    project: "site",
-    goalId: null,
-    initiativeId: null,
-    blockedBy: [],
-    area: null,
-    isolation: null,
-    tier: null,
-    priority: 0,
-    ...overrides,
-  };
+  return taskDefinition(7, { title: "Blog engine: MDX pipeline", description: "Render MDX posts", type: "code", project: "site", ...overrides });
 }
 
 export function queued(overrides: Partial<TaskDefinition> = {}, at = T0): TaskEvent {

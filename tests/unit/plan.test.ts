@@ -275,20 +275,11 @@ describe("the order of the queue", () => {
     expect(planned.outcomeOf(20)).toBe("capacity");
   });
 
-  it("dispatches the oldest of equal priority first, whatever its id", () => {
-    const planned = givenNight({
-      ...oneAtATime,
-      tasks: [task(20, { createdAt: at("01:00") }), task(30, { agent: "writer", createdAt: at("00:30") })],
-    }).whenPlanned();
-    expect(planned.dispatched()).toEqual([30]);
-  });
-
-  it("dispatches the lower id first when priority and age are equal", () => {
-    const planned = givenNight({
-      ...oneAtATime,
-      tasks: [task(31, { createdAt: at("01:00") }), task(30, { agent: "writer", createdAt: at("01:00") })],
-    }).whenPlanned();
-    expect(planned.dispatched()).toEqual([30]);
+  it.each([
+    ["the oldest of equal priority first, whatever its id", [task(20, { createdAt: at("01:00") }), task(30, { agent: "writer", createdAt: at("00:30") })]],
+    ["the lower id first when priority and age are equal", [task(31, { createdAt: at("01:00") }), task(30, { agent: "writer", createdAt: at("01:00") })]],
+  ])("dispatches %s", (_, tasks) => {
+    expect(givenNight({ ...oneAtATime, tasks }).whenPlanned().dispatched()).toEqual([30]);
   });
 
   it("decides the same whatever order the tasks arrive in", () => {

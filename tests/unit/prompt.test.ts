@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildDispatchPrompt, estimateTokens, promptHash, reportChannelOf, type PromptInput } from "../../src/prompt/build.ts";
+import { promptInput } from "./prompt-input.ts";
 
 const HEADINGS = {
   feedback: "# Feedback from the last attempt",
@@ -12,27 +13,9 @@ const HEADINGS = {
   report: "# How to report",
 } as const;
 
-function given(overrides: Partial<PromptInput> = {}): PromptInput {
-  return {
-    task: {
-      id: 42,
-      title: "Blog: tag pages",
-      description: "One page per tag, linked from each post.",
-      type: "code",
-      agent: "builder",
-      project: "site",
-      attempt: 1,
-    },
-    feedback: null,
-    goal: null,
-    initiative: null,
-    prerequisites: [],
-    siblings: [],
-    skills: [],
-    signals: [],
-    ...overrides,
-  };
-}
+const TASK = { id: 42, title: "Blog: tag pages", description: "One page per tag, linked from each post.", type: "code", agent: "builder", project: "site", attempt: 1 };
+
+const given = (overrides: Partial<PromptInput> = {}): PromptInput => promptInput(TASK, overrides);
 
 const NOTES = 'Tag slugs must be lowercase ("Café" → "cafe").\nKeep the old /tags?t=x URLs working & redirect them.';
 

@@ -3,19 +3,7 @@ import type { CommandMeta } from "../../src/domain/events.ts";
 import { decideTask, type TaskCommand } from "../../src/domain/task/decide.ts";
 import { OPEN_STATUSES, TERMINAL_STATUSES, evolveTask, type FailureReason, type TaskEvent, type TaskState, type Verdict } from "../../src/domain/task/task.ts";
 import { IllegalStateError, ValidationError } from "../../src/shared/errors.ts";
-import {
-  META,
-  definition,
-  dispatched,
-  failed,
-  givenTask,
-  historyIn,
-  minutesAfterStart,
-  queued,
-  resultReported,
-  started,
-  verdict,
-} from "./given.ts";
+import { META, definition, dispatched, failed, givenTask, historyIn, minutesAfterStart, queued, resultReported, started, verdict } from "./given.ts";
 
 const sections = { summary: "Built the MDX pipeline", handoff: "Use renderMdx()", whatWorked: null, reusablePattern: null };
 

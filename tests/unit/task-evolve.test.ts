@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evolveTask, foldTask, describeVerdict, taskStream, type TaskEvent } from "../../src/domain/task/task.ts";
-import {
-  T0,
-  cancelled,
-  dispatched,
-  failed,
-  historyIn,
-  minutesAfterStart,
-  queued,
-  resultReported,
-  started,
-  verdict,
-} from "./given.ts";
+import { T0, cancelled, dispatched, failed, historyIn, minutesAfterStart, queued, resultReported, started, verdict } from "./given.ts";
 
 const lastActivity = (events: TaskEvent[]) => foldTask(events)!.activity.at(-1);
 const at = minutesAfterStart(99);

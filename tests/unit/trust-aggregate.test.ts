@@ -38,6 +38,9 @@ function tierChanged(data: Partial<TierChangedData>, at = minutesAfterStart(0)):
   };
 }
 
+/** The decider's answer when it records a change: one TierChanged of builder's code, with these fields. */
+const recordsChange = (data: Omit<TierChangedData, "agent" | "type">) => [{ type: "TierChanged", data: { agent: "builder", type: "code", ...data } }];
+
 const trustRose = () => tierChanged({ from: "gate", to: "quick", reason: "trust", pin: null, trustTier: "quick" });
 const pinnedAuto = () => tierChanged({ from: "gate", to: "auto", reason: "override", pin: "auto", trustTier: "gate" });
 
@@ -47,25 +50,7 @@ describe("observing trust after a verdict", () => {
   });
 
   it("records a trust change with from, to and the three numbers", () => {
-    givenTrust([])
-      .when(observe(promoted))
-      .then([
-        {
-          type: "TierChanged",
-          data: {
-            agent: "builder",
-            type: "code",
-            from: "gate",
-            to: "quick",
-            reason: "trust",
-            pin: null,
-            trustTier: "quick",
-            approvalRate: 14 / 15,
-            sendBackRate: 0,
-            n: 15,
-          },
-        },
-      ]);
+    givenTrust([]).when(observe(promoted)).then(recordsChange({ from: "gate", to: "quick", reason: "trust", pin: null, trustTier: "quick", approvalRate: 14 / 15, sendBackRate: 0, n: 15 }));
   });
 
   it("records nothing when the tier trust gives is the one already recorded", () => {
@@ -73,14 +58,7 @@ describe("observing trust after a verdict", () => {
   });
 
   it("records the fall back to the default when trust is lost", () => {
-    givenTrust([trustRose()])
-      .when(observe(lostIt))
-      .then([
-        {
-          type: "TierChanged",
-          data: { agent: "builder", type: "code", from: "quick", to: "gate", reason: "trust", pin: null, trustTier: "gate", approvalRate: 14 / 18, sendBackRate: 0.3, n: 18 },
-        },
-      ]);
+    givenTrust([trustRose()]).when(observe(lostIt)).then(recordsChange({ from: "quick", to: "gate", reason: "trust", pin: null, trustTier: "gate", approvalRate: 14 / 18, sendBackRate: 0.3, n: 18 }));
   });
 
   it("records a trust change under a pin and keeps the pin", () => {
@@ -98,14 +76,7 @@ describe("observing trust after a verdict", () => {
 
 describe("pinning a tier", () => {
   it("records an override from the trust tier to the pin", () => {
-    givenTrust([])
-      .when(pin("auto", promoted))
-      .then([
-        {
-          type: "TierChanged",
-          data: { agent: "builder", type: "code", from: "quick", to: "auto", reason: "override", pin: "auto", trustTier: "quick", approvalRate: 14 / 15, sendBackRate: 0, n: 15 },
-        },
-      ]);
+    givenTrust([]).when(pin("auto", promoted)).then(recordsChange({ from: "quick", to: "auto", reason: "override", pin: "auto", trustTier: "quick", approvalRate: 14 / 15, sendBackRate: 0, n: 15 }));
   });
 
   it("records nothing when the same tier is pinned again", () => {
@@ -130,14 +101,7 @@ describe("clearing a pin", () => {
   });
 
   it("records an override from the pin back to the trust tier", () => {
-    givenTrust([pinnedAuto()])
-      .when(clear(promoted))
-      .then([
-        {
-          type: "TierChanged",
-          data: { agent: "builder", type: "code", from: "auto", to: "quick", reason: "override", pin: null, trustTier: "quick", approvalRate: 14 / 15, sendBackRate: 0, n: 15 },
-        },
-      ]);
+    givenTrust([pinnedAuto()]).when(clear(promoted)).then(recordsChange({ from: "auto", to: "quick", reason: "override", pin: null, trustTier: "quick", approvalRate: 14 / 15, sendBackRate: 0, n: 15 }));
   });
 
   it("leaves no pin in the state", () => {

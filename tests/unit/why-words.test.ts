@@ -89,53 +89,35 @@ describe("clock times", () => {
 });
 
 describe("the start of the night (budget window)", () => {
-  it("is today's start when the clock has passed it", () => {
-    expect(nightStart(new Date("2026-11-24T23:00:00Z"), "22:00", "UTC")).toBe("2026-11-24T22:00:00.000Z");
-  });
-
-  it("is yesterday's start after midnight", () => {
-    expect(nightStart(new Date("2026-11-24T03:00:00Z"), "22:00", "UTC")).toBe("2026-11-23T22:00:00.000Z");
-  });
-
-  it("is now at the very minute the night starts", () => {
-    expect(nightStart(new Date("2026-11-24T22:00:00Z"), "22:00", "UTC")).toBe("2026-11-24T22:00:00.000Z");
-  });
-
-  it("is yesterday's start one minute before tonight's", () => {
-    expect(nightStart(new Date("2026-11-24T21:59:00Z"), "22:00", "UTC")).toBe("2026-11-23T22:00:00.000Z");
-  });
-
-  it("reads the start on the local clock east of UTC", () => {
+  // Each behaviour with its cases: [now, the configured start, timezone, the night's start].
+  const nights: Record<string, [string, string, string, string][]> = {
+    "today's start when the clock has passed it": [["2026-11-24T23:00:00Z", "22:00", "UTC", "2026-11-24T22:00:00.000Z"]],
+    "yesterday's start after midnight": [["2026-11-24T03:00:00Z", "22:00", "UTC", "2026-11-23T22:00:00.000Z"]],
+    "now at the very minute the night starts": [["2026-11-24T22:00:00Z", "22:00", "UTC", "2026-11-24T22:00:00.000Z"]],
+    "yesterday's start one minute before tonight's": [["2026-11-24T21:59:00Z", "22:00", "UTC", "2026-11-23T22:00:00.000Z"]],
     // Berlin is UTC+1 in November: 22:00 there is 21:00 UTC.
-    expect(nightStart(new Date("2026-11-24T03:00:00Z"), "22:00", "Europe/Berlin")).toBe("2026-11-23T21:00:00.000Z");
-    expect(nightStart(new Date("2026-11-23T21:30:00Z"), "22:00", "Europe/Berlin")).toBe("2026-11-23T21:00:00.000Z");
-    expect(nightStart(new Date("2026-11-23T20:30:00Z"), "22:00", "Europe/Berlin")).toBe("2026-11-22T21:00:00.000Z");
-  });
-
-  it("reads the start on the local clock west of UTC, where the UTC date is already tomorrow", () => {
+    "read on the local clock east of UTC": [
+      ["2026-11-24T03:00:00Z", "22:00", "Europe/Berlin", "2026-11-23T21:00:00.000Z"],
+      ["2026-11-23T21:30:00Z", "22:00", "Europe/Berlin", "2026-11-23T21:00:00.000Z"],
+      ["2026-11-23T20:30:00Z", "22:00", "Europe/Berlin", "2026-11-22T21:00:00.000Z"],
+    ],
     // New York is UTC-5 in November: 02:00 UTC on the 24th is 21:00 on the 23rd.
-    expect(nightStart(new Date("2026-11-24T02:00:00Z"), "20:00", "America/New_York")).toBe("2026-11-24T01:00:00.000Z");
-    expect(nightStart(new Date("2026-11-24T02:00:00Z"), "22:00", "America/New_York")).toBe("2026-11-23T03:00:00.000Z");
-  });
-
-  it("handles a half-hour offset", () => {
-    expect(nightStart(new Date("2026-11-24T03:00:00Z"), "22:00", "Asia/Kolkata")).toBe("2026-11-23T16:30:00.000Z");
-  });
-
-  it("finds yesterday's start on the day the clocks go forward", () => {
+    "read on the local clock west of UTC, where the UTC date is already tomorrow": [
+      ["2026-11-24T02:00:00Z", "20:00", "America/New_York", "2026-11-24T01:00:00.000Z"],
+      ["2026-11-24T02:00:00Z", "22:00", "America/New_York", "2026-11-23T03:00:00.000Z"],
+    ],
+    "right with a half-hour offset": [["2026-11-24T03:00:00Z", "22:00", "Asia/Kolkata", "2026-11-23T16:30:00.000Z"]],
     // Berlin moves from CET to CEST on 29 March 2026; 22:00 on the 28th is still CET (21:00 UTC).
-    expect(nightStart(new Date("2026-03-29T10:00:00Z"), "22:00", "Europe/Berlin")).toBe("2026-03-28T21:00:00.000Z");
-  });
-
-  it("finds the start just before midnight on the day after the clocks went forward", () => {
+    "yesterday's start on the day the clocks go forward": [["2026-03-29T10:00:00Z", "22:00", "Europe/Berlin", "2026-03-28T21:00:00.000Z"]],
     // At 00:00 CEST on 30 March, the last 00:30 was 00:30 CET on the 29th (23:30 UTC on the 28th).
-    expect(nightStart(new Date("2026-03-29T22:00:00Z"), "00:30", "Europe/Berlin")).toBe("2026-03-28T23:30:00.000Z");
-  });
-
-  it("finds yesterday's start on the day the clocks go back", () => {
+    "the start just before midnight on the day after the clocks went forward": [["2026-03-29T22:00:00Z", "00:30", "Europe/Berlin", "2026-03-28T23:30:00.000Z"]],
     // Berlin moves from CEST to CET on 25 October 2026. At 23:30 CET on the 25th, the last 23:45 was
     // on the 24th, still CEST: 21:45 UTC. Tonight's 23:45 (22:45 UTC) is still ahead.
-    expect(nightStart(new Date("2026-10-25T22:30:00Z"), "23:45", "Europe/Berlin")).toBe("2026-10-24T21:45:00.000Z");
+    "yesterday's start on the day the clocks go back": [["2026-10-25T22:30:00Z", "23:45", "Europe/Berlin", "2026-10-24T21:45:00.000Z"]],
+  };
+
+  it.each(Object.entries(nights))("is %s", (_, cases) => {
+    for (const [now, start, timeZone, expected] of cases) expect(nightStart(new Date(now), start, timeZone), `${start} in ${timeZone} at ${now}`).toBe(expected);
   });
 
   it("is never in the future and always reads the start time locally, hour by hour around DST changes", () => {
