@@ -39,15 +39,20 @@ export function localRunner(
   ctx: AppContext,
   io: CliIo,
   id: string,
-  slots: number,
+  /** "config": the configuration's `runner.slots` and `runner.labels`, read again at each claim (`cos serve`). */
+  slots: number | "config",
   options: { mcpUrl?: string | null; sandbox?: RunnerSandbox | undefined; events?: RunEvents; storeWatched?: boolean } = {},
 ): Runner {
   const { mcpUrl = null, sandbox, events, storeWatched = false } = options;
   return new Runner(localPort(ctx), {
     ...(events ? { events } : {}),
     id,
-    slots,
-    labels: ctx.config.runner.labels,
+    get slots() {
+      return slots === "config" ? ctx.config.runner.slots : slots;
+    },
+    get labels() {
+      return ctx.config.runner.labels;
+    },
     // Read at each claim and run: a configuration `cos serve` read again applies to the next run.
     get config() {
       return ctx.config;

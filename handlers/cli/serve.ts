@@ -12,6 +12,9 @@ import { localRunner, runnerSandbox } from "./local-runner.ts";
 import { expiredWords } from "./render.ts";
 import { watchConfig } from "./config-watch.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
+import type { Runner } from "../../runner/runner.ts";
+import { onConfigReload } from "../../src/app/config-reload.ts";
+import type { Config } from "../../src/config/config.ts";
 
 /** `cos serve`: HTTP, the resolver loop and every chat platform whose token is set (handlers/platforms.ts). Shuts down cleanly on SIGINT or SIGTERM. */
 export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
@@ -74,13 +77,14 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
   const mcpUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/mcp`;
   const runner =
     ctx.config.runner.slots > 0
-      ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, ctx.config.runner.slots, { mcpUrl, sandbox, storeWatched: true })
+      ? localRunner(ctx, io, `local-${hostname()}-${process.pid}`, "config", { mcpUrl, sandbox, storeWatched: true })
       : null;
   runner?.start();
   await runner?.poll();
   await watch.start();
   await loop.start();
   const stopWatching = watchConfig(ctx, io, gitWorkspace);
+  const stopRunnerReloads = onConfigReload(ctx, (before) => runnerSettingsChanged(ctx, io, before, runner, loop));
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       io.out(`cos serve: ${signal}, shutting down`);
@@ -94,9 +98,31 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     process.on("SIGTERM", onTerm);
   });
   stopWatching();
+  stopRunnerReloads();
   await loop.stop();
   await watch.stop();
   for (const platform of platforms) await platform.stop();
   await runner?.stop();
   await server.close();
+}
+
+/**
+ * An edited `runner` section: the local runner reads its slots and labels from the configuration at each
+ * claim, so a change is claimed with at once and its presence written for the next pass to count. What is
+ * fixed when the server starts (whether it has a local runner at all, its sandbox) says it needs a restart.
+ */
+async function runnerSettingsChanged(ctx: AppContext, io: CliIo, before: Config, runner: Runner | null, loop: ResolverLoop): Promise<void> {
+  const was = before.runner;
+  const now = ctx.config.runner;
+  if (was.sandbox !== now.sandbox) io.err(`cos serve: runner.sandbox is now "${now.sandbox}"; it applies when cos serve starts again`);
+  if (!runner) {
+    if (now.slots > 0) io.err(`cos serve: runner.slots is now ${now.slots}, but this server started without its local runner; restart cos serve to start it`);
+    return;
+  }
+  if (was.slots === now.slots && JSON.stringify(was.labels) === JSON.stringify(now.labels)) return;
+  io.out(`cos serve: the local runner now has ${now.slots} slot${now.slots === 1 ? "" : "s"}${now.labels.length ? ` and labels ${now.labels.join(", ")}` : ""}`);
+  await runner.poll();
+  const presence = presenceStatements(ctx, ctx.clock(), { all: true });
+  if (presence.length) await ctx.db.batch(presence).catch(() => undefined);
+  await loop.trigger();
 }
