@@ -214,6 +214,13 @@ export function cardOfTask(fake: FakeTelegram, taskId: number) {
   return fake.messagesIn(CHAT).find((m) => m.text.startsWith(`#${taskId} `));
 }
 
+/** A research task in review (see taskInReview) whose card the outbox has posted: its id and that card. */
+export async function cardInReview(h: Harness, title?: string) {
+  const id = await taskInReview(h.ctx, title);
+  await h.settle();
+  return { id, card: cardOfTask(h.fake, id)! };
+}
+
 /** The data of a card's verdict buttons (the review page's link button carries none). */
 export function buttonData(markup: unknown): string[] {
   const rows = (markup as { inline_keyboard?: { callback_data?: string }[][] } | null)?.inline_keyboard ?? [];
