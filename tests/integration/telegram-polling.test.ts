@@ -9,7 +9,7 @@ import { CHAT, CONFIG, OWNER, STRANGER, buttonData, cardOfTask, taskInReview, wa
 import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 describe("the Telegram bot on long polling", () => {
-  const { cleanups, telegramHarness: harness } = chatHarnessesClosedAfterEach("polling");
+  const { telegramHarness: harness } = chatHarnessesClosedAfterEach("polling");
 
   const ask = askAsOwner;
 
