@@ -1,25 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { afterEach } from "vitest";
 import { COS_BIN } from "../helpers.ts";
 import { startHarness, type Harness, type HarnessOptions } from "./telegram-kit.ts";
 import { startSlackHarness, type SlackHarness } from "./slack-kit.ts";
+import { cleanupsAfterEach, type Cleanup } from "./cleanup-kit.ts";
 
-// Kept apart from telegram-kit and slack-kit: this one registers vitest hooks, and the bench imports
-// those kits (through pages-kit) outside vitest.
-
-export type Cleanup = () => Promise<void> | void;
-
-/**
- * The closers of one describe block's tests, run after each test, the last pushed first: a bot is
- * stopped before the store and the fake it talks to are closed.
- */
-export function cleanupsAfterEach(): Cleanup[] {
-  const cleanups: Cleanup[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  return cleanups;
-}
+// Kept apart from telegram-kit and slack-kit: this one registers vitest hooks (through cleanup-kit),
+// and the bench imports those kits (through pages-kit) outside vitest.
 
 export interface ChatHarnesses {
   /** What the tests open besides the harnesses; closed after each test with them. */

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
 import { loadTask } from "../../src/app/tasks.ts";
@@ -14,6 +14,7 @@ import { processesNaming } from "../fixtures/agents/harness.ts";
 import { COS_BIN } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
 import { gitAs, initRepo } from "./git-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 // Issue 12, item 7: a hostile agent run through the real runner (`cos serve`) tries every attack of the issue:
 // the environ of every process, cos's files and the user's credentials by absolute path, hooks, fsmonitor, a
@@ -136,10 +137,7 @@ function repoState(s: Setup) {
 }
 
 describe("a hostile agent run by cos serve", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function night(sandbox: "auto" | "none", apiToken: boolean) {
     const s = setup(sandbox, apiToken);

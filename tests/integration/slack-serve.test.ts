@@ -8,7 +8,8 @@ import { blocksText, buttonIds, startFakeSlack } from "../fixtures/fake-slack.ts
 import { movableClock, tempWorkspace } from "../helpers.ts";
 import { CHAT, CONFIG, taskInReview, telegramEnv, waitUntil } from "./telegram-kit.ts";
 import { SIGNING_SECRET, slackCard, slackEnv, slash } from "./slack-kit.ts";
-import { cleanupsAfterEach, serveInChild } from "./chat-kit.ts";
+import { serveInChild } from "./chat-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 const T0 = "2026-11-23T22:00:00.000Z";
 
