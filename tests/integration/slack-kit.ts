@@ -9,7 +9,7 @@ import { startSlack, type SlackService } from "../../handlers/slack/index.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { startFakeSlack, type FakeSlack } from "../fixtures/fake-slack.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
-import { CONFIG, taskInReview, telegramEnv } from "./telegram-kit.ts";
+import { CONFIG, settlePlatform, taskInReview, telegramEnv } from "./telegram-kit.ts";
 import { startTelegram, type TelegramService } from "../../handlers/telegram/index.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 
@@ -136,14 +136,7 @@ export async function startSlackHarness(options: { env?: Record<string, string>;
       });
       if (response.status !== 200) throw new Error(`/slack/events answered ${response.status}: ${await response.text()}`);
     },
-    async settle() {
-      for (let i = 0; i < 2; i++) {
-        await slack.inbox.idle();
-        while ((await slack.outbox?.deliverDue()) ?? 0) {
-          /* until nothing is due */
-        }
-      }
-    },
+    settle: () => settlePlatform(slack),
     async close() {
       await slack.stop();
       await server.close();

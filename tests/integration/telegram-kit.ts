@@ -112,14 +112,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       const response = await postUpdate(server!.port, update, SECRET);
       if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
     },
-    async settle() {
-      for (let i = 0; i < 2; i++) {
-        await telegram.inbox.idle();
-        while ((await telegram.outbox?.deliverDue()) ?? 0) {
-          /* deliver until nothing is due */
-        }
-      }
-    },
+    settle: () => settlePlatform(telegram),
     async restart() {
       await telegram.stop();
       await server?.close();
@@ -134,6 +127,19 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
   };
   return harness;
+}
+
+/**
+ * Waits until a platform's inbox has handled every stored update and its outbox has nothing due; twice
+ * over, for what one of them hands the other. Telegram and Slack harnesses settle alike.
+ */
+export async function settlePlatform(service: { inbox: { idle(): Promise<void> }; outbox: { deliverDue(): Promise<number> } | null }): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    await service.inbox.idle();
+    while ((await service.outbox?.deliverDue()) ?? 0) {
+      /* deliver until nothing is due */
+    }
+  }
 }
 
 // The chat tests import the one wait helper (tests/wait.ts) under the name they have always used.
