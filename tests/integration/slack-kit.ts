@@ -67,18 +67,16 @@ export const slash = (text: string, user = OWNER, channel = CHANNEL): SlackReque
   }).toString(),
 });
 
-const interactive = (payload: object): SlackRequest => ({
+/** An interaction as Slack posts it: a form whose payload names its type, team, user, app and a fresh trigger. */
+const interactive = (type: string, user: string, fields: object): SlackRequest => ({
   contentType: "application/x-www-form-urlencoded",
-  body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+  body: new URLSearchParams({
+    payload: JSON.stringify({ type, team: { id: "T0TEST" }, user: { id: user }, api_app_id: "A0APP", trigger_id: `trig.${nextId()}`, ...fields }),
+  }).toString(),
 });
 
 export const tap = (actionId: string, message: { channel: string; ts: string }, user = OWNER): SlackRequest =>
-  interactive({
-    type: "block_actions",
-    team: { id: "T0TEST" },
-    user: { id: user },
-    api_app_id: "A0APP",
-    trigger_id: `trig.${nextId()}`,
+  interactive("block_actions", user, {
     channel: { id: message.channel },
     container: { type: "message", channel_id: message.channel, message_ts: message.ts },
     message: { ts: message.ts, type: "message" },
@@ -86,12 +84,7 @@ export const tap = (actionId: string, message: { channel: string; ts: string }, 
   });
 
 export const modalSubmit = (privateMetadata: string, notes: string, user = OWNER): SlackRequest =>
-  interactive({
-    type: "view_submission",
-    team: { id: "T0TEST" },
-    user: { id: user },
-    api_app_id: "A0APP",
-    trigger_id: `trig.${nextId()}`,
+  interactive("view_submission", user, {
     view: {
       id: "V1",
       type: "modal",
