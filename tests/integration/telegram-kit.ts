@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
@@ -16,6 +15,7 @@ import { localPort } from "../../runner/port.ts";
 import { Runner } from "../../runner/runner.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
 import { waitFor as waitUntil } from "../wait.ts";
+import { gitAs, initRepo } from "./git-repo-kit.ts";
 
 export const OWNER = 111;
 export const STRANGER = 666;
@@ -161,30 +161,19 @@ export async function taskInReview(ctx: AppContext, title = "Research MDX", agen
   return id;
 }
 
-const gitIn = (repo: string) => (...args: string[]) =>
-  execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { stdio: "pipe" });
-
 /** A git repo at `<ws>/site` with one commit on main. */
 export function siteRepo(dir: string): string {
-  const repo = join(dir, "site");
-  mkdirSync(repo, { recursive: true });
-  const git = gitIn(repo);
-  git("init", "-q", "-b", "main");
-  writeFileSync(join(repo, "README.md"), "site\n");
-  git("add", ".");
-  git("commit", "-q", "-m", "init");
-  return repo;
+  return initRepo(join(dir, "site"));
 }
 
 /** A git repo at `<ws>/site` with main and a task branch holding one commit, as a worktree run leaves it. */
 export function siteRepoWithTaskBranch(dir: string, taskId: number, file = "blog.mdx", content = "# Blog\n"): string {
   const repo = siteRepo(dir);
-  const git = gitIn(repo);
-  git("checkout", "-q", "-b", `cos/task-${taskId}`);
+  gitAs(repo, "checkout", "-q", "-b", `cos/task-${taskId}`);
   writeFileSync(join(repo, file), content);
-  git("add", ".");
-  git("commit", "-q", "-m", `task ${taskId}`);
-  git("checkout", "-q", "main");
+  gitAs(repo, "add", ".");
+  gitAs(repo, "commit", "-q", "-m", `task ${taskId}`);
+  gitAs(repo, "checkout", "-q", "main");
   return repo;
 }
 
