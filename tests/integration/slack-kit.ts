@@ -9,7 +9,7 @@ import { startSlack, type SlackService } from "../../handlers/slack/index.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { startFakeSlack, type FakeSlack } from "../fixtures/fake-slack.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
-import { CONFIG, settlePlatform, taskInReview, telegramEnv } from "./telegram-kit.ts";
+import { CONFIG, settlePlatform, taskWithCard, telegramEnv } from "./telegram-kit.ts";
 import { startTelegram, type TelegramService } from "../../handlers/telegram/index.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 
@@ -146,12 +146,8 @@ export function slackCard(fake: FakeSlack, taskId: number) {
   return fake.messagesIn(CHANNEL).find((m) => m.text.startsWith(`#${taskId} `));
 }
 
-/** A research task in review (see taskInReview) whose card the outbox has posted in the channel: its id and that card. */
-export async function slackCardInReview(h: SlackHarness, title?: string) {
-  const id = await taskInReview(h.ctx, title);
-  await h.settle();
-  return { id, card: slackCard(h.fake, id)! };
-}
+/** A research task in review with its card posted in the review channel. */
+export const slackCardInReview = (h: SlackHarness, title?: string) => taskWithCard(h, slackCard, title);
 
 /** Telegram and Slack served from one process and store, as `cos serve` does with both configured. */
 export async function startBothPlatforms(options: { telegramMode: "webhook" | "polling"; env?: Record<string, string>; outboxIntervalMs?: number }) {

@@ -209,12 +209,15 @@ export function cardOfTask(fake: FakeTelegram, taskId: number) {
   return fake.messagesIn(CHAT).find((m) => m.text.startsWith(`#${taskId} `));
 }
 
-/** A research task in review (see taskInReview) whose card the outbox has posted: its id and that card. */
-export async function cardInReview(h: Harness, title?: string) {
+/** A research task in review (see taskInReview), settled so its card is posted: its id and the card as `cardOf` finds it. */
+export async function taskWithCard<F, C>(h: { ctx: AppContext; fake: F; settle(): Promise<void> }, cardOf: (fake: F, taskId: number) => C | undefined, title?: string) {
   const id = await taskInReview(h.ctx, title);
   await h.settle();
-  return { id, card: cardOfTask(h.fake, id)! };
+  return { id, card: cardOf(h.fake, id)! };
 }
+
+/** A research task in review with its card posted in the configured chat. */
+export const cardInReview = (h: Harness, title?: string) => taskWithCard(h, cardOfTask, title);
 
 /** The data of a card's verdict buttons (the review page's link button carries none). */
 export function buttonData(markup: unknown): string[] {
