@@ -106,7 +106,7 @@ describe("a task's review page", () => {
   });
 
   it("serves the raw patch behind the same key", async () => {
-    const { h, id, path } = await taskAndPagePath();
+    const { h, path } = await taskAndPagePath();
     const patch = await h.get(path.replace("?", "/patch?"));
     expect(patch.status).toBe(200);
     expect(await patch.text()).toContain("+# Hello <b>&");
@@ -131,7 +131,7 @@ describe("a task's review page", () => {
 
 describe("links", () => {
   it("open the page they were signed for until they expire, and then a 401 page says how to get a fresh one", async () => {
-    const { h, id, path } = await taskAndPagePath();
+    const { h, path } = await taskAndPagePath();
     h.clock.advance(LINK_LIFETIME_MS - 1000);
     expect((await h.get(path)).status).toBe(200);
     h.clock.advance(1000);
