@@ -15,6 +15,7 @@ import { COS_BIN } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
 import { gitAs, initRepo } from "./git-kit.ts";
 import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { printAttemptsIfVerbose, reportLines } from "./attack-report-kit.ts";
 
 // Issue 12, item 7: a hostile agent run through the real runner (`cos serve`) tries every attack of the issue:
 // the environ of every process, cos's files and the user's credentials by absolute path, hooks, fsmonitor, a
@@ -114,12 +115,10 @@ async function serve(s: Setup): Promise<Serve> {
 type Attempts = Map<string, { worked: boolean; detail: string }>;
 function attemptsOf(log: string): Attempts {
   const map: Attempts = new Map();
-  for (const line of log.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const { attack, worked, detail } = JSON.parse(line) as { attack: string; worked: boolean; detail: string };
+  for (const { attack, worked, detail } of reportLines<{ attack: string; worked: boolean; detail: string }>(log)) {
     map.set(map.has(attack) ? `${attack}#${map.size}` : attack, { worked, detail });
   }
-  if (process.env.SANDBOX_TEST_VERBOSE) for (const [a, o] of map) console.log(`${o.worked ? "WORKED" : "failed"}  ${a.padEnd(26)} ${o.detail.slice(0, 100)}`);
+  printAttemptsIfVerbose([...map].map(([attack, o]) => [attack, o.worked, o.detail]));
   return map;
 }
 

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runAgent } from "../../runner/agent.ts";
 import { processesNaming } from "../fixtures/agents/harness.ts";
 import { gitAs, initRepo } from "./git-repo-kit.ts";
+import { printAttemptsIfVerbose, reportLines } from "./attack-report-kit.ts";
 import { buildSandbox, gitDirsOf, namespacePids, probeBwrap, sandboxNamespace, sandboxPids, sandboxSpecForRun, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
 
 // The sandbox of DESIGN §12 against a hostile agent (tests/fixtures/agents/hostile.mjs), with real processes
@@ -217,13 +218,8 @@ type Outcomes = Map<string, { ok: boolean; detail: string }>;
 
 function outcomes(stdout: string): Outcomes {
   const map: Outcomes = new Map();
-  for (const line of stdout.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const { attack, ok, detail } = JSON.parse(line) as { attack: string; ok: boolean; detail: string };
-    map.set(attack, { ok, detail });
-  }
-  // SANDBOX_TEST_VERBOSE=1 prints each attempt and how it ended.
-  if (process.env.SANDBOX_TEST_VERBOSE) for (const [a, o] of map) console.log(`${o.ok ? "WORKED" : "failed"}  ${a.padEnd(30)} ${o.detail.replace(/\s+/g, " ").slice(0, 110)}`);
+  for (const { attack, ok, detail } of reportLines<{ attack: string; ok: boolean; detail: string }>(stdout)) map.set(attack, { ok, detail });
+  printAttemptsIfVerbose([...map].map(([attack, o]) => [attack, o.ok, o.detail]));
   return map;
 }
 
