@@ -1,27 +1,23 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
 import { tapUpdate } from "../fixtures/fake-telegram.ts";
-import { CHAT, OWNER, cardOfTask, startHarness, taskInReview, askAsOwner } from "./telegram-kit.ts";
-import { slackCard, slash, startSlackHarness, tap } from "./slack-kit.ts";
+import { CHAT, OWNER, cardInReview, askAsOwner } from "./telegram-kit.ts";
+import { slackCardInReview, slash, tap } from "./slack-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 // Issue #14, item 7: chat can fix what it breaks. A task queued after a blocker that already ended
 // badly is warned about at once; every way out a chat reply offers is a chat command with the real id.
 
 describe("chat can fix what it breaks", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const { telegramHarness, slackHarness } = chatHarnessesClosedAfterEach();
 
   const ask = askAsOwner;
 
   it("warns when a task is queued after a discarded blocker, and /after and /edit fix it with the real id", async () => {
-    const h = await startHarness({ mode: "polling" });
-    cleanups.push(h.close);
-    const blocker = await taskInReview(h.ctx);
-    await h.settle();
-    await h.send(tapUpdate(`v:d:${blocker}:1`, { chatId: CHAT, messageId: cardOfTask(h.fake, blocker)!.messageId }, { from: OWNER }));
+    const h = await telegramHarness();
+    const { id: blocker, card } = await cardInReview(h);
+    await h.send(tapUpdate(`v:d:${blocker}:1`, { chatId: CHAT, messageId: card.messageId }, { from: OWNER }));
     await h.settle();
 
     const queued = await ask(h, `/task Write it up #research @writer after:${blocker}`);
@@ -53,11 +49,9 @@ describe("chat can fix what it breaks", () => {
   });
 
   it("writes the same warning with Slack's /cos verbs", async () => {
-    const h = await startSlackHarness();
-    cleanups.push(h.close);
-    const blocker = await taskInReview(h.ctx);
-    await h.settle();
-    await h.send(tap(`v:d:${blocker}:1`, slackCard(h.fake, blocker)!));
+    const h = await slackHarness();
+    const { id: blocker, card } = await slackCardInReview(h);
+    await h.send(tap(`v:d:${blocker}:1`, card));
     await h.send(slash(`task Write it up #research @writer after:${blocker}`));
     await h.settle();
     const id = blocker + 1;

@@ -1,28 +1,23 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
 import { messageUpdate } from "../fixtures/fake-telegram.ts";
-import { CHAT, OWNER as TG_OWNER, cardOfTask, startHarness, taskInReview } from "./telegram-kit.ts";
-import { CHANNEL, OWNER, event, slackCard, slash, startSlackHarness } from "./slack-kit.ts";
+import { CHAT, OWNER as TG_OWNER, cardInReview, taskInReview } from "./telegram-kit.ts";
+import { CHANNEL, OWNER, event, slackCard, slackCardInReview, slash } from "./slack-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 // Issue #14, item 1: a casual reply never decides anything. A reply to a card is a comment on the task;
 // sending back takes the modal, /sendback 42 <notes>, or a reply to the bot's own "notes?" message.
 
 describe("replies to a card", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const { telegramHarness, slackHarness } = chatHarnessesClosedAfterEach();
 
   const verdictsOf = async (ctx: { store: { readAll(o: { limit: number }): Promise<{ type: string }[]> } }) =>
     (await ctx.store.readAll({ limit: 10_000 })).filter((e) => e.type === "VerdictRecorded");
 
   it("Slack: a thread reply 'lgtm' on a card leaves the task in review, is noted as a comment, and the card's thread says so to its writer only", async () => {
-    const h = await startSlackHarness();
-    cleanups.push(h.close);
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const h = await slackHarness();
+    const { id, card } = await slackCardInReview(h);
     await h.send(event({ type: "message", channel: CHANNEL, channel_type: "channel", user: OWNER, text: "lgtm, nice work", thread_ts: card.ts, ts: "1700009999.000200" }));
     await h.settle();
 
@@ -38,8 +33,7 @@ describe("replies to a card", () => {
   });
 
   it("Slack: /cos sendback 42 without notes asks in the channel, and a reply in that question's thread sends it back", async () => {
-    const h = await startSlackHarness();
-    cleanups.push(h.close);
+    const h = await slackHarness();
     const id = await taskInReview(h.ctx, "Research MDX");
     await h.settle();
     await h.send(slash(`sendback ${id}`));
@@ -54,11 +48,8 @@ describe("replies to a card", () => {
   });
 
   it("Telegram: a reply to the card itself is a comment, not a verdict", async () => {
-    const h = await startHarness({ mode: "polling" });
-    cleanups.push(h.close);
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = cardOfTask(h.fake, id)!;
+    const h = await telegramHarness();
+    const { id, card } = await cardInReview(h);
     await h.send(messageUpdate("lgtm", { from: TG_OWNER, chat: CHAT, replyTo: card.messageId }));
     await h.settle();
     expect((await showTask(h.ctx, id)).status).toBe("review");

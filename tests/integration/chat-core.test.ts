@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { handleChat } from "../../src/chat/core.ts";
 import type { ChatActor } from "../../src/chat/types.ts";
 import { queueTask, recordResult } from "../../src/app/tasks.ts";
@@ -11,15 +11,13 @@ import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { movableClock, tempWorkspace } from "../helpers.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 const who: ChatActor = { platform: "telegram", userId: "1", actor: "user:telegram:1" };
 const config = { agents: { builder: { command: ["true"] }, writer: { command: ["true"] } }, projects: { site: { repo: "./site" } } };
 
 describe("the chat core and the outbox", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function app(env: Record<string, string> = {}) {
     const ws = tempWorkspace(config);

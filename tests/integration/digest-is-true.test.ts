@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { recordVerdict, queueTask } from "../../src/app/tasks.ts";
 import { pinTier, clearPin } from "../../src/app/trust.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
 import { runCli } from "../helpers.ts";
 import { CHAT, startHarness, taskInReview } from "./telegram-kit.ts";
 import { CHANNEL, startBothPlatforms } from "./slack-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 // Issue #14, item 8: the digest is true. Pins say pinned, discarded tasks are listed, a task appears
 // once, the heading has the date, and Telegram, Slack and `cos digest` say the same. POST /cron/tick
@@ -13,10 +14,7 @@ import { CHANNEL, startBothPlatforms } from "./slack-kit.ts";
 const TOKEN = "api-token-0123456789";
 
 describe("the digest", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("is sent by POST /cron/tick at its time, once a day, the same on Telegram, Slack and cos digest", async () => {
     // Long outbox intervals: only /cron/tick delivers in this test.

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
 import { loadTask } from "../../src/app/tasks.ts";
@@ -14,6 +14,8 @@ import { processesNaming } from "../fixtures/agents/harness.ts";
 import { COS_BIN } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
 import { gitAs, initRepo } from "./git-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { printAttemptsIfVerbose, reportLines } from "./attack-report-kit.ts";
 
 // Issue 12, item 7: a hostile agent run through the real runner (`cos serve`) tries every attack of the issue:
 // the environ of every process, cos's files and the user's credentials by absolute path, hooks, fsmonitor, a
@@ -113,12 +115,10 @@ async function serve(s: Setup): Promise<Serve> {
 type Attempts = Map<string, { worked: boolean; detail: string }>;
 function attemptsOf(log: string): Attempts {
   const map: Attempts = new Map();
-  for (const line of log.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const { attack, worked, detail } = JSON.parse(line) as { attack: string; worked: boolean; detail: string };
+  for (const { attack, worked, detail } of reportLines<{ attack: string; worked: boolean; detail: string }>(log)) {
     map.set(map.has(attack) ? `${attack}#${map.size}` : attack, { worked, detail });
   }
-  if (process.env.SANDBOX_TEST_VERBOSE) for (const [a, o] of map) console.log(`${o.worked ? "WORKED" : "failed"}  ${a.padEnd(26)} ${o.detail.slice(0, 100)}`);
+  printAttemptsIfVerbose([...map].map(([attack, o]) => [attack, o.worked, o.detail]));
   return map;
 }
 
@@ -136,10 +136,7 @@ function repoState(s: Setup) {
 }
 
 describe("a hostile agent run by cos serve", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function night(sandbox: "auto" | "none", apiToken: boolean) {
     const s = setup(sandbox, apiToken);

@@ -1,25 +1,20 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { blocksText, buttonIds } from "../fixtures/fake-slack.ts";
 import { messageUpdate, tapUpdate } from "../fixtures/fake-telegram.ts";
-import { CHAT, OWNER, buttonData, cardOfTask, startHarness, taskInReview } from "./telegram-kit.ts";
-import { slackCard, slash, startSlackHarness, tap, CHANNEL, OWNER as SLACK_OWNER } from "./slack-kit.ts";
+import { CHAT, OWNER, buttonData, cardInReview } from "./telegram-kit.ts";
+import { slackCardInReview, slash, tap, CHANNEL, OWNER as SLACK_OWNER } from "./slack-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 // Issue #14, item 9: one edit per card. A tap edits its card once (it used to be edited by the tap's
 // answer and again by the outbox, three times on a double tap), and the copies /review sent are
 // updated by the verdict too.
 
 describe("a verdict edits each card once", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const { telegramHarness, slackHarness } = chatHarnessesClosedAfterEach();
 
   it("Telegram: a double tap edits the card once, and the /review copy is updated too", async () => {
-    const h = await startHarness({ mode: "polling" });
-    cleanups.push(h.close);
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = cardOfTask(h.fake, id)!;
+    const h = await telegramHarness();
+    const { id, card } = await cardInReview(h);
     await h.send(messageUpdate("/review", { from: OWNER }));
     await h.settle();
     const copy = h.fake.messagesIn(OWNER).find((m) => m.text.startsWith(`#${id} `))!;
@@ -40,11 +35,8 @@ describe("a verdict edits each card once", () => {
   });
 
   it("Slack: a tap edits the card once, and the /cos review copy is updated too", async () => {
-    const h = await startSlackHarness();
-    cleanups.push(h.close);
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const h = await slackHarness();
+    const { id, card } = await slackCardInReview(h);
     await h.send(slash("review"));
     await h.settle();
     const copy = h.fake.messagesIn(CHANNEL).filter((m) => m.text.startsWith(`#${id} `))[1]!;

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -18,6 +17,8 @@ import { loadPromptInput } from "../../src/prompt/load.ts";
 import { dataDirOf, runDirOf, runFiles } from "../../src/shared/run-folder.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
 import { CONFIG, OWNER, PUBLIC_URL } from "./telegram-kit.ts";
+// git-repo-kit, not git-kit: git-kit registers vitest hooks, and the bench (npm run bench -- pages) imports this kit outside vitest.
+import { gitAs, initRepo } from "./git-repo-kit.ts";
 
 // The review pages in-process (hono's app.request) on a real store, a real git repository for code tasks,
 // and a clock the test moves. Telegram is configured (a token, an allowlist, a private chat) so that the
@@ -72,21 +73,10 @@ export async function pagesHarness(options: { env?: Record<string, string>; ws?:
   };
 }
 
-// Not git-kit's initRepo: git-kit registers vitest hooks when imported, and the bench (npm run bench -- pages)
-// imports this kit outside vitest.
-const gitIn = (repo: string, ...args: string[]) =>
-  execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { encoding: "utf8", stdio: "pipe" }).trim();
-
 /** The project's repository (`<ws>/site`), made with one commit on main the first time. */
 export function siteRepo(ws: TempWorkspace): string {
   const repo = join(ws.dir, "site");
-  if (existsSync(join(repo, ".git"))) return repo;
-  mkdirSync(repo, { recursive: true });
-  gitIn(repo, "init", "-q", "-b", "main");
-  writeFileSync(join(repo, "README.md"), "site\n");
-  gitIn(repo, "add", ".");
-  gitIn(repo, "commit", "-q", "-m", "init");
-  return repo;
+  return existsSync(join(repo, ".git")) ? repo : initRepo(repo);
 }
 
 /**
@@ -101,14 +91,14 @@ export async function codeTaskInReview(
   const agent = options.agent ?? "builder";
   const id = await queueTask(h.ctx, { title: options.title ?? "Add the blog", type: "code", agent, description: "Write the blog engine." }, "cli");
   const repo = siteRepo(h.ws);
-  gitIn(repo, "checkout", "-q", "-b", `cos/task-${id}`);
+  gitAs(repo, "checkout", "-q", "-b", `cos/task-${id}`);
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(repo, path)), { recursive: true });
     writeFileSync(join(repo, path), content);
   }
-  gitIn(repo, "add", ".");
-  gitIn(repo, "commit", "-q", "-m", `task ${id}`);
-  gitIn(repo, "checkout", "-q", "main");
+  gitAs(repo, "add", ".");
+  gitAs(repo, "commit", "-q", "-m", `task ${id}`);
+  gitAs(repo, "checkout", "-q", "main");
   await runPass(h.ctx);
   const { state } = await loadTask(h.ctx, id);
   if (state.status !== "dispatched") throw new Error(`#${id} was not dispatched (${state.status}): is ${agent} busy with another task?`);
@@ -130,7 +120,7 @@ export async function codeTaskInReview(
 
 /** The diff stat a worktree run records: the branch against main, by git. */
 function diffStatOf(repo: string, id: number) {
-  const rows = gitIn(repo, "diff", "--numstat", `main...cos/task-${id}`).split("\n").filter(Boolean);
+  const rows = gitAs(repo, "diff", "--numstat", `main...cos/task-${id}`).split("\n").filter(Boolean);
   const counts = rows.map((r) => r.split("\t").map(Number));
   return { files: rows.length, insertions: counts.reduce((n, c) => n + (c[0] || 0), 0), deletions: counts.reduce((n, c) => n + (c[1] || 0), 0) };
 }

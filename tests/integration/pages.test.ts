@@ -46,6 +46,19 @@ async function cardPath(h: PagesHarness, id: number): Promise<string> {
   return url.slice(PUBLIC_URL.length);
 }
 
+/** A harness with a code task in review (FILES), and the path of its page as the task's chat card links it. */
+async function taskAndPagePath() {
+  const h = await harness();
+  const id = await codeTaskInReview(h, FILES);
+  return { h, id, path: await cardPath(h, id) };
+}
+
+/** A code task in review and its page as it first loads, with the form a verdict is posted through. */
+async function openedPage() {
+  const task = await taskAndPagePath();
+  return { ...task, html: await (await task.h.get(task.path)).text() };
+}
+
 const outboxUpdates = (h: PagesHarness, id: number) =>
   h.ctx.db.query<{ payload: string }>("SELECT payload FROM outbox WHERE kind = 'card_update' AND task_id = ? ORDER BY id", [id]);
 
@@ -93,9 +106,7 @@ describe("a task's review page", () => {
   });
 
   it("serves the raw patch behind the same key", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const path = await cardPath(h, id);
+    const { h, path } = await taskAndPagePath();
     const patch = await h.get(path.replace("?", "/patch?"));
     expect(patch.status).toBe(200);
     expect(await patch.text()).toContain("+# Hello <b>&");
@@ -120,9 +131,7 @@ describe("a task's review page", () => {
 
 describe("links", () => {
   it("open the page they were signed for until they expire, and then a 401 page says how to get a fresh one", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const path = await cardPath(h, id);
+    const { h, path } = await taskAndPagePath();
     h.clock.advance(LINK_LIFETIME_MS - 1000);
     expect((await h.get(path)).status).toBe(200);
     h.clock.advance(1000);
@@ -197,10 +206,7 @@ describe("links", () => {
 
 describe("a verdict on the page", () => {
   it("approves as a tap does: merged, recorded for the link's holder, and the chat card edited through the outbox", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const path = await cardPath(h, id);
-    const html = await (await h.get(path)).text();
+    const { h, id, path, html } = await openedPage();
     const res = await h.post(formAction(html), formFields(html, "approve"));
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${path}&done=approve`);
@@ -218,9 +224,7 @@ describe("a verdict on the page", () => {
   });
 
   it("sends back with the notes typed on the page, which open the next attempt's prompt", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const html = await (await h.get(await cardPath(h, id))).text();
+    const { h, id, html } = await openedPage();
     const empty = await h.post(formAction(html), { ...formFields(html, "send_back"), notes: "  " });
     expect(empty.status).toBe(400);
     expect(await empty.text()).toContain("Write what the agent should change");
@@ -236,10 +240,7 @@ describe("a verdict on the page", () => {
   });
 
   it("answers a stale attempt with 'already decided' and records nothing", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const path = await cardPath(h, id);
-    const html = await (await h.get(path)).text();
+    const { h, id, path, html } = await openedPage();
     const discard = await h.post(formAction(html), formFields(html, "discard"));
     expect(discard.headers.get("location")).toContain("done=discard");
     // The same page, still open in another tab: its form is for an attempt already decided.
@@ -252,9 +253,7 @@ describe("a verdict on the page", () => {
   });
 
   it("shows a verdict given in chat", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const path = await cardPath(h, id);
+    const { h, id, path } = await taskAndPagePath();
     const { decideReview } = await import("../../src/app/review.ts");
     await decideReview(h.ctx, id, "discarded", "not needed", `user:telegram:${OWNER}`, 1);
     const html = await (await h.get(path)).text();
@@ -263,9 +262,7 @@ describe("a verdict on the page", () => {
   });
 
   it("refuses a form from another site or without the page's token, and records nothing", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const html = await (await h.get(await cardPath(h, id))).text();
+    const { h, id, html } = await openedPage();
     const action = formAction(html);
     const fields = formFields(html, "approve");
     const foreign: Record<string, string>[] = [{}, { origin: "https://evil.example" }, { origin: "null" }, { "sec-fetch-site": "cross-site", origin: "https://evil.example" }];
@@ -320,9 +317,7 @@ describe("Telegram's initData", () => {
   });
 
   it("records a verdict given inside Telegram for the person Telegram vouches for", async () => {
-    const h = await harness();
-    const id = await codeTaskInReview(h, FILES);
-    const html = await (await h.get(await cardPath(h, id))).text();
+    const { h, id, html } = await openedPage();
     const res = await h.post(formAction(html), { ...formFields(html, "approve"), initData: telegramInitData(OWNER, h.clock.now()) });
     expect(res.status).toBe(303);
     expect((await loadTask(h.ctx, id)).state.verdicts.at(-1)!.by).toBe(`user:telegram:${OWNER}`);

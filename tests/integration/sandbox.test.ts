@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -8,6 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { runAgent } from "../../runner/agent.ts";
 import { processesNaming } from "../fixtures/agents/harness.ts";
+import { gitAs, initRepo } from "./git-repo-kit.ts";
+import { printAttemptsIfVerbose, reportLines } from "./attack-report-kit.ts";
 import { buildSandbox, gitDirsOf, namespacePids, probeBwrap, sandboxNamespace, sandboxPids, sandboxSpecForRun, viaArgsFd, type SandboxSpec } from "../../runner/sandbox/index.ts";
 
 // The sandbox of DESIGN §12 against a hostile agent (tests/fixtures/agents/hostile.mjs), with real processes
@@ -48,13 +50,6 @@ interface Fixture {
   agentTmp: string;
 }
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", ...args], {
-    cwd,
-    env: { PATH: process.env.PATH, HOME: "/nonexistent", GIT_CONFIG_NOSYSTEM: "1" },
-    encoding: "utf8",
-  }).trim();
-
 /**
  * cos's places under /var/tmp, not /tmp: the sandbox's /tmp is a private tmpfs, which would hide anything of a
  * fixture under /tmp whether the masks work or not.
@@ -72,16 +67,11 @@ function makeFixture(): Fixture {
   writeFileSync(configFile, JSON.stringify({ secret }));
   const envFile = join(root, ".env");
   writeFileSync(envFile, `TELEGRAM_BOT_TOKEN=${secret}\n`);
-  const repo = join(root, "repo");
-  mkdirSync(repo);
-  git(repo, "init", "-q", "-b", "main");
-  writeFileSync(join(repo, "README.md"), "hello\n");
-  git(repo, "add", ".");
-  git(repo, "commit", "-q", "-m", "initial");
+  const repo = initRepo(join(root, "repo"));
   const worktree = join(dataDir, "worktrees", "7");
   const otherWorktree = join(dataDir, "worktrees", "8");
-  git(repo, "worktree", "add", "-q", "-b", "cos/task-7", worktree, "main");
-  git(repo, "worktree", "add", "-q", "-b", "cos/task-8", otherWorktree, "main");
+  gitAs(repo, "worktree", "add", "-q", "-b", "cos/task-7", worktree, "main");
+  gitAs(repo, "worktree", "add", "-q", "-b", "cos/task-8", otherWorktree, "main");
   const home = join(root, "home");
   mkdirSync(join(home, ".claude"), { recursive: true });
   writeFileSync(join(root, "outside.txt"), "untouched\n");
@@ -228,13 +218,8 @@ type Outcomes = Map<string, { ok: boolean; detail: string }>;
 
 function outcomes(stdout: string): Outcomes {
   const map: Outcomes = new Map();
-  for (const line of stdout.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const { attack, ok, detail } = JSON.parse(line) as { attack: string; ok: boolean; detail: string };
-    map.set(attack, { ok, detail });
-  }
-  // SANDBOX_TEST_VERBOSE=1 prints each attempt and how it ended.
-  if (process.env.SANDBOX_TEST_VERBOSE) for (const [a, o] of map) console.log(`${o.ok ? "WORKED" : "failed"}  ${a.padEnd(30)} ${o.detail.replace(/\s+/g, " ").slice(0, 110)}`);
+  for (const { attack, ok, detail } of reportLines<{ attack: string; ok: boolean; detail: string }>(stdout)) map.set(attack, { ok, detail });
+  printAttemptsIfVerbose([...map].map(([attack, o]) => [attack, o.ok, o.detail]));
   return map;
 }
 
@@ -376,8 +361,8 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
     for (const label of ["workdir", "run-folder", "state-folder", "tmp"]) expect(seen.get(`write-allowed:${label}`), label).toMatchObject({ ok: true });
     const head = seen.get("commit")!;
     expect(head.ok, head.detail).toBe(true);
-    expect(git(f.repo, "rev-parse", "cos/task-7")).toBe(head.detail);
-    expect(git(f.repo, "show", "--stat", "--format=%s", "cos/task-7")).toContain("work.txt");
+    expect(gitAs(f.repo, "rev-parse", "cos/task-7")).toBe(head.detail);
+    expect(gitAs(f.repo, "show", "--stat", "--format=%s", "cos/task-7")).toContain("work.txt");
 
     // Nothing planted, from outside.
     expect(snapshot(f)).toEqual(before);
@@ -499,7 +484,7 @@ describe.skipIf(skipReason !== null)(skipReason ? `sandbox (skipped: ${skipReaso
       const run = startParent(f, launch, TOKEN);
       await until(() => run.stdoutSoFar().includes("ready"));
       // cos's own git during the run, e.g. for another task: a lock file, then a rename over config.
-      git(f.repo, "config", "cos.touched", layout);
+      gitAs(f.repo, "config", "cos.touched", layout);
       writeFileSync(go, "");
       outcomes[layout] = (await run.done).stdout.replace("ready", "").trim();
     }
@@ -662,8 +647,8 @@ function snapshot(f: Fixture): Record<string, string> {
     otherWorktree: read(join(f.otherWorktree, "README.md")),
     gitconfig: read(join(f.home, ".gitconfig")),
     store: read(f.storeFile),
-    main: git(f.repo, "rev-parse", "main"),
-    otherBranch: git(f.repo, "rev-parse", "cos/task-8"),
+    main: gitAs(f.repo, "rev-parse", "main"),
+    otherBranch: gitAs(f.repo, "rev-parse", "cos/task-8"),
   };
 }
 

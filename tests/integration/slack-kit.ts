@@ -9,7 +9,7 @@ import { startSlack, type SlackService } from "../../handlers/slack/index.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { startFakeSlack, type FakeSlack } from "../fixtures/fake-slack.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
-import { CONFIG, telegramEnv } from "./telegram-kit.ts";
+import { CONFIG, settlePlatform, taskWithCard, telegramEnv } from "./telegram-kit.ts";
 import { startTelegram, type TelegramService } from "../../handlers/telegram/index.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 
@@ -67,18 +67,16 @@ export const slash = (text: string, user = OWNER, channel = CHANNEL): SlackReque
   }).toString(),
 });
 
-const interactive = (payload: object): SlackRequest => ({
+/** An interaction as Slack posts it: a form whose payload names its type, team, user, app and a fresh trigger. */
+const interactive = (type: string, user: string, fields: object): SlackRequest => ({
   contentType: "application/x-www-form-urlencoded",
-  body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+  body: new URLSearchParams({
+    payload: JSON.stringify({ type, team: { id: "T0TEST" }, user: { id: user }, api_app_id: "A0APP", trigger_id: `trig.${nextId()}`, ...fields }),
+  }).toString(),
 });
 
 export const tap = (actionId: string, message: { channel: string; ts: string }, user = OWNER): SlackRequest =>
-  interactive({
-    type: "block_actions",
-    team: { id: "T0TEST" },
-    user: { id: user },
-    api_app_id: "A0APP",
-    trigger_id: `trig.${nextId()}`,
+  interactive("block_actions", user, {
     channel: { id: message.channel },
     container: { type: "message", channel_id: message.channel, message_ts: message.ts },
     message: { ts: message.ts, type: "message" },
@@ -86,12 +84,7 @@ export const tap = (actionId: string, message: { channel: string; ts: string }, 
   });
 
 export const modalSubmit = (privateMetadata: string, notes: string, user = OWNER): SlackRequest =>
-  interactive({
-    type: "view_submission",
-    team: { id: "T0TEST" },
-    user: { id: user },
-    api_app_id: "A0APP",
-    trigger_id: `trig.${nextId()}`,
+  interactive("view_submission", user, {
     view: {
       id: "V1",
       type: "modal",
@@ -136,14 +129,7 @@ export async function startSlackHarness(options: { env?: Record<string, string>;
       });
       if (response.status !== 200) throw new Error(`/slack/events answered ${response.status}: ${await response.text()}`);
     },
-    async settle() {
-      for (let i = 0; i < 2; i++) {
-        await slack.inbox.idle();
-        while ((await slack.outbox?.deliverDue()) ?? 0) {
-          /* until nothing is due */
-        }
-      }
-    },
+    settle: () => settlePlatform(slack),
     async close() {
       await slack.stop();
       await server.close();
@@ -159,6 +145,9 @@ export async function startSlackHarness(options: { env?: Record<string, string>;
 export function slackCard(fake: FakeSlack, taskId: number) {
   return fake.messagesIn(CHANNEL).find((m) => m.text.startsWith(`#${taskId} `));
 }
+
+/** A research task in review with its card posted in the review channel. */
+export const slackCardInReview = (h: SlackHarness, title?: string) => taskWithCard(h, slackCard, title);
 
 /** Telegram and Slack served from one process and store, as `cos serve` does with both configured. */
 export async function startBothPlatforms(options: { telegramMode: "webhook" | "polling"; env?: Record<string, string>; outboxIntervalMs?: number }) {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { Hono } from "hono";
@@ -6,18 +6,11 @@ import { enqueueDueDigests } from "../../src/outbox/digest.ts";
 import { startSlack } from "../../handlers/slack/index.ts";
 import { blocksText, buttonIds, linkButtons } from "../fixtures/fake-slack.ts";
 import { taskInReview } from "./telegram-kit.ts";
-import { CHANNEL, DM, OWNER, STRANGER, event, modalSubmit, slackCard, slash, startSlackHarness, tap, type SlackHarness } from "./slack-kit.ts";
+import { CHANNEL, DM, OWNER, STRANGER, event, modalSubmit, slackCard, slackCardInReview, slash, tap, type SlackHarness } from "./slack-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 describe("the Slack app", () => {
-  const open: SlackHarness[] = [];
-  afterEach(async () => {
-    for (const h of open.splice(0)) await h.close();
-  });
-  const harness = async () => {
-    const h = await startSlackHarness();
-    open.push(h);
-    return h;
-  };
+  const { slackHarness: harness } = chatHarnessesClosedAfterEach();
   const verdicts = async (h: SlackHarness) =>
     (await h.ctx.store.readAll({ limit: 10_000 })).filter((e) => e.type === "VerdictRecorded").map((e) => e.data as { verdict: string; notes: string | null; by: string });
 
@@ -42,11 +35,8 @@ describe("the Slack app", () => {
   });
 
   it("carries the review page as a link button, whose tap Slack reports and the app only acknowledges", async () => {
-    const h = await startSlackHarness({ env: { COS_PUBLIC_URL: "https://cos.example.test" } });
-    open.push(h);
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const h = await harness({ env: { COS_PUBLIC_URL: "https://cos.example.test" } });
+    const { id, card } = await slackCardInReview(h);
     expect(linkButtons(card.blocks)).toEqual([{ label: "🔍 Review page", url: expect.stringMatching(new RegExp(`^https://cos\\.example\\.test/pages/task/${id}\\?k=t${id}\\.`)) }]);
     const replies = h.fake.calls.length;
     await h.send(tap("page:open", card));
@@ -62,9 +52,7 @@ describe("the Slack app", () => {
 
   it("posts a review card with buttons; approve records one verdict, updates the card, and a second tap answers already decided", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx, "Compare <MDX> & Markdown");
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const { id, card } = await slackCardInReview(h, "Compare <MDX> & Markdown");
     expect(blocksText(card.blocks)).toContain("Compare &lt;MDX&gt; &amp; Markdown");
     expect(buttonIds(card.blocks)).toEqual([`v:a:${id}:1`, `v:s:${id}:1`, `v:d:${id}:1`]);
 
@@ -84,9 +72,7 @@ describe("the Slack app", () => {
 
   it("send back opens a modal; its notes send the task back and update the card", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const { id, card } = await slackCardInReview(h);
     await h.send(tap(`v:s:${id}:1`, card));
     await h.settle();
     const opened = h.fake.ok("views.open").at(-1)!;
@@ -103,9 +89,7 @@ describe("the Slack app", () => {
 
   it("discard records the verdict and the card shows it", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const { id, card } = await slackCardInReview(h);
     await h.send(tap(`v:d:${id}:1`, card));
     await h.settle();
     expect((await showTask(h.ctx, id)).status).toBe("discarded");
@@ -114,9 +98,7 @@ describe("the Slack app", () => {
 
   it("refuses a stranger with an ephemeral message, logs it and records nothing", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const { id, card } = await slackCardInReview(h);
     await h.send(slash("task Sneaky #research @scout", STRANGER));
     await h.send(tap(`v:a:${id}:1`, card, STRANGER));
     // Chatter in the channel asks nothing of us: no refusal for it.

@@ -1,22 +1,20 @@
-import { spawn } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { startFakeTelegram } from "../fixtures/fake-telegram.ts";
 import { blocksText, buttonIds, startFakeSlack } from "../fixtures/fake-slack.ts";
-import { COS_BIN, movableClock, tempWorkspace } from "../helpers.ts";
+import { movableClock, tempWorkspace } from "../helpers.ts";
 import { CHAT, CONFIG, taskInReview, telegramEnv, waitUntil } from "./telegram-kit.ts";
 import { SIGNING_SECRET, slackCard, slackEnv, slash } from "./slack-kit.ts";
+import { serveInChild } from "./chat-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 const T0 = "2026-11-23T22:00:00.000Z";
 
 describe("cos serve with Telegram and Slack configured together", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("serves both from one process: cards go to both, and a signed /cos command is handled", async () => {
     const tgFake = await startFakeTelegram();
@@ -30,20 +28,9 @@ describe("cos serve with Telegram and Slack configured together", () => {
     cleanups.push(() => ctx.db.close());
     const id = await taskInReview(ctx, "Both platforms");
 
-    const child = spawn(process.execPath, [COS_BIN, "serve"], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
-    const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    });
-    const fail = (error: Error) => {
-      throw new Error(`${error.message}\n${output}`);
-    };
-    await waitUntil(() => /listening on http:\/\/[^:]+:\d+/.test(output), "cos serve to listen", 20_000).catch(fail);
-    const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(output)![1]);
+    const { child, output, exited, failWithOutput: fail } = serveInChild(env, cleanups);
+    await waitUntil(() => /listening on http:\/\/[^:]+:\d+/.test(output()), "cos serve to listen", 20_000).catch(fail);
+    const port = Number(/listening on http:\/\/[^:]+:(\d+)/.exec(output())![1]);
 
     await waitUntil(() => Boolean(slackCard(slackFake, id) && tgFake.messagesIn(CHAT).some((m) => m.text.startsWith(`#${id} `))), "both cards", 20_000).catch(fail);
     expect(buttonIds(slackCard(slackFake, id)!.blocks)).toHaveLength(3);

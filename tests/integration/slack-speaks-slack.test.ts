@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { STALE_BUTTON } from "../../src/chat/chat-text.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
 import { messageUpdate } from "../fixtures/fake-telegram.ts";
-import { OWNER as TG_OWNER, startHarness, taskInReview } from "./telegram-kit.ts";
-import { CHANNEL, DM, OWNER, event, slackCard, slash, startSlackHarness, tap, type SlackHarness } from "./slack-kit.ts";
+import { OWNER as TG_OWNER, taskInReview } from "./telegram-kit.ts";
+import { CHANNEL, DM, OWNER, event, slackCardInReview, slash, tap, type SlackHarness } from "./slack-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 // Issue #14, item 5: Slack speaks Slack. Help shows /cos verbs; a slash command's answer is the asker's
 // own (ephemeral) unless it posts cards; an unknown verb suggests the nearest; free text that is not a
 // verb gets help. Telegram alike: free text is not a command name.
 
 describe("Slack speaks Slack", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  const harness = async () => {
-    const h = await startSlackHarness();
-    cleanups.push(h.close);
-    return h;
-  };
+  const { telegramHarness, slackHarness: harness } = chatHarnessesClosedAfterEach();
   const lastEphemeral = (h: SlackHarness) => blocksText(h.fake.ok("chat.postEphemeral").at(-1)!.params.blocks as never);
   const posted = (h: SlackHarness) => h.fake.ok("chat.postMessage").length;
 
@@ -71,9 +64,7 @@ describe("Slack speaks Slack", () => {
 
   it("answers a malformed action instead of leaving the tap unanswered", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = slackCard(h.fake, id)!;
+    const { id, card } = await slackCardInReview(h);
     for (const actionId of ["v:x:1:1", "open_page"]) {
       await h.send(tap(actionId, { channel: CHANNEL, ts: card.ts }));
       await h.settle();
@@ -82,8 +73,7 @@ describe("Slack speaks Slack", () => {
   });
 
   it("Telegram alike: free text gets help, an unknown /verb the nearest one", async () => {
-    const h = await startHarness({ mode: "polling" });
-    cleanups.push(h.close);
+    const h = await telegramHarness();
     await h.send(messageUpdate("hello", { from: TG_OWNER }));
     await h.send(messageUpdate("/stauts", { from: TG_OWNER }));
     await h.settle();

@@ -1,16 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { slackSignature } from "../../handlers/slack/receiver.ts";
 import { tapUpdate } from "../fixtures/fake-telegram.ts";
 import { blocksText, buttonIds, linkButtons } from "../fixtures/fake-slack.ts";
 import { OWNER as TG_OWNER, SECRET, buttonData, cardOfTask, postUpdate, taskInReview } from "./telegram-kit.ts";
 import { OWNER as SLACK_OWNER, SIGNING_SECRET, slackCard, startBothPlatforms, tap } from "./slack-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 describe("Telegram and Slack together", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("both work from one server, and a verdict given on one shows on the other's card", async () => {
     const both = await startBothPlatforms({ telegramMode: "webhook" });

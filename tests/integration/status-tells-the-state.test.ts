@@ -1,28 +1,25 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runPass } from "../../resolver/pass.ts";
 import { claimRuns } from "../../src/app/runs.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { blocksText } from "../fixtures/fake-slack.ts";
 import { tapUpdate } from "../fixtures/fake-telegram.ts";
 import { runCli } from "../helpers.ts";
-import { CHAT, OWNER, cardOfTask, startHarness, taskInReview, askAsOwner } from "./telegram-kit.ts";
-import { OWNER as SLACK_OWNER, slackCard, slash, startSlackHarness, tap } from "./slack-kit.ts";
+import { CHAT, OWNER, cardInReview, askAsOwner } from "./telegram-kit.ts";
+import { OWNER as SLACK_OWNER, slackCard, slackCardInReview, slash, tap } from "./slack-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 // Issue #14, item 6: status tells the state (paused or not and why, the mode, what runs and for how
 // long, what waits and the first reason, the next digest); /mode alone shows the mode; cards and
 // digests name people, not user:telegram:42.
 
 describe("status and the people in it", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const { telegramHarness, slackHarness } = chatHarnessesClosedAfterEach();
 
   const ask = askAsOwner;
 
   it("/status says paused, by whom and since when, what runs and for how long, what waits and why, and the next digest", async () => {
-    const h = await startHarness({ mode: "polling" });
-    cleanups.push(h.close);
+    const h = await telegramHarness();
     const running = await queueTask(h.ctx, { title: "Long research", type: "research", agent: "scout" }, "cli");
     const waiting = await queueTask(h.ctx, { title: "After it", type: "research", agent: "writer", blockedBy: [running] }, "cli");
     await runPass(h.ctx);
@@ -57,22 +54,17 @@ describe("status and the people in it", () => {
   });
 
   it("names the person on cards and in the digest: a Telegram first name, a Slack mention", async () => {
-    const h = await startHarness({ mode: "polling" });
-    cleanups.push(h.close);
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = cardOfTask(h.fake, id)!;
+    const h = await telegramHarness();
+    const { id, card } = await cardInReview(h);
     await h.send(tapUpdate(`v:a:${id}:1`, { chatId: CHAT, messageId: card.messageId }, { from: OWNER }));
     await h.settle();
     expect(h.fake.message(CHAT, card.messageId)!.text).toContain(`✅ Approved by User${OWNER}`);
     expect(h.fake.message(CHAT, card.messageId)!.text).not.toContain("user:telegram");
     expect(await ask(h, "/digest")).toContain(`#${id} Research MDX [scout · research] (approved by User${OWNER})`);
 
-    const s = await startSlackHarness();
-    cleanups.push(s.close);
-    const other = await taskInReview(s.ctx);
-    await s.settle();
-    await s.send(tap(`v:d:${other}:1`, slackCard(s.fake, other)!));
+    const s = await slackHarness();
+    const { id: other, card: otherCard } = await slackCardInReview(s);
+    await s.send(tap(`v:d:${other}:1`, otherCard));
     await s.settle();
     expect(blocksText(slackCard(s.fake, other)!.blocks)).toContain(`🗑 Discarded by <@${SLACK_OWNER}>`);
     await s.send(slash("digest"));

@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { messageUpdate, startFakeTelegram } from "../fixtures/fake-telegram.ts";
-import { COS_BIN, movableClock, tempWorkspace } from "../helpers.ts";
+import { movableClock, tempWorkspace, type MovableClock } from "../helpers.ts";
 import { CHAT, CONFIG, OWNER, taskInReview, telegramEnv, waitUntil } from "./telegram-kit.ts";
+import { serveInChild } from "./chat-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 // `cos serve` in a child process, killed with SIGKILL at the worst moments and started again on the
 // same store. The clock is fixed per process with COS_NOW, so the second start is past the claims
@@ -15,34 +16,24 @@ const T0 = "2026-11-23T22:00:00.000Z";
 const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
 
 describe("cos serve with Telegram, killed and restarted", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
+  const serve = (env: Record<string, string>) => serveInChild(env, cleanups);
 
-  function serve(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-    const child = spawn(process.execPath, [COS_BIN, "serve"], { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
-    const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    });
-    return { child, output: () => output, exited };
-  }
-
-  it("delivers every notification exactly once when the process dies between writing and sending", async () => {
+  /** The fake Bot API and the store `cos serve` will use, opened here too, on `clock` if given (else COS_NOW or the system's). */
+  async function telegramStore(clock?: MovableClock) {
     const fake = await startFakeTelegram();
     cleanups.push(fake.close);
     const ws = tempWorkspace({ ...CONFIG, runner: { slots: 0 } });
     cleanups.push(ws.cleanup);
     const env = { ...ws.env, ...telegramEnv(fake, "polling"), COS_PORT: "0" };
-    // This process writes the cards (in the transactions of the results) and sends nothing.
-    const clock = movableClock(T0);
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, clock: clock.now, workspace: gitWorkspace });
+    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, clock: clock?.now, workspace: gitWorkspace });
     cleanups.push(() => ctx.db.close());
+    return { fake, env, ctx };
+  }
+
+  it("delivers every notification exactly once when the process dies between writing and sending", async () => {
+    // This process writes the cards (in the transactions of the results) and sends nothing.
+    const { fake, env, ctx } = await telegramStore(movableClock(T0));
     const ids = [await taskInReview(ctx, "One 🚀"), await taskInReview(ctx, "Two <&>", "writer"), await taskInReview(ctx, "Three", "builder")];
     expect(Number((await ctx.db.query<{ n: number }>("SELECT count(*) AS n FROM outbox"))[0]!.n)).toBe(3);
 
@@ -62,9 +53,7 @@ describe("cos serve with Telegram, killed and restarted", () => {
 
     // Started again after the dead process's claims ran out: the rest go out, nothing twice.
     const second = serve({ ...env, COS_NOW: at(120) });
-    await waitUntil(async () => Number((await ctx.db.query<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL"))[0]!.n) === 0, "every row delivered", 20_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${second.output()}`);
-    });
+    await waitUntil(async () => Number((await ctx.db.query<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL"))[0]!.n) === 0, "every row delivered", 20_000).catch(second.failWithOutput);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
     const cards = fake.messagesIn(CHAT).map((m) => m.text.split("\n")[0]);
@@ -74,13 +63,7 @@ describe("cos serve with Telegram, killed and restarted", () => {
   });
 
   it("does not handle an update twice when the process dies while replying to it", async () => {
-    const fake = await startFakeTelegram();
-    cleanups.push(fake.close);
-    const ws = tempWorkspace({ ...CONFIG, runner: { slots: 0 } });
-    cleanups.push(ws.cleanup);
-    const env = { ...ws.env, ...telegramEnv(fake, "polling"), COS_PORT: "0" };
-    const ctx = await openApp({ env: parseEnv(env), cwd: ws.dir, workspace: gitWorkspace });
-    cleanups.push(() => ctx.db.close());
+    const { fake, env, ctx } = await telegramStore();
 
     const reply = fake.hangNext("sendMessage");
     fake.pushUpdates([{ update_id: 41, ...messageUpdate("/task Exactly once #research @scout", { from: OWNER }) }]);

@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hono } from "hono";
 import type { AppContext } from "../../src/app/context.ts";
@@ -16,6 +15,7 @@ import { localPort } from "../../runner/port.ts";
 import { Runner } from "../../runner/runner.ts";
 import { movableClock, tempWorkspace, type MovableClock, type TempWorkspace } from "../helpers.ts";
 import { waitFor as waitUntil } from "../wait.ts";
+import { gitAs, initRepo } from "./git-repo-kit.ts";
 
 export const OWNER = 111;
 export const STRANGER = 666;
@@ -112,14 +112,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       const response = await postUpdate(server!.port, update, SECRET);
       if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
     },
-    async settle() {
-      for (let i = 0; i < 2; i++) {
-        await telegram.inbox.idle();
-        while ((await telegram.outbox?.deliverDue()) ?? 0) {
-          /* deliver until nothing is due */
-        }
-      }
-    },
+    settle: () => settlePlatform(telegram),
     async restart() {
       await telegram.stop();
       await server?.close();
@@ -134,6 +127,19 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
   };
   return harness;
+}
+
+/**
+ * Waits until a platform's inbox has handled every stored update and its outbox has nothing due; twice
+ * over, for what one of them hands the other. Telegram and Slack harnesses settle alike.
+ */
+export async function settlePlatform(service: { inbox: { idle(): Promise<void> }; outbox: { deliverDue(): Promise<number> } | null }): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    await service.inbox.idle();
+    while ((await service.outbox?.deliverDue()) ?? 0) {
+      /* deliver until nothing is due */
+    }
+  }
 }
 
 // The chat tests import the one wait helper (tests/wait.ts) under the name they have always used.
@@ -155,30 +161,19 @@ export async function taskInReview(ctx: AppContext, title = "Research MDX", agen
   return id;
 }
 
-const gitIn = (repo: string) => (...args: string[]) =>
-  execFileSync("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=Test", ...args], { stdio: "pipe" });
-
 /** A git repo at `<ws>/site` with one commit on main. */
 export function siteRepo(dir: string): string {
-  const repo = join(dir, "site");
-  mkdirSync(repo, { recursive: true });
-  const git = gitIn(repo);
-  git("init", "-q", "-b", "main");
-  writeFileSync(join(repo, "README.md"), "site\n");
-  git("add", ".");
-  git("commit", "-q", "-m", "init");
-  return repo;
+  return initRepo(join(dir, "site"));
 }
 
 /** A git repo at `<ws>/site` with main and a task branch holding one commit, as a worktree run leaves it. */
 export function siteRepoWithTaskBranch(dir: string, taskId: number, file = "blog.mdx", content = "# Blog\n"): string {
   const repo = siteRepo(dir);
-  const git = gitIn(repo);
-  git("checkout", "-q", "-b", `cos/task-${taskId}`);
+  gitAs(repo, "checkout", "-q", "-b", `cos/task-${taskId}`);
   writeFileSync(join(repo, file), content);
-  git("add", ".");
-  git("commit", "-q", "-m", `task ${taskId}`);
-  git("checkout", "-q", "main");
+  gitAs(repo, "add", ".");
+  gitAs(repo, "commit", "-q", "-m", `task ${taskId}`);
+  gitAs(repo, "checkout", "-q", "main");
   return repo;
 }
 
@@ -213,6 +208,16 @@ export async function runNow(ctx: AppContext, dataDir: string, taskIds: number[]
 export function cardOfTask(fake: FakeTelegram, taskId: number) {
   return fake.messagesIn(CHAT).find((m) => m.text.startsWith(`#${taskId} `));
 }
+
+/** A research task in review (see taskInReview), settled so its card is posted: its id and the card as `cardOf` finds it. */
+export async function taskWithCard<F, C>(h: { ctx: AppContext; fake: F; settle(): Promise<void> }, cardOf: (fake: F, taskId: number) => C | undefined, title?: string) {
+  const id = await taskInReview(h.ctx, title);
+  await h.settle();
+  return { id, card: cardOf(h.fake, id)! };
+}
+
+/** A research task in review with its card posted in the configured chat. */
+export const cardInReview = (h: Harness, title?: string) => taskWithCard(h, cardOfTask, title);
 
 /** The data of a card's verdict buttons (the review page's link button carries none). */
 export function buttonData(markup: unknown): string[] {

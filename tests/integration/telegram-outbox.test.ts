@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Api } from "grammy";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
@@ -14,14 +14,12 @@ import { MESSAGE_LIMIT } from "../../handlers/telegram/render.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 import { movableClock, tempWorkspace, type MovableClock } from "../helpers.ts";
 import { CHAT, CONFIG, buttonData, cardOfTask, taskInReview, telegramEnv } from "./telegram-kit.ts";
+import { cleanupsAfterEach } from "./cleanup-kit.ts";
 
 const SPECIAL = `Fix <b>bold</b> & "quotes" _*[]()~\`>#+-=|{}.!<& 🚀👩‍💻 ünïcödé`;
 
 describe("Telegram notifications through the outbox", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function setup(): Promise<{ ctx: AppContext; fake: FakeTelegram; clock: MovableClock; worker: OutboxWorker; logs: string[]; drain(): Promise<number> }> {
     const fake = await startFakeTelegram();

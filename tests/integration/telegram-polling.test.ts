@@ -1,23 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { showTask } from "../../src/app/views.ts";
 import { queueTask } from "../../src/app/tasks.ts";
 import { reportRun } from "../../src/app/runs.ts";
 import { enqueueDueDigests } from "../../src/outbox/digest.ts";
 import { runPass } from "../../resolver/pass.ts";
 import { messageUpdate, tapUpdate } from "../fixtures/fake-telegram.ts";
-import { CHAT, CONFIG, OWNER, STRANGER, buttonData, cardOfTask, startHarness, taskInReview, waitUntil, type Harness, askAsOwner } from "./telegram-kit.ts";
+import { CHAT, CONFIG, OWNER, STRANGER, buttonData, cardOfTask, taskInReview, waitUntil, askAsOwner } from "./telegram-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 describe("the Telegram bot on long polling", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
-  async function harness(options: Partial<Parameters<typeof startHarness>[0]> = {}): Promise<Harness> {
-    const h = await startHarness({ mode: "polling", ...options });
-    cleanups.push(h.close);
-    return h;
-  }
+  const { telegramHarness: harness } = chatHarnessesClosedAfterEach("polling");
 
   const ask = askAsOwner;
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Hono } from "hono";
 import { showTask } from "../../src/app/views.ts";
 import { openApp } from "../../src/app/open.ts";
@@ -18,26 +18,18 @@ import {
   SECRET,
   STRANGER,
   buttonData,
+  cardInReview,
   cardOfTask,
   postUpdate,
   siteRepoWithTaskBranch,
-  startHarness,
   taskInReview,
   telegramEnv,
   type Harness,
 } from "./telegram-kit.ts";
+import { chatHarnessesClosedAfterEach } from "./chat-kit.ts";
 
 describe("the Telegram bot behind the webhook", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
-  async function harness(options: Partial<Parameters<typeof startHarness>[0]> = {}): Promise<Harness> {
-    const h = await startHarness({ mode: "webhook", ...options });
-    cleanups.push(h.close);
-    return h;
-  }
+  const { cleanups, telegramHarness: harness } = chatHarnessesClosedAfterEach("webhook");
 
   const verdicts = async (h: Harness) =>
     (await h.ctx.store.readAll({ limit: 10_000 })).filter((e) => e.type === "VerdictRecorded").map((e) => e.data as { verdict: string; notes: string | null; attempt: number });
@@ -113,9 +105,7 @@ describe("the Telegram bot behind the webhook", () => {
 
   it("sends a review card when a result lands, with its buttons, and approve edits it to show the verdict; a double tap records one", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx, "Compare <MDX> & Markdown");
-    await h.settle();
-    const card = cardOfTask(h.fake, id)!;
+    const { id, card } = await cardInReview(h, "Compare <MDX> & Markdown");
     expect(card.text).toContain(`#${id} Compare <MDX> & Markdown`);
     expect(card.text).toContain("scout · research · tier auto");
     expect(card.text).toContain("Approved on its own at");
@@ -191,9 +181,7 @@ describe("the Telegram bot behind the webhook", () => {
 
   it("sends back through the force-reply, taking the reply as the notes, and /sendback does it in one message", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = cardOfTask(h.fake, id)!;
+    const { id, card } = await cardInReview(h);
     await h.send(tapUpdate(`v:s:${id}:1`, { chatId: CHAT, messageId: card.messageId }, { from: OWNER }));
     await h.settle();
     expect(await verdicts(h)).toEqual([]);
@@ -221,9 +209,7 @@ describe("the Telegram bot behind the webhook", () => {
 
   it("does not let a tap on an earlier attempt's card decide the later attempt", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const first = cardOfTask(h.fake, id)!;
+    const { id, card: first } = await cardInReview(h);
     await h.send(messageUpdate(`/sendback ${id} again please`, { from: OWNER }));
     await runPass(h.ctx);
     await recordResult(h.ctx, id, { markdown: "## Summary\nSecond try.", exitCode: 0 }, "cli");
@@ -247,9 +233,7 @@ describe("the Telegram bot behind the webhook", () => {
 
   it("refuses a stranger's message and tap, logs them, and records nothing", async () => {
     const h = await harness();
-    const id = await taskInReview(h.ctx);
-    await h.settle();
-    const card = cardOfTask(h.fake, id)!;
+    const { id, card } = await cardInReview(h);
     const before = (await h.ctx.store.readAll({ limit: 10_000 })).length;
     await h.send(messageUpdate("/task Mine now #research @scout", { from: STRANGER }));
     await h.send(tapUpdate(`v:a:${id}:1`, { chatId: CHAT, messageId: card.messageId }, { from: STRANGER }));
