@@ -62,20 +62,29 @@ export async function tempApp(
   };
 }
 
-type Cleanup = () => Promise<void> | void;
+export type Cleanup = () => Promise<void> | void;
 
 /**
  * For the tests of one describe block: what a test hands to the returned function is undone after that
  * test, passed or failed, the last first (a server closes before its store, its store before its folder).
  */
 export function cleanupAfterEach(): (cleanup: Cleanup) => void {
+  const cleanups = cleanupsAfterEach();
+  return (cleanup) => {
+    cleanups.push(cleanup);
+  };
+}
+
+/**
+ * The closers of one describe block's tests, as a list to push to, run after each test, the last pushed
+ * first: a bot is stopped before the store and the fake it talks to are closed.
+ */
+export function cleanupsAfterEach(): Cleanup[] {
   const cleanups: Cleanup[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  return (cleanup) => {
-    cleanups.push(cleanup);
-  };
+  return cleanups;
 }
 
 /** For the tests of one describe block: what a test opens through the returned function is closed after it. */

@@ -11,7 +11,7 @@ import { openApp } from "../../src/app/open.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import { movableClock, tempWorkspace } from "../helpers.ts";
-import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { cleanupsAfterEach } from "../helpers.ts";
 
 const who: ChatActor = { platform: "telegram", userId: "1", actor: "user:telegram:1" };
 const config = { agents: { builder: { command: ["true"] }, writer: { command: ["true"] } }, projects: { site: { repo: "./site" } } };

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { COS_BIN } from "../helpers.ts";
+import { cleanupsAfterEach, COS_BIN, type Cleanup } from "../helpers.ts";
 import { startHarness, type Harness, type HarnessOptions } from "./telegram-kit.ts";
 import { startSlackHarness, type SlackHarness } from "./slack-kit.ts";
-import { cleanupsAfterEach, type Cleanup } from "./cleanup-kit.ts";
 
-// Kept apart from telegram-kit and slack-kit: this one registers vitest hooks (through cleanup-kit),
-// and the bench imports those kits (through pages-kit) outside vitest.
+// Kept apart from telegram-kit and slack-kit: this one registers vitest hooks (cleanupsAfterEach), and the
+// bench imports those kits (through pages-kit) outside vitest.
 
 export interface ChatHarnesses {
   /** What the tests open besides the harnesses; closed after each test with them. */

@@ -5,7 +5,7 @@ import { blocksText } from "../fixtures/fake-slack.ts";
 import { runCli } from "../helpers.ts";
 import { CHAT, startHarness, taskInReview } from "./telegram-kit.ts";
 import { CHANNEL, startBothPlatforms } from "./slack-kit.ts";
-import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { cleanupsAfterEach } from "../helpers.ts";
 
 // Issue #14, item 8: the digest is true. Pins say pinned, discarded tasks are listed, a task appears
 // once, the heading has the date, and Telegram, Slack and `cos digest` say the same. POST /cron/tick

@@ -14,7 +14,7 @@ import { processesNaming } from "../fixtures/agents/harness.ts";
 import { COS_BIN } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
 import { gitAs, initRepo } from "./git-kit.ts";
-import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { cleanupsAfterEach } from "../helpers.ts";
 import { printAttemptsIfVerbose, reportLines } from "./attack-report-kit.ts";
 
 // Issue 12, item 7: a hostile agent run through the real runner (`cos serve`) tries every attack of the issue:

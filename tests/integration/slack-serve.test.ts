@@ -9,7 +9,7 @@ import { movableClock, tempWorkspace } from "../helpers.ts";
 import { CHAT, CONFIG, taskInReview, telegramEnv, waitUntil } from "./telegram-kit.ts";
 import { SIGNING_SECRET, slackCard, slackEnv, slash } from "./slack-kit.ts";
 import { serveInChild } from "./chat-kit.ts";
-import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { cleanupsAfterEach } from "../helpers.ts";
 
 const T0 = "2026-11-23T22:00:00.000Z";
 

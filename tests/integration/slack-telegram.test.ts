@@ -5,7 +5,7 @@ import { tapUpdate } from "../fixtures/fake-telegram.ts";
 import { blocksText, buttonIds, linkButtons } from "../fixtures/fake-slack.ts";
 import { OWNER as TG_OWNER, SECRET, buttonData, cardOfTask, postUpdate, taskInReview } from "./telegram-kit.ts";
 import { OWNER as SLACK_OWNER, SIGNING_SECRET, slackCard, startBothPlatforms, tap } from "./slack-kit.ts";
-import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { cleanupsAfterEach } from "../helpers.ts";
 
 describe("Telegram and Slack together", () => {
   const cleanups = cleanupsAfterEach();

@@ -6,7 +6,7 @@ import { messageUpdate, startFakeTelegram } from "../fixtures/fake-telegram.ts";
 import { movableClock, tempWorkspace, type MovableClock } from "../helpers.ts";
 import { CHAT, CONFIG, OWNER, taskInReview, telegramEnv, waitUntil } from "./telegram-kit.ts";
 import { serveInChild } from "./chat-kit.ts";
-import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { cleanupsAfterEach } from "../helpers.ts";
 
 // `cos serve` in a child process, killed with SIGKILL at the worst moments and started again on the
 // same store. The clock is fixed per process with COS_NOW, so the second start is past the claims

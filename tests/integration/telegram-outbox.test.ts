@@ -14,7 +14,7 @@ import { MESSAGE_LIMIT } from "../../handlers/telegram/render.ts";
 import { startFakeTelegram, type FakeTelegram } from "../fixtures/fake-telegram.ts";
 import { movableClock, tempWorkspace, type MovableClock } from "../helpers.ts";
 import { CHAT, CONFIG, buttonData, cardOfTask, taskInReview, telegramEnv } from "./telegram-kit.ts";
-import { cleanupsAfterEach } from "./cleanup-kit.ts";
+import { cleanupsAfterEach } from "../helpers.ts";
 
 const SPECIAL = `Fix <b>bold</b> & "quotes" _*[]()~\`>#+-=|{}.!<& 🚀👩‍💻 ünïcödé`;
 
