@@ -87,4 +87,33 @@ describe("the configuration", () => {
     await waitFor(() => server.child.exitCode !== null, "cos serve to stop");
     expect(server.child.exitCode).toBe(0);
   });
+
+  it("cos serve takes an edited runner.slots at once: a second task starts without a restart", async () => {
+    const config = {
+      agents: { one: { command: ["sleep", "600"] }, two: { command: ["sleep", "600"] } },
+      runner: { slots: 1 },
+    };
+    const ws = tempWorkspace(config);
+    cleanups.push(ws.cleanup);
+    const server = serve(ws);
+    const port = await server.port();
+    expect((await addTask(port, "one")).status).toBe(201);
+    expect((await addTask(port, "two")).status).toBe(201);
+    const statuses = async () => {
+      const list = await runCli(["task", "list", "--json"], { env: ws.env, cwd: ws.dir });
+      return (JSON.parse(list.stdout) as { status: string }[]).map((t) => t.status).sort();
+    };
+    await waitFor(async () => (await statuses()).includes("running"), "the first task to run");
+    // One slot: the other waits, however long.
+    expect(await statuses()).toEqual(["queued", "running"]);
+
+    writeFileSync(ws.configPath, JSON.stringify({ ...config, runner: { slots: 2 } }));
+    await waitFor(() => server.output().includes("the local runner now has 2 slots"), "the runner to take the new slots");
+    await waitFor(async () => (await statuses()).join() === "running,running", "the second task to run");
+
+    writeFileSync(ws.configPath, JSON.stringify({ ...config, runner: { slots: 2, sandbox: "none" } }));
+    await waitFor(() => server.output().includes('runner.sandbox is now "none"; it applies when cos serve starts again'), "the sandbox change to be named");
+    server.child.kill("SIGTERM");
+    await waitFor(() => server.child.exitCode !== null, "cos serve to stop");
+  });
 });
