@@ -36,12 +36,17 @@ export async function mergeBranch(project: ProjectRef, taskId: number): Promise<
     const main = await mainCommit(repo);
     if (!main) throw new IllegalStateError(`project ${project.name} has no branch ${project.mainBranch} to merge into`);
 
+    const found = (await listWorktrees(repo.git)).find((w) => w.branch === repo.mainRef && !w.bare && !w.prunable);
+    const checkout = found ? openGit(found.path) : null;
     const made = await mergeCommitOf(repo.git, tip, main);
-    if (made) return { merged: true, commit: made }; // an approval merged it and was cut short: found, not merged again
+    if (made) {
+      // An approval merged it and was cut short: found, not merged again, and what its git left half-tidied forgotten.
+      if (checkout) await forgetCommittedMerge(checkout);
+      return { merged: true, commit: made };
+    }
     if (await isAncestor(repo.git, tip, main)) return { merged: true, commit: main }; // nothing beyond main
     const job: MergeJob = { repo, taskId, branchRef, main, tip, message: `Merge task #${taskId} (${branch})` };
-    const checkout = (await listWorktrees(repo.git)).find((w) => w.branch === repo.mainRef && !w.bare && !w.prunable);
-    const outcome = checkout ? await mergeInCheckout(job, openGit(checkout.path)) : await mergeWithoutCheckout(job);
+    const outcome = checkout ? await mergeInCheckout(job, checkout) : await mergeWithoutCheckout(job);
     crashPoint("merge:git-done");
     if (outcome.merged) noteRefs(repo.key, [{ ref: repo.mainRef, value: outcome.commit }]);
     return outcome;
@@ -87,6 +92,7 @@ export async function mergeTask(project: ProjectRef, taskId: number, worktreeRoo
 /** The main branch is checked out: merge there, so the checkout's files follow the branch. */
 async function mergeInCheckout(job: MergeJob, checkout: Git): Promise<MergeOutcome> {
   const { project } = job.repo;
+  await forgetCommittedMerge(checkout);
   if (await resolveCommit(checkout, "MERGE_HEAD")) {
     return refused(`a merge is already in progress in ${checkout.dir}; finish or abort it, then approve again`);
   }
@@ -101,7 +107,9 @@ async function mergeInCheckout(job: MergeJob, checkout: Git): Promise<MergeOutco
   if (!preview.clean) return conflicted(job, preview.conflicts);
 
   const merger = committingGit(checkout);
-  const merge = await merger.attempt(["merge", "--no-ff", "--no-edit", "-m", job.message, job.branchRef]);
+  // Quiet: a git that writes to the pipe of a cos killed meanwhile dies of SIGPIPE after moving the branch,
+  // before it tidies up its merge state.
+  const merge = await merger.attempt(["merge", "--quiet", "--no-ff", "--no-edit", "-m", job.message, job.branchRef]);
   if (merge.exitCode === 0) return { merged: true, commit: (await checkout.run(["rev-parse", "HEAD"])).trim() };
 
   if (await resolveCommit(checkout, "MERGE_HEAD")) {
@@ -112,6 +120,17 @@ async function mergeInCheckout(job: MergeJob, checkout: Git): Promise<MergeOutco
   // Refused before it began, e.g. untracked files in the checkout that the merge would overwrite.
   const said = `${merge.stdout}\n${merge.stderr}`.trim();
   return refused(`git refused to merge ${job.branchRef.slice("refs/heads/".length)} into ${project.mainBranch} at ${checkout.dir}: ${said}`);
+}
+
+/**
+ * A merge state whose MERGE_HEAD is in HEAD already is not a merge in progress: its commit was made and
+ * git was stopped before it removed MERGE_HEAD. Forgotten (`git merge --quit`), touching no file, so the
+ * next approval is not refused for it.
+ */
+async function forgetCommittedMerge(checkout: Git): Promise<void> {
+  const merging = await resolveCommit(checkout, "MERGE_HEAD");
+  const head = merging ? await resolveCommit(checkout, "HEAD") : null;
+  if (merging && head && (await isAncestor(checkout, merging, head))) await checkout.run(["merge", "--quit"]);
 }
 
 /** The main branch is not checked out anywhere: build the merge commit and move the ref, touching no files. */

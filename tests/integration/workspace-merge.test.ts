@@ -120,6 +120,39 @@ describe("approving: merging a task branch into main", () => {
     expect(existsSync(join(box.worktreeRoot, "4"))).toBe(true);
   });
 
+  it("forgets a merge state git left after committing (its process killed before it tidied up), and merges the next task", async () => {
+    const box = sandbox();
+    const first = await box.work(21, { "c.txt": "sea\n" });
+    await mergeTask(box.project, 21, box.worktreeRoot);
+    // What a git merge killed between moving main and removing MERGE_HEAD leaves: MERGE_HEAD already in main.
+    writeFileSync(join(box.repo, ".git", "MERGE_HEAD"), `${first}\n`);
+    writeFileSync(join(box.repo, ".git", "MERGE_MSG"), "Merge task #21\n");
+    const second = await box.work(22, { "d.txt": "dee\n" });
+
+    const outcome = await mergeTask(box.project, 22, box.worktreeRoot);
+    expect(outcome).toEqual({ merged: true, commit: git(box.repo, "rev-parse", "main") });
+    expect(git(box.repo, "rev-parse", "main^2")).toBe(second);
+    expect(gitOk(box.repo, "rev-parse", "--verify", "--quiet", "MERGE_HEAD")).toBe(false);
+    expect(git(box.repo, "status", "--porcelain", "--untracked-files=no")).toBe("");
+  });
+
+  it("refuses while a person's own merge is in progress in the main checkout, and leaves it as it is", async () => {
+    const box = sandbox();
+    await box.work(23, { "c.txt": "sea\n" });
+    git(box.repo, "checkout", "-q", "-b", "theirs");
+    writeFileSync(join(box.repo, "a.txt"), "THEIRS\n");
+    git(box.repo, "commit", "-qam", "theirs");
+    git(box.repo, "checkout", "-q", "main");
+    box.commitOnMain({ "a.txt": "OURS\n" });
+    expect(gitOk(box.repo, "merge", "-q", "theirs")).toBe(false); // a conflict: the person's merge is under way
+    const merging = git(box.repo, "rev-parse", "MERGE_HEAD");
+
+    const outcome = await mergeTask(box.project, 23, box.worktreeRoot);
+    expect(outcome).toMatchObject({ merged: false, conflicts: [] });
+    expect(outcome.merged === false && outcome.message).toMatch(/a merge is already in progress/);
+    expect(git(box.repo, "rev-parse", "MERGE_HEAD")).toBe(merging);
+  });
+
   it("refuses when untracked files in the main checkout would be overwritten, with no merge left behind", async () => {
     const box = sandbox();
     await box.work(15, { "c.txt": "from the task\n" });
