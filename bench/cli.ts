@@ -61,7 +61,7 @@ async function demoBench(ctx: BenchContext): Promise<Metric[]> {
   const times: number[] = [];
   for (let i = 0; i < DEMO_RUNS; i++) {
     const run = await runCos(["demo"], {}, ctx.dir);
-    if (!run.stdout.includes("Morning digest")) throw new Error(`cos demo did not reach the morning digest:\n${run.stdout}`);
+    if (!run.stdout.includes("☀️ Digest for")) throw new Error(`cos demo did not reach the morning digest:\n${run.stdout}`);
     times.push(run.ms);
   }
   ctx.log(`demo: ${times.map((t) => Math.round(t)).join(", ")} ms`);

@@ -38,7 +38,7 @@ export async function approveToDispatch(setup: LatencySetup): Promise<number[]> 
     COS_DB_URL: setup.remote ? setup.remote.url : `file:${join(setup.dir, "cos.db")}`,
     COS_CONFIG: join(setup.dir, "cos.config.json"),
     COS_PORT: "0",
-    COS_RUNNER_TOKEN: API_TOKEN,
+    COS_API_TOKEN: API_TOKEN,
     ...(setup.remote ? { COS_DB_AUTH_TOKEN: setup.remote.token } : {}),
   };
   const app = await openApp({ env: parseEnv(envVars), cwd: setup.dir, workspace: gitWorkspace });
