@@ -106,6 +106,22 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
       wanted.push({ kind: "ro", path: dirname(path), why: "the agent's program and what lies beside it" });
     }
   }
+  // A script the command names by its path (`node /tmp/x/agent.mjs`) in the private /tmp's place: the package
+  // it belongs to (the nearest folder above it with a package.json, where its imports resolve), else its
+  // folder, read-only, as it would be anywhere else on the machine. Hidden paths inside stay hidden.
+  for (const arg of spec.command.slice(1)) {
+    if (!arg.startsWith("/") || !within("/tmp", arg)) continue;
+    const path = fs.canonical(arg);
+    if (!within("/tmp", path) || fs.kind(path) !== "file") continue;
+    let home = dirname(path);
+    for (let dir = home; dir !== "/tmp" && within("/tmp", dir); dir = dirname(dir)) {
+      if (fs.kind(join(dir, "package.json")) === "file") {
+        home = dir;
+        break;
+      }
+    }
+    if (home !== "/tmp") wanted.push({ kind: "ro", path: home, why: "a script the agent's command names, and its package" });
+  }
 
   const hide = (raw: string, why: string, folderRule: boolean) => {
     assertAbsolute(raw, "a hidden path");

@@ -4,6 +4,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach } from "vitest";
+import { within } from "../../runner/sandbox/paths.ts";
+import { ROOT } from "../helpers.ts";
 
 // Shared by tests/integration/cli-real-*.test.ts: where each pinned agent CLI's real binary is on a clean clone,
 // a scratch world for one run (a git repo to work in, a HOME, a run folder outside the repo, a TMPDIR), and a
@@ -278,6 +280,8 @@ export function inSandbox(bwrap: string, command: string[], writable: string[]):
     "--dev", "/dev",
     "--proc", "/proc",
     "--tmpfs", "/tmp",
+    // A checkout under /tmp (the CLIs' binaries are in its node_modules) stays visible, read-only, as anywhere else.
+    ...(within("/tmp", ROOT) ? ["--ro-bind", ROOT, ROOT] : []),
     ...writable.flatMap((path) => ["--bind", path, path]),
     "--unshare-pid",
     "--die-with-parent",
