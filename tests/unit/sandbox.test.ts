@@ -165,6 +165,19 @@ describe("buildSandbox: the agent's own program", () => {
   });
 });
 
+describe("buildSandbox: a script the command names", () => {
+  it("under the private /tmp, shows its package (the nearest folder with a package.json), else its folder, with hidden paths still hidden", () => {
+    const fs = machine([...WORKTREE_MACHINE, "/tmp/cos/package.json", "/tmp/cos/runner/demo-agent.mjs", "/tmp/cos/.env", "/tmp/loose/agent.mjs"]);
+    const inPackage = mountsOf(worktreeSpec({ command: ["node", "/tmp/cos/runner/demo-agent.mjs"], hidden: ["/tmp/cos/.env"] }), fs);
+    expect(inPackage).toEqual(expect.arrayContaining(["ro /tmp/cos", "hide-file /tmp/cos/.env"]));
+    expect(mountsOf(worktreeSpec({ command: ["node", "/tmp/loose/agent.mjs"] }), fs)).toContain("ro /tmp/loose");
+    // An argument that is no file, or a script outside /tmp (on the read-only root already), adds nothing.
+    const plain = mountsOf(worktreeSpec({ command: ["node", "/tmp/cos/runner/missing.mjs", "/tmp/cos/runner"] }), fs);
+    expect(plain.filter((m) => m.startsWith("ro /tmp"))).toEqual([]);
+    expect(mountsOf(worktreeSpec({ command: ["node", "/opt/agents/a.mjs"] }), machine([...WORKTREE_MACHINE, "/opt/agents/a.mjs"]))).not.toContain("ro /opt/agents");
+  });
+});
+
 describe("buildSandbox: the store, symlinks and refusals", () => {
   it("hides the store's whole folder, not only the file: SQLite re-creates -wal and -shm", () => {
     const fs = machine([...WORKTREE_MACHINE, "/var/lib/cos/cos.db"]);
