@@ -106,21 +106,23 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
       wanted.push({ kind: "ro", path: dirname(path), why: "the agent's program and what lies beside it" });
     }
   }
-  // A script the command names by its path (`node /tmp/x/agent.mjs`) in the private /tmp's place: the package
-  // it belongs to (the nearest folder above it with a package.json, where its imports resolve), else its
-  // folder, read-only, as it would be anywhere else on the machine. Hidden paths inside stay hidden.
-  for (const arg of spec.command.slice(1)) {
-    if (!arg.startsWith("/") || !within("/tmp", arg)) continue;
+  // The agent's program as PATH finds it, and a script its command names by its path (`node /tmp/x/agent.mjs`),
+  // where they lie in the private /tmp's place: the package each belongs to (the nearest folder above it with
+  // a package.json, where a script's imports resolve), else its folder, read-only, as it would be anywhere else
+  // on the machine. Hidden paths inside stay hidden.
+  const named = [...(program && !program.includes("/") ? [onPath(program, spec.env.PATH, fs)] : []), ...spec.command.slice(1)];
+  for (const arg of named) {
+    if (!arg?.startsWith("/")) continue;
     const path = fs.canonical(arg);
-    if (!within("/tmp", path) || fs.kind(path) !== "file") continue;
+    if (!within("/tmp", path) || path === "/tmp" || fs.kind(path) !== "file") continue;
     let home = dirname(path);
-    for (let dir = home; dir !== "/tmp" && within("/tmp", dir); dir = dirname(dir)) {
+    for (let dir = home; dir !== "/tmp"; dir = dirname(dir)) {
       if (fs.kind(join(dir, "package.json")) === "file") {
         home = dir;
         break;
       }
     }
-    if (home !== "/tmp") wanted.push({ kind: "ro", path: home, why: "a script the agent's command names, and its package" });
+    if (home !== "/tmp") wanted.push({ kind: "ro", path: home, why: "the agent's program or a script its command names, and its package" });
   }
 
   const hide = (raw: string, why: string, folderRule: boolean) => {
@@ -243,4 +245,14 @@ function ordered(wanted: MountOp[], skipped: { path: string; why: string }[]): M
     covers.push({ path: op.path, kind: effect });
   }
   return mounts;
+}
+
+/** Where PATH finds a program by its bare name, as the sandbox's exec will: the first entry holding a file of that name. */
+function onPath(name: string, path: string | undefined, fs: FsView): string | null {
+  for (const dir of (path ?? "").split(":")) {
+    if (!dir.startsWith("/")) continue;
+    const candidate = join(dir, name);
+    if (fs.kind(fs.canonical(candidate)) === "file") return candidate;
+  }
+  return null;
 }

@@ -176,6 +176,16 @@ describe("buildSandbox: a script the command names", () => {
     expect(plain.filter((m) => m.startsWith("ro /tmp"))).toEqual([]);
     expect(mountsOf(worktreeSpec({ command: ["node", "/opt/agents/a.mjs"] }), machine([...WORKTREE_MACHINE, "/opt/agents/a.mjs"]))).not.toContain("ro /opt/agents");
   });
+
+  it("a program PATH finds through a link into /tmp: the package it lies in", () => {
+    const fs = machine([...WORKTREE_MACHINE, "/var/w/bin/claude", "/tmp/cos/node_modules/cc/claude", "/tmp/cos/node_modules/cc/package.json"], {
+      "/var/w/bin/claude": "/tmp/cos/node_modules/cc/claude",
+    });
+    const env = { ...worktreeSpec().env, PATH: "relative/bin:/var/w/bin:/usr/bin" };
+    expect(mountsOf(worktreeSpec({ command: ["claude", "-p"], env }), fs)).toContain("ro /tmp/cos/node_modules/cc");
+    // Found nowhere on PATH: nothing to show.
+    expect(mountsOf(worktreeSpec({ command: ["codex", "exec"], env }), fs).filter((m) => m.startsWith("ro /tmp"))).toEqual([]);
+  });
 });
 
 describe("buildSandbox: the store, symlinks and refusals", () => {
