@@ -25,6 +25,19 @@ export function killProcessGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/**
+ * Whether a process of ours with this pid is there. One we may not signal (EPERM) is another user's: the pid
+ * was reused, so ours is gone.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether any process of the group led by `pid` is still running (zombies waiting to be reaped do not count). */
 export function processGroupAlive(pid: number): boolean {
   assertGroupLeader(pid);

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../../src/shared/paths.ts";
-import { killProcessGroup, processGroupAlive } from "./process-group.ts";
+import { killProcessGroup, processAlive, processGroupAlive } from "./process-group.ts";
 
 // No agent outlives its runner (DESIGN §12). Two guards: a supervisor in the agent's process group that kills
 // the group when the runner dies, even by kill -9; and a record per run on disk, so that the next runner to
@@ -44,7 +44,7 @@ export class RunRecords {
       const path = join(this.dir, name);
       try {
         const record = JSON.parse(readFileSync(path, "utf8")) as RunRecord;
-        if (record.runnerPid !== process.pid && !alive(record.runnerPid)) {
+        if (record.runnerPid !== process.pid && !processAlive(record.runnerPid)) {
           if (processGroupAlive(record.pid) && killProcessGroup(record.pid, "SIGKILL")) reaped++;
           rmSync(path, { force: true });
         }
@@ -60,11 +60,3 @@ export class RunRecords {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive } from "../agent/process-group.ts";
 
 // What cos itself did to a repository's refs, so that a run's ref check (guard.ts) can tell cos's own moves
 // from an agent's. A run compares every ref but its task's branch before and after; meanwhile cos may have
@@ -80,7 +81,7 @@ export function runningTasks(commonDir: string): number[] {
   return running;
 }
 
-/** Whether the process named in a run mark is still there (a mark it cannot read counts as alive). */
+/** Whether the runner process named in a run mark is still there (a mark it cannot read counts as alive). */
 function markerAlive(mark: string): boolean {
   let pid: number;
   try {
@@ -88,14 +89,7 @@ function markerAlive(mark: string): boolean {
   } catch {
     return true;
   }
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: there, but another user's.
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
+  return !Number.isInteger(pid) || pid <= 0 || processAlive(pid);
 }
 
 /** What was noted from `offset` on: the last value cos set per ref, and the tasks whose runs started. */
