@@ -1,6 +1,6 @@
 import type { AppContext } from "../../src/app/context.ts";
 import { ResolverLoop } from "../../resolver/loop.ts";
-import { presenceStatements } from "../../src/app/runs.ts";
+import { presenceStatements, writePresence } from "../../src/app/runs.ts";
 import { toCosError } from "../../src/shared/errors.ts";
 import { StoreWatch } from "../../src/store/watch.ts";
 import { createHttpApp } from "../http/app.ts";
@@ -37,13 +37,10 @@ export async function serve(ctx: AppContext, io: CliIo): Promise<void> {
     onBack: () => {
       storeAway = false;
       // The runners' presence may have gone stale while the store was away: write it before the pass counts slots.
-      const presence = presenceStatements(ctx, ctx.clock(), { all: true });
-      void (presence.length ? ctx.db.batch(presence) : Promise.resolve([]))
-        .catch(() => undefined)
-        .then(() => {
-          loop.graceAfterOutage();
-          void runner?.poll();
-        });
+      void writePresence(ctx).then(() => {
+        loop.graceAfterOutage();
+        void runner?.poll();
+      });
     },
     log: (line) => {
       if (/can't be reached|refused the token/.test(line)) storeAway = true;
@@ -122,7 +119,6 @@ async function runnerSettingsChanged(ctx: AppContext, io: CliIo, before: Config,
   if (was.slots === now.slots && JSON.stringify(was.labels) === JSON.stringify(now.labels)) return;
   io.out(`cos serve: the local runner now has ${now.slots} slot${now.slots === 1 ? "" : "s"}${now.labels.length ? ` and labels ${now.labels.join(", ")}` : ""}`);
   await runner.poll();
-  const presence = presenceStatements(ctx, ctx.clock(), { all: true });
-  if (presence.length) await ctx.db.batch(presence).catch(() => undefined);
+  await writePresence(ctx);
   await loop.trigger();
 }

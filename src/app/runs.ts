@@ -99,6 +99,15 @@ export function presenceStatements(ctx: AppContext, now: Date, { all = false }: 
 }
 
 /**
+ * Writes every fresh runner's presence now, due or not, for the next pass to count its slots: after the store
+ * was away, or when a runner's slots changed. A store still away is not an error here (the watch says so).
+ */
+export async function writePresence(ctx: AppContext): Promise<void> {
+  const presence = presenceStatements(ctx, ctx.clock(), { all: true });
+  if (presence.length) await ctx.db.batch(presence).catch(() => undefined);
+}
+
+/**
  * Claims up to `slots` dispatched tasks, oldest dispatch first, in one batch that starts them, writes
  * their leases and tokens, and fails whole if another runner got one of them first (then the claim
  * reads again). A claim that finds nothing writes nothing: its runner's presence is written with the
