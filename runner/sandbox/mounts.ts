@@ -96,33 +96,26 @@ export function planMounts(spec: SandboxSpec, fs: FsView): { mounts: MountOp[]; 
 
   if (spec.git) wanted.push(...gitMounts(spec.git, workdir, fs, skipped));
 
-  // The agent's own program when the config gives it as a path (`./agents/a.sh` beside the config file):
-  // its folder read-only, also where the base shows nothing (the private /tmp), so that it can run and
-  // read what lies beside it. What is hidden in that folder (the config file, .env, the data) stays hidden.
+  // The agent's own program when the config gives it as a path (`./agents/a.sh` beside the config file), as
+  // PATH finds it when the config names it bare, and a script its command names by its path (`node /x/a.mjs`):
+  // the folder each lies in read-only (under the private /tmp, the package it belongs to: the nearest folder
+  // above it with a package.json, where a script's imports resolve), so that it can run and read what lies
+  // beside it, as it would anywhere else on the machine. What is hidden there (the config file, .env, the
+  // data) stays hidden. Outside /tmp only the program's folder is listed: the read-only root shows the rest.
   const program = spec.command[0];
-  if (program && program.startsWith("/")) {
-    const path = optional(program, "the agent's program");
-    if (path && fs.kind(path) === "file" && !RESERVED.some((r) => within(r, path)) && dirname(path) !== "/") {
-      wanted.push({ kind: "ro", path: dirname(path), why: "the agent's program and what lies beside it" });
-    }
-  }
-  // The agent's program as PATH finds it, and a script its command names by its path (`node /tmp/x/agent.mjs`),
-  // where they lie in the private /tmp's place: the package each belongs to (the nearest folder above it with
-  // a package.json, where a script's imports resolve), else its folder, read-only, as it would be anywhere else
-  // on the machine. Hidden paths inside stay hidden.
-  const named = [...(program && !program.includes("/") ? [onPath(program, spec.env.PATH, fs)] : []), ...spec.command.slice(1)];
-  for (const arg of named) {
-    if (!arg?.startsWith("/")) continue;
-    const path = fs.canonical(arg);
-    if (!within("/tmp", path) || path === "/tmp" || fs.kind(path) !== "file") continue;
-    let home = dirname(path);
-    for (let dir = home; dir !== "/tmp"; dir = dirname(dir)) {
-      if (fs.kind(join(dir, "package.json")) === "file") {
-        home = dir;
-        break;
-      }
-    }
-    if (home !== "/tmp") wanted.push({ kind: "ro", path: home, why: "the agent's program or a script its command names, and its package" });
+  const named = [
+    { raw: program?.startsWith("/") ? program : null, anywhere: true },
+    { raw: program && !program.includes("/") ? onPath(program, spec.env.PATH, fs) : null, anywhere: false },
+    ...spec.command.slice(1).map((raw) => ({ raw, anywhere: false })),
+  ];
+  for (const { raw, anywhere } of named) {
+    if (!raw?.startsWith("/")) continue;
+    const path = anywhere ? optional(raw, "the agent's program") : fs.canonical(raw);
+    if (!path || fs.kind(path) !== "file" || RESERVED.some((r) => within(r, path)) || dirname(path) === "/") continue;
+    const folder = folderShown(path, fs);
+    // Not the whole of /tmp for a script lying in it: the private /tmp is the point.
+    if (!anywhere && (!within("/tmp", path) || folder === "/tmp")) continue;
+    wanted.push({ kind: "ro", path: folder, why: "the agent's program or a script its command names, and what lies beside it" });
   }
 
   const hide = (raw: string, why: string, folderRule: boolean) => {
@@ -255,4 +248,14 @@ function onPath(name: string, path: string | undefined, fs: FsView): string | nu
     if (fs.kind(fs.canonical(candidate)) === "file") return candidate;
   }
   return null;
+}
+
+/** The folder a program or script is shown with: its own, or under /tmp the package it belongs to. */
+function folderShown(path: string, fs: FsView): string {
+  if (within("/tmp", path)) {
+    for (let dir = dirname(path); dir !== "/tmp"; dir = dirname(dir)) {
+      if (fs.kind(join(dir, "package.json")) === "file") return dir;
+    }
+  }
+  return dirname(path);
 }

@@ -174,6 +174,9 @@ describe("buildSandbox: a script the command names", () => {
     // An argument that is no file, or a script outside /tmp (on the read-only root already), adds nothing.
     const plain = mountsOf(worktreeSpec({ command: ["node", "/tmp/cos/runner/missing.mjs", "/tmp/cos/runner"] }), fs);
     expect(plain.filter((m) => m.startsWith("ro /tmp"))).toEqual([]);
+    // A script lying in /tmp itself does not open the whole of /tmp.
+    const atTop = mountsOf(worktreeSpec({ command: ["node", "/tmp/top.mjs"] }), machine([...WORKTREE_MACHINE, "/tmp/top.mjs"]));
+    expect(atTop.filter((m) => m.startsWith("ro /tmp"))).toEqual([]);
     expect(mountsOf(worktreeSpec({ command: ["node", "/opt/agents/a.mjs"] }), machine([...WORKTREE_MACHINE, "/opt/agents/a.mjs"]))).not.toContain("ro /opt/agents");
   });
 
