@@ -2,11 +2,11 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, s
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Check } from "../../src/doctor/check.ts";
 import { startFakeSlack } from "../fixtures/fake-slack.ts";
 import { startFakeTelegram } from "../fixtures/fake-telegram.ts";
-import { runCli } from "../helpers.ts";
+import { cleanupsAfterEach, runCli } from "../helpers.ts";
 import { findBwrap, findClaude, findCodex } from "./cli-real-kit.ts";
 import { git } from "./git-kit.ts";
 
@@ -17,10 +17,7 @@ const claude = findClaude();
 const codex = findCodex();
 const bwrap = findBwrap();
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 interface World {
   dir: string;

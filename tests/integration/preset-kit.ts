@@ -2,14 +2,14 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, expect } from "vitest";
+import { expect } from "vitest";
 import type { AppContext } from "../../src/app/context.ts";
 import { openApp } from "../../src/app/open.ts";
 import { loadTask } from "../../src/app/tasks.ts";
 import { parseEnv } from "../../src/config/env.ts";
 import type { TaskState } from "../../src/domain/task/task.ts";
 import { gitWorkspace } from "../../runner/workspace/port.ts";
-import { COS_BIN } from "../helpers.ts";
+import { cleanupsAfterEach, COS_BIN } from "../helpers.ts";
 import { waitFor } from "../wait.ts";
 import { git } from "./git-kit.ts";
 import type { CliFound } from "./cli-real-kit.ts";
@@ -36,10 +36,7 @@ export interface PresetWorld {
   ctx(): Promise<AppContext>;
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /**
  * A world with one project (a git repo on `main`) and the agents given, `cli` on PATH as `binName`. `env` holds

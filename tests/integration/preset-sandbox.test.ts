@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
+import { cleanupsAfterEach } from "../helpers.ts";
 import { agentEnvironment, runAgent } from "../../runner/agent.ts";
 import { runFiles } from "../../runner/agent/run-folder.ts";
 import { wireRun, writeWiringFiles } from "../../runner/mcp-wiring.ts";
@@ -22,10 +23,7 @@ import { git } from "./git-kit.ts";
 // yet (issue #12 wires it); when it does, the last test runs the same under `cos serve`.
 
 const probe = await probeBwrap();
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 interface Case {
   preset: PresetName;

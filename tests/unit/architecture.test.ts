@@ -16,13 +16,13 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Every relative module a file names: `import … from`, `export … from` and `import("…")`. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm)].map((m) => m[1]!);
   return specifiers.filter((s) => s.startsWith(".")).map((s) => relative(ROOT, resolve(ROOT, dirname(file), s)));
 }
 
 /** The first circle found among the files' imports, as the files in order, or null. */
-export function findCircle(graph: Map<string, string[]>): string[] | null {
+function findCircle(graph: Map<string, string[]>): string[] | null {
   const state = new Map<string, "open" | "done">();
   const path: string[] = [];
   const visit = (file: string): string[] | null => {
